@@ -1,0 +1,148 @@
+"""The step-6 plan: the 12 platform sub-steps, their true dependencies and their run/skip rules.
+
+Pure data and functions: the workflow imports this module, so it must stay deterministic and free of I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+
+class SubStep(StrEnum):
+    """The 12 registration sub-steps, spelled as the original system spells them."""
+
+    CLOUDWAITRESS_ACCOUNT = "cloudwaitressAccount"
+    CODE_GENERATION = "codeGeneration"
+    CREATE_ONBOARDING_USER = "createOnboardingUser"
+    UPLOAD_IMAGES = "uploadImages"
+    RESTAURANT_REGISTRATION = "restaurantRegistration"
+    WEBSITE_CONFIG = "websiteConfig"
+    SERVICES_CONFIG = "servicesConfig"
+    PAYMENT_CONFIG = "paymentConfig"
+    MENU_IMPORT = "menuImport"
+    SYNC_ONBOARDING_USER = "syncOnboardingUser"
+    OPTION_SETS = "optionSets"
+    ITEM_TAGS = "itemTags"
+
+
+class CallClass(StrEnum):
+    """Which capacity a call consumes; each class has its own task queue and limits."""
+
+    ACCOUNTS = "accounts"  # platform-wide rate limit (default 1 per 60 s)
+    PLATFORM = "platform"  # global concurrency cap (browser-driven portal calls)
+
+
+@dataclass(frozen=True)
+class SubStepSpec:
+    key: SubStep
+    needs: tuple[SubStep, ...]
+    call_class: CallClass
+    nominal_seconds: float  # the original's observed duration (reference §9.1)
+    limit_seconds: float  # per-call timeout before scaling
+
+
+S = SubStep
+# Order is topological: the workflow creates one task per sub-step in this order.
+PLAN: tuple[SubStepSpec, ...] = (
+    SubStepSpec(S.CLOUDWAITRESS_ACCOUNT, (), CallClass.ACCOUNTS, 6, 60),
+    SubStepSpec(S.CODE_GENERATION, (), CallClass.PLATFORM, 47, 120),
+    SubStepSpec(S.CREATE_ONBOARDING_USER, (), CallClass.PLATFORM, 37, 120),
+    SubStepSpec(S.UPLOAD_IMAGES, (), CallClass.PLATFORM, 2.5, 120),
+    SubStepSpec(S.RESTAURANT_REGISTRATION, (S.CLOUDWAITRESS_ACCOUNT,), CallClass.PLATFORM, 99, 180),
+    SubStepSpec(
+        S.WEBSITE_CONFIG, (S.RESTAURANT_REGISTRATION, S.CODE_GENERATION), CallClass.PLATFORM, 200, 300
+    ),
+    SubStepSpec(S.SERVICES_CONFIG, (S.RESTAURANT_REGISTRATION,), CallClass.PLATFORM, 120, 180),
+    SubStepSpec(S.PAYMENT_CONFIG, (S.RESTAURANT_REGISTRATION,), CallClass.PLATFORM, 80, 180),
+    SubStepSpec(S.MENU_IMPORT, (S.RESTAURANT_REGISTRATION, S.UPLOAD_IMAGES), CallClass.PLATFORM, 88, 180),
+    SubStepSpec(
+        S.SYNC_ONBOARDING_USER,
+        (S.RESTAURANT_REGISTRATION, S.CREATE_ONBOARDING_USER, S.PAYMENT_CONFIG, S.WEBSITE_CONFIG),
+        CallClass.PLATFORM,
+        34,
+        120,
+    ),
+    SubStepSpec(S.OPTION_SETS, (S.MENU_IMPORT,), CallClass.PLATFORM, 300, 3600),
+    SubStepSpec(S.ITEM_TAGS, (S.MENU_IMPORT,), CallClass.PLATFORM, 120, 3600),
+)
+SPECS: dict[SubStep, SubStepSpec] = {spec.key: spec for spec in PLAN}
+
+
+def dependents(key: SubStep) -> list[SubStep]:
+    """Sub-steps that need `key` directly."""
+    return [spec.key for spec in PLAN if key in spec.needs]
+
+
+def all_dependents(key: SubStep) -> list[SubStep]:
+    """Sub-steps that need `key` directly or transitively, in plan order."""
+    found: set[SubStep] = set()
+    frontier = [key]
+    while frontier:
+        for child in dependents(frontier.pop()):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return [spec.key for spec in PLAN if spec.key in found]
+
+
+@cache
+def remaining_path_seconds(key: SubStep) -> float:
+    """Longest nominal duration from the start of `key` to the end of the graph (critical-path length)."""
+    tail = max((remaining_path_seconds(child) for child in dependents(key)), default=0.0)
+    return SPECS[key].nominal_seconds + tail
+
+
+def priority_key(key: SubStep) -> int:
+    """Temporal priority (1 = most urgent .. 5): sub-steps with the longest remaining path go first."""
+    longest = max(remaining_path_seconds(spec.key) for spec in PLAN)
+    share = remaining_path_seconds(key) / longest
+    return 1 + min(4, int((1 - share) * 5))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a settled dependency ended, as the run rules need to know it."""
+
+    status: str  # "completed" | "skipped"
+    result: dict[str, Any]
+
+
+def skip_reason(key: SubStep, config: dict[str, Any], deps: dict[SubStep, Outcome]) -> str | None:
+    """Why `key` must be skipped, or None when it should run.
+
+    `config` is the registration config as wire JSON (camelCase, secrets irrelevant here); `deps` holds the
+    settled outcome of each of the sub-step's dependencies. Rules follow reference §4.2, except that option
+    sets and item tags need a menu import that really succeeded (a `success:false` body is a failure).
+    """
+    if config.get("stepsEnabled", {}).get(key.value) is False:
+        return "Disabled in config"
+    account, menu, onboarding = config["account"], config.get("menu", {}), config.get("onboarding", {})
+
+    def done(dep: SubStep) -> bool:
+        return deps[dep].status == "completed"
+
+    match key:
+        case S.CLOUDWAITRESS_ACCOUNT if account.get("registerNewUser") is False:
+            return "Account registration disabled"
+        case S.CREATE_ONBOARDING_USER if not onboarding.get("createOnboardingUser"):
+            return "Onboarding user creation disabled"
+        case S.UPLOAD_IMAGES if not (menu.get("selectedMenuId") and menu.get("uploadImages")):
+            return "No menu selected or image upload disabled"
+        case S.WEBSITE_CONFIG if not done(S.CODE_GENERATION):
+            return "Code generation failed or no filePaths"
+        case S.MENU_IMPORT if not menu.get("selectedMenuId"):
+            return "No menu selected"
+        case S.SYNC_ONBOARDING_USER if not (
+            onboarding.get("syncOnboardingRecord") and done(S.CREATE_ONBOARDING_USER)
+        ):
+            return "Onboarding sync disabled or user not created"
+        case S.OPTION_SETS if not menu.get("addOptionSets"):
+            return "Option sets disabled"
+        case S.ITEM_TAGS if not menu.get("addItemTags"):
+            return "Item tags disabled"
+        case S.OPTION_SETS | S.ITEM_TAGS if not done(S.MENU_IMPORT):
+            return "Menu import failed or skipped"
+    return None
