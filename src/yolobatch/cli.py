@@ -1,0 +1,298 @@
+"""The `yolobatch` command line: run a batch, run the engine, the worker or the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from yolobatch.domain.batch_input import BatchInputError, parse_batch
+from yolobatch.domain.plan import PLAN
+from yolobatch.settings import Settings
+
+app = typer.Typer(
+    help="Durable batch onboarding of restaurants onto the ordering platform.", no_args_is_help=True
+)
+console = Console(stderr=True)
+DEFAULT_ORG = "default"
+SYMBOLS = {
+    "pending": "[dim]·[/]",
+    "queued": "[cyan]…[/]",
+    "running": "[yellow]▶[/]",
+    "completed": "[green]✔[/]",
+    "skipped": "[dim]–[/]",
+    "failed": "[red]✘[/]",
+    "cancelled": "[magenta]⊘[/]",
+}
+SETTLED_JOBS = {"completed", "cancelled", "action_required"}
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", envvar="YOLOBATCH_DATA_DIR", help="default ./.yolobatch")
+]
+TimeScale = Annotated[
+    float | None,
+    typer.Option(help="Scale call timeouts, backoff and the account rate (and sandbox latency), e.g. 0.05"),
+]
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        console.print(f"[red]Invalid settings:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="JSON batch: {name, restaurants: [{name, config, menu}]}")],
+    sandbox: Annotated[
+        bool, typer.Option(help="Register against a built-in sandbox of the platform")
+    ] = False,
+    time_scale: TimeScale = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final progress as JSON")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a batch from FILE, run it to the end (or until it needs a person) and report."""
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        console.print(f"[red]Cannot read {file}:[/] {exc.strerror}")
+        raise typer.Exit(2) from None
+    try:
+        batch = parse_batch(text, default_name=file.stem)
+    except BatchInputError as exc:
+        console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
+        for problem in exc.problems:
+            console.print(f"  • {problem}")
+        raise typer.Exit(2) from None
+    settings = _settings(data_dir, time_scale=time_scale)
+    code = asyncio.run(_run_batch(settings, batch, sandbox=sandbox, as_json=as_json))
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    restaurants: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    time_scale: TimeScale = 0.05,
+    data_dir: DataDir = None,
+) -> None:
+    """Register a demo batch of restaurants against the sandbox, end to end, on the embedded engine."""
+    from yolobatch.demo import demo_batch
+
+    batch = parse_batch(json.dumps(demo_batch(restaurants)))
+    settings = _settings(data_dir, time_scale=time_scale, platform_concurrency=10)
+    raise typer.Exit(asyncio.run(_run_batch(settings, batch, sandbox=True, as_json=False)))
+
+
+async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool) -> int:
+    from yolobatch.engine.contracts import Tuning
+    from yolobatch.engine.control import start_batch
+    from yolobatch.engine.runtime import open_store, temporal
+    from yolobatch.engine.worker import running_worker
+
+    with contextlib.ExitStack() as stack:
+        world = None
+        if sandbox:
+            from yolobatch.sandbox.server import start_in_thread
+            from yolobatch.sandbox.settings import SandboxSettings
+
+            world = start_in_thread(
+                SandboxSettings(
+                    service_key=settings.registration_service_key.get_secret_value(),
+                    time_scale=settings.time_scale,
+                )
+            )
+            stack.callback(world.stop)
+            settings = settings.model_copy(update={"registration_api_url": world.url})
+            console.print(f"Sandbox platform API at {world.url}")
+        store = open_store(settings)
+        store.ensure_org(DEFAULT_ORG)
+        batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants)
+        console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
+        started = time.monotonic()
+        async with temporal(settings) as engine, running_worker(engine.client, store, settings):
+            tuning = Tuning(time_scale=settings.time_scale, retry_attempts=settings.retry_attempts)
+            await start_batch(engine.client, store, batch_id, tuning)
+            progress = await _watch(store, batch_id, quiet=as_json)
+        elapsed = time.monotonic() - started
+        if as_json:
+            progress["elapsed_seconds"] = round(elapsed, 2)
+            if world is not None:
+                progress["sandbox"] = _sandbox_summary(world.url)
+            print(json.dumps(progress, indent=2))
+        _report(progress, elapsed, world)
+        return 0 if progress["status"] == "completed" else 1
+
+
+async def _watch(store, batch_id: str, *, quiet: bool) -> dict:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        with Live(console=console, refresh_per_second=4, transient=False) if not quiet else _null() as live:
+            while True:
+                progress = await asyncio.to_thread(store.batch_progress, batch_id)
+                if live is not None:
+                    live.update(_table(progress))
+                jobs = progress["jobs"]
+                if jobs and all(job["status"] in SETTLED_JOBS for job in jobs):
+                    return progress
+                if stop.is_set():
+                    console.print(
+                        "[yellow]Interrupted: the batch stays durable; `yolobatch up` resumes it.[/]"
+                    )
+                    return progress
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+@contextlib.contextmanager
+def _null():
+    yield None
+
+
+def _table(progress: dict) -> Table:
+    table = Table(title=f"{progress['name']} — {progress['status']}", title_justify="left")
+    table.add_column("Restaurant")
+    for spec in PLAN:
+        table.add_column(spec.key.value[:6], justify="center")
+    table.add_column("Status")
+    for job in progress["jobs"]:
+        cells = [SYMBOLS.get(job["sub_steps"].get(spec.key.value, {}).get("status"), "?") for spec in PLAN]
+        table.add_row(job["restaurant_name"][:28], *cells, job["status"])
+    return table
+
+
+def _report(progress: dict, elapsed: float, world) -> None:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
+    console.print(f"Batch {progress['status']} in {elapsed:.1f} s: {counts}")
+    for job in progress["jobs"]:
+        if job["status"] == "action_required":
+            console.print(f"  [red]{job['restaurant_name']}[/] ({job['job_id']}): {job['error']}")
+            for key, sub in job["sub_steps"].items():
+                if sub["status"] == "failed":
+                    console.print(f"      {key}: {sub['error']}")
+    if world is not None:
+        summary = _sandbox_summary(world.url)
+        console.print(
+            f"Sandbox: {summary['calls']} calls, duplicate side effects: {len(summary['duplicates'])}, "
+            f"max in flight: {summary['max_in_flight']}"
+        )
+
+
+def _sandbox_summary(url: str) -> dict[str, Any]:
+    import httpx
+
+    state = httpx.get(f"{url}/_sandbox/state", timeout=10).json()
+    calls = httpx.get(f"{url}/_sandbox/calls", timeout=10).json()
+    return {
+        "calls": len(calls),
+        "duplicates": state["duplicates"],
+        "max_in_flight": state["max_in_flight"],
+        "side_effects": state["side_effects"],
+    }
+
+
+@app.command()
+def up(
+    data_dir: DataDir = None,
+    port: Annotated[int | None, typer.Option(help="Port of the embedded Temporal server")] = None,
+) -> None:
+    """Start the embedded engine (Temporal dev server) and a worker; stop cleanly on Ctrl-C / SIGTERM."""
+    settings = _settings(data_dir, temporal_port=port)
+    asyncio.run(_serve(settings))
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run a worker alone, against TEMPORAL_ADDRESS (scale-out: start as many as you like)."""
+    settings = _settings(data_dir)
+    if not settings.temporal_address:
+        console.print(
+            "[red]Set TEMPORAL_ADDRESS (host:port) to run a worker alone; `yolobatch up` embeds one.[/]"
+        )
+        raise typer.Exit(2)
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    from yolobatch.engine.runtime import open_store, temporal
+    from yolobatch.engine.worker import running_worker
+
+    store = open_store(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with temporal(settings) as engine, running_worker(engine.client, store, settings):
+        where = engine.server.address if engine.server else settings.temporal_address
+        console.print(f"yolobatch worker running against Temporal at {where}; Ctrl-C stops it")
+        await stop.wait()
+        console.print("Stopping: draining the worker, then the engine")
+
+
+@app.command(name="sandbox")
+def sandbox_command(
+    port: Annotated[int, typer.Option()] = 8765,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    time_scale: Annotated[float, typer.Option(help="Multiplies the platform's real latencies")] = 1.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    fault_rate_5xx: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    fault_rate_timeout: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+) -> None:
+    """Serve the emulated platform API (registration endpoints, faults, /_sandbox/state)."""
+    from yolobatch.sandbox.server import serve
+    from yolobatch.sandbox.settings import SandboxSettings
+
+    settings = SandboxSettings(
+        time_scale=time_scale,
+        seed=seed,
+        fault_rate_5xx=fault_rate_5xx,
+        fault_rate_429=fault_rate_429,
+        fault_rate_timeout=fault_rate_timeout,
+        service_key=Settings().registration_service_key.get_secret_value(),
+    )
+    serve(settings, host, port)
+
+
+@app.command()
+def status(
+    batch_id: str, data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Show a batch's progress from the database (no engine needed)."""
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.store.repository import NotFound
+
+    store = open_store(_settings(data_dir))
+    try:
+        progress = store.batch_progress(batch_id)
+    except NotFound as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(progress, indent=2))
+    else:
+        Console().print(_table(progress))
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    sys.exit(app())

@@ -1,0 +1,205 @@
+"""Activities: thin adapters from the workflows to the store, the registration API and Temporal itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from yolobatch.domain.plan import SubStep
+from yolobatch.domain.statuses import SubStepStatus
+from yolobatch.engine.contracts import (
+    WORKFLOW_QUEUE,
+    CallInput,
+    CallOutput,
+    OnboardingInput,
+    StartedPage,
+    StartPage,
+    SubStepRecord,
+    onboarding_workflow_id,
+)
+from yolobatch.integrations.registration.client import CallFailed, RegistrationClient
+from yolobatch.integrations.registration.payloads import build_request, context_from_response
+from yolobatch.store.repository import Store
+
+T = TypeVar("T")
+HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is 10 s
+BATCH_ID = SearchAttributeKey.for_keyword("BatchId")
+
+
+async def _with_heartbeats(work: Awaitable[T]) -> T:
+    """Heartbeat while `work` runs, so a dead worker is noticed in seconds and cancellation arrives."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    beating = asyncio.create_task(beat())
+    try:
+        return await work
+    finally:
+        beating.cancel()
+
+
+class RegistrationActivities:
+    def __init__(self, store: Store, http: httpx.AsyncClient, base_url: str, service_key: str) -> None:
+        self._store = store
+        self._http = http
+        self._base_url = base_url
+        self._service_key = service_key
+
+    @activity.defn(name="platform_call")
+    async def platform_call(self, inp: CallInput) -> CallOutput:
+        return await _with_heartbeats(self._platform_call(inp))
+
+    async def _platform_call(self, inp: CallInput) -> CallOutput:
+        info = activity.info()
+        key = SubStep(inp.sub_step)
+        registration = await asyncio.to_thread(self._store.registration, inp.job_id)
+        client = RegistrationClient(
+            self._http,
+            self._base_url,
+            self._service_key,
+            registration.org_id,
+            secrets=registration.config.secrets(),
+        )
+        request = build_request(key, inp.job_id, registration.config, registration.menu, inp.context)
+        await asyncio.to_thread(
+            self._store.record_sub_step,
+            inp.job_id,
+            key.value,
+            SubStepStatus.RUNNING,
+            inp.generation,
+            attempts=info.attempt,
+            request=client.redact(request.json),
+        )
+        try:
+            result = await client.call(
+                key,
+                request,
+                # Stable across automatic retries and crashes; a person's explicit retry bumps the generation.
+                idempotency_key=f"{inp.job_id}/{key.value}/{inp.generation}",
+                timeout=inp.timeout_seconds,
+                poll_interval=max(0.05, inp.backoff_seconds / 2),
+            )
+        except CallFailed as failure:
+            await asyncio.to_thread(
+                self._store.record_sub_step,
+                inp.job_id,
+                key.value,
+                SubStepStatus.RUNNING,
+                inp.generation,
+                attempts=info.attempt,
+                error=f"attempt {info.attempt}: {failure.message}",
+                response=failure.response if isinstance(failure.response, dict) else None,
+            )
+            raise _as_application_error(failure, inp.backoff_seconds, info.attempt) from None
+        await asyncio.to_thread(
+            self._store.record_sub_step,
+            inp.job_id,
+            key.value,
+            SubStepStatus.RUNNING,
+            inp.generation,
+            attempts=info.attempt,
+            response=result.body,
+        )
+        return CallOutput(
+            context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
+        )
+
+
+def _as_application_error(failure: CallFailed, backoff: float, attempt: int) -> ApplicationError:
+    if not failure.retryable:
+        return ApplicationError(failure.message, type="NonRetryable", non_retryable=True)
+    if failure.retry_after is not None:
+        delay = failure.retry_after
+    else:
+        # Exponential backoff with full jitter, so restaurants that failed together do not retry together.
+        delay = random.uniform(0.5, 1.5) * backoff * 2 ** (attempt - 1)
+    return ApplicationError(failure.message, type="Retryable", next_retry_delay=timedelta(seconds=delay))
+
+
+class StoreActivities:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @activity.defn(name="record")
+    def record(self, rec: SubStepRecord) -> None:
+        """Apply one read-model transition. Idempotent: a retried or replayed call changes nothing more."""
+        if rec.sub_step and rec.status:
+            fields: dict[str, object] = {}
+            if rec.status in (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED):
+                fields["reason"] = rec.reason
+                fields["warning"] = rec.warning
+                fields["error"] = None
+            if rec.status == SubStepStatus.FAILED:
+                fields["error"] = rec.error
+            if rec.status == SubStepStatus.QUEUED:
+                fields |= {"error": None, "started_at": None, "finished_at": None, "attempts": 0}
+            self._store.record_sub_step(rec.job_id, rec.sub_step, rec.status, rec.generation, **fields)
+        if rec.job_status:
+            self._store.record_job(rec.job_id, rec.job_status, rec.job_error)
+        if rec.event_kind:
+            self._store.add_event(
+                rec.org_id,
+                rec.batch_id,
+                rec.job_id,
+                rec.event_kind,
+                rec.event_message,
+                actor=rec.actor,
+                sub_step=rec.sub_step,
+                dedupe_key=rec.dedupe_key,
+            )
+
+
+class StarterActivities:
+    def __init__(self, store: Store, client_factory: Callable[[], Awaitable[Client]]) -> None:
+        self._store = store
+        self._client_factory = client_factory
+
+    @activity.defn(name="start_jobs_page")
+    async def start_jobs_page(self, page: StartPage) -> StartedPage:
+        """Start the onboarding workflows of one page of a batch's jobs. Starting twice is harmless."""
+        client = await self._client_factory()
+        jobs = await asyncio.to_thread(
+            self._store.job_ids_page, page.batch_id, page.after_position, page.limit
+        )
+        last = page.after_position
+        for position, job_id, org_id in jobs:
+            config = await asyncio.to_thread(self._store.public_config, job_id)
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await client.start_workflow(
+                    "RestaurantOnboarding",
+                    OnboardingInput(
+                        job_id=job_id,
+                        org_id=org_id,
+                        batch_id=page.batch_id,
+                        config=config,
+                        tuning=page.tuning,
+                    ),
+                    id=onboarding_workflow_id(job_id),
+                    task_queue=WORKFLOW_QUEUE,
+                    # Running: attach to it. Finished: never start a second registration of the restaurant.
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, page.batch_id)]),
+                )
+            last = position
+            activity.heartbeat(position)
+        return StartedPage(last_position=last, started=len(jobs))

@@ -1,0 +1,104 @@
+"""Data classes passed between workflows and activities. They never carry secrets: activities load them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WORKFLOW_QUEUE = "yolobatch-workflows"
+PLATFORM_QUEUE = "yolobatch-platform"
+ACCOUNTS_QUEUE = "yolobatch-accounts"
+
+
+def onboarding_workflow_id(job_id: str) -> str:
+    return f"onboard-{job_id}"
+
+
+def starter_workflow_id(batch_id: str) -> str:
+    return f"batch-{batch_id}"
+
+
+@dataclass
+class Tuning:
+    """Per-batch engine knobs, fixed when the batch starts (so they are part of workflow history)."""
+
+    time_scale: float = 1.0  # multiplies call timeouts and backoff (demo / test speed-ups)
+    retry_attempts: int = 4
+
+
+@dataclass
+class OnboardingInput:
+    job_id: str
+    org_id: str
+    batch_id: str
+    config: dict[str, Any]  # the registration config with secrets masked (skip rules need no secrets)
+    tuning: Tuning = field(default_factory=Tuning)
+
+
+@dataclass
+class CallInput:
+    job_id: str
+    sub_step: str
+    generation: int
+    context: dict[str, Any]  # non-secret results of dependencies (e.g. codeInjectionId)
+    timeout_seconds: float
+    backoff_seconds: float
+
+
+@dataclass
+class CallOutput:
+    context: dict[str, Any]
+    warning: str | None = None
+    replayed: bool = False
+
+
+@dataclass
+class SubStepRecord:
+    """A transition of the read model, written by the `record` local activity."""
+
+    job_id: str
+    org_id: str
+    batch_id: str
+    sub_step: str | None = None  # None: only the job status changes
+    status: str | None = None
+    generation: int = 0
+    reason: str | None = None
+    error: str | None = None
+    warning: str | None = None
+    job_status: str | None = None
+    job_error: str | None = None
+    event_kind: str | None = None
+    event_message: str = ""
+    actor: str = "system"
+    dedupe_key: str | None = None
+
+
+@dataclass
+class Decision:
+    """A person's answer to a failed sub-step (update argument)."""
+
+    sub_step: str
+    reason: str = ""
+    actor: str = "unknown"
+
+
+@dataclass
+class StarterInput:
+    batch_id: str
+    tuning: Tuning = field(default_factory=Tuning)
+    after_position: int = -1
+    page_size: int = 200
+
+
+@dataclass
+class StartPage:
+    batch_id: str
+    after_position: int
+    limit: int
+    tuning: Tuning
+
+
+@dataclass
+class StartedPage:
+    last_position: int
+    started: int

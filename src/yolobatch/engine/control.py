@@ -1,0 +1,77 @@
+"""What people (CLI, API) ask of the engine: start a batch, decide on a failed sub-step, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from yolobatch.engine.contracts import (
+    WORKFLOW_QUEUE,
+    Decision,
+    StarterInput,
+    Tuning,
+    onboarding_workflow_id,
+    starter_workflow_id,
+)
+from yolobatch.store.repository import NotFound, Store
+
+Action = Literal["retry", "skip", "mark_done"]
+UPDATES: dict[Action, str] = {"retry": "retry_step", "skip": "skip_step", "mark_done": "mark_step_done"}
+
+
+class DecisionRejected(ValueError):
+    """The workflow refused the decision (e.g. the sub-step is not failed)."""
+
+
+async def start_batch(client: Client, store: Store, batch_id: str, tuning: Tuning | None = None) -> None:
+    """Start (idempotently) the starter workflow that launches one onboarding workflow per restaurant."""
+    await asyncio.to_thread(store.batch, batch_id)
+    await asyncio.to_thread(store.mark_batch_started, batch_id)
+    await client.start_workflow(
+        "BatchStarter",
+        StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),
+        id=starter_workflow_id(batch_id),
+        task_queue=WORKFLOW_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    )
+
+
+async def decide(
+    client: Client,
+    store: Store,
+    job_id: str,
+    action: Action,
+    sub_step: str,
+    *,
+    reason: str = "",
+    actor: str,
+    request_id: str | None = None,
+) -> str:
+    """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
+    row = await asyncio.to_thread(store.sub_step, job_id, sub_step)
+    handle = client.get_workflow_handle(onboarding_workflow_id(job_id))
+    update_id = request_id or f"{action}/{sub_step}/{row.generation}"
+    try:
+        return await handle.execute_update(
+            UPDATES[action], Decision(sub_step=sub_step, reason=reason, actor=actor), id=update_id
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            raise DecisionRejected(cause.message) from None
+        raise
+    except RPCError as err:
+        raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
+
+
+async def cancel_job(client: Client, job_id: str) -> None:
+    try:
+        await client.get_workflow_handle(onboarding_workflow_id(job_id)).cancel()
+    except RPCError as err:
+        raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None

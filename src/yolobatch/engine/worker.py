@@ -1,0 +1,89 @@
+"""The worker process: one Temporal worker per task queue, each with its own flow control."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import FixedSizeSlotSupplier, Worker, WorkerTuner
+
+from yolobatch.domain.plan import CallClass
+from yolobatch.engine.activities import RegistrationActivities, StarterActivities, StoreActivities
+from yolobatch.engine.contracts import ACCOUNTS_QUEUE, PLATFORM_QUEUE, WORKFLOW_QUEUE
+from yolobatch.engine.flow_control import LeaseSlotSupplier
+from yolobatch.engine.workflows.batch_starter import BatchStarter
+from yolobatch.engine.workflows.onboarding import RestaurantOnboarding
+from yolobatch.settings import Settings
+from yolobatch.store.repository import Store
+
+WORKFLOWS = [RestaurantOnboarding, BatchStarter]
+# Platform calls are async HTTP: a worker can truly run this many at once (the global cap is lower or equal).
+MAX_PLATFORM_SLOTS_PER_WORKER = 64
+
+
+@contextlib.asynccontextmanager
+async def running_worker(client: Client, store: Store, settings: Settings) -> AsyncIterator[list[Worker]]:
+    """Run the three workers until the context exits, then drain them and give leases back."""
+    limits = httpx.Limits(max_connections=MAX_PLATFORM_SLOTS_PER_WORKER * 2)
+    async with httpx.AsyncClient(limits=limits) as http:
+        registration = RegistrationActivities(
+            store, http, settings.registration_api_url, settings.registration_service_key.get_secret_value()
+        )
+        records = StoreActivities(store)
+        starter = StarterActivities(store, lambda: _same_client(client))
+        leases = LeaseSlotSupplier(store, CallClass.PLATFORM, settings.platform_concurrency)
+        fixed = FixedSizeSlotSupplier(MAX_PLATFORM_SLOTS_PER_WORKER)
+        # Sync store writes (the `record` local activity) run on a sized pool, never more than it can take.
+        executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="yolobatch-activity")
+        workers = [
+            Worker(
+                client,
+                task_queue=WORKFLOW_QUEUE,
+                workflows=WORKFLOWS,
+                activities=[records.record, starter.start_jobs_page],
+                activity_executor=executor,
+                max_concurrent_activities=16,
+                max_concurrent_local_activities=16,
+            ),
+            Worker(
+                client,
+                task_queue=PLATFORM_QUEUE,
+                activities=[registration.platform_call],
+                tuner=WorkerTuner.create_composite(
+                    workflow_supplier=FixedSizeSlotSupplier(2),
+                    activity_supplier=leases,
+                    local_activity_supplier=FixedSizeSlotSupplier(2),
+                    nexus_supplier=FixedSizeSlotSupplier(1),
+                ),
+                max_concurrent_activity_task_polls=2,
+            ),
+            Worker(
+                client,
+                task_queue=ACCOUNTS_QUEUE,
+                activities=[registration.platform_call],
+                # Enforced by the server across every worker of the queue (reference: 1 per 60 s).
+                max_task_queue_activities_per_second=settings.accounts_per_minute / 60 / settings.time_scale,
+                tuner=WorkerTuner.create_composite(
+                    workflow_supplier=FixedSizeSlotSupplier(2),
+                    activity_supplier=fixed,
+                    local_activity_supplier=FixedSizeSlotSupplier(2),
+                    nexus_supplier=FixedSizeSlotSupplier(1),
+                ),
+            ),
+        ]
+        tasks = [asyncio.create_task(worker.run()) for worker in workers]
+        try:
+            yield workers
+        finally:
+            await asyncio.gather(*(worker.shutdown() for worker in workers), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(leases.close)
+            executor.shutdown(wait=False)
+
+
+async def _same_client(client: Client) -> Client:
+    return client

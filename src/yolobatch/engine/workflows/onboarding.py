@@ -1,0 +1,317 @@
+"""`RestaurantOnboarding`: one restaurant's step 6, the 12 registration calls as a dependency graph.
+
+Each sub-step is an asyncio task created in plan order; it waits for its dependencies' tasks, then runs its
+call. There are no phase barriers. A call that exhausts its retries leaves the sub-step `failed` and the
+restaurant `action_required`; its dependents simply keep waiting until a person retries, skips or marks it
+done (updates). The read model in the database is written through the `record` local activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import Priority, RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from yolobatch.domain.plan import (
+        PLAN,
+        CallClass,
+        Outcome,
+        SubStep,
+        SubStepSpec,
+        priority_key,
+        skip_reason,
+    )
+    from yolobatch.domain.statuses import JobStatus, SubStepStatus
+    from yolobatch.engine.contracts import (
+        ACCOUNTS_QUEUE,
+        PLATFORM_QUEUE,
+        CallInput,
+        CallOutput,
+        Decision,
+        OnboardingInput,
+        SubStepRecord,
+    )
+
+MIN_CALL_TIMEOUT = 3.0  # seconds: below this, scaled timeouts would fail on a busy machine
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+RECORD_TIMEOUT = timedelta(seconds=30)
+
+
+@dataclass
+class SubStepState:
+    status: str = SubStepStatus.PENDING
+    generation: int = 0
+    reason: str | None = None
+    error: str | None = None
+    warning: str | None = None
+    decision: tuple[str, Decision] | None = None  # set by an update, consumed by the waiting task
+
+
+@dataclass
+class Progress:
+    job_status: str
+    sub_steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@workflow.defn(name="RestaurantOnboarding")
+class RestaurantOnboarding:
+    def __init__(self) -> None:
+        self._input: OnboardingInput | None = None
+        self._states = {spec.key: SubStepState() for spec in PLAN}
+        self._job_status = JobStatus.PENDING
+
+    @workflow.run
+    async def run(self, inp: OnboardingInput) -> str:
+        self._input = inp
+        await self._record(
+            None, job_status=JobStatus.RUNNING, event_kind="job_started", event="Step 6 started"
+        )
+        tasks: dict[SubStep, asyncio.Task[Outcome]] = {}
+        for spec in PLAN:
+            tasks[spec.key] = asyncio.create_task(self._sub_step(spec, tasks))
+        try:
+            await asyncio.gather(*tasks.values())
+        except asyncio.CancelledError:
+            # Cancellation of the workflow: settle the read model, then let the cancellation through.
+            for task in tasks.values():
+                task.cancel()
+            for key, state in self._states.items():
+                if state.status not in (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED):
+                    state.status = SubStepStatus.CANCELLED
+                    await self._record(key, status=SubStepStatus.CANCELLED)
+            self._job_status = JobStatus.CANCELLED
+            await self._record(
+                None, job_status=JobStatus.CANCELLED, event_kind="job_cancelled", event="Cancelled"
+            )
+            raise
+        self._job_status = JobStatus.COMPLETED
+        warnings = [k for k, s in self._states.items() if s.warning]
+        message = "Step 6 completed" + (f" with warnings in {', '.join(warnings)}" if warnings else "")
+        await self._record(None, job_status=JobStatus.COMPLETED, event_kind="job_completed", event=message)
+        return JobStatus.COMPLETED
+
+    # -- the graph ---------------------------------------------------------------------------------------
+
+    async def _sub_step(self, spec: SubStepSpec, tasks: dict[SubStep, asyncio.Task[Outcome]]) -> Outcome:
+        deps = {need: await tasks[need] for need in spec.needs}
+        state = self._states[spec.key]
+        reason = skip_reason(spec.key, self._inp.config, deps)
+        if reason:
+            state.status, state.reason = SubStepStatus.SKIPPED, reason
+            await self._record(spec.key, status=SubStepStatus.SKIPPED, reason=reason)
+            return Outcome(SubStepStatus.SKIPPED, {})
+        context: dict[str, Any] = {}
+        for outcome in deps.values():
+            context.update(outcome.result)
+        while True:
+            state.status, state.error = SubStepStatus.QUEUED, None
+            try:
+                output = await self._call(spec, state.generation, context)
+            except ActivityError as err:
+                if isinstance(err.cause, CancelledError):
+                    raise  # a cancelled workflow must not wait for a person
+                outcome = await self._fail_and_wait(spec.key, _error_message(err))
+                if outcome is not None:
+                    return outcome
+                continue
+            state.status, state.warning = SubStepStatus.COMPLETED, output.warning
+            await self._record(spec.key, status=SubStepStatus.COMPLETED, warning=output.warning)
+            return Outcome(SubStepStatus.COMPLETED, output.context)
+
+    async def _call(self, spec: SubStepSpec, generation: int, context: dict[str, Any]) -> CallOutput:
+        tuning = self._inp.tuning
+        timeout = max(MIN_CALL_TIMEOUT, spec.limit_seconds * tuning.time_scale)
+        # Polling an asynchronous image upload may outlast the call itself.
+        schedule = timeout * (4 if spec.key == SubStep.UPLOAD_IMAGES else 1) + 5
+        queue = ACCOUNTS_QUEUE if spec.call_class == CallClass.ACCOUNTS else PLATFORM_QUEUE
+        return await workflow.execute_activity(
+            "platform_call",
+            CallInput(
+                job_id=self._inp.job_id,
+                sub_step=spec.key.value,
+                generation=generation,
+                context=context,
+                timeout_seconds=timeout,
+                backoff_seconds=max(0.05, 2.0 * tuning.time_scale),
+            ),
+            result_type=CallOutput,
+            task_queue=queue,
+            activity_id=f"{spec.key.value}/{generation}",
+            start_to_close_timeout=timedelta(seconds=schedule),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=max(0.05, 2.0 * tuning.time_scale)),
+                backoff_coefficient=2.0,
+                maximum_interval=timedelta(seconds=max(1.0, 60 * tuning.time_scale)),
+                maximum_attempts=tuning.retry_attempts,
+                non_retryable_error_types=["NonRetryable"],
+            ),
+            priority=Priority(priority_key=priority_key(spec.key), fairness_key=self._inp.batch_id),
+        )
+
+    async def _fail_and_wait(self, key: SubStep, error: str) -> Outcome | None:
+        """Mark `key` failed, wait for a person, apply the decision. None means: run it again."""
+        state = self._states[key]
+        state.status, state.error, state.decision = SubStepStatus.FAILED, error, None
+        await self._record(key, status=SubStepStatus.FAILED, error=error)
+        await self._refresh_job_status()
+        await workflow.wait_condition(lambda: state.decision is not None)
+        action, decision = state.decision  # type: ignore[misc]
+        state.decision = None
+        audit = f"{action} by {decision.actor}" + (f": {decision.reason}" if decision.reason else "")
+        outcome: Outcome | None
+        if action == "retry":
+            state.generation += 1
+            state.status, state.error = SubStepStatus.QUEUED, None
+            status, outcome = SubStepStatus.QUEUED, None
+        elif action == "skip":
+            state.status, state.reason = SubStepStatus.SKIPPED, decision.reason or "Skipped by a person"
+            status, outcome = SubStepStatus.SKIPPED, Outcome(SubStepStatus.SKIPPED, {})
+        else:
+            state.status, state.reason = SubStepStatus.COMPLETED, decision.reason
+            status, outcome = SubStepStatus.COMPLETED, Outcome(SubStepStatus.COMPLETED, {})
+        await self._record(
+            key,
+            status=status,
+            reason=state.reason if outcome else None,
+            event_kind=f"sub_step_{action}",
+            event=audit,
+            actor=decision.actor,
+        )
+        await self._refresh_job_status()
+        return outcome
+
+    async def _refresh_job_status(self) -> None:
+        failed = any(s.status == SubStepStatus.FAILED for s in self._states.values())
+        status = JobStatus.ACTION_REQUIRED if failed else JobStatus.RUNNING
+        if status != self._job_status:
+            self._job_status = status
+            failures = [k for k, s in self._states.items() if s.status == SubStepStatus.FAILED]
+            error = f"Waiting for a person: {', '.join(failures)} failed" if failed else None
+            await self._record(None, job_status=status, job_error=error)
+
+    # -- human input -------------------------------------------------------------------------------------
+
+    @workflow.update
+    async def retry_step(self, decision: Decision) -> str:
+        return self._decide("retry", decision)
+
+    @workflow.update
+    async def skip_step(self, decision: Decision) -> str:
+        return self._decide("skip", decision)
+
+    @workflow.update
+    async def mark_step_done(self, decision: Decision) -> str:
+        return self._decide("mark_done", decision)
+
+    @retry_step.validator
+    def _validate_retry(self, decision: Decision) -> None:
+        self._validate(decision, needs_reason=False)
+
+    @skip_step.validator
+    def _validate_skip(self, decision: Decision) -> None:
+        self._validate(decision, needs_reason=False)
+
+    @mark_step_done.validator
+    def _validate_mark_done(self, decision: Decision) -> None:
+        self._validate(decision, needs_reason=True)
+
+    def _validate(self, decision: Decision, *, needs_reason: bool) -> None:
+        try:
+            key = SubStep(decision.sub_step)
+        except ValueError:
+            raise ApplicationError(
+                f"unknown sub-step {decision.sub_step!r}", type="InvalidDecision"
+            ) from None
+        state = self._states[key]
+        if state.status != SubStepStatus.FAILED or state.decision is not None:
+            raise ApplicationError(
+                f"{key} is {state.status}; only a failed sub-step can be retried, skipped or marked done",
+                type="InvalidDecision",
+            )
+        if needs_reason and not decision.reason.strip():
+            raise ApplicationError("marking a sub-step done needs a reason", type="InvalidDecision")
+
+    def _decide(self, action: str, decision: Decision) -> str:
+        state = self._states[SubStep(decision.sub_step)]
+        state.decision = (action, decision)
+        return f"{action} accepted for {decision.sub_step}"
+
+    @workflow.query
+    def progress(self) -> Progress:
+        return Progress(
+            job_status=self._job_status,
+            sub_steps={
+                key.value: {
+                    "status": s.status,
+                    "generation": s.generation,
+                    "reason": s.reason,
+                    "error": s.error,
+                    "warning": s.warning,
+                }
+                for key, s in self._states.items()
+            },
+        )
+
+    # -- read model --------------------------------------------------------------------------------------
+
+    @property
+    def _inp(self) -> OnboardingInput:
+        assert self._input is not None
+        return self._input
+
+    async def _record(
+        self,
+        key: SubStep | None,
+        *,
+        status: str | None = None,
+        reason: str | None = None,
+        error: str | None = None,
+        warning: str | None = None,
+        job_status: str | None = None,
+        job_error: str | None = None,
+        event_kind: str | None = None,
+        event: str = "",
+        actor: str = "system",
+    ) -> None:
+        inp = self._inp
+        generation = self._states[key].generation if key else 0
+        kind = event_kind or (f"sub_step_{status}" if key else f"job_{job_status}")
+        # Unique per transition, so a retried or replayed write adds no second event.
+        seq = workflow.info().get_current_history_length()
+        record = SubStepRecord(
+            job_id=inp.job_id,
+            org_id=inp.org_id,
+            batch_id=inp.batch_id,
+            sub_step=key.value if key else None,
+            status=status,
+            generation=generation,
+            reason=reason,
+            error=error,
+            warning=warning,
+            job_status=job_status,
+            job_error=job_error,
+            event_kind=kind,
+            event_message=event or error or warning or reason or "",
+            actor=actor,
+            dedupe_key=f"{workflow.info().workflow_id}/{workflow.info().run_id}/{seq}/{kind}/{key or ''}",
+        )
+        await workflow.execute_local_activity(
+            "record",
+            record,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=0),
+        )
+
+
+def _error_message(err: ActivityError) -> str:
+    cause = err.cause
+    while cause is not None and cause.cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.cause
+    return str(cause or err)

@@ -1,0 +1,140 @@
+"""Each sub-step's HTTP request, built from the registration config as reference §4.4 describes.
+
+Besides the original's fields, requests carry what the platform's own database would have held (colours,
+name, the menu itself), because yolobatch does not share that database with the platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.menu import Menu
+from yolobatch.domain.plan import SubStep
+
+S = SubStep
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    json: dict[str, Any]
+
+
+ENDPOINTS: dict[SubStep, str] = {
+    S.CLOUDWAITRESS_ACCOUNT: "/api/registration/register-account",
+    S.CODE_GENERATION: "/api/registration/generate-code-injections",
+    S.CREATE_ONBOARDING_USER: "/api/registration/create-onboarding-user",
+    S.UPLOAD_IMAGES: "/api/menus/{menu_id}/upload-images",
+    S.RESTAURANT_REGISTRATION: "/api/registration/register-restaurant",
+    S.WEBSITE_CONFIG: "/api/registration/configure-website",
+    S.SERVICES_CONFIG: "/api/registration/configure-services",
+    S.PAYMENT_CONFIG: "/api/registration/configure-payment",
+    S.MENU_IMPORT: "/api/registration/import-menu-direct",
+    S.SYNC_ONBOARDING_USER: "/api/registration/update-onboarding-record",
+    S.OPTION_SETS: "/api/registration/add-option-sets",
+    S.ITEM_TAGS: "/api/registration/add-item-tags",
+}
+
+
+def _tint(value: str) -> str | None:
+    return None if value in ("none", "custom") else value
+
+
+def build_request(
+    key: SubStep, restaurant_id: str, config: RegistrationConfig, menu: Menu | None, context: dict[str, Any]
+) -> Request:
+    """The request for `key`. `context` holds non-secret results of the sub-step's dependencies."""
+    account, restaurant, website = config.account, config.restaurant, config.website
+    onboarding = config.onboarding
+    menu_id = config.menu.selected_menu_id
+    body: dict[str, Any] = {"restaurantId": restaurant_id}
+    match key:
+        case S.CLOUDWAITRESS_ACCOUNT:
+            body |= {"email": account.email, "password": account.password.get_secret_value()}
+            if account.phone:
+                body["phone"] = account.phone
+        case S.CODE_GENERATION:
+            body |= {
+                "noGradient": website.disable_gradients,
+                "restaurantName": restaurant.name,
+                "primaryColor": website.primary_color,
+                "secondaryColor": website.secondary_color,
+                "theme": website.theme,
+            }
+        case S.CREATE_ONBOARDING_USER:
+            body |= {"userName": onboarding.user_name, "userEmail": onboarding.user_email}
+            if onboarding.user_password is not None and onboarding.user_password.get_secret_value():
+                body["userPassword"] = onboarding.user_password.get_secret_value()
+        case S.UPLOAD_IMAGES:
+            body["images"] = menu.image_urls() if menu else []
+        case S.RESTAURANT_REGISTRATION:
+            body |= {
+                "registrationType": restaurant.registration_mode,
+                "email": account.email,
+                "password": account.password.get_secret_value(),
+                "restaurantName": restaurant.name,
+                "address": restaurant.address,
+                "phone": restaurant.phone,
+                "hours": [h.model_dump(by_alias=True) for h in restaurant.opening_hours],
+                "city": restaurant.city,
+            }
+        case S.WEBSITE_CONFIG:
+            body |= {
+                "codeInjectionId": context.get("codeInjectionId"),
+                "filePaths": context.get("filePaths"),
+                "headerConfig": {
+                    "enabled": website.configure_header,
+                    "backgroundSource": website.header_image_source,
+                },
+                "itemsConfig": {"layout": website.item_layout or "list"},
+                "textColorConfig": {
+                    "navText": website.nav_text_color or "auto",
+                    "boxText": website.card_text_color or "auto",
+                },
+                "navLogoTintConfig": {
+                    "darkColor": _tint(website.nav_logo_dark_tint),
+                    "lightColor": _tint(website.nav_logo_light_tint),
+                },
+                "headerLogoTintConfig": {
+                    "darkColor": _tint(website.header_logo_dark_tint),
+                    "lightColor": _tint(website.header_logo_light_tint),
+                },
+            }
+        case S.SERVICES_CONFIG:
+            pass
+        case S.PAYMENT_CONFIG:
+            body["includeConnectLink"] = config.payment.include_stripe_link
+        case S.MENU_IMPORT:
+            body |= {"menuId": menu_id, "menu": menu.model_dump(mode="json") if menu else None}
+        case S.SYNC_ONBOARDING_USER:
+            # The original raced payment and website for these two values; here they are dependencies.
+            updates = {
+                "stripeConnectUrl": context.get("stripeConnectUrl"),
+                "hostedLogoUrl": context.get("uploadedLogoUrl"),
+            }
+            body |= {
+                "userEmail": onboarding.user_email,
+                "contactPerson": onboarding.user_name,
+                "updates": {k: v for k, v in updates.items() if v},
+            }
+        case S.OPTION_SETS | S.ITEM_TAGS:
+            body["menuId"] = menu_id
+    return Request("POST", ENDPOINTS[key].format(menu_id=menu_id), body)
+
+
+# Fields of a response that dependents need; everything else stays in the activity.
+CONTEXT_FIELDS: dict[SubStep, tuple[str, ...]] = {
+    S.CODE_GENERATION: ("codeInjectionId", "filePaths"),
+    S.WEBSITE_CONFIG: ("uploadedLogoUrl", "demoStoreUrl"),
+    S.PAYMENT_CONFIG: ("stripeConnectUrl",),
+}
+
+
+def context_from_response(key: SubStep, body: dict[str, Any]) -> dict[str, Any]:
+    result = {name: body[name] for name in CONTEXT_FIELDS.get(key, ()) if body.get(name) is not None}
+    if key == S.RESTAURANT_REGISTRATION and isinstance(body.get("restaurant"), dict):
+        result["platformRestaurantId"] = body["restaurant"].get("pumpd_restaurant_id")
+    return result

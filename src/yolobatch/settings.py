@@ -1,0 +1,51 @@
+"""Process settings, read from `YOLOBATCH_*` environment variables (and `TEMPORAL_ADDRESS`).
+
+Every process of a deployment (API, workers) must share `database_url`, `secret_key` and the Temporal
+address; nothing else is shared between processes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YOLOBATCH_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".yolobatch"), description="SQLite file, dev-server DB, secret key")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key for secrets at rest; default: generated into data_dir"
+    )
+
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "YOLOBATCH_TEMPORAL_ADDRESS"),
+        description="host:port of an external Temporal server; unset = embedded dev server",
+    )
+    temporal_namespace: str = "default"
+    temporal_port: int = Field(default=7233, description="port of the embedded dev server")
+
+    registration_api_url: str = Field(default="http://127.0.0.1:8765", description="platform API base URL")
+    registration_service_key: SecretStr = SecretStr("sandbox-service-key")
+
+    accounts_per_minute: float = Field(default=1.0, gt=0, description="platform-wide account creations/min")
+    platform_concurrency: int = Field(default=8, ge=1, description="global cap on in-flight platform calls")
+    time_scale: float = Field(
+        default=1.0, gt=0, le=1, description="scales call timeouts and the account rate (demos, tests)"
+    )
+    retry_attempts: int = Field(default=4, ge=1, le=20, description="automatic attempts per sub-step call")
+
+    @field_validator("registration_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("registration_api_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'yolobatch.db').resolve()}"

@@ -1,0 +1,408 @@
+"""Reads and writes of the store. Writes from activities are idempotent: replays and retries are harmless."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from yolobatch.domain.batch_input import RestaurantInput
+from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.menu import Menu
+from yolobatch.domain.plan import PLAN
+from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.store.crypto import SecretBox
+from yolobatch.store.tables import (
+    Batch,
+    Event,
+    Job,
+    JobStep,
+    MenuRow,
+    Organisation,
+    RegistrationConfigRow,
+    SlotLease,
+    SubStepRow,
+    utcnow,
+)
+
+FINAL_SUB_STEP = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
+
+
+class NotFound(LookupError):
+    """An id that does not exist (or belongs to another organisation)."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Everything a registration call needs about one job, secrets in clear (activities only)."""
+
+    job_id: str
+    org_id: str
+    batch_id: str
+    config: RegistrationConfig
+    menu: Menu | None
+
+
+class Store:
+    def __init__(self, engine: Engine, box: SecretBox) -> None:
+        self.engine = engine
+        self.box = box
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self._session()
+
+    # -- writes from people (CLI / API) -------------------------------------------------------------
+
+    def ensure_org(self, org_id: str, name: str | None = None) -> None:
+        with self.session() as s, s.begin():
+            if s.get(Organisation, org_id) is None:
+                s.add(Organisation(id=org_id, name=name or org_id))
+
+    def create_batch(self, org_id: str, name: str, restaurants: list[RestaurantInput]) -> str:
+        batch_id = str(uuid.uuid4())
+        with self.session() as s, s.begin():
+            s.add(Batch(id=batch_id, org_id=org_id, name=name))
+            s.flush()
+            for position, restaurant in enumerate(restaurants):
+                job_id = str(uuid.uuid4())
+                s.add(
+                    Job(
+                        id=job_id,
+                        org_id=org_id,
+                        batch_id=batch_id,
+                        position=position,
+                        restaurant_name=restaurant.name,
+                    )
+                )
+                s.flush()
+                s.add(JobStep(job_id=job_id, step=6))
+                s.add_all(SubStepRow(job_id=job_id, key=spec.key.value) for spec in PLAN)
+                s.add(self._config_row(job_id, restaurant.config))
+                if restaurant.menu is not None:
+                    s.add(
+                        MenuRow(
+                            id=restaurant.menu.id,
+                            org_id=org_id,
+                            job_id=job_id,
+                            data=restaurant.menu.model_dump(mode="json"),
+                        )
+                    )
+            s.add(_event(org_id, batch_id, None, "batch_created", f"{len(restaurants)} restaurants", "cli"))
+        return batch_id
+
+    def _config_row(self, job_id: str, config: RegistrationConfig) -> RegistrationConfigRow:
+        wire = config.to_wire()
+        secrets = {"account.password": wire["account"]["password"]}
+        if wire["onboarding"].get("userPassword"):
+            secrets["onboarding.userPassword"] = wire["onboarding"]["userPassword"]
+        return RegistrationConfigRow(job_id=job_id, public=config.to_public(), secrets=self.box.seal(secrets))
+
+    def mark_batch_started(self, batch_id: str) -> None:
+        with self.session() as s, s.begin():
+            s.execute(
+                update(Batch)
+                .where(Batch.id == batch_id, Batch.started_at.is_(None))
+                .values(started_at=utcnow())
+            )
+
+    # -- reads for the engine ------------------------------------------------------------------------
+
+    def job_ids_page(self, batch_id: str, after_position: int, limit: int) -> list[tuple[int, str, str]]:
+        """(position, job id, org id) of the batch's jobs after `after_position`, in input order."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Job.position, Job.id, Job.org_id)
+                .where(Job.batch_id == batch_id, Job.position > after_position)
+                .order_by(Job.position)
+                .limit(limit)
+            )
+            return [(position, job_id, org_id) for position, job_id, org_id in rows]
+
+    def public_config(self, job_id: str) -> dict[str, Any]:
+        with self.session() as s:
+            row = s.get(RegistrationConfigRow, job_id)
+            if row is None:
+                raise NotFound(f"job {job_id} has no registration config")
+            return row.public
+
+    def registration(self, job_id: str) -> Registration:
+        with self.session() as s:
+            job = s.get(Job, job_id)
+            row = s.get(RegistrationConfigRow, job_id)
+            if job is None or row is None:
+                raise NotFound(f"job {job_id} not found")
+            wire = dict(row.public)
+            wire = {k: dict(v) if isinstance(v, dict) else v for k, v in wire.items()}
+            for pointer, secret in self.box.open(row.secrets).items():
+                section, field = pointer.split(".")
+                wire[section][field] = secret
+            menu_row = s.scalars(select(MenuRow).where(MenuRow.job_id == job_id)).first()
+            return Registration(
+                job_id=job.id,
+                org_id=job.org_id,
+                batch_id=job.batch_id,
+                config=RegistrationConfig.model_validate(wire),
+                menu=Menu.model_validate(menu_row.data) if menu_row else None,
+            )
+
+    # -- idempotent writes from activities ------------------------------------------------------------
+
+    def record_sub_step(self, job_id: str, key: str, status: str, generation: int, **fields: Any) -> bool:
+        """Move a sub-step to `status` unless it already settled in this or a later generation.
+
+        Returns whether the row changed. A late write from an abandoned attempt of an older generation (or a
+        duplicate `running` after `completed`) is ignored, so the read model never goes backwards.
+        """
+        now = utcnow()
+        values: dict[str, Any] = {"status": status, "generation": generation, "updated_at": now, **fields}
+        if status == SubStepStatus.RUNNING:
+            values.setdefault("started_at", now)
+            values.update(finished_at=None, error=None)
+        elif status in (*FINAL_SUB_STEP, SubStepStatus.FAILED, SubStepStatus.CANCELLED):
+            values.setdefault("finished_at", now)
+        guard = or_(
+            SubStepRow.generation < generation,
+            and_(
+                SubStepRow.generation == generation,
+                SubStepRow.status.not_in([s.value for s in FINAL_SUB_STEP])
+                if status not in FINAL_SUB_STEP
+                else SubStepRow.status != status,
+            ),
+        )
+        with self.session() as s, s.begin():
+            result = s.execute(
+                update(SubStepRow)
+                .where(SubStepRow.job_id == job_id, SubStepRow.key == key, guard)
+                .values(values)
+            )
+            if result.rowcount:
+                s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
+            return bool(result.rowcount)
+
+    def record_job(self, job_id: str, status: str, error: str | None = None) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"status": status, "error": error, "updated_at": now}
+        step_values: dict[str, Any] = {"status": status, "error": error}
+        if status == JobStatus.RUNNING:
+            values["started_at"] = func.coalesce(Job.started_at, now)
+            step_values["started_at"] = func.coalesce(JobStep.started_at, now)
+        if status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+            values["finished_at"] = now
+            step_values["finished_at"] = now
+        else:
+            values["finished_at"] = None
+        with self.session() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job_id).values(values))
+            s.execute(update(JobStep).where(JobStep.job_id == job_id, JobStep.step == 6).values(step_values))
+
+    def add_event(
+        self,
+        org_id: str,
+        batch_id: str | None,
+        job_id: str | None,
+        kind: str,
+        message: str,
+        *,
+        actor: str = "system",
+        sub_step: str | None = None,
+        data: dict[str, Any] | None = None,
+        dedupe_key: str | None = None,
+    ) -> None:
+        row = _event(org_id, batch_id, job_id, kind, message, actor, sub_step, data, dedupe_key)
+        values = {c.name: getattr(row, c.name) for c in Event.__table__.columns if c.name != "id"}
+        values["created_at"] = utcnow()
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self.session() as s, s.begin():
+            s.execute(insert(Event).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+    # -- global concurrency permits ------------------------------------------------------------------
+
+    def try_acquire_slot(self, call_class: str, capacity: int, holder: str, ttl_seconds: float) -> int | None:
+        """Take a free (or expired) permit among the first `capacity`; None when all are held."""
+        now = utcnow()
+        with self.session() as s, s.begin():
+            existing = set(s.scalars(select(SlotLease.slot_no).where(SlotLease.call_class == call_class)))
+            missing = [n for n in range(capacity) if n not in existing]
+            if missing:
+                insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+                s.execute(
+                    insert(SlotLease)
+                    .values([{"call_class": call_class, "slot_no": n} for n in missing])
+                    .on_conflict_do_nothing()
+                )
+        free = or_(SlotLease.holder.is_(None), SlotLease.expires_at < now)
+        with self.session() as s:
+            candidates = list(
+                s.scalars(
+                    select(SlotLease.slot_no)
+                    .where(SlotLease.call_class == call_class, SlotLease.slot_no < capacity, free)
+                    .order_by(SlotLease.slot_no)
+                )
+            )
+        for slot_no in candidates:
+            # A conditional UPDATE is atomic per row on both SQLite and PostgreSQL: one winner per permit.
+            with self.session() as s, s.begin():
+                won = s.execute(
+                    update(SlotLease)
+                    .where(SlotLease.call_class == call_class, SlotLease.slot_no == slot_no, free)
+                    .values(holder=holder, expires_at=now + timedelta(seconds=ttl_seconds))
+                ).rowcount
+            if won:
+                return slot_no
+        return None
+
+    def renew_slots(self, call_class: str, holder: str, ttl_seconds: float) -> int:
+        with self.session() as s, s.begin():
+            return s.execute(
+                update(SlotLease)
+                .where(SlotLease.call_class == call_class, SlotLease.holder == holder)
+                .values(expires_at=utcnow() + timedelta(seconds=ttl_seconds))
+            ).rowcount
+
+    def release_slot(self, call_class: str, slot_no: int, holder: str) -> None:
+        with self.session() as s, s.begin():
+            s.execute(
+                update(SlotLease)
+                .where(
+                    SlotLease.call_class == call_class,
+                    SlotLease.slot_no == slot_no,
+                    SlotLease.holder == holder,
+                )
+                .values(holder=None, expires_at=None)
+            )
+
+    def release_all_slots(self, call_class: str, holder: str) -> None:
+        with self.session() as s, s.begin():
+            s.execute(
+                update(SlotLease)
+                .where(SlotLease.call_class == call_class, SlotLease.holder == holder)
+                .values(holder=None, expires_at=None)
+            )
+
+    def held_slots(self, call_class: str) -> int:
+        with self.session() as s:
+            return s.scalar(
+                select(func.count())
+                .select_from(SlotLease)
+                .where(SlotLease.call_class == call_class, SlotLease.expires_at > utcnow())
+            )
+
+    # -- the read model ------------------------------------------------------------------------------
+
+    def batch(self, batch_id: str, org_id: str | None = None) -> Batch:
+        with self.session() as s:
+            batch = s.get(Batch, batch_id)
+            if batch is None or (org_id is not None and batch.org_id != org_id):
+                raise NotFound(f"batch {batch_id} not found")
+            return batch
+
+    def batch_progress(self, batch_id: str, org_id: str | None = None) -> dict[str, Any]:
+        """Counts and per-restaurant sub-step states, like the original's `/progress` endpoint."""
+        batch = self.batch(batch_id, org_id)
+        with self.session() as s:
+            jobs = list(s.scalars(select(Job).where(Job.batch_id == batch_id).order_by(Job.position)))
+            rows = s.scalars(
+                select(SubStepRow).join(Job, Job.id == SubStepRow.job_id).where(Job.batch_id == batch_id)
+            )
+            by_job: dict[str, dict[str, dict[str, Any]]] = {job.id: {} for job in jobs}
+            for row in rows:
+                by_job[row.job_id][row.key] = {
+                    "status": row.status,
+                    "attempts": row.attempts,
+                    "generation": row.generation,
+                    "reason": row.reason,
+                    "error": row.error,
+                    "warning": row.warning,
+                    "started_at": _iso(row.started_at),
+                    "finished_at": _iso(row.finished_at),
+                }
+        counts = Counter(job.status for job in jobs)
+        return {
+            "batch_id": batch.id,
+            "name": batch.name,
+            "status": batch_status(counts, started=batch.started_at is not None, total=len(jobs)),
+            "total": len(jobs),
+            "counts": dict(counts),
+            "created_at": _iso(batch.created_at),
+            "started_at": _iso(batch.started_at),
+            "jobs": [
+                {
+                    "job_id": job.id,
+                    "restaurant_name": job.restaurant_name,
+                    "status": job.status,
+                    "error": job.error,
+                    "started_at": _iso(job.started_at),
+                    "finished_at": _iso(job.finished_at),
+                    "sub_steps": by_job[job.id],
+                }
+                for job in jobs
+            ],
+        }
+
+    def events(self, *, job_id: str | None = None, batch_id: str | None = None) -> list[Event]:
+        with self.session() as s:
+            query = select(Event).order_by(Event.id)
+            if job_id:
+                query = query.where(Event.job_id == job_id)
+            if batch_id:
+                query = query.where(Event.batch_id == batch_id)
+            return list(s.scalars(query))
+
+    def sub_step(self, job_id: str, key: str) -> SubStepRow:
+        with self.session() as s:
+            row = s.get(SubStepRow, (job_id, key))
+            if row is None:
+                raise NotFound(f"sub-step {key} of job {job_id} not found")
+            return row
+
+
+def batch_status(counts: Counter, *, started: bool, total: int) -> str:
+    """A batch's status is derived from its restaurants', so it can never disagree with them."""
+    if not started:
+        return "draft"
+    settled = counts[JobStatus.COMPLETED] + counts[JobStatus.CANCELLED]
+    if counts[JobStatus.ACTION_REQUIRED]:
+        return "action_required"
+    if settled == total:
+        if counts[JobStatus.COMPLETED] == total:
+            return "completed"
+        return "cancelled" if counts[JobStatus.COMPLETED] == 0 else "completed_with_cancellations"
+    return "running"
+
+
+def _event(
+    org_id: str,
+    batch_id: str | None,
+    job_id: str | None,
+    kind: str,
+    message: str,
+    actor: str = "system",
+    sub_step: str | None = None,
+    data: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> Event:
+    return Event(
+        org_id=org_id,
+        batch_id=batch_id,
+        job_id=job_id,
+        kind=kind,
+        message=message,
+        actor=actor,
+        sub_step=sub_step,
+        data=data,
+        dedupe_key=dedupe_key or str(uuid.uuid4()),
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
