@@ -62,3 +62,15 @@ def test_unknown_ids_are_not_found(store):
         store.batch_progress("nope")
     with pytest.raises(NotFound):
         store.registration("nope")
+
+
+@pytest.mark.parametrize("db", database_urls())
+def test_rate_gate_spaces_starts_even_when_asked_at_once(db, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = make_store(db, tmp_path)
+    now = time.time()
+    with ThreadPoolExecutor(8) as pool:
+        starts = sorted(pool.map(lambda _: store.reserve_start("accounts", 60.0, now), range(8)))
+    assert starts[0] == pytest.approx(now)
+    assert [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)] == [60.0] * 7

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     accounts_per_minute: float = Field(default=1.0, gt=0, description="platform-wide account creations/min")
     platform_concurrency: int = Field(default=8, ge=1, description="global cap on in-flight platform calls")
+    lease_ttl_seconds: float = Field(
+        default=15.0, ge=1, description="how long a dead worker's global-cap permits stay taken"
+    )
     time_scale: float = Field(
         default=1.0, gt=0, le=1, description="scales call timeouts and the account rate (demos, tests)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -21,7 +22,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from yolobatch.domain.plan import SubStep
+from yolobatch.domain.plan import SPECS, CallClass, SubStep
 from yolobatch.domain.statuses import SubStepStatus
 from yolobatch.engine.contracts import (
     WORKFLOW_QUEUE,
@@ -58,11 +59,14 @@ async def _with_heartbeats(work: Awaitable[T]) -> T:
 
 
 class RegistrationActivities:
-    def __init__(self, store: Store, http: httpx.AsyncClient, base_url: str, service_key: str) -> None:
+    def __init__(
+        self, store: Store, http: httpx.AsyncClient, base_url: str, service_key: str, account_interval: float
+    ) -> None:
         self._store = store
         self._http = http
         self._base_url = base_url
         self._service_key = service_key
+        self._account_interval = account_interval
 
     @activity.defn(name="platform_call")
     async def platform_call(self, inp: CallInput) -> CallOutput:
@@ -89,6 +93,8 @@ class RegistrationActivities:
             attempts=info.attempt,
             request=client.redact(request.json),
         )
+        if SPECS[key].call_class == CallClass.ACCOUNTS:
+            await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
         try:
             result = await client.call(
                 key,
@@ -122,6 +128,13 @@ class RegistrationActivities:
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )
+
+
+    async def _wait_for_turn(self, call_class: str, interval: float) -> None:
+        # The task queue's server-side rate limit admits short bursts; the platform's rule (reference §4.3:
+        # >= 60 s between starts) does not, so each start also takes its own spaced slot from the database.
+        start_at = await asyncio.to_thread(self._store.reserve_start, call_class, interval, time.time())
+        await asyncio.sleep(max(0.0, start_at - time.time()))
 
 
 def _as_application_error(failure: CallFailed, backoff: float, attempt: int) -> ApplicationError:

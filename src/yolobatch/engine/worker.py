@@ -31,11 +31,17 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
     limits = httpx.Limits(max_connections=MAX_PLATFORM_SLOTS_PER_WORKER * 2)
     async with httpx.AsyncClient(limits=limits) as http:
         registration = RegistrationActivities(
-            store, http, settings.registration_api_url, settings.registration_service_key.get_secret_value()
+            store,
+            http,
+            settings.registration_api_url,
+            settings.registration_service_key.get_secret_value(),
+            account_interval=60 / settings.accounts_per_minute * settings.time_scale,
         )
         records = StoreActivities(store)
         starter = StarterActivities(store, lambda: _same_client(client))
-        leases = LeaseSlotSupplier(store, CallClass.PLATFORM, settings.platform_concurrency)
+        leases = LeaseSlotSupplier(
+            store, CallClass.PLATFORM, settings.platform_concurrency, ttl=settings.lease_ttl_seconds
+        )
         fixed = FixedSizeSlotSupplier(MAX_PLATFORM_SLOTS_PER_WORKER)
         # Sync store writes (the `record` local activity) run on a sized pool, never more than it can take.
         executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="yolobatch-activity")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +26,7 @@ from yolobatch.store.tables import (
     JobStep,
     MenuRow,
     Organisation,
+    RateGate,
     RegistrationConfigRow,
     SlotLease,
     SubStepRow,
@@ -278,6 +279,22 @@ class Store:
                 )
                 .values(holder=None, expires_at=None)
             )
+
+    def reserve_start(self, call_class: str, interval: float, now: float) -> float:
+        """Reserve the next start time of `call_class`, at least `interval` seconds after the previous one.
+
+        One atomic UPDATE ... RETURNING, so concurrent workers always get distinct, spaced times.
+        """
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self.session() as s, s.begin():
+            s.execute(insert(RateGate).values(call_class=call_class, next_at=0.0).on_conflict_do_nothing())
+            next_at = s.execute(
+                update(RateGate)
+                .where(RateGate.call_class == call_class)
+                .values(next_at=case((RateGate.next_at > now, RateGate.next_at), else_=now) + interval)
+                .returning(RateGate.next_at)
+            ).scalar_one()
+        return next_at - interval
 
     def release_all_slots(self, call_class: str, holder: str) -> None:
         with self.session() as s, s.begin():

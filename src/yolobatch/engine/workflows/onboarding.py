@@ -115,7 +115,9 @@ class RestaurantOnboarding:
                 output = await self._call(spec, state.generation, context)
             except ActivityError as err:
                 if isinstance(err.cause, CancelledError):
-                    raise  # a cancelled workflow must not wait for a person
+                    # A cancelled workflow must not wait for a person; surface it as cancellation so the
+                    # run's cleanup sees it whichever sub-step noticed first.
+                    raise asyncio.CancelledError() from err
                 outcome = await self._fail_and_wait(spec.key, _error_message(err))
                 if outcome is not None:
                     return outcome

@@ -16,6 +16,12 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "rate_gates",
+        sa.Column("call_class", sa.String(length=40), nullable=False),
+        sa.Column("next_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("call_class"),
+    )
+    op.create_table(
         "events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("org_id", sa.String(length=64), nullable=False),
@@ -168,6 +174,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("rate_gates")
     op.drop_table("sub_steps")
     op.drop_table("registration_configs")
     with op.batch_alter_table("menus", schema=None) as batch_op:

@@ -1,0 +1,113 @@
+"""The sandbox HTTP app: the platform's registration API (`/api`) and its control surface (`/_sandbox`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from yolobatch.sandbox import menu_ops, registration
+from yolobatch.sandbox.faults import FaultPlanRequest
+from yolobatch.sandbox.pipeline import handle_lookup, handle_operation, sandbox_of
+from yolobatch.sandbox.protocol import Handler, fail
+from yolobatch.sandbox.settings import SandboxSettings
+from yolobatch.sandbox.state import Sandbox
+
+REGISTRATION_HANDLERS: dict[str, Handler] = {**registration.HANDLERS, **menu_ops.HANDLERS}
+
+
+def create_app(settings: SandboxSettings | None = None) -> FastAPI:
+    """A fresh sandbox; all its state lives on `app.state.sandbox`, so instances never share anything."""
+    app = FastAPI(title="Registration API sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sandbox = Sandbox(settings or SandboxSettings())
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.include_router(_api_router())
+    app.include_router(_control_router())
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Unknown routes and wrong methods get the same error shape as everything else.
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else str(exc)
+    return fail(status, str(detail)).to_response()
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> Response:
+    return fail(400, f"Invalid request: {exc}").to_response()
+
+
+def _api_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/api/registration/{operation}")
+    async def registration_operation(operation: str, request: Request) -> Response:
+        handler = REGISTRATION_HANDLERS.get(operation)
+        if handler is None:
+            return fail(404, f"Unknown endpoint {request.url.path}").to_response()
+        return await handle_operation(request, operation, handler)
+
+    @router.post("/api/menus/{menu_id}/upload-images")
+    async def upload_images(menu_id: str, request: Request) -> Response:
+        return await handle_operation(request, "upload-images", menu_ops.upload_images)
+
+    @router.get("/api/upload-batches/{batch_id}")
+    async def upload_batch(batch_id: str, request: Request) -> Response:
+        return await handle_lookup(
+            request,
+            "upload-batches",
+            lambda world, org_id: menu_ops.upload_batch_status(world, org_id, batch_id),
+        )
+
+    return router
+
+
+def _control_router() -> APIRouter:
+    """Observability and fault control for tests and demos: no auth, no faults, no latency."""
+    router = APIRouter(prefix="/_sandbox")
+
+    @router.get("/health")
+    async def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    @router.get("/calls")
+    async def calls(request: Request, endpoint: str | None = None, restaurant_id: str | None = None) -> Any:
+        return sandbox_of(request).world.calls.view(endpoint, restaurant_id)
+
+    @router.get("/state")
+    async def state(request: Request) -> dict[str, Any]:
+        return sandbox_of(request).world.snapshot()
+
+    @router.post("/reset")
+    async def reset(request: Request) -> dict[str, bool]:
+        sandbox_of(request).reset()
+        return {"ok": True}
+
+    @router.post("/faults")
+    async def add_fault(request: Request) -> Any:
+        try:
+            plan_request = FaultPlanRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return fail(400, f"Invalid fault plan: {exc}").to_response()
+        world = sandbox_of(request).world
+        async with world.lock:
+            plan = world.faults.add(plan_request)
+        return plan.view()
+
+    @router.get("/faults")
+    async def list_faults(request: Request) -> list[dict[str, Any]]:
+        return [plan.view() for plan in sandbox_of(request).world.faults.plans()]
+
+    @router.delete("/faults")
+    async def clear_faults(request: Request) -> dict[str, Any]:
+        world = sandbox_of(request).world
+        async with world.lock:
+            cleared = world.faults.clear()
+        return {"ok": True, "cleared": cleared}
+
+    return router

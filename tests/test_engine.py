@@ -1,0 +1,246 @@
+"""The step-6 engine end to end: real dev server, real database, the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from tests.conftest import batch_of, database_urls, make_store, settings_for
+from tests.engine_helpers import (
+    all_settled,
+    calls,
+    create,
+    fault,
+    launch,
+    state,
+    sub_step_is,
+    wait_until,
+    worker,
+)
+from yolobatch.domain.plan import PLAN
+from yolobatch.engine.control import DecisionRejected, cancel_job, decide
+
+REGISTRATION_CALLS = 12
+
+
+@pytest.fixture
+async def client(dev_server) -> Client:
+    return await Client.connect(dev_server.address)
+
+
+def _by_endpoint(call_log):
+    return Counter(call["endpoint"] for call in call_log)
+
+
+@pytest.mark.parametrize("db", database_urls())
+async def test_batch_registers_every_restaurant_once_in_dependency_order(db, client, world, tmp_path: Path):
+    store = make_store(db, tmp_path)
+    settings = settings_for(store, world, tmp_path)
+    batch_id, job_ids = create(store, batch_of(5))
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, all_settled)
+
+    assert progress["status"] == "completed", progress
+    for job in progress["jobs"]:
+        assert {s["status"] for s in job["sub_steps"].values()} == {"completed"}, job
+    assert state(world)["duplicates"] == []
+    for job_id in job_ids:
+        log = [c for c in calls(world, restaurant_id=job_id) if c["method"] == "POST"]
+        assert len(log) == REGISTRATION_CALLS, _by_endpoint(log)
+        assert all(c["idempotency_key"].startswith(f"{job_id}/") for c in log)
+        at = {c["endpoint"]: c for c in log}
+        # True dependencies, no phase barriers: each call starts only after what it needs has finished.
+        for later, earlier in [
+            ("register-restaurant", "register-account"),
+            ("configure-website", "generate-code-injections"),
+            ("configure-website", "register-restaurant"),
+            ("import-menu-direct", "upload-images"),
+            ("update-onboarding-record", "configure-payment"),
+            ("update-onboarding-record", "configure-website"),
+            ("update-onboarding-record", "create-onboarding-user"),
+            ("add-option-sets", "import-menu-direct"),
+            ("add-item-tags", "import-menu-direct"),
+        ]:
+            assert at[later]["started_at"] >= at[earlier]["finished_at"], (later, earlier)
+        # ...and not phases: option sets may start before the slow website configuration has finished.
+        sync_payload = at["update-onboarding-record"]["payload"]
+        assert sync_payload["updates"].get("hostedLogoUrl"), "website result must reach the onboarding sync"
+        assert at["register-account"]["payload"]["password"] == "********"  # the sandbox log is redacted
+
+    events = store.events(batch_id=batch_id)
+    assert Counter(e.kind for e in events)["job_completed"] == 5
+
+
+async def test_disabled_and_unmet_sub_steps_are_skipped_with_reasons(client, world, store, tmp_path):
+    def no_menu_no_onboarding(restaurant):
+        restaurant.pop("menu")
+        restaurant["config"]["menu"] = {}
+        restaurant["config"]["onboarding"] = {"createOnboardingUser": False, "syncOnboardingRecord": False}
+        restaurant["config"]["stepsEnabled"] = {"servicesConfig": False}
+
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_id,) = create(store, batch_of(1, no_menu_no_onboarding))
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, all_settled)
+
+    sub = progress["jobs"][0]["sub_steps"]
+    assert progress["status"] == "completed"
+    assert sub["uploadImages"]["reason"] == "No menu selected or image upload disabled"
+    assert sub["menuImport"]["reason"] == "No menu selected"
+    assert sub["optionSets"]["reason"] == "Menu import failed or skipped"
+    assert sub["createOnboardingUser"]["reason"] == "Onboarding user creation disabled"
+    assert sub["syncOnboardingUser"]["reason"] == "Onboarding sync disabled or user not created"
+    assert sub["servicesConfig"]["reason"] == "Disabled in config"
+    called = set(_by_endpoint(calls(world, restaurant_id=job_id)))
+    assert called == {
+        "register-account",
+        "generate-code-injections",
+        "register-restaurant",
+        "configure-website",
+        "configure-payment",
+    }
+
+
+async def test_transient_failures_are_retried_with_the_same_idempotency_key(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_a, job_b) = create(store, batch_of(2))
+    fault(world, "configure-services", "500", restaurant_id=job_a, times=2)
+    fault(world, "register-restaurant", "429", restaurant_id=job_b, retry_after=1)
+    fault(world, "configure-payment", "garbage", restaurant_id=job_b)
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, all_settled)
+
+    assert progress["status"] == "completed", progress
+    services = calls(world, restaurant_id=job_a, endpoint="configure-services")
+    assert [c["status_code"] for c in services] == [500, 500, 200]
+    assert len({c["idempotency_key"] for c in services}) == 1
+    registration = calls(world, restaurant_id=job_b, endpoint="register-restaurant")
+    assert [c["status_code"] for c in registration] == [429, 200]
+    # Retry-After: 1 s was honoured although the scaled backoff would have retried at once.
+    assert registration[1]["started_at"] - registration[0]["finished_at"] >= 0.9
+    assert [c["status_code"] for c in calls(world, restaurant_id=job_b, endpoint="configure-payment")] == [
+        200,
+        200,
+    ]
+    assert progress["jobs"][0]["sub_steps"]["servicesConfig"]["attempts"] == 3
+    assert state(world)["duplicates"] == []
+
+
+async def test_a_timeout_after_the_side_effect_is_replayed_not_repeated(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_id,) = create(store, batch_of(1))
+    fault(world, "register-restaurant", "timeout", restaurant_id=job_id)
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, all_settled)
+
+    assert progress["status"] == "completed"
+    log = calls(world, restaurant_id=job_id, endpoint="register-restaurant")
+    assert len(log) >= 2 and any(c["replayed"] for c in log)
+    assert state(world)["restaurants"][job_id]["registrations"] == 1
+    assert state(world)["duplicates"] == []
+
+
+async def test_success_false_fails_the_step_then_a_person_retries_it(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_id,) = create(store, batch_of(1))
+    fault(world, "import-menu-direct", "success_false", restaurant_id=job_id)
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, sub_step_is(0, "menuImport", "failed"))
+        progress = await wait_until(store, batch_id, lambda p: p["jobs"][0]["status"] == "action_required")
+        assert progress["status"] == "action_required"
+        sub = progress["jobs"][0]["sub_steps"]
+        assert "success: false" in sub["menuImport"]["error"]
+        assert sub["optionSets"]["status"] == "pending" and sub["itemTags"]["status"] == "pending"
+        # A body that says it failed is not retried blindly: one call only.
+        assert len(calls(world, restaurant_id=job_id, endpoint="import-menu-direct")) == 1
+
+        with pytest.raises(DecisionRejected):
+            await decide(client, store, job_id, "retry", "servicesConfig", actor="tester")
+        with pytest.raises(DecisionRejected):
+            await decide(client, store, job_id, "mark_done", "menuImport", actor="tester")  # no reason
+        await decide(client, store, job_id, "retry", "menuImport", actor="tester", reason="menu fixed")
+        progress = await wait_until(store, batch_id, all_settled)
+
+    assert progress["status"] == "completed"
+    imports = calls(world, restaurant_id=job_id, endpoint="import-menu-direct")
+    assert [c["idempotency_key"] for c in imports] == [f"{job_id}/menuImport/0", f"{job_id}/menuImport/1"]
+    assert progress["jobs"][0]["sub_steps"]["menuImport"]["generation"] == 1
+    audit = [e for e in store.events(job_id=job_id) if e.kind == "sub_step_retry"]
+    assert len(audit) == 1 and audit[0].actor == "tester" and "menu fixed" in audit[0].message
+
+
+async def test_skip_and_mark_done_release_dependents(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_id,) = create(store, batch_of(1))
+    fault(world, "configure-services", "400", restaurant_id=job_id)  # 4xx: not retried
+    fault(world, "configure-payment", "400", restaurant_id=job_id)
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        await wait_until(store, batch_id, sub_step_is(0, "servicesConfig", "failed"))
+        assert len(calls(world, restaurant_id=job_id, endpoint="configure-services")) == 1
+        await decide(client, store, job_id, "mark_done", "servicesConfig", actor="ops", reason="set by hand")
+        await wait_until(store, batch_id, sub_step_is(0, "paymentConfig", "failed"))
+        await decide(client, store, job_id, "skip", "paymentConfig", actor="ops", reason="no Stripe yet")
+        progress = await wait_until(store, batch_id, all_settled)
+
+    sub = progress["jobs"][0]["sub_steps"]
+    assert progress["status"] == "completed"
+    assert sub["servicesConfig"]["status"] == "completed" and sub["servicesConfig"]["reason"] == "set by hand"
+    assert sub["paymentConfig"]["status"] == "skipped" and sub["paymentConfig"]["reason"] == "no Stripe yet"
+    assert sub["syncOnboardingUser"]["status"] == "completed"
+
+
+async def test_warnings_complete_the_step_visibly(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_id,) = create(store, batch_of(1))
+    fault(world, "configure-website", "success_false", restaurant_id=job_id)
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, all_settled)
+    website = progress["jobs"][0]["sub_steps"]["websiteConfig"]
+    assert website["status"] == "completed" and "completed with warnings" in website["warning"]
+
+
+async def test_cancel_a_restaurant(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_id,) = create(store, batch_of(1))
+    fault(world, "add-option-sets", "500", restaurant_id=job_id, times=100)
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        await wait_until(store, batch_id, lambda p: p["jobs"][0]["sub_steps"]["optionSets"]["attempts"] >= 1)
+        await cancel_job(client, job_id)
+        progress = await wait_until(store, batch_id, all_settled)
+    job = progress["jobs"][0]
+    assert job["status"] == "cancelled"
+    assert job["sub_steps"]["optionSets"]["status"] == "cancelled"
+    assert job["sub_steps"]["menuImport"]["status"] == "completed"
+
+
+async def test_account_rate_limit_and_global_cap_hold_at_the_platform(client, world, store, tmp_path):
+    # 1 account per minute at time scale 0.01 = one per 0.6 s; at most 3 platform calls at once.
+    settings = settings_for(store, world, tmp_path, accounts_per_minute=1.0, platform_concurrency=3)
+    batch_id, _ = create(store, batch_of(6))
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, all_settled, timeout=180)
+    assert progress["status"] == "completed"
+    log = calls(world)
+    starts = sorted(c["started_at"] for c in log if c["endpoint"] == "register-account")
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 6 and min(gaps) >= 0.6 * 0.8, gaps
+    platform = [c for c in log if c["endpoint"] != "register-account" and c["method"] == "POST"]
+    edges = sorted([(c["started_at"], 1) for c in platform] + [(c["finished_at"], -1) for c in platform])
+    in_flight = peak = 0
+    for _, delta in edges:
+        in_flight += delta
+        peak = max(peak, in_flight)
+    assert peak <= 3, peak
+    assert len(PLAN) == REGISTRATION_CALLS
