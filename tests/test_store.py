@@ -6,8 +6,8 @@ import time
 
 import pytest
 from sqlalchemy import text
-from tests.conftest import batch_of, database_urls, make_store
 
+from tests.conftest import batch_of, database_urls, make_store
 from yolobatch.store.repository import NotFound
 
 

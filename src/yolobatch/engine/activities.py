@@ -129,7 +129,6 @@ class RegistrationActivities:
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )
 
-
     async def _wait_for_turn(self, call_class: str, interval: float) -> None:
         # The task queue's server-side rate limit admits short bursts; the platform's rule (reference §4.3:
         # >= 60 s between starts) does not, so each start also takes its own spaced slot from the database.
