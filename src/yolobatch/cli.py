@@ -16,14 +16,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from yolobatch.domain.batch_input import BatchInputError, parse_batch
+from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.plan import PLAN
 from yolobatch.settings import Settings
 
 app = typer.Typer(
     help="Durable batch onboarding of restaurants onto the ordering platform.", no_args_is_help=True
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 DEFAULT_ORG = "default"
 SYMBOLS = {
     "pending": "[dim]·[/]",
@@ -33,6 +33,20 @@ SYMBOLS = {
     "skipped": "[dim]–[/]",
     "failed": "[red]✘[/]",
     "cancelled": "[magenta]⊘[/]",
+}
+SHORT = {
+    "cloudwaitressAccount": "acct",
+    "codeGeneration": "code",
+    "createOnboardingUser": "user",
+    "uploadImages": "img",
+    "restaurantRegistration": "reg",
+    "websiteConfig": "web",
+    "servicesConfig": "svc",
+    "paymentConfig": "pay",
+    "menuImport": "menu",
+    "syncOnboardingUser": "sync",
+    "optionSets": "opts",
+    "itemTags": "tags",
 }
 SETTLED_JOBS = {"completed", "cancelled", "action_required"}
 
@@ -58,7 +72,7 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
 
 @app.command()
 def run(
-    file: Annotated[Path, typer.Argument(help="JSON batch: {name, restaurants: [{name, config, menu}]}")],
+    file: Annotated[Path, typer.Argument(help="JSON {name, restaurants: [{name, config, menu}]} or CSV")],
     sandbox: Annotated[
         bool, typer.Option(help="Register against a built-in sandbox of the platform")
     ] = False,
@@ -66,19 +80,11 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the final progress as JSON")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a batch from FILE, run it to the end (or until it needs a person) and report."""
-    try:
-        text = file.read_text()
-    except OSError as exc:
-        console.print(f"[red]Cannot read {file}:[/] {exc.strerror}")
-        raise typer.Exit(2) from None
-    try:
-        batch = parse_batch(text, default_name=file.stem)
-    except BatchInputError as exc:
-        console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
-        for problem in exc.problems:
-            console.print(f"  • {problem}")
-        raise typer.Exit(2) from None
+    """Create a batch from FILE (JSON or CSV), run it to the end (or until it needs a person) and report.
+
+    Exits 0 only if every restaurant completed, 1 if some wait for a person, 2 for bad input.
+    """
+    batch = _load_batch(file)
     settings = _settings(data_dir, time_scale=time_scale)
     code = asyncio.run(_run_batch(settings, batch, sandbox=sandbox, as_json=as_json))
     raise typer.Exit(code)
@@ -96,6 +102,25 @@ def demo(
     batch = parse_batch(json.dumps(demo_batch(restaurants)))
     settings = _settings(data_dir, time_scale=time_scale, platform_concurrency=10)
     raise typer.Exit(asyncio.run(_run_batch(settings, batch, sandbox=True, as_json=False)))
+
+
+def _load_batch(file: Path):
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        console.print(f"[red]Cannot read {file}:[/] {getattr(exc, 'strerror', None) or exc}")
+        raise typer.Exit(2) from None
+    try:
+        if file.suffix.lower() == ".csv":
+            return parse_csv_batch(
+                text, name=file.stem, load_menu=lambda path: (file.parent / path).read_text(encoding="utf-8")
+            )
+        return parse_batch(text, default_name=file.stem)
+    except BatchInputError as exc:
+        console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
+        for problem in exc.problems:
+            console.print(f"  • {problem}")
+        raise typer.Exit(2) from None
 
 
 async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool) -> int:
@@ -130,15 +155,16 @@ async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool)
             progress = await _watch(store, batch_id, quiet=as_json)
         elapsed = time.monotonic() - started
         if as_json:
-            progress["elapsed_seconds"] = round(elapsed, 2)
+            summary = _summary(progress, elapsed)
             if world is not None:
-                progress["sandbox"] = _sandbox_summary(world.url)
-            print(json.dumps(progress, indent=2))
+                summary["sandbox"] = _sandbox_summary(world.url)
+            print(json.dumps(summary, indent=2))
         _report(progress, elapsed, world)
         return 0 if progress["status"] == "completed" else 1
 
 
 async def _watch(store, batch_id: str, *, quiet: bool) -> dict:
+    started = time.monotonic()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,7 +174,7 @@ async def _watch(store, batch_id: str, *, quiet: bool) -> dict:
             while True:
                 progress = await asyncio.to_thread(store.batch_progress, batch_id)
                 if live is not None:
-                    live.update(_table(progress))
+                    live.update(_table(progress, time.monotonic() - started))
                 jobs = progress["jobs"]
                 if jobs and all(job["status"] in SETTLED_JOBS for job in jobs):
                     return progress
@@ -169,15 +195,48 @@ def _null():
     yield None
 
 
-def _table(progress: dict) -> Table:
-    table = Table(title=f"{progress['name']} — {progress['status']}", title_justify="left")
-    table.add_column("Restaurant")
+def _summary(progress: dict, elapsed: float) -> dict[str, Any]:
+    return {
+        "batch_id": progress["batch_id"],
+        "name": progress["name"],
+        "status": progress["status"],
+        "counts": progress["counts"],
+        "elapsed_seconds": round(elapsed, 2),
+        "restaurants": [
+            {
+                "name": job["restaurant_name"],
+                "job_id": job["job_id"],
+                "status": job["status"],
+                "error": job["error"],
+                "sub_steps": job["sub_steps"],
+            }
+            for job in progress["jobs"]
+        ],
+    }
+
+
+def _table(progress: dict, elapsed: float | None = None) -> Table:
+    done = sum(
+        1
+        for job in progress["jobs"]
+        for sub in job["sub_steps"].values()
+        if sub["status"] in ("completed", "skipped")
+    )
+    total = len(progress["jobs"]) * len(PLAN)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
+    caption = f"{counts} · {done}/{total} sub-steps"
+    if elapsed and done:
+        caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
+    table = Table(
+        title=f"{progress['name']} — {progress['status']}", title_justify="left", caption=caption, box=None
+    )
+    table.add_column("Restaurant", no_wrap=True, max_width=26, overflow="ellipsis")
     for spec in PLAN:
-        table.add_column(spec.key.value[:6], justify="center")
-    table.add_column("Status")
+        table.add_column(SHORT[spec.key.value], justify="center", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
     for job in progress["jobs"]:
         cells = [SYMBOLS.get(job["sub_steps"].get(spec.key.value, {}).get("status"), "?") for spec in PLAN]
-        table.add_row(job["restaurant_name"][:28], *cells, job["status"])
+        table.add_row(job["restaurant_name"], *cells, job["status"])
     return table
 
 

@@ -1,16 +1,27 @@
-"""The batch input file: restaurants with their registration config (and menu), validated row by row."""
+"""The batch input file (JSON or CSV): restaurants with their registration config and menu.
+
+Every row is validated before anything is created, and every problem is reported with its row, field and
+reason, so one fix-and-retry is enough and a bad file never leaves a half-created batch behind.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
 
 MAX_RESTAURANTS = 5000
+CSV_SECTIONS = ("account", "restaurant", "menu", "website", "payment", "onboarding", "stepsEnabled")
+CSV_LIST_FIELDS = {"website.cuisines"}
+HOURS = re.compile(r"^\s*(\w+)\s+(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
 
 
 class RestaurantInput(BaseModel):
@@ -19,6 +30,15 @@ class RestaurantInput(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     config: RegistrationConfig
     menu: Menu | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _restaurant_name_defaults_to_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("config"), dict):
+            restaurant = data["config"].setdefault("restaurant", {})
+            if isinstance(restaurant, dict) and not restaurant.get("name") and data.get("name"):
+                restaurant["name"] = data["name"]
+        return data
 
 
 class BatchInput(BaseModel):
@@ -51,28 +71,106 @@ def parse_batch(text: str, default_name: str = "Untitled batch") -> BatchInput:
     rows = data.get("restaurants")
     if not isinstance(rows, list) or not rows:
         raise BatchInputError(["'restaurants' must be a non-empty list"])
-    if len(rows) > MAX_RESTAURANTS:
-        raise BatchInputError([f"at most {MAX_RESTAURANTS} restaurants per batch, got {len(rows)}"])
+    labelled = [(f"restaurant {index}", row) for index, row in enumerate(rows, start=1)]
+    return _validate(str(data.get("name") or default_name), labelled)
+
+
+def parse_csv_batch(
+    text: str, name: str = "Untitled batch", load_menu: Callable[[str], str] | None = None
+) -> BatchInput:
+    """Parse a CSV batch: one restaurant per row.
+
+    Columns: `name`, config fields as `section.field` with the JSON spelling (`account.email`,
+    `website.primaryColor`, `menu.uploadImages` ...), `website.cuisines` separated by `;`,
+    `restaurant.openingHours` as `Monday 11:00-21:30; Tuesday 11:00-21:30`, and `menu`: a JSON menu file
+    that `load_menu` reads (paths relative to the CSV).
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), skipinitialspace=True)
+    columns = [c.strip() for c in reader.fieldnames or []]
+    if "name" not in columns:
+        raise BatchInputError(["the header row must have a 'name' column"])
+    unknown = [c for c in columns if c not in ("name", "menu") and c.split(".")[0] not in CSV_SECTIONS]
+    if unknown or any("." not in c for c in columns if c not in ("name", "menu")):
+        bad = unknown or [c for c in columns if "." not in c and c not in ("name", "menu")]
+        raise BatchInputError([f"unknown column(s) {', '.join(bad)}; use name, menu and section.field"])
+    labelled: list[tuple[str, Any]] = []
+    problems: list[str] = []
+    for row in reader:
+        line = f"row {reader.line_num}"
+        if None in row:
+            problems.append(f"{line}: more cells than header columns")
+            continue
+        try:
+            labelled.append(
+                (line, _csv_row({k.strip(): (v or "").strip() for k, v in row.items()}, load_menu))
+            )
+        except ValueError as exc:
+            problems.append(f"{line}: {exc}")
+    if not labelled and not problems:
+        raise BatchInputError(["the CSV has no restaurant rows"])
+    try:
+        batch = _validate(name, labelled) if labelled else None
+    except BatchInputError as exc:
+        problems += exc.problems
+    if problems or batch is None:
+        raise BatchInputError(sorted(problems, key=lambda p: int(re.findall(r"\d+", p)[0])))
+    return batch
+
+
+def _csv_row(row: dict[str, str], load_menu: Callable[[str], str] | None) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for column, value in row.items():
+        if column in ("name", "menu") or value == "":
+            continue
+        section, field = column.split(".", 1)
+        if column in CSV_LIST_FIELDS:
+            parsed: Any = [part.strip() for part in value.split(";") if part.strip()]
+        elif column == "restaurant.openingHours":
+            parsed = [_hours(part) for part in value.split(";") if part.strip()]
+        else:
+            parsed = value
+        config.setdefault(section, {})[field] = parsed
+    result: dict[str, Any] = {"name": row.get("name", ""), "config": config}
+    if row.get("menu"):
+        if load_menu is None:
+            raise ValueError("menu: menu files cannot be read here")
+        try:
+            result["menu"] = json.loads(load_menu(row["menu"]))
+        except OSError as exc:
+            raise ValueError(f"menu: cannot read {row['menu']}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"menu: {row['menu']} is not valid JSON ({exc.msg})") from None
+    return result
+
+
+def _hours(text: str) -> dict[str, str]:
+    match = HOURS.match(text)
+    if not match:
+        raise ValueError(f"restaurant.openingHours: {text.strip()!r} is not like 'Monday 11:00-21:30'")
+    day, open_, close = match.groups()
+    return {"day": day.capitalize(), "open": open_, "close": close}
+
+
+def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
+    if len(labelled) > MAX_RESTAURANTS:
+        raise BatchInputError([f"at most {MAX_RESTAURANTS} restaurants per batch, got {len(labelled)}"])
     problems: list[str] = []
     restaurants: list[RestaurantInput] = []
-    for index, row in enumerate(rows, start=1):
+    for label, row in labelled:
+        title = f"{label} ({row['name']})" if isinstance(row, dict) and row.get("name") else label
         try:
-            restaurants.append(RestaurantInput.model_validate(row))
+            restaurant = RestaurantInput.model_validate(row)
         except ValidationError as exc:
-            label = row.get("name") if isinstance(row, dict) else None
             for error in exc.errors(include_url=False, include_input=False):
-                where = ".".join(str(part) for part in error["loc"])
-                problems.append(
-                    f"restaurant {index}{f' ({label})' if label else ''}: {where}: {error['msg']}"
-                )
-    if problems:
-        raise BatchInputError(problems)
-    for restaurant in restaurants:
+                where = ".".join(str(part) for part in error["loc"]) or "row"
+                problems.append(f"{title}: {where}: {error['msg']}")
+            continue
         menu_id = restaurant.config.menu.selected_menu_id
-        if menu_id and (restaurant.menu is None or restaurant.menu.id != menu_id):
-            problems.append(
-                f"restaurant {restaurant.name}: menu.selectedMenuId {menu_id} is not its menu's id"
-            )
+        if restaurant.menu is not None and menu_id is None:
+            restaurant.config.menu.selected_menu_id = restaurant.menu.id  # the original's default
+        elif menu_id and (restaurant.menu is None or restaurant.menu.id != menu_id):
+            problems.append(f"{title}: config.menu.selectedMenuId: {menu_id} is not the id of its menu")
+        restaurants.append(restaurant)
     if problems:
         raise BatchInputError(problems)
-    return BatchInput(name=data.get("name") or default_name, restaurants=restaurants)
+    return BatchInput(name=name, restaurants=restaurants)

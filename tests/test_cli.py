@@ -1,0 +1,67 @@
+"""The command line, as a user runs it: a subprocess with its own embedded engine and sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from yolobatch.engine.devserver import free_port
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def yolobatch(*args: str, data_dir: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOLOBATCH_", "TEMPORAL_"))}
+    env |= {"YOLOBATCH_DATA_DIR": str(data_dir), "YOLOBATCH_TEMPORAL_PORT": str(free_port())}
+    return subprocess.run(
+        [sys.executable, "-m", "yolobatch", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_run_csv_against_the_sandbox_on_the_embedded_engine(tmp_path):
+    result = yolobatch(
+        "run",
+        str(EXAMPLES / "restaurants.csv"),
+        "--sandbox",
+        "--time-scale",
+        "0.01",
+        "--json",
+        data_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed"
+    assert [r["name"] for r in summary["restaurants"]] == [
+        "Jax Burger Shack",
+        "Pizza Palace CBD",
+        "Golden Dragon Noodle House",
+    ]
+    assert all(s["status"] == "completed" for r in summary["restaurants"] for s in r["sub_steps"].values())
+    assert summary["sandbox"]["duplicates"] == []
+    # Nothing secret reached the output, and the engine's files stayed in the data dir.
+    assert "Jaxburgershack789!" not in result.stdout + result.stderr
+    assert (tmp_path / "temporal.db").exists() and (tmp_path / "yolobatch.db").exists()
+
+    status = yolobatch("status", summary["batch_id"], "--json", data_dir=tmp_path)
+    assert status.returncode == 0 and json.loads(status.stdout)["status"] == "completed"
+
+
+def test_a_bad_file_is_refused_with_every_problem_and_creates_nothing(tmp_path):
+    shutil.copytree(EXAMPLES / "menus", tmp_path / "menus")
+    bad = tmp_path / "bad.csv"
+    lines = (EXAMPLES / "restaurants.csv").read_text().splitlines()
+    bad.write_text("\n".join([lines[0], lines[1].replace("#D62828", "red"), lines[2]]))
+    result = yolobatch("run", str(bad), "--sandbox", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert "row 2 (Jax Burger Shack): config.website.primaryColor" in result.stderr
+    assert "nothing was created" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+    missing = yolobatch("run", str(tmp_path / "nope.json"), data_dir=tmp_path / "data")
+    assert missing.returncode == 2 and "Cannot read" in missing.stderr
+    unknown = yolobatch("status", "no-such-batch", data_dir=tmp_path / "data2")
+    assert unknown.returncode == 1 and "not found" in unknown.stderr
