@@ -1,0 +1,57 @@
+"""Replay: the workflows' code must replay every recorded history deterministically.
+
+`tests/histories/*.json` were recorded from earlier versions of the code (regenerate them only on purpose:
+`YOLOBATCH_RECORD_HISTORIES=1 pytest tests/test_replay.py`). A change to the graph that breaks running
+workflows fails here; such changes need `workflow.patched()`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
+
+from tests.conftest import batch_of, settings_for
+from tests.engine_helpers import all_settled, create, fault, launch, sub_step_is, wait_until, worker
+from yolobatch.engine.contracts import onboarding_workflow_id, starter_workflow_id
+from yolobatch.engine.control import decide
+from yolobatch.engine.worker import WORKFLOWS
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def test_fresh_and_recorded_histories_replay(dev_server, world, store, tmp_path):
+    client = await Client.connect(dev_server.address)
+    settings = settings_for(store, world, tmp_path)
+    batch_id, (job_id, other_id) = create(store, batch_of(2))
+    fault(world, "configure-payment", "400", restaurant_id=job_id)
+    fault(world, "configure-services", "503", restaurant_id=other_id)
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        await wait_until(store, batch_id, sub_step_is(0, "paymentConfig", "failed"))
+        await decide(client, store, job_id, "retry", "paymentConfig", actor="replay-test")
+        await wait_until(store, batch_id, all_settled)
+
+    fresh = {
+        "onboarding-with-retry": await client.get_workflow_handle(
+            onboarding_workflow_id(job_id)
+        ).fetch_history(),
+        "onboarding-transient": await client.get_workflow_handle(
+            onboarding_workflow_id(other_id)
+        ).fetch_history(),
+        "batch-starter": await client.get_workflow_handle(starter_workflow_id(batch_id)).fetch_history(),
+    }
+    if os.environ.get("YOLOBATCH_RECORD_HISTORIES"):
+        for name, history in fresh.items():
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+    recorded = [
+        WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(HISTORIES.glob("*.json"))
+    ]
+    assert len(recorded) >= 3, "recorded histories are missing"
+    replayer = Replayer(workflows=WORKFLOWS)
+    for history in [*fresh.values(), *recorded]:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+        assert result.replay_failure is None
