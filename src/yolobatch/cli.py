@@ -353,5 +353,86 @@ def status(
         Console().print(_table(progress))
 
 
+step_app = typer.Typer(help="Decide on a failed sub-step of a restaurant (needs `yolobatch up` running).")
+app.add_typer(step_app, name="step")
+Job = Annotated[str, typer.Argument(help="Job id (one restaurant), as `yolobatch status` shows")]
+SubStepName = Annotated[str, typer.Argument(help="Sub-step key, e.g. menuImport")]
+Actor = Annotated[str, typer.Option(help="Who decides (audit log)")]
+
+
+@step_app.command("retry")
+def step_retry(
+    job: Job, sub_step: SubStepName, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None
+):
+    """Run a failed sub-step again (a new idempotency key); its dependents then run."""
+    _decide(job, "retry", sub_step, reason, actor, data_dir)
+
+
+@step_app.command("skip")
+def step_skip(
+    job: Job, sub_step: SubStepName, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None
+):
+    """Skip a failed sub-step; its dependents run (or skip by their own rules)."""
+    _decide(job, "skip", sub_step, reason, actor, data_dir)
+
+
+@step_app.command("done")
+def step_done(
+    job: Job,
+    sub_step: SubStepName,
+    reason: Annotated[str, typer.Option(help="Why it is done (required)")],
+    actor: Actor = "cli",
+    data_dir: DataDir = None,
+):
+    """Mark a failed sub-step done by hand (e.g. fixed on the platform directly)."""
+    _decide(job, "mark_done", sub_step, reason, actor, data_dir)
+
+
+@app.command()
+def cancel(job: Job, data_dir: DataDir = None) -> None:
+    """Cancel one restaurant's registration (calls in flight are cancelled, nothing new starts)."""
+    from yolobatch.engine.control import cancel_job
+
+    settings = _settings(data_dir)
+    _engine_call(settings, lambda client, store: cancel_job(client, job))
+    console.print(f"Cancellation requested for {job}")
+
+
+def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_dir: Path | None) -> None:
+    from yolobatch.engine.control import decide
+
+    settings = _settings(data_dir)
+    message = _engine_call(
+        settings,
+        lambda client, store: decide(client, store, job, action, sub_step, reason=reason, actor=actor),
+    )
+    console.print(message)
+
+
+def _engine_call(settings: Settings, call):
+    """Run `call(client, store)` against the running engine (`yolobatch up` or TEMPORAL_ADDRESS)."""
+    from temporalio.client import Client
+
+    from yolobatch.engine.control import DecisionRejected
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.store.repository import NotFound
+
+    address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+
+    async def go():
+        try:
+            client = await Client.connect(address, namespace=settings.temporal_namespace)
+        except RuntimeError:
+            console.print(f"[red]No engine at {address}: start `yolobatch up` or set TEMPORAL_ADDRESS.[/]")
+            raise typer.Exit(1) from None
+        return await call(client, open_store(settings))
+
+    try:
+        return asyncio.run(go())
+    except (NotFound, DecisionRejected) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+
+
 def main() -> None:  # pragma: no cover - console script entry
     sys.exit(app())

@@ -316,4 +316,6 @@ def _error_message(err: ActivityError) -> str:
     cause = err.cause
     while cause is not None and cause.cause is not None and not isinstance(cause, ApplicationError):
         cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
     return str(cause or err)
