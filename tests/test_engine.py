@@ -216,12 +216,14 @@ async def test_cancel_a_restaurant(client, world, store, tmp_path):
     async with worker(client, store, settings):
         await launch(client, store, settings, batch_id)
         await wait_until(store, batch_id, lambda p: p["jobs"][0]["sub_steps"]["optionSets"]["attempts"] >= 1)
-        await cancel_job(client, job_id)
+        await cancel_job(client, store, job_id, actor="ops", reason="owner withdrew")
         progress = await wait_until(store, batch_id, all_settled)
     job = progress["jobs"][0]
     assert job["status"] == "cancelled"
     assert job["sub_steps"]["optionSets"]["status"] == "cancelled"
     assert job["sub_steps"]["menuImport"]["status"] == "completed"
+    kinds = {(e.kind, e.actor) for e in store.events(job_id=job_id)}
+    assert ("cancel_requested", "ops") in kinds and ("job_cancelled", "system") in kinds
 
 
 async def test_account_rate_limit_and_global_cap_hold_at_the_platform(client, world, store, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sys
 import time
@@ -129,6 +130,8 @@ async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool)
     from yolobatch.engine.runtime import open_store, temporal
     from yolobatch.engine.worker import running_worker
 
+    # Failed attempts are recorded in the database and summarised at the end; tracebacks would bury the view.
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
         world = None
         if sandbox:
@@ -389,12 +392,12 @@ def step_done(
 
 
 @app.command()
-def cancel(job: Job, data_dir: DataDir = None) -> None:
+def cancel(job: Job, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None) -> None:
     """Cancel one restaurant's registration (calls in flight are cancelled, nothing new starts)."""
     from yolobatch.engine.control import cancel_job
 
     settings = _settings(data_dir)
-    _engine_call(settings, lambda client, store: cancel_job(client, job))
+    _engine_call(settings, lambda client, store: cancel_job(client, store, job, actor=actor, reason=reason))
     console.print(f"Cancellation requested for {job}")
 
 

@@ -84,15 +84,20 @@ class RegistrationActivities:
             secrets=registration.config.secrets(),
         )
         request = build_request(key, inp.job_id, registration.config, registration.menu, inp.context)
-        await asyncio.to_thread(
-            self._store.record_sub_step,
-            inp.job_id,
-            key.value,
-            SubStepStatus.RUNNING,
-            inp.generation,
-            attempts=info.attempt,
-            request=client.redact(request.json),
-        )
+
+        async def note(**fields: object) -> None:
+            # Progress of this attempt for the read model; the workflow records how the sub-step ends.
+            await asyncio.to_thread(
+                self._store.record_sub_step,
+                inp.job_id,
+                key.value,
+                SubStepStatus.RUNNING,
+                inp.generation,
+                attempts=info.attempt,
+                **fields,
+            )
+
+        await note(request=client.redact(request.json))
         if SPECS[key].call_class == CallClass.ACCOUNTS:
             await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
         try:
@@ -105,26 +110,12 @@ class RegistrationActivities:
                 poll_interval=max(0.05, inp.backoff_seconds / 2),
             )
         except CallFailed as failure:
-            await asyncio.to_thread(
-                self._store.record_sub_step,
-                inp.job_id,
-                key.value,
-                SubStepStatus.RUNNING,
-                inp.generation,
-                attempts=info.attempt,
+            await note(
                 error=f"attempt {info.attempt}: {failure.message}",
                 response=failure.response if isinstance(failure.response, dict) else None,
             )
             raise _as_application_error(failure, inp.backoff_seconds, info.attempt) from None
-        await asyncio.to_thread(
-            self._store.record_sub_step,
-            inp.job_id,
-            key.value,
-            SubStepStatus.RUNNING,
-            inp.generation,
-            attempts=info.attempt,
-            response=result.body,
-        )
+        await note(response=result.body)
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )

@@ -70,8 +70,14 @@ async def decide(
         raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
 
 
-async def cancel_job(client: Client, job_id: str) -> None:
+async def cancel_job(client: Client, store: Store, job_id: str, *, actor: str, reason: str = "") -> None:
+    """Cancel a restaurant's workflow: calls in flight are cancelled, nothing new starts (audit-logged)."""
+    job = await asyncio.to_thread(store.job, job_id)
     try:
         await client.get_workflow_handle(onboarding_workflow_id(job_id)).cancel()
     except RPCError as err:
         raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
+    message = "Cancellation requested" + (f": {reason}" if reason else "")
+    await asyncio.to_thread(
+        store.add_event, job.org_id, job.batch_id, job_id, "cancel_requested", message, actor=actor
+    )

@@ -67,7 +67,9 @@ class Store:
             if s.get(Organisation, org_id) is None:
                 s.add(Organisation(id=org_id, name=name or org_id))
 
-    def create_batch(self, org_id: str, name: str, restaurants: list[RestaurantInput]) -> str:
+    def create_batch(
+        self, org_id: str, name: str, restaurants: list[RestaurantInput], actor: str = "cli"
+    ) -> str:
         batch_id = str(uuid.uuid4())
         with self.session() as s, s.begin():
             s.add(Batch(id=batch_id, org_id=org_id, name=name))
@@ -96,7 +98,16 @@ class Store:
                             data=restaurant.menu.model_dump(mode="json"),
                         )
                     )
-            s.add(_event(org_id, batch_id, None, "batch_created", f"{len(restaurants)} restaurants", "cli"))
+            s.add(
+                Event(
+                    org_id=org_id,
+                    batch_id=batch_id,
+                    kind="batch_created",
+                    actor=actor,
+                    message=f"{len(restaurants)} restaurants",
+                    dedupe_key=f"{batch_id}/created",
+                )
+            )
         return batch_id
 
     def _config_row(self, job_id: str, config: RegistrationConfig) -> RegistrationConfigRow:
@@ -217,9 +228,18 @@ class Store:
         data: dict[str, Any] | None = None,
         dedupe_key: str | None = None,
     ) -> None:
-        row = _event(org_id, batch_id, job_id, kind, message, actor, sub_step, data, dedupe_key)
-        values = {c.name: getattr(row, c.name) for c in Event.__table__.columns if c.name != "id"}
-        values["created_at"] = utcnow()
+        values = {
+            "org_id": org_id,
+            "batch_id": batch_id,
+            "job_id": job_id,
+            "kind": kind,
+            "message": message,
+            "actor": actor,
+            "sub_step": sub_step,
+            "data": data,
+            "dedupe_key": dedupe_key or str(uuid.uuid4()),
+            "created_at": utcnow(),
+        }
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         with self.session() as s, s.begin():
             s.execute(insert(Event).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
@@ -373,6 +393,13 @@ class Store:
                 query = query.where(Event.batch_id == batch_id)
             return list(s.scalars(query))
 
+    def job(self, job_id: str, org_id: str | None = None) -> Job:
+        with self.session() as s:
+            job = s.get(Job, job_id)
+            if job is None or (org_id is not None and job.org_id != org_id):
+                raise NotFound(f"job {job_id} not found")
+            return job
+
     def sub_step(self, job_id: str, key: str) -> SubStepRow:
         with self.session() as s:
             row = s.get(SubStepRow, (job_id, key))
@@ -393,30 +420,6 @@ def batch_status(counts: Counter, *, started: bool, total: int) -> str:
             return "completed"
         return "cancelled" if counts[JobStatus.COMPLETED] == 0 else "completed_with_cancellations"
     return "running"
-
-
-def _event(
-    org_id: str,
-    batch_id: str | None,
-    job_id: str | None,
-    kind: str,
-    message: str,
-    actor: str = "system",
-    sub_step: str | None = None,
-    data: dict[str, Any] | None = None,
-    dedupe_key: str | None = None,
-) -> Event:
-    return Event(
-        org_id=org_id,
-        batch_id=batch_id,
-        job_id=job_id,
-        kind=kind,
-        message=message,
-        actor=actor,
-        sub_step=sub_step,
-        data=data,
-        dedupe_key=dedupe_key or str(uuid.uuid4()),
-    )
 
 
 def _iso(value: datetime | None) -> str | None:
