@@ -40,7 +40,7 @@ def test_json_problems_name_row_and_field_for_every_bad_row():
         ("{", "not valid JSON"),
         ("[]", "non-empty list"),
         ('"x"', "expected a JSON object"),
-        ('{"restaurants": [{"name": "A"}]}', "restaurant 1 (A): config: Field required"),
+        ('{"restaurants": [{"name": "A"}]}', "restaurant 1 (A): row: Value error, give either a storeUrl"),
     ],
 )
 def test_json_shape_errors(text, expected):

@@ -65,3 +65,21 @@ def test_a_bad_file_is_refused_with_every_problem_and_creates_nothing(tmp_path):
     assert missing.returncode == 2 and "Cannot read" in missing.stderr
     unknown = yolobatch("status", "no-such-batch", data_dir=tmp_path / "data2")
     assert unknown.returncode == 1 and "not found" in unknown.stderr
+
+
+def test_plain_csv_runs_the_whole_pipeline_in_yolo_mode(tmp_path):
+    plain = str(EXAMPLES / "plain-restaurants.csv")
+    result = yolobatch(
+        "run", plain, "--sandbox", "--yolo", "--json", "--time-scale", "0.01", data_dir=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed" and len(summary["restaurants"]) == 10
+    assert summary["sandbox"]["duplicates"] == []
+
+
+def test_no_input_leaves_choices_waiting_and_says_which(tmp_path):
+    plain = str(EXAMPLES / "plain-restaurants.csv")
+    result = yolobatch("run", plain, "--sandbox", "--no-input", "--time-scale", "0.01", data_dir=tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Taco Loco" in result.stderr and "companySelection" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.plan import PLAN
+from yolobatch.engine.devserver import free_port
 from yolobatch.settings import Settings
 
 app = typer.Typer(
@@ -34,7 +36,9 @@ SYMBOLS = {
     "skipped": "[dim]–[/]",
     "failed": "[red]✘[/]",
     "cancelled": "[magenta]⊘[/]",
+    "action_required": "[bold yellow]?[/]",
 }
+STEP_LABELS = ("ext", "find", "pick", "co", "cfg")  # steps 1-5
 SHORT = {
     "cloudwaitressAccount": "acct",
     "codeGeneration": "code",
@@ -79,15 +83,31 @@ def run(
     ] = False,
     time_scale: TimeScale = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the final progress as JSON")] = False,
+    yolo: Annotated[
+        bool,
+        typer.Option(help="Auto-select unambiguous companies (else none) and auto-approve valid configs"),
+    ] = False,
+    no_input: Annotated[bool, typer.Option(help="Never ask: leave choices waiting and exit")] = False,
+    registry: Annotated[str, typer.Option(help="Company registry: nzbn or companies_house")] = "nzbn",
     data_dir: DataDir = None,
 ) -> None:
     """Create a batch from FILE (JSON or CSV), run it to the end (or until it needs a person) and report.
 
+    Rows with a `storeUrl` run the whole pipeline (extraction, company, config, registration); rows with a
+    `config` register directly. With --sandbox, `{sandbox}` in the file stands for the sandbox's address.
     Exits 0 only if every restaurant completed, 1 if some wait for a person, 2 for bad input.
     """
-    batch = _load_batch(file)
+    port = free_port() if sandbox else None
+    batch = _load_batch(file, f"http://127.0.0.1:{port}" if port else None)
+    if registry not in ("nzbn", "companies_house"):
+        console.print("[red]--registry must be nzbn or companies_house[/]")
+        raise typer.Exit(2)
     settings = _settings(data_dir, time_scale=time_scale)
-    code = asyncio.run(_run_batch(settings, batch, sandbox=sandbox, as_json=as_json))
+    interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()
+    options = {"yolo": yolo, "auto_select": True, "registry": registry}
+    code = asyncio.run(
+        _run_batch(settings, batch, sandbox_port=port, as_json=as_json, options=options, ask=interactive)
+    )
     raise typer.Exit(code)
 
 
@@ -97,17 +117,27 @@ def demo(
     time_scale: TimeScale = 0.05,
     data_dir: DataDir = None,
 ) -> None:
-    """Register a demo batch of restaurants against the sandbox, end to end, on the embedded engine."""
-    from yolobatch.demo import demo_batch
+    """Onboard the demo restaurants from their store pages to registered stores, against the sandbox.
 
-    batch = parse_batch(json.dumps(demo_batch(restaurants)))
+    Runs the whole pipeline in YOLO mode: unambiguous companies are auto-selected, one ambiguous company is
+    chosen in the input (`companyNumber`), the rest get none; valid configs are approved automatically.
+    """
+    from yolobatch.demo import demo_pipeline_batch
+
+    port = free_port()
+    batch = parse_batch(json.dumps(demo_pipeline_batch(restaurants, f"http://127.0.0.1:{port}")))
     settings = _settings(data_dir, time_scale=time_scale, platform_concurrency=10)
-    raise typer.Exit(asyncio.run(_run_batch(settings, batch, sandbox=True, as_json=False)))
+    options = {"yolo": True, "auto_select": True, "registry": "nzbn"}
+    raise typer.Exit(
+        asyncio.run(_run_batch(settings, batch, sandbox_port=port, as_json=False, options=options, ask=False))
+    )
 
 
-def _load_batch(file: Path):
+def _load_batch(file: Path, sandbox_url: str | None = None):
     try:
         text = file.read_text(encoding="utf-8")
+        if sandbox_url:
+            text = text.replace("{sandbox}", sandbox_url)
     except (OSError, UnicodeDecodeError) as exc:
         console.print(f"[red]Cannot read {file}:[/] {getattr(exc, 'strerror', None) or exc}")
         raise typer.Exit(2) from None
@@ -124,7 +154,15 @@ def _load_batch(file: Path):
         raise typer.Exit(2) from None
 
 
-async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool) -> int:
+async def _run_batch(
+    settings: Settings,
+    batch,
+    *,
+    sandbox_port: int | None,
+    as_json: bool,
+    options: dict[str, Any] | None = None,
+    ask: bool = False,
+) -> int:
     from yolobatch.engine.contracts import Tuning
     from yolobatch.engine.control import start_batch
     from yolobatch.engine.runtime import open_store, temporal
@@ -134,7 +172,7 @@ async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool)
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
         world = None
-        if sandbox:
+        if sandbox_port is not None:
             from yolobatch.sandbox.server import start_in_thread
             from yolobatch.sandbox.settings import SandboxSettings
 
@@ -142,20 +180,21 @@ async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool)
                 SandboxSettings(
                     service_key=settings.registration_service_key.get_secret_value(),
                     time_scale=settings.time_scale,
-                )
+                ),
+                port=sandbox_port,
             )
             stack.callback(world.stop)
-            settings = settings.model_copy(update={"registration_api_url": world.url})
-            console.print(f"Sandbox platform API at {world.url}")
+            settings = settings.model_copy(update=sandbox_settings(world.url))
+            console.print(f"Sandbox (platform API, store pages, registries) at {world.url}")
         store = open_store(settings)
         store.ensure_org(DEFAULT_ORG)
-        batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants)
+        batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants, options=options)
         console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
         started = time.monotonic()
         async with temporal(settings) as engine, running_worker(engine.client, store, settings):
             tuning = Tuning(time_scale=settings.time_scale, retry_attempts=settings.retry_attempts)
             await start_batch(engine.client, store, batch_id, tuning)
-            progress = await _watch(store, batch_id, quiet=as_json)
+            progress = await _watch(store, batch_id, quiet=as_json, client=engine.client if ask else None)
         elapsed = time.monotonic() - started
         if as_json:
             summary = _summary(progress, elapsed)
@@ -166,8 +205,10 @@ async def _run_batch(settings: Settings, batch, *, sandbox: bool, as_json: bool)
         return 0 if progress["status"] == "completed" else 1
 
 
-async def _watch(store, batch_id: str, *, quiet: bool) -> dict:
+async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
+    """Refresh the live view until every restaurant is done or waiting; with `client`, ask the person."""
     started = time.monotonic()
+    asked: set[tuple[str, str, str | None]] = set()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -179,6 +220,16 @@ async def _watch(store, batch_id: str, *, quiet: bool) -> dict:
                 if live is not None:
                     live.update(_table(progress, time.monotonic() - started))
                 jobs = progress["jobs"]
+                questions = [q for q in _questions(progress) if q not in asked] if client else []
+                if questions:
+                    if live is not None:
+                        live.stop()
+                    for question in questions:
+                        asked.add(question)
+                        await _ask(client, store, question)
+                    if live is not None:
+                        live.start()
+                    continue
                 if jobs and all(job["status"] in SETTLED_JOBS for job in jobs):
                     return progress
                 if stop.is_set():
@@ -191,6 +242,77 @@ async def _watch(store, batch_id: str, *, quiet: bool) -> dict:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _questions(progress: dict) -> list[tuple[str, str, str | None]]:
+    """(job id, "company" | "config", the step's reason) for every restaurant waiting for an answer."""
+    found = []
+    for job in progress["jobs"]:
+        for number, kind in (("3", "company"), ("5", "config")):
+            step = job.get("steps", {}).get(number)
+            if step and step["status"] == "action_required":
+                found.append((job["job_id"], kind, step["reason"]))
+    return found
+
+
+async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
+    from rich.prompt import Prompt
+
+    from yolobatch.engine.contracts import Approval, CompanyChoice
+    from yolobatch.engine.control import DecisionRejected, approve_config, choose_company
+
+    job_id, kind, reason = question
+    job = await asyncio.to_thread(store.job, job_id)
+    ask = functools.partial(asyncio.to_thread, Prompt.ask, console=console)
+    try:
+        if kind == "company":
+            candidates = await asyncio.to_thread(store.candidates, job_id)
+            console.print(f"\n[bold]{job.restaurant_name}[/]: {reason}")
+            for index, c in enumerate(candidates[:9], start=1):
+                where = c.get("address") or ""
+                console.print(f"  {index}. {c['name']} ({c['number']}) score {c['score']:.0f} · {where}")
+            answer = await ask(
+                "Number to choose, [s]earch again, [m]anual entry, [n]o company, Enter to leave"
+            )
+            choice = None
+            if answer.isdigit() and 1 <= int(answer) <= len(candidates[:9]):
+                choice = CompanyChoice("choose", number=candidates[int(answer) - 1]["number"], actor="cli")
+            elif answer.lower() == "s":
+                name = await ask("Search for name", default=job.restaurant_name)
+                city = await ask("City", default=(job.input or {}).get("city") or "")
+                choice = CompanyChoice(
+                    "retry_search", terms={"name": name, "city": city or None}, actor="cli"
+                )
+            elif answer.lower() == "m":
+                person = await ask("Contact person")
+                legal = await ask("Legal name", default="")
+                details = {"contact_person": person, "legal_name": legal or None}
+                choice = CompanyChoice("manual", details=details, actor="cli")
+            elif answer.lower() == "n":
+                choice = CompanyChoice("no_company", actor="cli")
+            if choice is not None:
+                console.print(await choose_company(client, store, job_id, choice))
+        else:
+            review = await asyncio.to_thread(store.config_review, job_id) or {}
+            config = review.get("config", {})
+            console.print(f"\n[bold]{job.restaurant_name}[/]: {reason}")
+            account, website = config.get("account", {}), config.get("website", {})
+            console.print(f"  owner {account.get('email')} · phone {account.get('phone')}")
+            colours = f"{website.get('primaryColor')}/{website.get('secondaryColor')}"
+            console.print(f"  colours {colours} ({website.get('theme')})")
+            for warning in review.get("warnings", []):
+                console.print(f"  [yellow]⚠ {warning}[/]")
+            answer = await ask("[a]pprove, [e]mail to set, Enter to leave")
+            if answer.lower() == "e":
+                email = await ask("Owner email")
+                await asyncio.to_thread(
+                    store.edit_config, job_id, {"account.email": email, "onboarding.userEmail": email}
+                )
+                answer = "a"
+            if answer.lower() == "a":
+                console.print(await approve_config(client, store, job_id, Approval(actor="cli")))
+    except (DecisionRejected, ValueError) as exc:
+        console.print(f"[red]{exc}[/]")
 
 
 @contextlib.contextmanager
@@ -234,11 +356,18 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         title=f"{progress['name']} — {progress['status']}", title_justify="left", caption=caption, box=None
     )
     table.add_column("Restaurant", no_wrap=True, max_width=26, overflow="ellipsis")
+    pipeline = any(len(job.get("steps", {})) > 1 for job in progress["jobs"])
+    if pipeline:
+        for label in STEP_LABELS:
+            table.add_column(label, justify="center", no_wrap=True)
     for spec in PLAN:
         table.add_column(SHORT[spec.key.value], justify="center", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     for job in progress["jobs"]:
         cells = [SYMBOLS.get(job["sub_steps"].get(spec.key.value, {}).get("status"), "?") for spec in PLAN]
+        if pipeline:
+            steps = job.get("steps", {})
+            cells = [SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6)] + cells
         table.add_row(job["restaurant_name"], *cells, job["status"])
     return table
 
@@ -258,6 +387,24 @@ def _report(progress: dict, elapsed: float, world) -> None:
             f"Sandbox: {summary['calls']} calls, duplicate side effects: {len(summary['duplicates'])}, "
             f"max in flight: {summary['max_in_flight']}"
         )
+
+
+def sandbox_settings(url: str) -> dict[str, Any]:
+    """Settings that point every outside system at the sandbox running at `url`."""
+    from pydantic import SecretStr
+
+    from yolobatch.sandbox.settings import SandboxSettings
+
+    key = SandboxSettings().registry_api_key
+    host = url.split("://", 1)[1]
+    return {
+        "registration_api_url": url,
+        "nzbn_api_url": f"{url}/nzbn/v5",
+        "nzbn_api_key": SecretStr(key),
+        "companies_house_api_url": f"{url}/companies-house",
+        "companies_house_api_key": SecretStr(key),
+        "fetch_allowed_hosts": [host],
+    }
 
 
 def _sandbox_summary(url: str) -> dict[str, Any]:

@@ -105,3 +105,28 @@ def demo_batch(count: int = 10) -> dict[str, Any]:
             name = f"{name} #{index // len(NAMES) + 1}"
         restaurants.append(demo_restaurant(index, name, *rest))
     return {"name": f"Demo batch ({count} restaurants)", "restaurants": restaurants}
+
+
+# The demo's documented non-interactive choice: staff who know the company put its number in the input.
+# Pizza Palace CBD trades as "Pizza Palace" through PIZZA PALACE LIMITED (NZBN 9429041000038), which the
+# registry ranks level with an unrelated PIZZA PALACE CBD LIMITED: only a person can tell them apart.
+DEMO_COMPANY_NUMBERS: dict[str, str] = {"Pizza Palace CBD": "9429041000038"}
+
+
+def demo_pipeline_batch(count: int, sandbox_url: str) -> dict[str, Any]:
+    """The demo restaurants as staff have them: a name, a store page and contact facts, nothing else."""
+    restaurants = []
+    for index in range(count):
+        name, city, *_ = NAMES[index % len(NAMES)]
+        slug = _slug(name)
+        label = name if index < len(NAMES) else f"{name} #{index // len(NAMES) + 1}"
+        row: dict[str, Any] = {
+            "name": label,
+            "storeUrl": f"{sandbox_url}/stores/{slug}",
+            "city": city,
+            "email": f"owner@{_slug(label)}.co.nz",
+        }
+        if name in DEMO_COMPANY_NUMBERS:
+            row["companyNumber"] = DEMO_COMPANY_NUMBERS[name]
+        restaurants.append(row)
+    return {"name": f"Demo pipeline ({count} restaurants)", "restaurants": restaurants}

@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     registration_api_url: str = Field(default="http://127.0.0.1:8765", description="platform API base URL")
     registration_service_key: SecretStr = SecretStr("sandbox-service-key")
 
+    registry: str = Field(default="nzbn", pattern="^(nzbn|companies_house)$", description="company registry")
+    nzbn_api_url: str = "https://api.business.govt.nz/gateway/nzbn/v5"
+    nzbn_api_key: SecretStr = SecretStr("")
+    companies_house_api_url: str = "https://api.company-information.service.gov.uk"
+    companies_house_api_key: SecretStr = SecretStr("")
+    fetch_allowed_hosts: list[str] = Field(
+        default_factory=list, description="host[:port] store pages may use despite a private address"
+    )
+    fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, description="largest store page fetched")
+
+    lookups_per_second: float = Field(
+        default=5.0, gt=0, description="registry and store-page calls per second"
+    )
     accounts_per_minute: float = Field(default=1.0, gt=0, description="platform-wide account creations/min")
     platform_concurrency: int = Field(default=8, ge=1, description="global cap on in-flight platform calls")
     lease_ttl_seconds: float = Field(

@@ -13,23 +13,50 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError, model_validator
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
 
 MAX_RESTAURANTS = 5000
+CSV_FACTS = ("storeUrl", "store_url", "address", "city", "phone", "email", "companyNumber")
 CSV_SECTIONS = ("account", "restaurant", "menu", "website", "payment", "onboarding", "stepsEnabled")
 CSV_LIST_FIELDS = {"website.cuisines"}
 HOURS = re.compile(r"^\s*(\w+)\s+(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
 
 
 class RestaurantInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One restaurant: either what staff have (name, store URL, ...) for the full pipeline, or a ready
+    registration config (and menu) for step 6 alone, as the platform's single-restaurant mode does."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(min_length=1, max_length=200)
-    config: RegistrationConfig
+    store_url: HttpUrl | None = Field(default=None, alias="storeUrl")
+    address: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+    company_number: str | None = Field(
+        default=None, alias="companyNumber", max_length=40, description="the company, when staff know it"
+    )
+    config: RegistrationConfig | None = None
     menu: Menu | None = None
+
+    @model_validator(mode="after")
+    def _config_or_store_url(self) -> RestaurantInput:
+        if self.config is None and self.store_url is None:
+            raise ValueError("give either a storeUrl (full pipeline) or a config (registration only)")
+        if self.config is None and self.menu is not None:
+            raise ValueError("a menu comes with a config; without one, step 1 extracts it from the store")
+        return self
+
+    def facts(self) -> dict[str, str]:
+        """What staff gave us, as stored with the job."""
+        data = self.model_dump(
+            mode="json", include={"store_url", "address", "city", "phone", "email", "company_number"}
+        )
+        return {k: v for k, v in data.items() if v is not None}
 
     @model_validator(mode="before")
     @classmethod
@@ -89,9 +116,10 @@ def parse_csv_batch(
     columns = [c.strip() for c in reader.fieldnames or []]
     if "name" not in columns:
         raise BatchInputError(["the header row must have a 'name' column"])
-    unknown = [c for c in columns if c not in ("name", "menu") and c.split(".")[0] not in CSV_SECTIONS]
-    if unknown or any("." not in c for c in columns if c not in ("name", "menu")):
-        bad = unknown or [c for c in columns if "." not in c and c not in ("name", "menu")]
+    plain = ("name", "menu", *CSV_FACTS)
+    unknown = [c for c in columns if c not in plain and c.split(".")[0] not in CSV_SECTIONS]
+    if unknown or any("." not in c for c in columns if c not in plain):
+        bad = unknown or [c for c in columns if "." not in c and c not in plain]
         raise BatchInputError([f"unknown column(s) {', '.join(bad)}; use name, menu and section.field"])
     labelled: list[tuple[str, Any]] = []
     problems: list[str] = []
@@ -119,8 +147,9 @@ def parse_csv_batch(
 
 def _csv_row(row: dict[str, str], load_menu: Callable[[str], str] | None) -> dict[str, Any]:
     config: dict[str, Any] = {}
+    facts = {column: value for column, value in row.items() if column in CSV_FACTS and value}
     for column, value in row.items():
-        if column in ("name", "menu") or value == "":
+        if column in ("name", "menu", *CSV_FACTS) or value == "":
             continue
         section, field = column.split(".", 1)
         if column in CSV_LIST_FIELDS:
@@ -130,7 +159,9 @@ def _csv_row(row: dict[str, str], load_menu: Callable[[str], str] | None) -> dic
         else:
             parsed = value
         config.setdefault(section, {})[field] = parsed
-    result: dict[str, Any] = {"name": row.get("name", ""), "config": config}
+    result: dict[str, Any] = {"name": row.get("name", ""), **facts}
+    if config:
+        result["config"] = config
     if row.get("menu"):
         if load_menu is None:
             raise ValueError("menu: menu files cannot be read here")
@@ -164,6 +195,9 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
             for error in exc.errors(include_url=False, include_input=False):
                 where = ".".join(str(part) for part in error["loc"]) or "row"
                 problems.append(f"{title}: {where}: {error['msg']}")
+            continue
+        if restaurant.config is None:
+            restaurants.append(restaurant)
             continue
         menu_id = restaurant.config.menu.selected_menu_id
         if restaurant.menu is not None and menu_id is None:

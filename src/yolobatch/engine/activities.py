@@ -156,6 +156,15 @@ class StoreActivities:
             if rec.status == SubStepStatus.QUEUED:
                 fields |= {"error": None, "started_at": None, "finished_at": None, "attempts": 0}
             self._store.record_sub_step(rec.job_id, rec.sub_step, rec.status, rec.generation, **fields)
+        if rec.step and rec.step_status:
+            self._store.record_step(
+                rec.job_id,
+                rec.step,
+                rec.step_status,
+                reason=rec.step_reason,
+                error=rec.job_error if rec.step_status == "failed" else None,
+                result=rec.step_result,
+            )
         if rec.job_status:
             self._store.record_job(rec.job_id, rec.job_status, rec.job_error)
         if rec.event_kind:
@@ -185,7 +194,9 @@ class StarterActivities:
         )
         last = page.after_position
         for position, job_id, org_id in jobs:
-            config = await asyncio.to_thread(self._store.public_config, job_id)
+            job, options = await asyncio.to_thread(self._store.job_facts, job_id)
+            pipeline = await asyncio.to_thread(self._store.first_step, job_id) < 6
+            config = {} if pipeline else await asyncio.to_thread(self._store.public_config, job_id)
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await client.start_workflow(
                     "RestaurantOnboarding",
@@ -195,6 +206,10 @@ class StarterActivities:
                         batch_id=page.batch_id,
                         config=config,
                         tuning=page.tuning,
+                        pipeline=pipeline,
+                        yolo=bool(options.get("yolo")),
+                        auto_select=bool(options.get("auto_select", True)),
+                        company_number=(job.input or {}).get("company_number"),
                     ),
                     id=onboarding_workflow_id(job_id),
                     task_queue=WORKFLOW_QUEUE,

@@ -8,6 +8,7 @@ from typing import Any
 WORKFLOW_QUEUE = "yolobatch-workflows"
 PLATFORM_QUEUE = "yolobatch-platform"
 ACCOUNTS_QUEUE = "yolobatch-accounts"
+LOOKUP_QUEUE = "yolobatch-lookup"  # extraction and registry calls
 
 
 def onboarding_workflow_id(job_id: str) -> str:
@@ -33,6 +34,11 @@ class OnboardingInput:
     batch_id: str
     config: dict[str, Any]  # the registration config with secrets masked (skip rules need no secrets)
     tuning: Tuning = field(default_factory=Tuning)
+    # Full pipeline (steps 1-5 first): the config is derived, so `config` above starts empty.
+    pipeline: bool = False
+    yolo: bool = False  # auto-approve valid configs; never wait for a company choice
+    auto_select: bool = True  # take an unambiguous registry match without asking
+    company_number: str | None = None  # given in the input: chosen when the search finds it
 
 
 @dataclass
@@ -71,6 +77,10 @@ class SubStepRecord:
     event_message: str = ""
     actor: str = "system"
     dedupe_key: str | None = None
+    step: int | None = None  # a pipeline step (1-6) whose status changes with this record
+    step_status: str | None = None
+    step_reason: str | None = None
+    step_result: dict[str, Any] | None = None
 
 
 @dataclass
@@ -102,3 +112,39 @@ class StartPage:
 class StartedPage:
     last_position: int
     started: int
+
+
+@dataclass
+class LookupInput:
+    """Argument of the pipeline activities (steps 1-5); only ids and what people typed, never secrets."""
+
+    job_id: str
+    terms: dict[str, Any] | None = None  # edited search terms {name, address, city}
+    number: str | None = None  # chosen company number
+    details: dict[str, Any] | None = None  # manually entered company details
+    actor: str = "system"
+
+
+@dataclass
+class StepOutput:
+    summary: dict[str, Any]
+    ok: bool = True
+
+
+@dataclass
+class CompanyChoice:
+    """A person's step-3 answer: `choose` a candidate, `retry_search` with terms, `manual` details, or
+    `no_company`."""
+
+    action: str
+    number: str | None = None
+    terms: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
+    actor: str = "unknown"
+    reason: str = ""
+
+
+@dataclass
+class Approval:
+    actor: str = "unknown"
+    reason: str = ""

@@ -12,6 +12,8 @@ from temporalio.service import RPCError
 
 from yolobatch.engine.contracts import (
     WORKFLOW_QUEUE,
+    Approval,
+    CompanyChoice,
     Decision,
     StarterInput,
     Tuning,
@@ -60,6 +62,34 @@ async def decide(
     try:
         return await handle.execute_update(
             UPDATES[action], Decision(sub_step=sub_step, reason=reason, actor=actor), id=update_id
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            raise DecisionRejected(cause.message) from None
+        raise
+    except RPCError as err:
+        raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
+
+
+async def choose_company(client: Client, store: Store, job_id: str, choice: CompanyChoice) -> str:
+    """Answer step 3: choose a candidate, search again, enter details by hand, or no company."""
+    return await _update(client, store, job_id, "select_company", choice, f"company/{choice.action}")
+
+
+async def approve_config(client: Client, store: Store, job_id: str, approval: Approval) -> str:
+    """Approve step 5's config (edit it in the store first; the workflow re-validates what is stored)."""
+    return await _update(client, store, job_id, "approve_config", approval, "approve")
+
+
+async def _update(client: Client, store: Store, job_id: str, name: str, arg: object, key: str) -> str:
+    await asyncio.to_thread(store.job, job_id)
+    events = await asyncio.to_thread(store.events, job_id=job_id)
+    # One id per question asked, so a resent answer is deduplicated by Temporal.
+    update_id = f"{key}/{len(events)}"
+    try:
+        return await client.get_workflow_handle(onboarding_workflow_id(job_id)).execute_update(
+            name, arg, id=update_id
         )
     except WorkflowUpdateFailedError as err:
         cause = err.cause

@@ -13,8 +13,9 @@ from temporalio.worker import FixedSizeSlotSupplier, Worker, WorkerTuner
 
 from yolobatch.domain.plan import CallClass
 from yolobatch.engine.activities import RegistrationActivities, StarterActivities, StoreActivities
-from yolobatch.engine.contracts import ACCOUNTS_QUEUE, PLATFORM_QUEUE, WORKFLOW_QUEUE
+from yolobatch.engine.contracts import ACCOUNTS_QUEUE, LOOKUP_QUEUE, PLATFORM_QUEUE, WORKFLOW_QUEUE
 from yolobatch.engine.flow_control import LeaseSlotSupplier
+from yolobatch.engine.pipeline_activities import PipelineActivities
 from yolobatch.engine.workflows.batch_starter import BatchStarter
 from yolobatch.engine.workflows.onboarding import RestaurantOnboarding
 from yolobatch.settings import Settings
@@ -38,6 +39,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             account_interval=60 / settings.accounts_per_minute * settings.time_scale,
         )
         records = StoreActivities(store)
+        pipeline = PipelineActivities(store, http, settings)
         starter = StarterActivities(store, lambda: _same_client(client))
         leases = LeaseSlotSupplier(
             store, CallClass.PLATFORM, settings.platform_concurrency, ttl=settings.lease_ttl_seconds
@@ -79,6 +81,22 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
                     local_activity_supplier=FixedSizeSlotSupplier(2),
                     nexus_supplier=FixedSizeSlotSupplier(1),
                 ),
+            ),
+            Worker(
+                client,
+                task_queue=LOOKUP_QUEUE,
+                activities=[
+                    pipeline.extract_store,
+                    pipeline.search_companies,
+                    pipeline.company_details,
+                    pipeline.save_manual_details,
+                    pipeline.prepare_config,
+                    pipeline.approve_config,
+                ],
+                activity_executor=executor,
+                max_concurrent_activities=16,
+                # Registries allow a few requests per second, across every worker of the queue.
+                max_task_queue_activities_per_second=settings.lookups_per_second / settings.time_scale,
             ),
         ]
         tasks = [asyncio.create_task(worker.run()) for worker in workers]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from yolobatch.sandbox import menu_ops, registration
+from yolobatch.sandbox import menu_ops, registration, registry_api, store_pages
 from yolobatch.sandbox.faults import FaultPlanRequest
 from yolobatch.sandbox.pipeline import handle_lookup, handle_operation, sandbox_of
 from yolobatch.sandbox.protocol import Handler, fail
@@ -28,6 +28,8 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.include_router(_api_router())
     app.include_router(_control_router())
+    app.include_router(registry_api.router())
+    app.include_router(store_pages.router())
     return app
 
 

@@ -24,5 +24,11 @@ IMAGE_UPLOAD_SECONDS: Final = 0.5
 
 OPERATIONS: Final = frozenset(NOMINAL_SECONDS)
 
+# Company registry lookups (sandbox/registry_api.py): read-only, so only scripted faults reach them.
+REGISTRY_ENDPOINTS: Final = frozenset(
+    {"nzbn-search", "nzbn-entity", "ch-search", "ch-company", "ch-officers"}
+)
+REGISTRY_NOMINAL_SECONDS: Final = 0.4
+
 ADMIN_URL: Final = "https://admin.pumpd.co.nz"
 CDN_URL: Final = "https://ucarecdn.com"

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from yolobatch.sandbox.catalog import OPERATIONS
+from yolobatch.sandbox.catalog import OPERATIONS, REGISTRY_ENDPOINTS
 from yolobatch.sandbox.protocol import Reply, fail
 from yolobatch.sandbox.settings import SandboxSettings
 
@@ -31,8 +31,9 @@ class FaultPlanRequest(BaseModel):
     @field_validator("endpoint")
     @classmethod
     def _known_endpoint(cls, value: str) -> str:
-        if value not in OPERATIONS:
-            raise ValueError(f"unknown endpoint {value!r}; expected one of {sorted(OPERATIONS)}")
+        known = OPERATIONS | REGISTRY_ENDPOINTS
+        if value not in known:
+            raise ValueError(f"unknown endpoint {value!r}; expected one of {sorted(known)}")
         return value
 
 
@@ -121,17 +122,25 @@ class FaultBook:
         self._plans.clear()
         return cleared
 
-    def draw(self, endpoint: str, restaurant_id: str) -> Fault | None:
-        # Always three rolls per call, even when a plan matches or a rate is zero, so that the fate of
-        # the n-th executed call depends only on the seed and the rates.
-        rolls = [self._rng.random() for _ in range(3)]
+    def scripted(self, endpoint: str, subject: str) -> Fault | None:
+        """The next scripted fault for this call, if any; consumes no random draw, so lookups that only
+        take scripted faults (the registries) never shift the random fate of registration calls."""
         for plan in self._plans:
-            if plan.matches(endpoint, restaurant_id):
+            if plan.matches(endpoint, subject):
                 plan.used += 1
                 retry_after = (
                     self._settings.retry_after_seconds if plan.retry_after is None else plan.retry_after
                 )
                 return Fault(plan.fault, retry_after, plan.id)
+        return None
+
+    def draw(self, endpoint: str, restaurant_id: str) -> Fault | None:
+        # Always three rolls per call, even when a plan matches or a rate is zero, so that the fate of
+        # the n-th executed call depends only on the seed and the rates.
+        rolls = [self._rng.random() for _ in range(3)]
+        scripted = self.scripted(endpoint, restaurant_id)
+        if scripted is not None:
+            return scripted
         rates = (
             ("503", self._settings.fault_rate_5xx),
             ("429", self._settings.fault_rate_429),

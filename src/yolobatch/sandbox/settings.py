@@ -11,6 +11,9 @@ class SandboxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     service_key: str = Field(default="sandbox-service-key", min_length=1)
+    registry_api_key: str = Field(
+        default="sandbox-registry-key", min_length=1, description="NZBN and Companies House API key"
+    )
     time_scale: float = Field(default=1.0, gt=0, description="latency = nominal seconds × time_scale")
     jitter: float = Field(default=0.2, ge=0, le=1, description="± fraction of each latency, seeded")
     seed: int = 0

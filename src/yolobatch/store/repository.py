@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select, update
+from sqlalchemy import Engine, and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,11 +17,15 @@ from yolobatch.domain.batch_input import RestaurantInput
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.plan import PLAN
+from yolobatch.domain.redaction import MASK
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.tables import (
     Batch,
+    CompanyCandidateRow,
+    CompanyDetailsRow,
     Event,
+    Extraction,
     Job,
     JobStep,
     MenuRow,
@@ -33,6 +37,7 @@ from yolobatch.store.tables import (
     utcnow,
 )
 
+SECRET_POINTERS = ("account.password", "onboarding.userPassword")
 FINAL_SUB_STEP = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
 
 
@@ -68,11 +73,17 @@ class Store:
                 s.add(Organisation(id=org_id, name=name or org_id))
 
     def create_batch(
-        self, org_id: str, name: str, restaurants: list[RestaurantInput], actor: str = "cli"
+        self,
+        org_id: str,
+        name: str,
+        restaurants: list[RestaurantInput],
+        actor: str = "cli",
+        options: dict[str, Any] | None = None,
     ) -> str:
+        """Create a batch and its jobs in one transaction: all of it, or nothing."""
         batch_id = str(uuid.uuid4())
         with self.session() as s, s.begin():
-            s.add(Batch(id=batch_id, org_id=org_id, name=name))
+            s.add(Batch(id=batch_id, org_id=org_id, name=name, options=options or {}))
             s.flush()
             for position, restaurant in enumerate(restaurants):
                 job_id = str(uuid.uuid4())
@@ -83,12 +94,17 @@ class Store:
                         batch_id=batch_id,
                         position=position,
                         restaurant_name=restaurant.name,
+                        input=restaurant.facts(),
+                        current_step=1 if restaurant.config is None else 6,
                     )
                 )
                 s.flush()
-                s.add(JobStep(job_id=job_id, step=6))
+                # Ready-made configs start at step 6; the others run the whole pipeline.
+                first_step = 1 if restaurant.config is None else 6
+                s.add_all(JobStep(job_id=job_id, step=step) for step in range(first_step, 7))
                 s.add_all(SubStepRow(job_id=job_id, key=spec.key.value) for spec in PLAN)
-                s.add(self._config_row(job_id, restaurant.config))
+                if restaurant.config is not None:
+                    s.add(self._config_row(job_id, restaurant.config))
                 if restaurant.menu is not None:
                     s.add(
                         MenuRow(
@@ -111,11 +127,150 @@ class Store:
         return batch_id
 
     def _config_row(self, job_id: str, config: RegistrationConfig) -> RegistrationConfigRow:
-        wire = config.to_wire()
-        secrets = {"account.password": wire["account"]["password"]}
-        if wire["onboarding"].get("userPassword"):
-            secrets["onboarding.userPassword"] = wire["onboarding"]["userPassword"]
-        return RegistrationConfigRow(job_id=job_id, public=config.to_public(), secrets=self.box.seal(secrets))
+        return self._wire_row(job_id, config.to_wire())
+
+    def _wire_row(self, job_id: str, wire: dict[str, Any]) -> RegistrationConfigRow:
+        """Split a wire config into its public part (secrets masked) and the sealed secrets."""
+        public = {k: dict(v) if isinstance(v, dict) else v for k, v in wire.items()}
+        secrets: dict[str, str] = {}
+        for pointer in SECRET_POINTERS:
+            section, field = pointer.split(".")
+            value = (wire.get(section) or {}).get(field)
+            if value:
+                secrets[pointer] = value
+                public[section][field] = MASK
+        return RegistrationConfigRow(job_id=job_id, public=public, secrets=self.box.seal(secrets))
+
+    # -- pipeline data (steps 1-5) ---------------------------------------------------------------------
+
+    def job_facts(self, job_id: str) -> tuple[Job, dict[str, Any]]:
+        """The job and its batch's options (yolo, auto_select, registry)."""
+        with self.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"job {job_id} not found")
+            batch = s.get(Batch, job.batch_id)
+            return job, dict(batch.options or {}) if batch else {}
+
+    def first_step(self, job_id: str) -> int:
+        """1 for jobs that run the whole pipeline, 6 for jobs that arrived with a ready config."""
+        with self.session() as s:
+            return s.scalar(select(func.min(JobStep.step)).where(JobStep.job_id == job_id)) or 6
+
+    def save_extraction(self, job_id: str, org_id: str, data: dict[str, Any], menu: Menu | None) -> None:
+        """Replace the job's extraction (a retried step 1 overwrites, never appends)."""
+        with self.session() as s, s.begin():
+            s.merge(Extraction(job_id=job_id, data=data, created_at=utcnow()))
+            if menu is not None:
+                s.merge(MenuRow(job_id=job_id, id=menu.id, org_id=org_id, data=menu.model_dump(mode="json")))
+
+    def extraction(self, job_id: str) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(Extraction, job_id)
+            return row.data if row else None
+
+    def save_candidates(self, job_id: str, candidates: list[dict[str, Any]]) -> None:
+        with self.session() as s, s.begin():
+            s.execute(delete(CompanyCandidateRow).where(CompanyCandidateRow.job_id == job_id))
+            s.add_all(
+                CompanyCandidateRow(job_id=job_id, number=c["number"], rank=rank, score=c["score"], data=c)
+                for rank, c in enumerate(candidates)
+            )
+
+    def candidates(self, job_id: str) -> list[dict[str, Any]]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(CompanyCandidateRow)
+                .where(CompanyCandidateRow.job_id == job_id)
+                .order_by(CompanyCandidateRow.rank)
+            )
+            return [row.data for row in rows]
+
+    def save_company_details(self, job_id: str, data: dict[str, Any], *, manual: bool) -> None:
+        with self.session() as s, s.begin():
+            s.merge(CompanyDetailsRow(job_id=job_id, data=data, manual=manual, created_at=utcnow()))
+
+    def company_details(self, job_id: str) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(CompanyDetailsRow, job_id)
+            return row.data if row else None
+
+    def menu_ids(self, job_id: str) -> list[str]:
+        with self.session() as s:
+            return list(s.scalars(select(MenuRow.id).where(MenuRow.job_id == job_id)))
+
+    def save_config(self, job_id: str, config: RegistrationConfig, warnings: list[str] | None = None) -> None:
+        """Store (or replace) the job's config; a replaced config needs approving again."""
+        self.save_config_draft(job_id, config.to_wire(), warnings)
+
+    def save_config_draft(self, job_id: str, wire: dict[str, Any], warnings: list[str] | None = None) -> None:
+        """Like `save_config`, for a config that may not validate yet (a person completes it at review)."""
+        row = self._wire_row(job_id, wire)
+        with self.session() as s, s.begin():
+            existing = s.get(RegistrationConfigRow, job_id)
+            if existing is None:
+                row.warnings = warnings or []
+                s.add(row)
+            else:
+                existing.public, existing.secrets = row.public, row.secrets
+                existing.warnings = warnings if warnings is not None else existing.warnings
+                existing.approved_by = existing.approved_at = None
+                existing.updated_at = utcnow()
+
+    def edit_config(self, job_id: str, changes: dict[str, Any]) -> None:
+        """Apply a reviewer's edits (`{"account.email": "x@y.z", ...}`) to the stored config."""
+        wire = self.config_wire(job_id)
+        for pointer, value in changes.items():
+            section, _, field = pointer.partition(".")
+            if not field or not isinstance(wire.get(section), dict):
+                raise ValueError(f"{pointer!r} is not a config field (use section.field)")
+            wire[section][field] = value
+        review = self.config_review(job_id) or {}
+        self.save_config_draft(job_id, wire, review.get("warnings"))
+
+    def approve_config(self, job_id: str, actor: str) -> None:
+        with self.session() as s, s.begin():
+            s.execute(
+                update(RegistrationConfigRow)
+                .where(RegistrationConfigRow.job_id == job_id)
+                .values(approved_by=actor, approved_at=utcnow())
+            )
+
+    def config_review(self, job_id: str) -> dict[str, Any] | None:
+        """The public config and its review state (None before step 5 derived one)."""
+        with self.session() as s:
+            row = s.get(RegistrationConfigRow, job_id)
+            if row is None:
+                return None
+            return {
+                "config": row.public,
+                "warnings": row.warnings or [],
+                "approved_by": row.approved_by,
+                "approved_at": _iso(row.approved_at),
+            }
+
+    def record_step(
+        self,
+        job_id: str,
+        step: int,
+        status: str,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"status": status, "reason": reason, "error": error}
+        if result is not None:
+            values["result"] = result
+        if status == "running":
+            values["started_at"] = func.coalesce(JobStep.started_at, now)
+        if status in ("completed", "skipped", "failed", "cancelled"):
+            values["finished_at"] = now
+        with self.session() as s, s.begin():
+            s.execute(update(JobStep).where(JobStep.job_id == job_id, JobStep.step == step).values(values))
+            if status == "running":
+                s.execute(update(Job).where(Job.id == job_id).values(current_step=step, updated_at=now))
 
     def mark_batch_started(self, batch_id: str) -> None:
         with self.session() as s, s.begin():
@@ -145,18 +300,27 @@ class Store:
                 raise NotFound(f"job {job_id} has no registration config")
             return row.public
 
+    def config_wire(self, job_id: str) -> dict[str, Any]:
+        """The stored config as wire JSON with secrets in clear (activities only)."""
+        with self.session() as s:
+            row = s.get(RegistrationConfigRow, job_id)
+            if row is None:
+                raise NotFound(f"job {job_id} has no registration config")
+            wire = {k: dict(v) if isinstance(v, dict) else v for k, v in row.public.items()}
+            for pointer, secret in self.box.open(row.secrets).items():
+                section, field = pointer.split(".")
+                wire[section][field] = secret
+            return wire
+
     def registration(self, job_id: str) -> Registration:
         with self.session() as s:
             job = s.get(Job, job_id)
             row = s.get(RegistrationConfigRow, job_id)
             if job is None or row is None:
                 raise NotFound(f"job {job_id} not found")
-            wire = dict(row.public)
-            wire = {k: dict(v) if isinstance(v, dict) else v for k, v in wire.items()}
-            for pointer, secret in self.box.open(row.secrets).items():
-                section, field = pointer.split(".")
-                wire[section][field] = secret
-            menu_row = s.scalars(select(MenuRow).where(MenuRow.job_id == job_id)).first()
+            wire = self.config_wire(job_id)
+            menu_id = wire.get("menu", {}).get("selectedMenuId")
+            menu_row = s.get(MenuRow, (job_id, menu_id)) if menu_id else None
             return Registration(
                 job_id=job.id,
                 org_id=job.org_id,
@@ -202,18 +366,11 @@ class Store:
     def record_job(self, job_id: str, status: str, error: str | None = None) -> None:
         now = utcnow()
         values: dict[str, Any] = {"status": status, "error": error, "updated_at": now}
-        step_values: dict[str, Any] = {"status": status, "error": error}
         if status == JobStatus.RUNNING:
             values["started_at"] = func.coalesce(Job.started_at, now)
-            step_values["started_at"] = func.coalesce(JobStep.started_at, now)
-        if status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
-            values["finished_at"] = now
-            step_values["finished_at"] = now
-        else:
-            values["finished_at"] = None
+        values["finished_at"] = now if status in (JobStatus.COMPLETED, JobStatus.CANCELLED) else None
         with self.session() as s, s.begin():
             s.execute(update(Job).where(Job.id == job_id).values(values))
-            s.execute(update(JobStep).where(JobStep.job_id == job_id, JobStep.step == 6).values(step_values))
 
     def add_event(
         self,
@@ -349,6 +506,16 @@ class Store:
             rows = s.scalars(
                 select(SubStepRow).join(Job, Job.id == SubStepRow.job_id).where(Job.batch_id == batch_id)
             )
+            steps: dict[str, dict[str, dict[str, Any]]] = {job.id: {} for job in jobs}
+            for step in s.scalars(
+                select(JobStep).join(Job, Job.id == JobStep.job_id).where(Job.batch_id == batch_id)
+            ):
+                steps[step.job_id][str(step.step)] = {
+                    "status": step.status,
+                    "reason": step.reason,
+                    "error": step.error,
+                    "result": step.result,
+                }
             by_job: dict[str, dict[str, dict[str, Any]]] = {job.id: {} for job in jobs}
             for row in rows:
                 by_job[row.job_id][row.key] = {
@@ -378,6 +545,8 @@ class Store:
                     "error": job.error,
                     "started_at": _iso(job.started_at),
                     "finished_at": _iso(job.finished_at),
+                    "current_step": job.current_step,
+                    "steps": steps[job.id],
                     "sub_steps": by_job[job.id],
                 }
                 for job in jobs

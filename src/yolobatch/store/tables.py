@@ -31,6 +31,8 @@ class Batch(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Pipeline policy: {"yolo": bool, "auto_select": bool, "registry": "nzbn" | "companies_house"}
+    options: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
@@ -46,6 +48,8 @@ class Job(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # order within the batch (row of the input file)
     restaurant_name: Mapped[str] = mapped_column(String(200))
+    # What staff gave us (store URL, address, city, phone, email); empty when the config came ready-made.
+    input: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(32), default="pending")
     current_step: Mapped[int] = mapped_column(Integer, default=6)
     error: Mapped[str | None] = mapped_column(Text)
@@ -68,6 +72,8 @@ class JobStep(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # why skipped / auto-selected / decided by whom
+    result: Mapped[dict[str, Any] | None]  # small summary for the grid (counts, chosen company...)
 
 
 class SubStepRow(Base):
@@ -98,16 +104,54 @@ class RegistrationConfigRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     public: Mapped[dict[str, Any]]  # secrets masked
     secrets: Mapped[str] = mapped_column(Text)  # Fernet token of {"json/pointer": "secret"}
+    warnings: Mapped[list[Any] | None]  # from extraction and derivation, shown at review
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MenuRow(Base):
+    """A job's menu. Ids come from input files, so they are only unique within their job."""
+
     __tablename__ = "menus"
 
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True, index=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Extraction(Base):
+    """Step 1's result for a job: branding, contact, hours and warnings (the menu goes to `menus`)."""
+
+    __tablename__ = "extractions"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CompanyCandidateRow(Base):
+    """Step 2's ranked registry candidates (replaced by each new search)."""
+
+    __tablename__ = "company_candidates"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    data: Mapped[dict[str, Any]]
+
+
+class CompanyDetailsRow(Base):
+    """Step 4's company details, fetched from the registry or entered by a person."""
+
+    __tablename__ = "company_details"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    manual: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -31,13 +31,17 @@ with workflow.unsafe.imports_passed_through():
     from yolobatch.engine.contracts import (
         ACCOUNTS_QUEUE,
         PLATFORM_QUEUE,
+        Approval,
         CallInput,
         CallOutput,
+        CompanyChoice,
         Decision,
         OnboardingInput,
         SubStepRecord,
     )
+    from yolobatch.engine.workflows.pipeline import STEP_BY_NAME, WAITING, PipelineMixin, StepState
 
+PIPELINE_PATCH = "pipeline-steps-1-5"  # histories recorded before steps 1-5 existed replay without them
 MIN_CALL_TIMEOUT = 3.0  # seconds: below this, scaled timeouts would fail on a busy machine
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 RECORD_TIMEOUT = timedelta(seconds=30)
@@ -60,48 +64,79 @@ class Progress:
 
 
 @workflow.defn(name="RestaurantOnboarding")
-class RestaurantOnboarding:
+class RestaurantOnboarding(PipelineMixin):
     def __init__(self) -> None:
         self._input: OnboardingInput | None = None
         self._states = {spec.key: SubStepState() for spec in PLAN}
+        self._steps = {step: StepState() for step in range(1, 6)}
+        self._config: dict[str, Any] = {}
         self._job_status = JobStatus.PENDING
 
     @workflow.run
     async def run(self, inp: OnboardingInput) -> str:
         self._input = inp
+        self._config = inp.config
+        try:
+            if inp.pipeline and workflow.patched(PIPELINE_PATCH):
+                await self._record(
+                    None, job_status=JobStatus.RUNNING, event_kind="job_started", event="Started"
+                )
+                self._config = await self._pipeline()
+                await self._record(None, step=6, step_status="running", event_kind="step6_started")
+            else:
+                await self._record(
+                    None,
+                    job_status=JobStatus.RUNNING,
+                    event_kind="job_started",
+                    event="Step 6 started",
+                    step=6,
+                    step_status="running",
+                )
+            await self._step_6()
+        except asyncio.CancelledError:
+            # Cancellation of the workflow: settle the read model, then let the cancellation through.
+            await self._settle_cancelled()
+            raise
+        self._job_status = JobStatus.COMPLETED
+        warnings = [k for k, s in self._states.items() if s.warning]
+        message = "Step 6 completed" + (f" with warnings in {', '.join(warnings)}" if warnings else "")
         await self._record(
-            None, job_status=JobStatus.RUNNING, event_kind="job_started", event="Step 6 started"
+            None,
+            job_status=JobStatus.COMPLETED,
+            event_kind="job_completed",
+            event=message,
+            step=6,
+            step_status="completed",
         )
+        return JobStatus.COMPLETED
+
+    async def _step_6(self) -> None:
         tasks: dict[SubStep, asyncio.Task[Outcome]] = {}
         for spec in PLAN:
             tasks[spec.key] = asyncio.create_task(self._sub_step(spec, tasks))
         try:
             await asyncio.gather(*tasks.values())
         except asyncio.CancelledError:
-            # Cancellation of the workflow: settle the read model, then let the cancellation through.
             for task in tasks.values():
                 task.cancel()
-            for key, state in self._states.items():
-                if state.status not in (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED):
-                    state.status = SubStepStatus.CANCELLED
-                    await self._record(key, status=SubStepStatus.CANCELLED)
-            self._job_status = JobStatus.CANCELLED
-            await self._record(
-                None, job_status=JobStatus.CANCELLED, event_kind="job_cancelled", event="Cancelled"
-            )
             raise
-        self._job_status = JobStatus.COMPLETED
-        warnings = [k for k, s in self._states.items() if s.warning]
-        message = "Step 6 completed" + (f" with warnings in {', '.join(warnings)}" if warnings else "")
-        await self._record(None, job_status=JobStatus.COMPLETED, event_kind="job_completed", event=message)
-        return JobStatus.COMPLETED
+
+    async def _settle_cancelled(self) -> None:
+        for key, state in self._states.items():
+            if state.status not in (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED):
+                state.status = SubStepStatus.CANCELLED
+                await self._record(key, status=SubStepStatus.CANCELLED)
+        self._job_status = JobStatus.CANCELLED
+        await self._record(
+            None, job_status=JobStatus.CANCELLED, event_kind="job_cancelled", event="Cancelled"
+        )
 
     # -- the graph ---------------------------------------------------------------------------------------
 
     async def _sub_step(self, spec: SubStepSpec, tasks: dict[SubStep, asyncio.Task[Outcome]]) -> Outcome:
         deps = {need: await tasks[need] for need in spec.needs}
         state = self._states[spec.key]
-        reason = skip_reason(spec.key, self._inp.config, deps)
+        reason = skip_reason(spec.key, self._config, deps)
         if reason:
             state.status, state.reason = SubStepStatus.SKIPPED, reason
             await self._record(spec.key, status=SubStepStatus.SKIPPED, reason=reason)
@@ -166,6 +201,7 @@ class RestaurantOnboarding:
         await workflow.wait_condition(lambda: state.decision is not None)
         action, decision = state.decision  # type: ignore[misc]
         state.decision = None
+        state.status = SubStepStatus.QUEUED  # answered: refuse a second answer until it fails again
         audit = f"{action} by {decision.actor}" + (f": {decision.reason}" if decision.reason else "")
         outcome: Outcome | None
         if action == "retry":
@@ -190,12 +226,12 @@ class RestaurantOnboarding:
         return outcome
 
     async def _refresh_job_status(self) -> None:
-        failed = any(s.status == SubStepStatus.FAILED for s in self._states.values())
-        status = JobStatus.ACTION_REQUIRED if failed else JobStatus.RUNNING
+        waiting = [k.value for k, s in self._states.items() if s.status == SubStepStatus.FAILED]
+        waiting += [name for name, step in STEP_BY_NAME.items() if self._steps[step].status in WAITING]
+        status = JobStatus.ACTION_REQUIRED if waiting else JobStatus.RUNNING
         if status != self._job_status:
             self._job_status = status
-            failures = [k for k, s in self._states.items() if s.status == SubStepStatus.FAILED]
-            error = f"Waiting for a person: {', '.join(failures)} failed" if failed else None
+            error = f"Waiting for a person: {', '.join(waiting)}" if waiting else None
             await self._record(None, job_status=status, job_error=error)
 
     # -- human input -------------------------------------------------------------------------------------
@@ -241,9 +277,29 @@ class RestaurantOnboarding:
             raise ApplicationError("marking a sub-step done needs a reason", type="InvalidDecision")
 
     def _decide(self, action: str, decision: Decision) -> str:
-        state = self._states[SubStep(decision.sub_step)]
-        state.decision = (action, decision)
+        if decision.sub_step in STEP_BY_NAME:
+            self._steps[STEP_BY_NAME[decision.sub_step]].decision = (action, decision)
+        else:
+            self._states[SubStep(decision.sub_step)].decision = (action, decision)
         return f"{action} accepted for {decision.sub_step}"
+
+    @workflow.update
+    async def select_company(self, choice: CompanyChoice) -> str:
+        self._steps[3].decision = ("choice", choice)
+        return f"{choice.action} accepted"
+
+    @select_company.validator
+    def _validate_select_company(self, choice: CompanyChoice) -> None:
+        self._validate_choice(choice)
+
+    @workflow.update
+    async def approve_config(self, approval: Approval) -> str:
+        self._steps[5].decision = ("approve", approval)
+        return "approval accepted"
+
+    @approve_config.validator
+    def _validate_approve_config(self, approval: Approval) -> None:
+        self._validate_approval(approval)
 
     @workflow.query
     def progress(self) -> Progress:
@@ -281,10 +337,14 @@ class RestaurantOnboarding:
         event_kind: str | None = None,
         event: str = "",
         actor: str = "system",
+        step: int | None = None,
+        step_status: str | None = None,
+        step_reason: str | None = None,
+        step_result: dict[str, Any] | None = None,
     ) -> None:
         inp = self._inp
         generation = self._states[key].generation if key else 0
-        kind = event_kind or (f"sub_step_{status}" if key else f"job_{job_status}")
+        kind = event_kind or (f"sub_step_{status}" if key else f"job_{job_status}" if job_status else None)
         # Unique per transition, so a retried or replayed write adds no second event.
         seq = workflow.info().get_current_history_length()
         record = SubStepRecord(
@@ -302,6 +362,10 @@ class RestaurantOnboarding:
             event_kind=kind,
             event_message=event or error or warning or reason or "",
             actor=actor,
+            step=step,
+            step_status=step_status,
+            step_reason=step_reason,
+            step_result=step_result,
             dedupe_key=f"{workflow.info().workflow_id}/{workflow.info().run_id}/{seq}/{kind}/{key or ''}",
         )
         await workflow.execute_local_activity(

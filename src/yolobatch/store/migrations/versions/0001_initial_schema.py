@@ -132,7 +132,7 @@ def upgrade() -> None:
             ["org_id"],
             ["organisations.id"],
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("job_id", "id"),
     )
     with op.batch_alter_table("menus", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_menus_job_id"), ["job_id"], unique=False)

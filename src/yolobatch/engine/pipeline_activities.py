@@ -1,0 +1,178 @@
+"""Activities of steps 1-5: extraction, registry search and details, config derivation and approval."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from yolobatch.domain.company import CompanyDetails, SearchTerms, is_unambiguous, street_search_terms
+from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.derive import derive_config, generate_password, validate_config
+from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.engine.contracts import LookupInput, StepOutput
+from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store
+from yolobatch.integrations.registry import RegistryError, make_registry
+from yolobatch.settings import Settings
+from yolobatch.store.repository import Store
+
+TOP_CANDIDATES = 10
+
+
+class PipelineActivities:
+    def __init__(self, store: Store, http: httpx.AsyncClient, settings: Settings) -> None:
+        self._store = store
+        self._http = http
+        self._settings = settings
+        self._guard = UrlGuard(allowed_hosts=frozenset(settings.fetch_allowed_hosts))
+
+    def _registry(self, kind: str):
+        s = self._settings
+        if kind == "companies_house":
+            return make_registry(
+                kind, self._http, s.companies_house_api_url, s.companies_house_api_key.get_secret_value()
+            )
+        return make_registry("nzbn", self._http, s.nzbn_api_url, s.nzbn_api_key.get_secret_value())
+
+    @activity.defn(name="extract_store")
+    async def extract_store(self, inp: LookupInput) -> StepOutput:
+        job, _ = await asyncio.to_thread(self._store.job_facts, inp.job_id)
+        url = (job.input or {}).get("store_url")
+        if not url:
+            raise ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
+        try:
+            result = await extract_store(
+                url, http=self._http, guard=self._guard, max_bytes=self._settings.fetch_max_bytes
+            )
+        except ExtractionError as exc:
+            raise _failure(exc.args[0] if exc.args else str(exc), exc.retryable) from None
+        menu = result.menu
+        data = result.model_dump(mode="json", exclude={"menu"})
+        await asyncio.to_thread(self._store.save_extraction, inp.job_id, job.org_id, data, menu)
+        return StepOutput(
+            summary={
+                "source": result.source,
+                "menu_id": menu.id if menu else None,
+                "items": len(menu.items()) if menu else 0,
+                "warnings": [w.message for w in result.warnings],
+            }
+        )
+
+    @activity.defn(name="search_companies")
+    async def search_companies(self, inp: LookupInput) -> StepOutput:
+        job, options = await asyncio.to_thread(self._store.job_facts, inp.job_id)
+        facts = job.input or {}
+        edited = inp.terms or {}
+        terms = SearchTerms(
+            name=edited.get("name") or job.restaurant_name,
+            address=edited.get("address") or facts.get("address"),
+            city=edited.get("city") or facts.get("city"),
+        )
+        try:
+            ranked = await self._registry(options.get("registry", self._settings.registry)).search(terms)
+        except RegistryError as exc:
+            raise _failure(exc.message, exc.retryable, exc.retry_after) from None
+        await asyncio.to_thread(
+            self._store.save_candidates, inp.job_id, [c.model_dump(mode="json") for c in ranked]
+        )
+        top = [{"number": c.number, "name": c.name, "score": c.score} for c in ranked[:TOP_CANDIDATES]]
+        street = street_search_terms(terms.address, terms.city)
+        return StepOutput(
+            summary={"candidates": top, "unambiguous": is_unambiguous(ranked), "street": street}
+        )
+
+    @activity.defn(name="company_details")
+    async def company_details(self, inp: LookupInput) -> StepOutput:
+        _, options = await asyncio.to_thread(self._store.job_facts, inp.job_id)
+        try:
+            details = await self._registry(options.get("registry", self._settings.registry)).details(
+                inp.number or ""
+            )
+        except RegistryError as exc:
+            raise _failure(exc.message, exc.retryable, exc.retry_after) from None
+        await asyncio.to_thread(
+            self._store.save_company_details, inp.job_id, details.model_dump(mode="json"), manual=False
+        )
+        return StepOutput(
+            summary={
+                "legal_name": details.legal_name,
+                "number": details.number,
+                "contact": details.contact_person,
+            }
+        )
+
+    @activity.defn(name="save_manual_details")
+    def save_manual_details(self, inp: LookupInput) -> StepOutput:
+        details = inp.details or {}
+        record = {
+            "source": "manual",
+            "number": details.get("company_number") or "",
+            "nzbn": details.get("nzbn"),
+            "legal_name": details.get("legal_name") or details.get("company_name") or "",
+            "gst_number": details.get("gst_number"),
+            "contact_person": details.get("contact_person"),
+            "email": details.get("email"),
+            "phone": details.get("phone"),
+            "registered_address": details.get("address"),
+        }
+        self._store.save_company_details(inp.job_id, record, manual=True)
+        return StepOutput(summary={"manual": True})
+
+    @activity.defn(name="prepare_config")
+    def prepare_config(self, inp: LookupInput) -> StepOutput:
+        """Derive the config once; a retry or replay finds it stored and does not regenerate the password."""
+        existing = self._store.config_review(inp.job_id)
+        if existing is None:
+            job, _ = self._store.job_facts(inp.job_id)
+            raw = self._store.extraction(inp.job_id)
+            extraction = ExtractionResult.model_validate({**raw, "menu": None}) if raw else None
+            raw_company = self._store.company_details(inp.job_id)
+            company = _company(raw_company)
+            menu_ids = self._store.menu_ids(inp.job_id)
+            wire, warnings = derive_config(
+                job.restaurant_name,
+                job.input or {},
+                extraction,
+                company,
+                menu_ids[0] if menu_ids else None,
+                generate_password(),
+            )
+            self._store.save_config_draft(inp.job_id, wire, warnings)
+        wire = self._store.config_wire(inp.job_id)
+        _, errors = validate_config(wire)
+        review = self._store.config_review(inp.job_id) or {}
+        return StepOutput(summary={"errors": errors, "warnings": review.get("warnings", [])}, ok=not errors)
+
+    @activity.defn(name="approve_config")
+    def approve_config(self, inp: LookupInput) -> StepOutput:
+        config, errors = validate_config(self._store.config_wire(inp.job_id))
+        if config is None:
+            return StepOutput(summary={"errors": errors}, ok=False)
+        self._store.approve_config(inp.job_id, inp.actor)
+        return StepOutput(summary={"config": _public(config)})
+
+
+def _company(raw: dict[str, Any] | None) -> CompanyDetails | None:
+    if not raw:
+        return None
+    try:
+        return CompanyDetails.model_validate(raw)
+    except ValueError:
+        return CompanyDetails.model_construct(**raw)  # manual entries carry fewer fields
+
+
+def _public(config: RegistrationConfig) -> dict[str, Any]:
+    return config.to_public()
+
+
+def _failure(message: str, retryable: bool, retry_after: float | None = None) -> ApplicationError:
+    if not retryable:
+        return ApplicationError(message, type="NonRetryable", non_retryable=True)
+    attempt = activity.info().attempt
+    delay = retry_after if retry_after is not None else random.uniform(0.5, 1.5) * 2 ** (attempt - 1)
+    return ApplicationError(message, type="Retryable", next_retry_delay=timedelta(seconds=delay))

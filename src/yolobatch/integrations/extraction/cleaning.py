@@ -1,0 +1,127 @@
+"""Cleaning scraped text and prices: delivery-platform UI noise out, prices to 2-decimal `Decimal`s.
+
+The noise patterns are the ones the original's menu import stripped (reference §4.4 (9)): UberEats
+renders its buttons and badges as text ("Plus small", "Thumb up outline", "No. 2 most liked"), rating
+percentages with vote counts ("94% (120)") and hard line breaks into whatever a scraper reads.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+_NOISE = [
+    re.compile(r"\bplus\s+small\b", re.IGNORECASE),
+    re.compile(r"\bthumb\s+up\s+outline\b", re.IGNORECASE),
+    re.compile(r"(?:\bno\.|#)\s*\d+\s+most\s+liked\b", re.IGNORECASE),
+    # A rating: "94%" optionally followed by its vote count "(120)".
+    re.compile(r"\b\d{1,3}\s*%\s*\(\s*\d[\d,]*\s*\)"),
+    # A bare vote/item count in parentheses, e.g. "Mains (12)".
+    re.compile(r"\(\s*\d[\d,]*\s*\)"),
+]
+# A bare percentage is noise in a name ("Classic Burger 94%") but may be content in a description
+# ("100% beef patty"), so it is only removed from names.
+_BARE_PERCENT = re.compile(r"\b\d{1,3}\s*%")
+_SPACES = re.compile(r"\s+")
+_EDGE_PUNCTUATION = " \t-–—·•|,;:"
+
+
+def clean_text(value: object, *, is_name: bool = False) -> str | None:
+    """UI noise, line breaks and runs of spaces out; None when nothing meaningful is left."""
+    if value is None:
+        return None
+    text = str(value)
+    for pattern in _NOISE:
+        text = pattern.sub(" ", text)
+    if is_name:
+        text = _BARE_PERCENT.sub(" ", text)
+    text = _SPACES.sub(" ", text).strip(_EDGE_PUNCTUATION)
+    return text or None
+
+
+def squash(value: object) -> str | None:
+    """Whitespace normalised only: phones ("(09) 555 1234"), emails and addresses carry no UI noise."""
+    if value is None:
+        return None
+    return _SPACES.sub(" ", str(value)).strip() or None
+
+
+def clean_name(value: object) -> str | None:
+    return clean_text(value, is_name=True)
+
+
+def clean_tag(value: object) -> str | None:
+    """Tags compare case-insensitively on the platform (reference §4.4 (12)); lower-case them once here."""
+    text = clean_text(value, is_name=True)
+    return text.lower() if text else None
+
+
+_CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+_CODE = re.compile(r"\b([A-Z]{3})\b")
+_NUMBER = re.compile(r"\d[\d.,\s]*")
+_FREE = re.compile(r"^\s*(free|included)\s*$", re.IGNORECASE)
+
+
+def quantize(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_price(value: object) -> Decimal | None:
+    """A price from a number or a display string ("$12.50", "NZ$ 1,234.50", "12,50 €", "+$3"), else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        amount = Decimal(str(value))
+    else:
+        text = str(value)
+        if _FREE.match(text):
+            return Decimal("0.00")
+        match = _NUMBER.search(text)
+        if match is None:
+            return None
+        amount = _decimal_from_digits(match.group(0))
+        if amount is None:
+            return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return quantize(amount)
+
+
+def _decimal_from_digits(digits: str) -> Decimal | None:
+    digits = re.sub(r"\s", "", digits).rstrip(".,")
+    last_dot, last_comma = digits.rfind("."), digits.rfind(",")
+    decimal_mark = max(last_dot, last_comma)
+    # A mark followed by exactly 1-2 digits is the decimal mark ("12,50", "1.234,5"); otherwise it groups.
+    if decimal_mark >= 0 and 1 <= len(digits) - decimal_mark - 1 <= 2:
+        whole, fraction = digits[:decimal_mark], digits[decimal_mark + 1 :]
+        digits = re.sub(r"[.,]", "", whole) + "." + fraction
+    else:
+        digits = re.sub(r"[.,]", "", digits)
+    try:
+        return Decimal(digits)
+    except InvalidOperation:
+        return None
+
+
+def currency_of(text: object) -> str | None:
+    """An explicit currency in a display price: an ISO code ("NZD 12", "NZ$" → NZD) or an unambiguous sign.
+
+    A bare "$" says nothing (NZD, AUD, USD...), so it yields None and the page's currency applies.
+    """
+    if not isinstance(text, str):
+        return None
+    if "NZ$" in text:
+        return "NZD"
+    if "A$" in text or "AU$" in text:
+        return "AUD"
+    if "US$" in text:
+        return "USD"
+    match = _CODE.search(text)
+    if match:
+        return match.group(1)
+    for symbol, code in _CURRENCY_SYMBOLS.items():
+        if symbol in text:
+            return code
+    return None

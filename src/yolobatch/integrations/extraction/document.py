@@ -1,0 +1,94 @@
+"""A fetched page parsed once: the DOM (selectolax) and its schema.org nodes (JSON-LD + microdata)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import extruct
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+SCHEMA_PREFIXES = ("http://schema.org/", "https://schema.org/", "schema:")
+
+
+@dataclass
+class Document:
+    url: str
+    tree: HTMLParser
+    structured: list[dict[str, Any]]
+
+    def absolute(self, href: object) -> str | None:
+        """An absolute http(s) URL for a link or image reference; None for data:, javascript:, blanks."""
+        if not isinstance(href, str) or not href.strip():
+            return None
+        url = urljoin(self.url, href.strip())
+        return url if url.startswith(("http://", "https://")) else None
+
+    def nodes(self, *types: str) -> Iterator[dict[str, Any]]:
+        """Every schema.org node of one of `types`, however deeply nested (e.g. `@graph`, `hasMenu`)."""
+        wanted = set(types)
+        for node in walk(self.structured):
+            if type_names(node) & wanted:
+                yield node
+
+
+def parse_document(url: str, html: str) -> Document:
+    tree = HTMLParser(html)
+    try:
+        # errors="ignore": one malformed JSON-LD block must not hide the page's other data.
+        data = extruct.extract(
+            html, base_url=url, syntaxes=["json-ld", "microdata"], uniform=True, errors="ignore"
+        )
+    except Exception:  # noqa: BLE001 - extruct/lxml raise a zoo of types on hostile markup
+        data = {}
+    structured = [node for syntax in ("json-ld", "microdata") for node in data.get(syntax, [])]
+    return Document(url=url, tree=tree, structured=structured)
+
+
+def walk(value: object) -> Iterator[dict[str, Any]]:
+    """Depth-first over every dict inside `value`, parents before children."""
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            yield from walk(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from walk(child)
+
+
+def type_names(node: dict[str, Any]) -> set[str]:
+    raw = node.get("@type")
+    names = raw if isinstance(raw, list) else [raw]
+    return {_strip_schema(n) for n in names if isinstance(n, str)}
+
+
+def _strip_schema(name: str) -> str:
+    for prefix in SCHEMA_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def first_text(value: object) -> str | None:
+    """A schema.org property that may be a string, a list, or a node with a name/url."""
+    for entry in as_list(value):
+        if isinstance(entry, str | int | float) and str(entry).strip():
+            return str(entry).strip()
+        if isinstance(entry, dict):
+            for key in ("url", "contentUrl", "@id", "name", "@value"):
+                if isinstance(entry.get(key), str) and entry[key].strip():
+                    return entry[key].strip()
+    return None
+
+
+def schema_enum(value: str) -> str:
+    """'https://schema.org/VeganDiet' → 'VeganDiet'."""
+    return _strip_schema(value.strip()).rsplit("/", 1)[-1]

@@ -1,0 +1,33 @@
+"""The one error type of extraction: a stable `code` for callers and whether retrying can help."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ErrorCode = Literal[
+    "ssrf_refused",
+    "invalid_url",
+    "unreachable",
+    "timeout",
+    "http_error",
+    "too_many_redirects",
+    "too_large",
+    "not_html",
+    "not_image",
+]
+
+
+class ExtractionError(Exception):
+    """A page or image that could not be fetched. Timeouts, 5xx/429 and unreachable hosts are retryable."""
+
+    def __init__(
+        self, message: str, code: ErrorCode, retryable: bool = False, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code: ErrorCode = code
+        self.retryable = retryable
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"ExtractionError(code={self.code!r}, retryable={self.retryable}, message={self.message!r})"

@@ -1,0 +1,52 @@
+"""Step 1 for one URL: fetch the store page, then menu, branding, opening hours and contact details."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.integrations.extraction.branding import extract_branding
+from yolobatch.integrations.extraction.details import extract_contact, extract_opening_hours
+from yolobatch.integrations.extraction.document import Document, parse_document
+from yolobatch.integrations.extraction.fetch import fetch_page
+from yolobatch.integrations.extraction.guard import UrlGuard
+from yolobatch.integrations.extraction.menu import extract_menu
+
+DEFAULT_MAX_BYTES = 5_000_000
+DEFAULT_TIMEOUT = 20.0
+
+
+def extract_from_html(url: str, html: str) -> tuple[Document, ExtractionResult]:
+    """Everything that needs no network: menu, hours, contact (branding colours need the logo)."""
+    doc = parse_document(url, html)
+    menu, source, warnings = extract_menu(doc)
+    result = ExtractionResult(
+        url=url,
+        final_url=url,
+        source=source,
+        menu=menu,
+        opening_hours=extract_opening_hours(doc),
+        contact=extract_contact(doc),
+        warnings=warnings,
+    )
+    return doc, result
+
+
+async def extract_store(
+    url: str,
+    *,
+    http: httpx.AsyncClient,
+    guard: UrlGuard,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ExtractionResult:
+    """Raises `ExtractionError` when the page cannot be had; anything missing inside it is a warning."""
+    page = await fetch_page(url, http=http, guard=guard, max_bytes=max_bytes, timeout=timeout)
+    # Parsing a multi-megabyte page is CPU work; keep it off the event loop.
+    doc, result = await asyncio.to_thread(extract_from_html, page.final_url, page.text)
+    branding, branding_warnings = await extract_branding(doc, http=http, guard=guard, timeout=timeout)
+    return result.model_copy(
+        update={"url": url, "branding": branding, "warnings": result.warnings + branding_warnings}
+    )

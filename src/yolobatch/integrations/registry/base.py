@@ -1,0 +1,214 @@
+"""What every company registry adapter offers, its error, and the search flow they share (reference §3).
+
+A failed search raises `RegistryError`; it never turns into "zero results", which the original did and
+which sent restaurants down the "no company" path because of a network blip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from abc import ABC, abstractmethod
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from yolobatch.domain.company import (
+    CompanyCandidate,
+    CompanyDetails,
+    MatchedOn,
+    SearchTerms,
+    clean_search_name,
+    street_search_terms,
+)
+from yolobatch.domain.redaction import redact
+from yolobatch.integrations.registry.ranking import rank
+
+logger = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 300
+DEFAULT_TIMEOUT = 20.0
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class RegistryError(Exception):
+    """A registry call that did not give a usable answer. `retryable` says whether trying again can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class Registry(Protocol):
+    source: str
+
+    async def search(self, terms: SearchTerms) -> list[CompanyCandidate]:
+        """Candidates found by trading name and by street + city, merged, ranked, best first."""
+        ...
+
+    async def details(self, number: str) -> CompanyDetails:
+        """The company behind `CompanyCandidate.number`."""
+        ...
+
+
+class HttpRegistry(ABC):
+    """The shared half of an adapter: HTTP with error classification and redaction, and the search flow."""
+
+    source: str
+    service: str  # for messages: "NZBN", "Companies House"
+
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self._http = http
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._secrets = [api_key, *self._secret_forms(api_key)]
+
+    @abstractmethod
+    async def _search_term(self, term: str) -> list[CompanyCandidate]:
+        """One registry search, unranked, in the registry's order."""
+
+    @abstractmethod
+    def _auth(self) -> dict[str, Any]:
+        """Keyword arguments for `httpx.AsyncClient.get` that authenticate the request."""
+
+    def _secret_forms(self, api_key: str) -> list[str]:
+        """Encodings of the key that could surface in an error (e.g. a basic-auth token)."""
+        return []
+
+    async def search(self, terms: SearchTerms) -> list[CompanyCandidate]:
+        name = clean_search_name(terms.name)
+        street = street_search_terms(terms.address, terms.city)
+        searches = [self._search_term(name)]
+        if street:
+            searches.append(self._search_term(street))
+        # Both run to the end even when one fails, so no task is left running unobserved.
+        outcomes = await asyncio.gather(*searches, return_exceptions=True)
+        found: list[list[CompanyCandidate]] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            found.append(outcome)
+        by_name = _found_by(found[0], "name")
+        by_address = _found_by(found[1], "address") if street else []
+        candidates = rank(merge(by_name, by_address), terms)
+        logger.info("%s search %r / %r: %d candidate(s)", self.service, name, street or "-", len(candidates))
+        return candidates
+
+    async def _get(self, path: str, model: type[Model], params: dict[str, Any] | None = None) -> Model:
+        what = f"{self.service} GET {path}"
+        try:
+            response = await self._http.get(
+                self._base_url + path, params=params, timeout=self._timeout, **self._auth()
+            )
+        except httpx.TimeoutException as exc:
+            raise RegistryError(f"{what} timed out after {self._timeout:.1f} s", retryable=True) from exc
+        except httpx.HTTPError as exc:
+            # Connection refused or reset, a truncated body: the next attempt may well succeed.
+            raise RegistryError(self._redact(f"{what} failed: {exc!r}"), retryable=True) from exc
+        if response.status_code >= 400:
+            raise self._status_error(what, response)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            snippet = self._redact(response.text[:120])
+            raise RegistryError(
+                f"{what}: HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
+                retryable=True,  # proxies and gateways answer 200 with HTML pages now and then
+                status_code=response.status_code,
+            ) from exc
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:3]
+            )
+            raise RegistryError(
+                self._redact(f"{what}: HTTP {response.status_code} with an unexpected body ({problems})"),
+                retryable=True,
+                status_code=response.status_code,
+            ) from exc
+
+    def _status_error(self, what: str, response: httpx.Response) -> RegistryError:
+        status = response.status_code
+        detail = self._redact(_error_detail(response))
+        if status in (401, 403):
+            message = f"{what}: HTTP {status}, the registry refused the API key ({detail})"
+        elif status == 404:
+            message = f"{what}: HTTP 404, not found ({detail})"
+        else:
+            message = f"{what}: HTTP {status} ({detail})"
+        return RegistryError(
+            message,
+            retryable=status in (408, 425, 429) or status >= 500,
+            status_code=status,
+            retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
+        )
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+
+def merge(by_name: list[CompanyCandidate], by_address: list[CompanyCandidate]) -> list[CompanyCandidate]:
+    """Name results, then address results, one entry per number (reference §2.5); a company found both
+    ways keeps its name-search entry and remembers the address match."""
+    merged: dict[str, CompanyCandidate] = {}
+    for candidate in [*by_name, *by_address]:
+        seen = merged.get(candidate.number)
+        if seen is None:
+            merged[candidate.number] = candidate
+            continue
+        matched_on = [*seen.matched_on, *(m for m in candidate.matched_on if m not in seen.matched_on)]
+        merged[candidate.number] = seen.model_copy(
+            update={
+                "matched_on": matched_on,
+                "address": seen.address or candidate.address,
+                "trading_names": seen.trading_names or candidate.trading_names,
+            }
+        )
+    return list(merged.values())
+
+
+def _found_by(candidates: list[CompanyCandidate], search: MatchedOn) -> list[CompanyCandidate]:
+    return [c.model_copy(update={"matched_on": [search]}) for c in candidates]
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:MAX_ERROR_CHARS] or response.reason_phrase
+    if isinstance(body, dict):
+        # NZBN gateway: {"message"} or {"errorDescription"}; Companies House: {"error"} or {"errors": [...]}
+        for key in ("message", "errorDescription", "error"):
+            if isinstance(body.get(key), str):
+                return body[key][:MAX_ERROR_CHARS]
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("error") or errors[0])[:MAX_ERROR_CHARS]
+    return str(body)[:MAX_ERROR_CHARS]
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # the HTTP-date form: rare from APIs; the caller falls back to its own backoff
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -1,0 +1,156 @@
+"""Restaurant store pages for step 1 (menu & branding extraction), served by the sandbox.
+
+`GET /stores/{slug}` serves the ten demo restaurants (slug = demo menu id without `menu-`), each as one
+of four page kinds (see `store_page_html`), with a Pillow-drawn logo in the restaurant's colours and a
+favicon. The `_`-prefixed slugs are hostile pages that exercise the extractor's refusals.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from PIL import Image, ImageDraw
+
+from yolobatch.demo import demo_batch
+from yolobatch.sandbox.store_page_html import RENDERERS, page_kind
+
+LOGO_SIZE = 200
+# Logos of these demo indexes sit on an opaque white square; the rest are transparent PNGs.
+WHITE_BACKGROUND = frozenset({0, 4, 8})
+HUGE_BYTES = 6_500_000
+CHUNK = b"<!-- " + b"x" * 65_000 + b" -->\n"
+METADATA_URL = "http://169.254.169.254/latest/meta-data/"
+
+
+@lru_cache(maxsize=1)
+def store_restaurants() -> dict[str, tuple[int, dict[str, Any]]]:
+    """slug → (demo index, demo restaurant)."""
+    restaurants = demo_batch()["restaurants"]
+    return {r["menu"]["id"].removeprefix("menu-"): (i, r) for i, r in enumerate(restaurants)}
+
+
+def _restaurant(slug: str) -> tuple[int, dict[str, Any]]:
+    found = store_restaurants().get(slug)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"No store {slug!r}")
+    return found
+
+
+def _hex(value: str) -> tuple[int, int, int]:
+    value = value.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+@lru_cache(maxsize=32)
+def logo_png(index: int, primary: str, secondary: str, size: int = LOGO_SIZE) -> bytes:
+    """A disc of the primary colour with a secondary band: primary clearly dominates by area.
+
+    Drawn without anti-aliasing so that the colours in the file are exactly the brand's.
+    """
+    background = (255, 255, 255, 255) if index in WHITE_BACKGROUND else (0, 0, 0, 0)
+    image = Image.new("RGBA", (size, size), background)
+    draw = ImageDraw.Draw(image)
+    margin = size // 20
+    draw.ellipse((margin, margin, size - margin, size - margin), fill=(*_hex(primary), 255))
+    band = size // 5
+    draw.rectangle(
+        (size // 5, size // 2 - band // 2, size - size // 5, size // 2 + band // 2),
+        fill=(*_hex(secondary), 255),
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@lru_cache(maxsize=32)
+def favicon_ico(index: int, primary: str, secondary: str) -> bytes:
+    with Image.open(io.BytesIO(logo_png(index, primary, secondary))) as logo:
+        out = io.BytesIO()
+        logo.save(out, format="ICO", sizes=[(32, 32)])
+    return out.getvalue()
+
+
+def _huge_body() -> Iterator[bytes]:
+    yield b"<!doctype html><html><head><title>Huge</title></head><body>"
+    sent = 0
+    while sent < HUGE_BYTES:
+        yield CHUNK
+        sent += len(CHUNK)
+    yield b"</body></html>"
+
+
+INVALID_JSON_PAGE = """<!doctype html><html><head><title>Half-deployed store</title></head><body>
+<script id="__NEXT_DATA__" type="application/json">{"props": {"pageProps": {"store": {"title": "Broken",
+"catalog": [{"title": "Mains", "items": [</script>
+<main><h2>Today</h2><ul>
+<li class="dish"><h3>Market Fish</h3><span class="price">Market price</span></li>
+<li class="dish"><h3>Soup of the Day\nPlus small</h3><p>Ask our staff (12)</p>
+<span class="price">$9.50</span></li>
+</ul></main></body></html>"""
+
+NO_MENU_PAGE = """<!doctype html><html><head><title>Opening soon</title>
+<meta property="og:image" content="/stores/jax-burger-shack/logo.png"></head>
+<body><h1>Opening soon</h1><p>Our menu is coming. Follow us for news.</p></body></html>"""
+
+
+def router() -> APIRouter:
+    routes = APIRouter(prefix="/stores")
+
+    # Hostile pages first: `/stores/{slug}` would otherwise swallow them.
+    @routes.get("/_huge")
+    async def huge() -> Response:
+        # Streamed without Content-Length: the reader must cap the body itself.
+        return StreamingResponse(_huge_body(), media_type="text/html")
+
+    @routes.get("/_invalid-json")
+    async def invalid_json() -> Response:
+        return HTMLResponse(INVALID_JSON_PAGE)
+
+    @routes.get("/_no-menu")
+    async def no_menu() -> Response:
+        return HTMLResponse(NO_MENU_PAGE)
+
+    @routes.get("/_redirect-loop")
+    async def redirect_loop(hop: int = 0) -> Response:
+        return RedirectResponse(f"/stores/_redirect-loop?hop={hop + 1}", status_code=302)
+
+    @routes.get("/_not-html")
+    async def not_html() -> Response:
+        return Response(
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n%%EOF\n", media_type="application/pdf"
+        )
+
+    @routes.get("/_redirect-private")
+    async def redirect_private() -> Response:
+        return RedirectResponse(METADATA_URL, status_code=302)
+
+    @routes.get("/_moved/{slug}")
+    async def moved(slug: str) -> Response:
+        return RedirectResponse(f"/stores/{slug}", status_code=301)
+
+    @routes.get("/{slug}")
+    async def store_page(slug: str) -> Response:
+        index, restaurant = _restaurant(slug)
+        return HTMLResponse(RENDERERS[page_kind(index)](restaurant, index, slug))
+
+    @routes.get("/{slug}/logo.png")
+    async def logo(slug: str) -> Response:
+        index, restaurant = _restaurant(slug)
+        website = restaurant["config"]["website"]
+        return Response(
+            logo_png(index, website["primaryColor"], website["secondaryColor"]), media_type="image/png"
+        )
+
+    @routes.get("/{slug}/favicon.ico")
+    async def favicon(slug: str) -> Response:
+        index, restaurant = _restaurant(slug)
+        website = restaurant["config"]["website"]
+        icon = favicon_ico(index, website["primaryColor"], website["secondaryColor"])
+        return Response(icon, media_type="image/x-icon")
+
+    return routes
