@@ -14,7 +14,7 @@ from yolobatch.cli import sandbox_settings
 from yolobatch.demo import demo_pipeline_batch
 from yolobatch.domain.batch_input import parse_batch
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.engine.control import DecisionRejected, approve_config, choose_company
+from yolobatch.engine.control import DecisionRejected, approve_config, bulk_approve, choose_company
 
 JAX, PIZZA, DRAGON, KIWI, SPICE, TACO = range(6)
 
@@ -136,3 +136,23 @@ async def test_an_invalid_config_waits_until_a_person_fixes_it(client, world, st
         await approve_config(client, store, jobs[DRAGON], Approval(actor="ana"))
         progress = await wait_until(store, batch_id, all_settled, timeout=120)
     assert progress["jobs"][DRAGON]["status"] == "completed"
+
+
+async def test_copy_to_all_and_bulk_approve(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path, **sandbox_settings(world.url))
+    data = demo_pipeline_batch(5, world.url)
+    data["restaurants"] = [data["restaurants"][i] for i in (JAX, KIWI, SPICE)]  # clear registry matches
+    batch_id, jobs = create(store, parse_batch(json.dumps(data)))
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        for index in range(3):
+            await wait_until(store, batch_id, waiting_at(index, 5))
+        store.edit_config(jobs[0], {"website.itemLayout": "list", "payment.includeStripeLink": True})
+        assert sorted(store.copy_config_to_batch(jobs[0])) == sorted(jobs[1:])
+        outcomes = await bulk_approve(client, store, batch_id, actor="lead")
+        assert sorted(outcomes) == sorted(jobs) and all("accepted" in o for o in outcomes.values())
+        progress = await wait_until(store, batch_id, all_settled, timeout=120)
+    assert progress["status"] == "completed"
+    kiwi = store.config_review(jobs[1])
+    assert kiwi["config"]["website"]["itemLayout"] == "list" and kiwi["approved_by"] == "lead"
+    assert kiwi["config"]["account"]["email"] == data["restaurants"][1]["email"]

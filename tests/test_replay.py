@@ -55,3 +55,40 @@ async def test_fresh_and_recorded_histories_replay(dev_server, world, store, tmp
     for history in [*fresh.values(), *recorded]:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None
+
+
+async def test_pipeline_histories_replay(dev_server, world, store, tmp_path):
+    """Steps 1-5 with a person's company choice and config approval, fresh and recorded."""
+    import json
+
+    from yolobatch.cli import sandbox_settings
+    from yolobatch.demo import demo_pipeline_batch
+    from yolobatch.domain.batch_input import parse_batch
+    from yolobatch.engine.contracts import Approval, CompanyChoice
+    from yolobatch.engine.control import approve_config, choose_company
+
+    client = await Client.connect(dev_server.address)
+    settings = settings_for(store, world, tmp_path, **sandbox_settings(world.url))
+    data = demo_pipeline_batch(2, world.url)
+    data["restaurants"][1].pop("companyNumber")  # Pizza Palace CBD: ambiguous, a person chooses
+    batch_id, (jax, pizza) = create(store, parse_batch(json.dumps(data)))
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        await wait_until(store, batch_id, lambda p: p["jobs"][1]["steps"]["3"]["status"] == "action_required")
+        number = store.candidates(pizza)[0]["number"]
+        await choose_company(client, store, pizza, CompanyChoice("choose", number=number, actor="replay"))
+        for job_id, index in ((jax, 0), (pizza, 1)):
+            await wait_until(
+                store, batch_id, lambda p, i=index: p["jobs"][i]["steps"]["5"]["status"] == "action_required"
+            )
+            await approve_config(client, store, job_id, Approval(actor="replay"))
+        await wait_until(store, batch_id, all_settled)
+
+    history = await client.get_workflow_handle(onboarding_workflow_id(pizza)).fetch_history()
+    if os.environ.get("YOLOBATCH_RECORD_HISTORIES"):
+        (HISTORIES / "pipeline-choose-approve.json").write_text(history.to_json())
+    recorded = HISTORIES / "pipeline-choose-approve.json"
+    replayer = Replayer(workflows=WORKFLOWS)
+    for item in (history, WorkflowHistory.from_json("pipeline", recorded.read_text())):
+        result = await replayer.replay_workflow(item, raise_on_replay_failure=True)
+        assert result.replay_failure is None

@@ -38,7 +38,6 @@ SYMBOLS = {
     "cancelled": "[magenta]⊘[/]",
     "action_required": "[bold yellow]?[/]",
 }
-STEP_LABELS = ("ext", "find", "pick", "co", "cfg")  # steps 1-5
 SHORT = {
     "cloudwaitressAccount": "acct",
     "codeGeneration": "code",
@@ -341,6 +340,7 @@ def _summary(progress: dict, elapsed: float) -> dict[str, Any]:
 
 
 def _table(progress: dict, elapsed: float | None = None) -> Table:
+    """One line per restaurant: steps 1-5, the 12 registration calls, status (fits 80 columns)."""
     done = sum(
         1
         for job in progress["jobs"]
@@ -349,25 +349,31 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
     )
     total = len(progress["jobs"]) * len(PLAN)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
-    caption = f"{counts} · {done}/{total} sub-steps"
+    caption = f"{counts} · {done}/{total} registration calls settled"
     if elapsed and done:
         caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
+    caption += "\nregistration: " + " ".join(SHORT[spec.key.value] for spec in PLAN) + "\n"
     table = Table(
-        title=f"{progress['name']} — {progress['status']}", title_justify="left", caption=caption, box=None
+        title=f"{progress['name']} — {progress['status']}",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        box=None,
     )
-    table.add_column("Restaurant", no_wrap=True, max_width=26, overflow="ellipsis")
+    table.add_column("Restaurant", no_wrap=True, max_width=30, overflow="ellipsis")
     pipeline = any(len(job.get("steps", {})) > 1 for job in progress["jobs"])
     if pipeline:
-        for label in STEP_LABELS:
-            table.add_column(label, justify="center", no_wrap=True)
-    for spec in PLAN:
-        table.add_column(SHORT[spec.key.value], justify="center", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
+        table.add_column("steps 1-5", no_wrap=True)
+    table.add_column("registration", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for job in progress["jobs"]:
-        cells = [SYMBOLS.get(job["sub_steps"].get(spec.key.value, {}).get("status"), "?") for spec in PLAN]
+        calls = "".join(SYMBOLS.get(job["sub_steps"].get(s.key.value, {}).get("status"), "?") for s in PLAN)
+        cells = [calls]
         if pipeline:
             steps = job.get("steps", {})
-            cells = [SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6)] + cells
+            cells.insert(
+                0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
+            )
         table.add_row(job["restaurant_name"], *cells, job["status"])
     return table
 
@@ -375,6 +381,11 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
 def _report(progress: dict, elapsed: float, world) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
     console.print(f"Batch {progress['status']} in {elapsed:.1f} s: {counts}")
+    choices = [(job["restaurant_name"], job["steps"]["3"]) for job in progress["jobs"] if "3" in job["steps"]]
+    if choices:
+        console.print("Companies:")
+        for name, step in choices:
+            console.print(f"  {name}: {step['reason'] or step['status']}")
     for job in progress["jobs"]:
         if job["status"] == "action_required":
             console.print(f"  [red]{job['restaurant_name']}[/] ({job['job_id']}): {job['error']}")

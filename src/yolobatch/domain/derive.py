@@ -117,3 +117,29 @@ def validate_config(wire: dict[str, Any]) -> tuple[RegistrationConfig | None, li
             for e in exc.errors(include_url=False, include_input=False)
         ]
         return None, errors
+
+
+# Fields that describe one restaurant; "copy to all" keeps each target's own values for these.
+PER_RESTAURANT = {
+    "account": ("email", "password", "phone", "registerNewUser"),
+    "restaurant": ("name", "phone", "address", "city", "subdomain", "openingHours"),
+    "menu": ("selectedMenuId",),
+    "onboarding": ("userName", "userEmail", "userPassword"),
+}
+
+
+def copy_config(source: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """`source`'s settings applied to `target`, keeping the target's per-restaurant fields (reference §3
+    step 5 "Copy to All", which regenerated them from each restaurant)."""
+    result: dict[str, Any] = {}
+    for section, values in source.items():
+        if not isinstance(values, dict):
+            result[section] = values
+            continue
+        own = PER_RESTAURANT.get(section, ())
+        mine = target.get(section) or {}
+        result[section] = {k: (mine.get(k) if k in own else v) for k, v in values.items()}
+        for key in own:
+            if key in mine:
+                result[section][key] = mine[key]
+    return result

@@ -82,6 +82,17 @@ async def approve_config(client: Client, store: Store, job_id: str, approval: Ap
     return await _update(client, store, job_id, "approve_config", approval, "approve")
 
 
+async def bulk_approve(client: Client, store: Store, batch_id: str, *, actor: str) -> dict[str, str]:
+    """Approve every config of the batch that waits for review; returns job id -> outcome."""
+    outcomes: dict[str, str] = {}
+    for job_id in await asyncio.to_thread(store.awaiting_review, batch_id):
+        try:
+            outcomes[job_id] = await approve_config(client, store, job_id, Approval(actor=actor))
+        except (DecisionRejected, NotFound) as exc:
+            outcomes[job_id] = f"not approved: {exc}"
+    return outcomes
+
+
 async def _update(client: Client, store: Store, job_id: str, name: str, arg: object, key: str) -> str:
     await asyncio.to_thread(store.job, job_id)
     events = await asyncio.to_thread(store.events, job_id=job_id)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yolobatch.domain.batch_input import RestaurantInput
 from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.derive import copy_config
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.redaction import MASK
@@ -227,6 +228,44 @@ class Store:
             wire[section][field] = value
         review = self.config_review(job_id) or {}
         self.save_config_draft(job_id, wire, review.get("warnings"))
+
+    def copy_config_to_batch(self, source_job_id: str) -> list[str]:
+        """Apply one job's config to every other job of its batch that has one and is not yet approved.
+
+        Returns the job ids changed. Each keeps its own per-restaurant fields (owner, name, address, menu).
+        """
+        source = self.config_wire(source_job_id)
+        job = self.job(source_job_id)
+        with self.session() as s:
+            targets = list(
+                s.scalars(
+                    select(RegistrationConfigRow.job_id)
+                    .join(Job, Job.id == RegistrationConfigRow.job_id)
+                    .where(
+                        Job.batch_id == job.batch_id,
+                        Job.id != source_job_id,
+                        RegistrationConfigRow.approved_at.is_(None),
+                    )
+                )
+            )
+        for target in targets:
+            review = self.config_review(target) or {}
+            self.save_config_draft(
+                target, copy_config(source, self.config_wire(target)), review.get("warnings")
+            )
+        return targets
+
+    def awaiting_review(self, batch_id: str) -> list[str]:
+        """Jobs of the batch whose step 5 waits for a person."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(JobStep.job_id)
+                    .join(Job, Job.id == JobStep.job_id)
+                    .where(Job.batch_id == batch_id, JobStep.step == 5, JobStep.status == "action_required")
+                    .order_by(Job.position)
+                )
+            )
 
     def approve_config(self, job_id: str, actor: str) -> None:
         with self.session() as s, s.begin():
