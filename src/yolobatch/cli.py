@@ -88,6 +88,9 @@ def run(
     ] = False,
     no_input: Annotated[bool, typer.Option(help="Never ask: leave choices waiting and exit")] = False,
     registry: Annotated[str, typer.Option(help="Company registry: nzbn or companies_house")] = "nzbn",
+    auto_select: Annotated[
+        bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
+    ] = True,
     data_dir: DataDir = None,
 ) -> None:
     """Create a batch from FILE (JSON or CSV), run it to the end (or until it needs a person) and report.
@@ -103,7 +106,7 @@ def run(
         raise typer.Exit(2)
     settings = _settings(data_dir, time_scale=time_scale)
     interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()
-    options = {"yolo": yolo, "auto_select": True, "registry": registry}
+    options = {"yolo": yolo, "auto_select": auto_select, "registry": registry}
     code = asyncio.run(
         _run_batch(settings, batch, sandbox_port=port, as_json=as_json, options=options, ask=interactive)
     )
