@@ -86,7 +86,9 @@ def run(
         bool,
         typer.Option(help="Auto-select unambiguous companies (else none) and auto-approve valid configs"),
     ] = False,
-    no_input: Annotated[bool, typer.Option(help="Never ask: leave choices waiting and exit")] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never ask: leave choices waiting, exit")
+    ] = False,
     registry: Annotated[str, typer.Option(help="Company registry: nzbn or companies_house")] = "nzbn",
     auto_select: Annotated[
         bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
