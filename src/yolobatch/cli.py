@@ -84,7 +84,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the final progress as JSON")] = False,
     yolo: Annotated[
         bool,
-        typer.Option(help="Auto-select unambiguous companies (else none) and auto-approve valid configs"),
+        typer.Option("--yolo", help="Auto-select clear company matches (else none); approve valid configs"),
     ] = False,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never ask: leave choices waiting, exit")
