@@ -227,13 +227,20 @@ def test_search_terms_reject_a_blank_name() -> None:
 # --- adapters against the sandbox ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["nzbn", "companies_house"])
-@pytest.mark.parametrize("restaurant", ONE_MATCH)
+# Mama Rosa Trattoria's legal name differs from its trading name, and Companies House publishes no trading
+# names: there it is not a clear match, so that one pair is not part of this table.
+CLEAR_MATCHES = [
+    (kind, restaurant)
+    for kind in ("nzbn", "companies_house")
+    for restaurant in ONE_MATCH
+    if not (kind == "companies_house" and restaurant == "Mama Rosa Trattoria")
+]
+
+
+@pytest.mark.parametrize(("kind", "restaurant"), CLEAR_MATCHES)
 async def test_one_clear_company_is_ranked_first_and_unambiguous(
     kind: str, restaurant: str, world: RunningSandbox, http: httpx.AsyncClient
 ) -> None:
-    if kind == "companies_house" and restaurant == "Mama Rosa Trattoria":
-        pytest.skip("its legal name differs and Companies House publishes no trading names")
     ranked = await registry(kind, http, world).search(terms_for(restaurant))
     assert ranked, restaurant
     assert ranked[0].source == kind
