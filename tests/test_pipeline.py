@@ -9,12 +9,12 @@ import pytest
 from temporalio.client import Client
 
 from tests.conftest import settings_for
-from tests.engine_helpers import all_settled, create, launch, state, wait_until, worker
+from tests.engine_helpers import all_settled, create, fault, launch, state, wait_until, worker
 from yolobatch.cli import sandbox_settings
 from yolobatch.demo import demo_pipeline_batch
 from yolobatch.domain.batch_input import parse_batch
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.engine.control import DecisionRejected, approve_config, bulk_approve, choose_company
+from yolobatch.engine.control import DecisionRejected, approve_config, bulk_approve, choose_company, decide
 
 JAX, PIZZA, DRAGON, KIWI, SPICE, TACO = range(6)
 
@@ -156,3 +156,21 @@ async def test_copy_to_all_and_bulk_approve(client, world, store, tmp_path):
     kiwi = store.config_review(jobs[1])
     assert kiwi["config"]["website"]["itemLayout"] == "list" and kiwi["approved_by"] == "lead"
     assert kiwi["config"]["account"]["email"] == data["restaurants"][1]["email"]
+
+
+async def test_a_failed_search_is_shown_then_retried_by_a_person(client, world, store, tmp_path):
+    settings = settings_for(store, world, tmp_path, **sandbox_settings(world.url))
+    store.ensure_org("test-org")
+    batch = pipeline_batch(world, count=1)
+    batch_id = store.create_batch("test-org", batch.name, batch.restaurants, options={"yolo": True})
+    (job_id,) = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
+    fault(world, "nzbn-search", "400")  # refused: not retried automatically, never "zero results"
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, lambda p: step(p, 0, 2)["status"] == "failed")
+        assert progress["jobs"][0]["status"] == "action_required"
+        assert "400" in step(progress, 0, 2)["error"]
+        await decide(client, store, job_id, "retry", "companySearch", actor="ana")
+        progress = await wait_until(store, batch_id, all_settled, timeout=120)
+    assert progress["status"] == "completed"
+    assert step(progress, 0, 3)["reason"].startswith("Auto-selected")

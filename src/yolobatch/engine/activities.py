@@ -34,6 +34,7 @@ from yolobatch.engine.contracts import (
     SubStepRecord,
     onboarding_workflow_id,
 )
+from yolobatch.integrations.errors import ExternalCallError
 from yolobatch.integrations.registration.client import CallFailed, RegistrationClient
 from yolobatch.integrations.registration.payloads import build_request, context_from_response
 from yolobatch.store.repository import Store
@@ -114,7 +115,7 @@ class RegistrationActivities:
                 error=f"attempt {info.attempt}: {failure.message}",
                 response=failure.response if isinstance(failure.response, dict) else None,
             )
-            raise _as_application_error(failure, inp.backoff_seconds, info.attempt) from None
+            raise as_application_error(failure, inp.backoff_seconds, info.attempt) from None
         await note(response=result.body)
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
@@ -127,7 +128,9 @@ class RegistrationActivities:
         await asyncio.sleep(max(0.0, start_at - time.time()))
 
 
-def _as_application_error(failure: CallFailed, backoff: float, attempt: int) -> ApplicationError:
+def as_application_error(failure: ExternalCallError, backoff: float, attempt: int) -> ApplicationError:
+    """How Temporal should treat an outside call's failure: never again, or again after a jittered backoff
+    (or exactly when the other side asked, via Retry-After)."""
     if not failure.retryable:
         return ApplicationError(failure.message, type="NonRetryable", non_retryable=True)
     if failure.retry_after is not None:

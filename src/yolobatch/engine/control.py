@@ -20,6 +20,7 @@ from yolobatch.engine.contracts import (
     onboarding_workflow_id,
     starter_workflow_id,
 )
+from yolobatch.engine.workflows.pipeline import STEP_BY_NAME
 from yolobatch.store.repository import NotFound, Store
 
 Action = Literal["retry", "skip", "mark_done"]
@@ -56,30 +57,26 @@ async def decide(
     request_id: str | None = None,
 ) -> str:
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
-    row = await asyncio.to_thread(store.sub_step, job_id, sub_step)
-    handle = client.get_workflow_handle(onboarding_workflow_id(job_id))
-    update_id = request_id or f"{action}/{sub_step}/{row.generation}"
-    try:
-        return await handle.execute_update(
-            UPDATES[action], Decision(sub_step=sub_step, reason=reason, actor=actor), id=update_id
-        )
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
-            raise DecisionRejected(cause.message) from None
-        raise
-    except RPCError as err:
-        raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
+    if sub_step in STEP_BY_NAME:  # a pipeline step (extraction, companySearch, ...)
+        update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
+    else:
+        row = await asyncio.to_thread(store.sub_step, job_id, sub_step)
+        update_id = f"{action}/{sub_step}/{row.generation}"
+    decision = Decision(sub_step=sub_step, reason=reason, actor=actor)
+    return await _update(client, job_id, UPDATES[action], decision, request_id or update_id)
 
 
 async def choose_company(client: Client, store: Store, job_id: str, choice: CompanyChoice) -> str:
     """Answer step 3: choose a candidate, search again, enter details by hand, or no company."""
-    return await _update(client, store, job_id, "select_company", choice, f"company/{choice.action}")
+    update_id = await _question_id(store, job_id, f"company/{choice.action}")
+    return await _update(client, job_id, "select_company", choice, update_id)
 
 
 async def approve_config(client: Client, store: Store, job_id: str, approval: Approval) -> str:
     """Approve step 5's config (edit it in the store first; the workflow re-validates what is stored)."""
-    return await _update(client, store, job_id, "approve_config", approval, "approve")
+    return await _update(
+        client, job_id, "approve_config", approval, await _question_id(store, job_id, "approve")
+    )
 
 
 async def bulk_approve(client: Client, store: Store, batch_id: str, *, actor: str) -> dict[str, str]:
@@ -93,11 +90,15 @@ async def bulk_approve(client: Client, store: Store, batch_id: str, *, actor: st
     return outcomes
 
 
-async def _update(client: Client, store: Store, job_id: str, name: str, arg: object, key: str) -> str:
+async def _question_id(store: Store, job_id: str, key: str) -> str:
+    """One id per question asked (the job's event count moves on with each), so a resent answer to the
+    same question is deduplicated by Temporal, while the next question gets a fresh id."""
     await asyncio.to_thread(store.job, job_id)
     events = await asyncio.to_thread(store.events, job_id=job_id)
-    # One id per question asked, so a resent answer is deduplicated by Temporal.
-    update_id = f"{key}/{len(events)}"
+    return f"{key}/{len(events)}"
+
+
+async def _update(client: Client, job_id: str, name: str, arg: object, update_id: str) -> str:
     try:
         return await client.get_workflow_handle(onboarding_workflow_id(job_id)).execute_update(
             name, arg, id=update_id

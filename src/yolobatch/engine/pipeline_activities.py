@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +13,7 @@ from yolobatch.domain.company import CompanyDetails, SearchTerms, is_unambiguous
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.derive import derive_config, generate_password, validate_config
 from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.engine.activities import as_application_error
 from yolobatch.engine.contracts import LookupInput, StepOutput
 from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store
 from yolobatch.integrations.registry import RegistryError, make_registry
@@ -22,6 +21,7 @@ from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 
 TOP_CANDIDATES = 10
+BACKOFF = 2.0  # seconds before the first retry of a lookup (registries and store pages are not scaled)
 
 
 class PipelineActivities:
@@ -50,7 +50,7 @@ class PipelineActivities:
                 url, http=self._http, guard=self._guard, max_bytes=self._settings.fetch_max_bytes
             )
         except ExtractionError as exc:
-            raise _failure(exc.args[0] if exc.args else str(exc), exc.retryable) from None
+            raise as_application_error(exc, BACKOFF, activity.info().attempt) from None
         menu = result.menu
         data = result.model_dump(mode="json", exclude={"menu"})
         await asyncio.to_thread(self._store.save_extraction, inp.job_id, job.org_id, data, menu)
@@ -76,7 +76,7 @@ class PipelineActivities:
         try:
             ranked = await self._registry(options.get("registry", self._settings.registry)).search(terms)
         except RegistryError as exc:
-            raise _failure(exc.message, exc.retryable, exc.retry_after) from None
+            raise as_application_error(exc, BACKOFF, activity.info().attempt) from None
         await asyncio.to_thread(
             self._store.save_candidates, inp.job_id, [c.model_dump(mode="json") for c in ranked]
         )
@@ -94,7 +94,7 @@ class PipelineActivities:
                 inp.number or ""
             )
         except RegistryError as exc:
-            raise _failure(exc.message, exc.retryable, exc.retry_after) from None
+            raise as_application_error(exc, BACKOFF, activity.info().attempt) from None
         await asyncio.to_thread(
             self._store.save_company_details, inp.job_id, details.model_dump(mode="json"), manual=False
         )
@@ -168,11 +168,3 @@ def _company(raw: dict[str, Any] | None) -> CompanyDetails | None:
 
 def _public(config: RegistrationConfig) -> dict[str, Any]:
     return config.to_public()
-
-
-def _failure(message: str, retryable: bool, retry_after: float | None = None) -> ApplicationError:
-    if not retryable:
-        return ApplicationError(message, type="NonRetryable", non_retryable=True)
-    attempt = activity.info().attempt
-    delay = retry_after if retry_after is not None else random.uniform(0.5, 1.5) * 2 ** (attempt - 1)
-    return ApplicationError(message, type="Retryable", next_retry_delay=timedelta(seconds=delay))

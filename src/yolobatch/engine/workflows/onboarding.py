@@ -261,6 +261,11 @@ class RestaurantOnboarding(PipelineMixin):
         self._validate(decision, needs_reason=True)
 
     def _validate(self, decision: Decision, *, needs_reason: bool) -> None:
+        if decision.sub_step in STEP_BY_NAME:
+            if needs_reason:
+                raise ApplicationError("only registration calls can be marked done", type="InvalidDecision")
+            self._validate_step_decision(decision)
+            return
         try:
             key = SubStep(decision.sub_step)
         except ValueError:

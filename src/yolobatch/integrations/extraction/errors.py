@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from yolobatch.integrations.errors import ExternalCallError
+
 ErrorCode = Literal[
     "ssrf_refused",
     "invalid_url",
@@ -17,16 +19,14 @@ ErrorCode = Literal[
 ]
 
 
-class ExtractionError(Exception):
+class ExtractionError(ExternalCallError):
     """A page or image that could not be fetched. Timeouts, 5xx/429 and unreachable hosts are retryable."""
 
     def __init__(
         self, message: str, code: ErrorCode, retryable: bool = False, status: int | None = None
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, retryable=retryable, status_code=status)
         self.code: ErrorCode = code
-        self.retryable = retryable
         self.status = status
 
     def __repr__(self) -> str:

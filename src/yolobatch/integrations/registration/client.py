@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +11,7 @@ import httpx
 
 from yolobatch.domain.plan import SubStep
 from yolobatch.domain.redaction import redact
+from yolobatch.integrations.errors import ExternalCallError, retry_after_seconds
 from yolobatch.integrations.registration.payloads import Request
 
 S = SubStep
@@ -23,24 +23,8 @@ WARNING_MARKERS = ("already registered", "completed with warnings")
 WARNINGS_ARE_FAILURES = frozenset({S.MENU_IMPORT})
 
 
-class CallFailed(Exception):
+class CallFailed(ExternalCallError):
     """A registration call that did not succeed. `retryable` says whether trying again can help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-        response: Any = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.status_code = status_code
-        self.retry_after = retry_after
-        self.response = response
 
 
 @dataclass
@@ -130,7 +114,7 @@ class RegistrationClient:
             body = response.text[:MAX_ERROR_CHARS]
         detail = body.get("error") or body.get("message") if isinstance(body, dict) else body
         message = self.redact(f"HTTP {status}: {str(detail or response.reason_phrase)[:MAX_ERROR_CHARS]}")
-        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         # 409 = the same idempotency key is still executing on the platform: wait and ask again.
         retryable = status in (408, 409, 425, 429) or status >= 500
         raise CallFailed(
@@ -175,13 +159,3 @@ class RegistrationClient:
             if progress.get("status") == "failed":
                 raise CallFailed(f"image upload batch failed: {progress.get('error')}", retryable=False)
             await asyncio.sleep(interval)
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # HTTP-date form: rare from APIs; fall back to our own backoff
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None

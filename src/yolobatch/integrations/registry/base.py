@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from abc import ABC, abstractmethod
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -24,6 +23,7 @@ from yolobatch.domain.company import (
     street_search_terms,
 )
 from yolobatch.domain.redaction import redact
+from yolobatch.integrations.errors import ExternalCallError, retry_after_seconds
 from yolobatch.integrations.registry.ranking import rank
 
 logger = logging.getLogger(__name__)
@@ -33,22 +33,8 @@ DEFAULT_TIMEOUT = 20.0
 Model = TypeVar("Model", bound=BaseModel)
 
 
-class RegistryError(Exception):
+class RegistryError(ExternalCallError):
     """A registry call that did not give a usable answer. `retryable` says whether trying again can help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.status_code = status_code
-        self.retry_after = retry_after
 
 
 @runtime_checkable
@@ -157,7 +143,7 @@ class HttpRegistry(ABC):
             message,
             retryable=status in (408, 425, 429) or status >= 500,
             status_code=status,
-            retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
 
     def _redact(self, text: str) -> str:
@@ -202,13 +188,3 @@ def _error_detail(response: httpx.Response) -> str:
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             return str(errors[0].get("error") or errors[0])[:MAX_ERROR_CHARS]
     return str(body)[:MAX_ERROR_CHARS]
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # the HTTP-date form: rare from APIs; the caller falls back to its own backoff
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
