@@ -83,3 +83,48 @@ def test_no_input_leaves_choices_waiting_and_says_which(tmp_path):
     result = yolobatch("run", plain, "--sandbox", "--no-input", "--time-scale", "0.01", data_dir=tmp_path)
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Taco Loco" in result.stderr and "companySelection" in result.stderr
+
+
+def test_interactive_run_asks_for_the_company_and_the_config_review(tmp_path):
+    """In a real terminal (a pseudo-terminal here), `run` asks and the answers reach the workflows."""
+    import pty
+    import select
+    import time
+
+    batch = tmp_path / "two.csv"
+    batch.write_text(
+        "name,storeUrl,city,email\n"
+        "Pizza Palace CBD,{sandbox}/stores/pizza-palace-cbd,Wellington,owner@pp.co.nz\n"
+        "Jax Burger Shack,{sandbox}/stores/jax-burger-shack,Auckland,owner@jax.co.nz\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOLOBATCH_", "TEMPORAL_"))}
+    env |= {"YOLOBATCH_TEMPORAL_PORT": str(free_port()), "COLUMNS": "120"}
+    command = [sys.executable, "-m", "yolobatch", "run", str(batch), "--sandbox", "--time-scale", "0.01"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes the CLI, attached to the pseudo-terminal
+        os.chdir(tmp_path)
+        os.execve(sys.executable, command, env)
+    output, mark, answers = b"", 0, []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break  # the CLI exited
+        if not chunk:
+            break
+        output += chunk
+        pending = output[mark:].decode(errors="replace")
+        if "Enter to leave" in pending:
+            mark = len(output)
+            answer = b"1\n" if "earch again" in pending else b"a\n"  # first candidate / approve
+            os.write(fd, answer)
+            answers.append(answer)
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text[-3000:]
+    assert answers.count(b"1\n") == 1 and answers.count(b"a\n") == 2
+    assert "Pizza Palace CBD: Chosen by cli" in text
