@@ -439,11 +439,36 @@ def _sandbox_summary(url: str) -> dict[str, Any]:
 @app.command()
 def up(
     data_dir: DataDir = None,
-    port: Annotated[int | None, typer.Option(help="Port of the embedded Temporal server")] = None,
+    port: Annotated[int, typer.Option(help="Port of the dashboard and API")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Mount the sandbox at /sandbox and use it")
+    ] = False,
+    time_scale: TimeScale = None,
+    temporal_port: Annotated[int | None, typer.Option(help="Port of the embedded Temporal server")] = None,
 ) -> None:
-    """Start the embedded engine (Temporal dev server) and a worker; stop cleanly on Ctrl-C / SIGTERM."""
-    settings = _settings(data_dir, temporal_port=port)
-    asyncio.run(_serve(settings))
+    """Everything in one process: embedded Temporal server, a worker, the API and the dashboard.
+
+    Stops cleanly on Ctrl-C / SIGTERM; unfinished work resumes at the next start.
+    """
+    settings = _settings(data_dir, temporal_port=temporal_port, time_scale=time_scale)
+    asyncio.run(_serve(settings, api=(host, port), worker=True, sandbox=sandbox))
+
+
+@app.command()
+def api(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="Port of the dashboard and API")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+) -> None:
+    """The API and dashboard alone, against TEMPORAL_ADDRESS (scale-out: as many as you like)."""
+    settings = _settings(data_dir)
+    if not settings.temporal_address:
+        console.print(
+            "[red]Set TEMPORAL_ADDRESS (host:port) to run the API alone; `yolobatch up` embeds one.[/]"
+        )
+        raise typer.Exit(2)
+    asyncio.run(_serve(settings, api=(host, port), worker=False, sandbox=False))
 
 
 @app.command()
@@ -455,10 +480,28 @@ def worker(data_dir: DataDir = None) -> None:
             "[red]Set TEMPORAL_ADDRESS (host:port) to run a worker alone; `yolobatch up` embeds one.[/]"
         )
         raise typer.Exit(2)
-    asyncio.run(_serve(settings))
+    asyncio.run(_serve(settings, api=None, worker=True, sandbox=False))
 
 
-async def _serve(settings: Settings) -> None:
+token_app = typer.Typer(help="API tokens of organisations.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    org: Annotated[str, typer.Option(help="Organisation id (created if new)")],
+    name: Annotated[str, typer.Option(help="What the token is for")] = "api",
+    data_dir: DataDir = None,
+) -> None:
+    """Create a bearer token; it is shown once and stored only as a hash."""
+    from yolobatch.engine.runtime import open_store
+
+    store = open_store(_settings(data_dir))
+    store.ensure_org(org)
+    print(store.create_token(org, name))
+
+
+async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: bool, sandbox: bool) -> None:
     from yolobatch.engine.runtime import open_store, temporal
     from yolobatch.engine.worker import running_worker
 
@@ -467,11 +510,66 @@ async def _serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with temporal(settings) as engine, running_worker(engine.client, store, settings):
+    sandbox_url = None
+    if sandbox and api is not None:
+        sandbox_url = f"http://{api[0]}:{api[1]}/sandbox"
+        settings = settings.model_copy(update=sandbox_settings(sandbox_url))
+    async with contextlib.AsyncExitStack() as stack:
+        engine = await stack.enter_async_context(temporal(settings))
+        if worker:
+            await stack.enter_async_context(running_worker(engine.client, store, settings))
         where = engine.server.address if engine.server else settings.temporal_address
-        console.print(f"yolobatch worker running against Temporal at {where}; Ctrl-C stops it")
+        console.print(f"Temporal at {where}" + (" · worker running" if worker else ""))
+        server = serving = None
+        if api is not None:
+            server = _api_server(settings, store, engine.client, api, sandbox_url)
+            serving = asyncio.create_task(server.serve())
+            base = f"http://{api[0]}:{api[1]}"
+            console.print(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)")
+            if sandbox_url:
+                console.print(f"Sandbox mounted at {sandbox_url}")
+            console.print(f"Log in: {base}/login?token={_local_login(store, settings)}")
+        console.print("Ctrl-C stops everything")
         await stop.wait()
-        console.print("Stopping: draining the worker, then the engine")
+        console.print("Stopping: the API, then the worker (draining), then the engine")
+        if server is not None and serving is not None:
+            server.should_exit = True
+            await serving
+
+
+def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox_url: str | None):
+    import uvicorn
+
+    from yolobatch.api.app import create_app
+    from yolobatch.api.context import AppContext
+
+    app_ = create_app(AppContext(settings=settings, store=store, client=client, sandbox_url=sandbox_url))
+    if sandbox_url:
+        from yolobatch.sandbox.app import create_app as create_sandbox
+        from yolobatch.sandbox.settings import SandboxSettings
+
+        world = SandboxSettings(
+            service_key=settings.registration_service_key.get_secret_value(), time_scale=settings.time_scale
+        )
+        app_.mount("/sandbox", create_sandbox(world))
+    config = uvicorn.Config(app_, host=api[0], port=api[1], log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # our own handlers stop things in order
+    return server
+
+
+def _local_login(store, settings: Settings) -> str:
+    """The local organisation's dashboard token, kept (0600) in the data dir across restarts."""
+    store.ensure_org(DEFAULT_ORG, "Local")
+    path = settings.data_dir / "local-token"
+    if path.exists():
+        token = path.read_text().strip()
+        if store.org_for_token(token) == DEFAULT_ORG:
+            return token
+    token = store.create_token(DEFAULT_ORG, "local dashboard")
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
 
 
 @app.command(name="sandbox")

@@ -112,6 +112,21 @@ async def _update(client: Client, job_id: str, name: str, arg: object, update_id
         raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
 
 
+async def cancel_batch(client: Client, store: Store, batch_id: str, *, actor: str) -> int:
+    """Cancel every restaurant of the batch that has not finished; returns how many were asked to stop."""
+    progress = await asyncio.to_thread(store.batch_progress, batch_id)
+    cancelled = 0
+    for job in progress["jobs"]:
+        if job["status"] in ("completed", "cancelled"):
+            continue
+        try:
+            await cancel_job(client, store, job["job_id"], actor=actor, reason="batch cancelled")
+            cancelled += 1
+        except NotFound:
+            pass  # not started yet, or already finished
+    return cancelled
+
+
 async def cancel_job(client: Client, store: Store, job_id: str, *, actor: str, reason: str = "") -> None:
     """Cancel a restaurant's workflow: calls in flight are cancelled, nothing new starts (audit-logged)."""
     job = await asyncio.to_thread(store.job, job_id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from yolobatch.domain.redaction import MASK
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.tables import (
+    ApiToken,
     Batch,
     CompanyCandidateRow,
     CompanyDetailsRow,
@@ -319,6 +323,37 @@ class Store:
                 .values(started_at=utcnow())
             )
 
+    # -- organisations and tokens ----------------------------------------------------------------------
+
+    def create_token(self, org_id: str, name: str) -> str:
+        """A new bearer token for `org_id`, returned in clear once; only its hash is kept."""
+        token = "yb_" + secrets.token_urlsafe(32)
+        with self.session() as s, s.begin():
+            if s.get(Organisation, org_id) is None:
+                raise NotFound(f"organisation {org_id} not found")
+            s.add(ApiToken(id=str(uuid.uuid4()), org_id=org_id, name=name, token_hash=_token_hash(token)))
+        return token
+
+    def org_for_token(self, token: str) -> str | None:
+        """The organisation of a valid token. Lookup is by hash, so timing reveals nothing of the token."""
+        digest = _token_hash(token)
+        with self.session() as s, s.begin():
+            row = s.scalars(
+                select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+            ).first()
+            if row is None or not hmac.compare_digest(row.token_hash, digest):
+                return None
+            row.last_used_at = utcnow()
+            return row.org_id
+
+    def revoke_tokens(self, org_id: str, name: str) -> int:
+        with self.session() as s, s.begin():
+            return s.execute(
+                update(ApiToken)
+                .where(ApiToken.org_id == org_id, ApiToken.name == name, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            ).rowcount
+
     # -- reads for the engine ------------------------------------------------------------------------
 
     def job_ids_page(self, batch_id: str, after_position: int, limit: int) -> list[tuple[int, str, str]]:
@@ -592,14 +627,139 @@ class Store:
             ],
         }
 
-    def events(self, *, job_id: str | None = None, batch_id: str | None = None) -> list[Event]:
+    def events(
+        self,
+        *,
+        job_id: str | None = None,
+        batch_id: str | None = None,
+        org_id: str | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events in order; `after_id` and `limit` page through them (the SSE feed resumes from an id)."""
         with self.session() as s:
-            query = select(Event).order_by(Event.id)
+            query = select(Event).where(Event.id > after_id).order_by(Event.id)
             if job_id:
                 query = query.where(Event.job_id == job_id)
             if batch_id:
                 query = query.where(Event.batch_id == batch_id)
+            if org_id:
+                query = query.where(Event.org_id == org_id)
+            if limit:
+                query = query.limit(limit)
             return list(s.scalars(query))
+
+    def job_detail(self, job_id: str, org_id: str) -> dict[str, Any]:
+        """Everything about one restaurant for people: steps, calls (redacted), choices, config, audit."""
+        job = self.job(job_id, org_id)
+        with self.session() as s:
+            steps = {
+                str(row.step): {
+                    "status": row.status,
+                    "reason": row.reason,
+                    "error": row.error,
+                    "result": row.result,
+                    "started_at": _iso(row.started_at),
+                    "finished_at": _iso(row.finished_at),
+                }
+                for row in s.scalars(select(JobStep).where(JobStep.job_id == job_id).order_by(JobStep.step))
+            }
+            sub_steps = {
+                row.key: {
+                    "status": row.status,
+                    "attempts": row.attempts,
+                    "generation": row.generation,
+                    "reason": row.reason,
+                    "error": row.error,
+                    "warning": row.warning,
+                    "request": row.request,
+                    "response": row.response,
+                    "started_at": _iso(row.started_at),
+                    "finished_at": _iso(row.finished_at),
+                }
+                for row in s.scalars(select(SubStepRow).where(SubStepRow.job_id == job_id))
+            }
+        extraction = self.extraction(job_id) or {}
+        return {
+            "job_id": job.id,
+            "batch_id": job.batch_id,
+            "restaurant_name": job.restaurant_name,
+            "input": job.input or {},
+            "status": job.status,
+            "error": job.error,
+            "current_step": job.current_step,
+            "started_at": _iso(job.started_at),
+            "finished_at": _iso(job.finished_at),
+            "steps": steps,
+            "sub_steps": {spec.key.value: sub_steps.get(spec.key.value) for spec in PLAN},
+            "extraction_warnings": [w.get("message") for w in extraction.get("warnings", [])],
+            "branding": extraction.get("branding"),
+            "candidates": self.candidates(job_id),
+            "company": self.company_details(job_id),
+            "config": self.config_review(job_id),
+            "events": [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "actor": e.actor,
+                    "message": e.message,
+                    "sub_step": e.sub_step,
+                    "at": _iso(e.created_at),
+                }
+                for e in self.events(job_id=job_id)
+            ],
+        }
+
+    def list_batches(
+        self, org_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The organisation's batches, newest first, with counts of their restaurants by status."""
+        with self.session() as s:
+            batches = list(
+                s.scalars(select(Batch).where(Batch.org_id == org_id).order_by(Batch.created_at.desc()))
+            )
+            counts: dict[str, Counter] = {b.id: Counter() for b in batches}
+            rows = s.execute(
+                select(Job.batch_id, Job.status, func.count())
+                .where(Job.org_id == org_id)
+                .group_by(Job.batch_id, Job.status)
+            )
+            for batch_id, job_status, n in rows:
+                counts[batch_id][job_status] = n
+        items = []
+        for batch in batches:
+            total = sum(counts[batch.id].values())
+            state = batch_status(counts[batch.id], started=batch.started_at is not None, total=total)
+            if status and state != status:
+                continue
+            items.append(
+                {
+                    "batch_id": batch.id,
+                    "name": batch.name,
+                    "status": state,
+                    "total": total,
+                    "counts": dict(counts[batch.id]),
+                    "options": batch.options or {},
+                    "created_at": _iso(batch.created_at),
+                    "started_at": _iso(batch.started_at),
+                }
+            )
+        return items[offset : offset + limit], len(items)
+
+    def delete_draft_batch(self, batch_id: str, org_id: str) -> None:
+        """Delete a batch that was never started, with everything created for it."""
+        batch = self.batch(batch_id, org_id)
+        if batch.started_at is not None:
+            raise ValueError("only a draft (never started) batch can be deleted; cancel a started one")
+        with self.session() as s, s.begin():
+            job_ids = select(Job.id).where(Job.batch_id == batch_id).scalar_subquery()
+            for table in (SubStepRow, JobStep, RegistrationConfigRow, MenuRow, Extraction):
+                s.execute(delete(table).where(table.job_id.in_(job_ids)))
+            for table in (CompanyCandidateRow, CompanyDetailsRow):
+                s.execute(delete(table).where(table.job_id.in_(job_ids)))
+            s.execute(delete(Job).where(Job.batch_id == batch_id))
+            s.execute(delete(Batch).where(Batch.id == batch_id))
+        self.add_event(org_id, None, None, "batch_deleted", f"Draft batch {batch.name} deleted")
 
     def job(self, job_id: str, org_id: str | None = None) -> Job:
         with self.session() as s:
@@ -628,6 +788,10 @@ def batch_status(counts: Counter, *, started: bool, total: int) -> str:
             return "completed"
         return "cancelled" if counts[JobStatus.COMPLETED] == 0 else "completed_with_cancellations"
     return "running"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,0 +1,135 @@
+"""The FastAPI application: the HTTP API, health and metrics, and the dashboard, over one store."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from sqlalchemy import func, select, text
+
+from yolobatch import __version__
+from yolobatch.api.context import AppContext
+from yolobatch.api.routes import events, jobs, router
+from yolobatch.engine.control import DecisionRejected
+from yolobatch.store.repository import NotFound
+from yolobatch.store.tables import Job, JobStep, SubStepRow
+
+MAX_BODY_BYTES = 11_000_000  # a 10 MB upload plus its multipart envelope
+
+DESCRIPTION = """
+Onboard restaurants in batches: create a batch (JSON or an uploaded CSV), start it, answer what needs a
+person (company choice, config review, failed steps), watch progress live (`/api/events`).
+
+Authenticate with `Authorization: Bearer <token>` (`yolobatch token create --org <org>`). Everything is
+scoped to the token's organisation.
+"""
+
+
+def create_app(ctx: AppContext) -> FastAPI:
+    app = FastAPI(title="yolobatch", version=__version__, description=DESCRIPTION)
+    app.state.context = ctx
+    app.include_router(router)
+    app.include_router(jobs)
+    app.include_router(events)
+    _errors(app)
+    _operations(app)
+    _limit_body_size(app)
+    try:
+        from yolobatch.web.routes import router as dashboard
+    except ImportError:  # the dashboard is optional for API-only deployments
+        dashboard = None
+    if dashboard is not None:
+        app.include_router(dashboard)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(DecisionRejected)
+    async def rejected(request: Request, exc: DecisionRejected) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
+def _limit_body_size(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def limit(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
+
+
+def _operations(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"])
+    async def health() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def ready(request: Request) -> JSONResponse:
+        """The database and the Temporal server answer."""
+        ctx: AppContext = request.app.state.context
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.to_thread(_ping_database, ctx)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means "not ready"; the reason is shown, not raised
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(ctx.client.service_client.check_health(), 5)
+            checks["temporal"] = "ok"
+        except Exception as exc:
+            checks["temporal"] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
+        )
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def metrics(request: Request) -> PlainTextResponse:
+        """Prometheus metrics, computed from the read model at scrape time (so every API process agrees)."""
+        ctx: AppContext = request.app.state.context
+        body = await asyncio.to_thread(_metrics, ctx)
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+
+def _ping_database(ctx: AppContext) -> None:
+    with ctx.store.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _metrics(ctx: AppContext) -> bytes:
+    registry = CollectorRegistry()
+    jobs = Gauge("yolobatch_restaurants", "Restaurants by status", ["status"], registry=registry)
+    waiting = Gauge("yolobatch_waiting_for_human", "Steps waiting for a person", ["step"], registry=registry)
+    calls = Gauge(
+        "yolobatch_registration_calls", "Registration calls by outcome", ["status"], registry=registry
+    )
+    throttled = Gauge("yolobatch_rate_limited_calls", "Calls whose last error was a 429", registry=registry)
+    with ctx.store.session() as s:
+        for status, n in s.execute(select(Job.status, func.count()).group_by(Job.status)):
+            jobs.labels(status).set(n)
+        waiting_rows = s.execute(
+            select(JobStep.step, func.count())
+            .where(JobStep.status.in_(("action_required", "failed")))
+            .group_by(JobStep.step)
+        )
+        for step, n in waiting_rows:
+            waiting.labels(str(step)).set(n)
+        for status, n in s.execute(select(SubStepRow.status, func.count()).group_by(SubStepRow.status)):
+            calls.labels(status).set(n)
+        failed_calls = s.scalar(
+            select(func.count()).select_from(SubStepRow).where(SubStepRow.status == "failed")
+        )
+        waiting.labels("6").set(failed_calls or 0)
+        throttled.set(
+            s.scalar(select(func.count()).select_from(SubStepRow).where(SubStepRow.error.like("%HTTP 429%")))
+            or 0
+        )
+    return generate_latest(registry)

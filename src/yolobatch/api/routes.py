@@ -1,0 +1,330 @@
+"""The HTTP API under /api: batches, restaurants (jobs), people's actions and the live event feed.
+
+Every route is scoped to the caller's organisation: another organisation's ids answer 404, exactly like
+ids that do not exist. People's actions are idempotent: send the same `Idempotency-Key` again and the
+engine applies the action once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from yolobatch.api.context import AppContext, context
+from yolobatch.api.schemas import (
+    ActionResult,
+    BatchCreated,
+    BatchList,
+    CompanyAnswer,
+    ConfigEdits,
+    CreateBatch,
+    InputProblems,
+    Reason,
+)
+from yolobatch.api.security import current_org
+from yolobatch.domain.batch_input import BatchInput, BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.derive import validate_config
+from yolobatch.engine import control
+from yolobatch.engine.contracts import Approval, CompanyChoice, Tuning
+
+router = APIRouter(prefix="/api", tags=["batches"])
+Org = Annotated[str, Depends(current_org)]
+Ctx = Annotated[AppContext, Depends(context)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+MAX_UPLOAD_BYTES = 10_000_000
+PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
+
+
+def _problems(exc: BatchInputError) -> JSONResponse:
+    body = InputProblems(problems=exc.problems)
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+async def _create(
+    ctx: AppContext, org: str, batch: BatchInput, options: dict[str, Any], start: bool
+) -> BatchCreated:
+    store = ctx.store
+    batch_id = await asyncio.to_thread(
+        store.create_batch, org, batch.name, batch.restaurants, f"api:{org}", options
+    )
+    if start:
+        await _start(ctx, batch_id)
+    return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
+
+
+async def _start(ctx: AppContext, batch_id: str) -> None:
+    tuning = Tuning(time_scale=ctx.settings.time_scale, retry_attempts=ctx.settings.retry_attempts)
+    await control.start_batch(ctx.client, ctx.store, batch_id, tuning)
+
+
+@router.post("/batches", status_code=201, response_model=BatchCreated, responses=PROBLEMS)
+async def create_batch(body: CreateBatch, org: Org, ctx: Ctx) -> Any:
+    """Create a batch from JSON: plain restaurants run the whole pipeline, ready configs register only."""
+    try:
+        batch = parse_batch(json.dumps({"name": body.name, "restaurants": body.restaurants}))
+    except BatchInputError as exc:
+        return _problems(exc)
+    return await _create(ctx, org, batch, body.options.model_dump(), body.start)
+
+
+@router.post("/batches/upload", status_code=201, response_model=BatchCreated, responses=PROBLEMS)
+async def upload_batch(
+    org: Org,
+    ctx: Ctx,
+    file: Annotated[UploadFile, File(description="CSV (name, storeUrl, city, email, ...) or JSON")],
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    yolo: Annotated[bool, Form()] = False,
+    start: Annotated[bool, Form()] = False,
+) -> Any:
+    """Create a batch from an uploaded CSV or JSON file; every bad row is reported, nothing is created."""
+    raw = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise HTTPException(413, detail=f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _problems(BatchInputError(["the file is not UTF-8 text"]))
+    title = name or (file.filename or "upload").rsplit(".", 1)[0]
+    try:
+        if (file.filename or "").lower().endswith(".json") or text.lstrip().startswith(("{", "[")):
+            batch = parse_batch(text, default_name=title)
+        else:
+            batch = parse_csv_batch(text, name=title)
+    except BatchInputError as exc:
+        return _problems(exc)
+    return await _create(ctx, org, batch, {"yolo": yolo, "auto_select": True}, start)
+
+
+@router.get("/batches", response_model=BatchList)
+async def list_batches(
+    org: Org,
+    ctx: Ctx,
+    status_filter: Annotated[
+        str | None, Query(alias="status", description="e.g. running, action_required")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """The organisation's batches, newest first, with counts of restaurants by state."""
+    items, total = await asyncio.to_thread(
+        ctx.store.list_batches, org, status=status_filter, limit=limit, offset=offset
+    )
+    return BatchList(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/batches/{batch_id}")
+async def get_batch(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
+    """A batch with every restaurant's steps and registration calls."""
+    return await asyncio.to_thread(ctx.store.batch_progress, batch_id, org)
+
+
+@router.post("/batches/{batch_id}/start", response_model=ActionResult)
+async def start_batch(batch_id: str, org: Org, ctx: Ctx) -> Any:
+    """Start a batch (starting twice is harmless)."""
+    await asyncio.to_thread(ctx.store.batch, batch_id, org)
+    await _start(ctx, batch_id)
+    return ActionResult(result="started")
+
+
+@router.post("/batches/{batch_id}/cancel", response_model=ActionResult)
+async def cancel_batch(batch_id: str, org: Org, ctx: Ctx) -> Any:
+    """Cancel every restaurant of the batch that has not finished."""
+    await asyncio.to_thread(ctx.store.batch, batch_id, org)
+    count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=f"api:{org}")
+    return ActionResult(result=f"cancellation requested for {count} restaurants")
+
+
+@router.delete("/batches/{batch_id}", status_code=204)
+async def delete_batch(batch_id: str, org: Org, ctx: Ctx) -> None:
+    """Delete a draft (never started) batch."""
+    try:
+        await asyncio.to_thread(ctx.store.delete_draft_batch, batch_id, org)
+    except ValueError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+
+
+@router.post("/batches/{batch_id}/approve-all")
+async def approve_all(batch_id: str, org: Org, ctx: Ctx) -> dict[str, str]:
+    """Approve every config of the batch that waits for review (job id -> outcome)."""
+    await asyncio.to_thread(ctx.store.batch, batch_id, org)
+    return await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=f"api:{org}")
+
+
+@router.get("/registration-batches/{batch_id}/progress")
+async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
+    """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
+    plus our detail under `detail`."""
+    progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org)
+    jobs = progress["jobs"]
+    settled = sum(1 for j in jobs for s in j["sub_steps"].values() if s["status"] in ("completed", "skipped"))
+    total = max(1, len(jobs) * 12)
+    waiting = [j for j in jobs if j["status"] == "action_required"]
+    steps_waiting = sorted(
+        {
+            int(n)
+            for j in waiting
+            for n, s in j["steps"].items()
+            if s["status"] in ("action_required", "failed")
+        }
+    )
+    return {
+        "success": True,
+        "batch": {
+            "id": batch_id,
+            "name": progress["name"],
+            "status": progress["status"],
+            "total_restaurants": len(jobs),
+            "completed_restaurants": progress["counts"].get("completed", 0),
+            "failed_restaurants": len(waiting),
+        },
+        "percentage": round(100 * settled / total, 1),
+        "step_requiring_action": steps_waiting[0] if steps_waiting else None,
+        "restaurants": [
+            {
+                "job_id": j["job_id"],
+                "name": j["restaurant_name"],
+                "status": j["status"],
+                "current_step": j["current_step"],
+                "error": j["error"],
+            }
+            for j in jobs
+        ],
+        "detail": progress,
+    }
+
+
+jobs = APIRouter(prefix="/api/jobs", tags=["restaurants"])
+
+
+@jobs.get("/{job_id}")
+async def get_job(job_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
+    """One restaurant: steps, calls with redacted requests/responses, candidates, config (masked), audit."""
+    return await asyncio.to_thread(ctx.store.job_detail, job_id, org)
+
+
+@jobs.post("/{job_id}/company", response_model=ActionResult)
+async def answer_company(job_id: str, body: CompanyAnswer, org: Org, ctx: Ctx) -> Any:
+    """Step 3: choose a candidate, search again with edited terms, enter details by hand, or no company."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    choice = CompanyChoice(
+        action=body.action,
+        number=body.number,
+        terms=body.terms,
+        details=body.details,
+        actor=f"api:{org}",
+        reason=body.reason,
+    )
+    return ActionResult(result=await control.choose_company(ctx.client, ctx.store, job_id, choice))
+
+
+@jobs.patch("/{job_id}/config")
+async def edit_config(job_id: str, body: ConfigEdits, org: Org, ctx: Ctx) -> dict[str, Any]:
+    """Step 5: change config fields (`section.field`); answers the config (masked) and what still fails."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
+        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+    try:
+        await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes)
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    review = await asyncio.to_thread(ctx.store.config_review, job_id)
+    return {"config": review, "errors": errors}
+
+
+@jobs.post("/{job_id}/config/approve", response_model=ActionResult)
+async def approve(job_id: str, body: Reason, org: Org, ctx: Ctx) -> Any:
+    """Step 5: approve the stored config; the engine validates it again before registering."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    approval = Approval(actor=f"api:{org}", reason=body.reason)
+    return ActionResult(result=await control.approve_config(ctx.client, ctx.store, job_id, approval))
+
+
+@jobs.post("/{job_id}/config/copy-to-all")
+async def copy_to_all(job_id: str, org: Org, ctx: Ctx) -> dict[str, list[str]]:
+    """Apply this config's settings to the batch's other unapproved configs (their own owner, name,
+    address and menu are kept)."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    return {"updated": await asyncio.to_thread(ctx.store.copy_config_to_batch, job_id)}
+
+
+@jobs.post("/{job_id}/steps/{step}/{action}", response_model=ActionResult)
+async def decide(
+    job_id: str,
+    step: str,
+    action: control.Action,
+    body: Reason,
+    org: Org,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Retry, skip or mark done (`mark_done`, with a reason) a failed step (`extraction`, `companySearch`,
+    `companyDetails`, `config`) or registration call (`menuImport`, ...)."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    result = await control.decide(
+        ctx.client,
+        ctx.store,
+        job_id,
+        action,
+        step,
+        reason=body.reason,
+        actor=f"api:{org}",
+        request_id=idempotency_key,
+    )
+    return ActionResult(result=result)
+
+
+@jobs.post("/{job_id}/cancel", response_model=ActionResult)
+async def cancel(job_id: str, body: Reason, org: Org, ctx: Ctx) -> Any:
+    """Cancel this restaurant: calls in flight are cancelled, nothing new starts."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    await control.cancel_job(ctx.client, ctx.store, job_id, actor=f"api:{org}", reason=body.reason)
+    return ActionResult(result="cancellation requested")
+
+
+events = APIRouter(prefix="/api", tags=["events"])
+
+
+@events.get("/events", response_class=StreamingResponse)
+async def event_stream(
+    request: Request,
+    org: Org,
+    ctx: Ctx,
+    batch_id: str | None = None,
+    after: Annotated[int, Query(ge=0, description="resume after this event id")] = 0,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Server-sent events: every audit/progress event of the organisation (or one batch), live."""
+    if batch_id:
+        await asyncio.to_thread(ctx.store.batch, batch_id, org)
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+
+    async def feed() -> AsyncIterator[str]:
+        cursor = start
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            rows = await asyncio.to_thread(
+                ctx.store.events, org_id=org, batch_id=batch_id, after_id=cursor, limit=200
+            )
+            for e in rows:
+                cursor = e.id
+                data = {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "batch_id": e.batch_id,
+                    "job_id": e.job_id,
+                    "sub_step": e.sub_step,
+                    "actor": e.actor,
+                    "message": e.message,
+                }
+                yield f"id: {e.id}\nevent: {e.kind}\ndata: {json.dumps(data)}\n\n"
+            if not rows:
+                yield ": keep-alive\n\n"
+                await asyncio.sleep(0.5)
+
+    return StreamingResponse(feed(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

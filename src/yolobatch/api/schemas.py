@@ -1,0 +1,91 @@
+"""Request and response bodies of the HTTP API (with the examples shown in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXAMPLE_RESTAURANT = {
+    "name": "Jax Burger Shack",
+    "storeUrl": "https://jaxburgers.co.nz",
+    "city": "Auckland",
+    "email": "owner@jaxburgers.co.nz",
+}
+
+
+class BatchOptions(BaseModel):
+    yolo: bool = Field(
+        default=False, description="auto-select clear companies (else none), auto-approve configs"
+    )
+    auto_select: bool = Field(default=True, description="take a clear registry match without asking")
+    registry: Literal["nzbn", "companies_house"] = "nzbn"
+
+
+class CreateBatch(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"name": "Week 48", "restaurants": [EXAMPLE_RESTAURANT]}}
+    )
+
+    name: str = Field(default="Untitled batch", min_length=1, max_length=200)
+    restaurants: list[dict[str, Any]] = Field(
+        min_length=1, description="plain restaurants (storeUrl, ...) or ready ones (config, menu)"
+    )
+    options: BatchOptions = Field(default_factory=BatchOptions)
+    start: bool = Field(default=False, description="start right away")
+
+
+class BatchCreated(BaseModel):
+    batch_id: str
+    restaurants: int
+    started: bool
+
+
+class InputProblems(BaseModel):
+    detail: str = "the batch has problems; nothing was created"
+    problems: list[str] = Field(
+        examples=[["restaurant 2 (Pizza Palace): config.account.email: value is not valid"]]
+    )
+
+
+class BatchList(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+class CompanyAnswer(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"action": "choose", "number": "9429041000038", "reason": "trades as Pizza Palace"}
+        }
+    )
+
+    action: Literal["choose", "retry_search", "manual", "no_company"]
+    number: str | None = None
+    terms: dict[str, str | None] | None = Field(
+        default=None, description="for retry_search: name, address, city"
+    )
+    details: dict[str, str | None] | None = Field(
+        default=None, description="for manual: contact_person (required), legal_name, email, phone, ..."
+    )
+    reason: str = ""
+
+
+class ConfigEdits(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"changes": {"account.email": "owner@jax.co.nz", "website.itemLayout": "list"}}
+        }
+    )
+
+    changes: dict[str, Any] = Field(min_length=1, description="section.field -> new value")
+
+
+class Reason(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class ActionResult(BaseModel):
+    result: str
