@@ -492,6 +492,82 @@ async def test_retryable_failures(sandbox: RunningSandbox) -> None:
         assert (caught.value.code, caught.value.retryable) == ("unreachable", True)
 
 
+# -- scripted faults on the store pages -----------------------------------------------------------------
+
+
+async def _plan_fault(sandbox: RunningSandbox, endpoint: str, slug: str, fault: str, **extra: Any) -> None:
+    async with httpx.AsyncClient() as http:
+        plan = {"endpoint": endpoint, "restaurant_id": slug, "fault": fault, "times": 1, **extra}
+        answer = await http.post(f"{sandbox.url}/_sandbox/faults", json=plan)
+    assert answer.status_code == 200, answer.text
+
+
+async def _calls(sandbox: RunningSandbox, endpoint: str, path: str) -> list[tuple[int | None, str | None]]:
+    # The sandbox is shared by the module: callers look only at their path and at the calls they made.
+    async with httpx.AsyncClient() as http:
+        calls = (await http.get(f"{sandbox.url}/_sandbox/calls", params={"endpoint": endpoint})).json()
+    return [(c["status_code"], c["fault"]) for c in calls if c["path"] == path]
+
+
+async def test_store_page_503_is_retryable_and_logged(sandbox: RunningSandbox, guard: UrlGuard) -> None:
+    slug = SLUGS[1]
+    before = len(await _calls(sandbox, "store-page", f"/stores/{slug}"))
+    await _plan_fault(sandbox, "store-page", slug, "503")
+
+    error = await _error(sandbox, guard, f"/stores/{slug}")
+    assert (error.code, error.status, error.retryable) == ("http_error", 503, True)
+    result = await _extract(sandbox, guard, f"/stores/{slug}")  # the plan was used up
+    assert result.menu is not None and result.source == "next_data"
+
+    assert (await _calls(sandbox, "store-page", f"/stores/{slug}"))[before:] == [(503, "503"), (200, None)]
+
+
+async def test_store_page_429_is_retryable_with_retry_after(sandbox: RunningSandbox, guard: UrlGuard) -> None:
+    slug = SLUGS[2]
+    await _plan_fault(sandbox, "store-page", slug, "429", retry_after=7)
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{sandbox.url}/stores/{slug}")
+    assert (answer.status_code, answer.headers.get("Retry-After")) == (429, "7")
+
+    await _plan_fault(sandbox, "store-page", slug, "429")
+    error = await _error(sandbox, guard, f"/stores/{slug}")
+    assert (error.code, error.status, error.retryable) == ("http_error", 429, True)
+    assert (await _extract(sandbox, guard, f"/stores/{slug}")).menu is not None
+
+
+async def test_store_page_timeout_is_retryable(sandbox: RunningSandbox, guard: UrlGuard) -> None:
+    slug = SLUGS[6]
+    await _plan_fault(sandbox, "store-page", slug, "timeout")
+    error = await _error(sandbox, guard, f"/stores/{slug}", timeout=0.5)
+    assert (error.code, error.retryable) == ("timeout", True)
+    assert (await _extract(sandbox, guard, f"/stores/{slug}")).menu is not None
+
+
+async def test_store_page_garbage_is_a_page_without_menu(sandbox: RunningSandbox, guard: UrlGuard) -> None:
+    slug = SLUGS[7]
+    await _plan_fault(sandbox, "store-page", slug, "garbage")
+    result = await _extract(sandbox, guard, f"/stores/{slug}")
+    assert result.menu is None and "no_menu" in result.warning_codes()
+
+
+async def test_logo_fault_leaves_a_usable_extraction_with_a_warning(
+    sandbox: RunningSandbox, guard: UrlGuard
+) -> None:
+    slug = SLUGS[3]
+    before = len(await _calls(sandbox, "store-logo", f"/stores/{slug}/logo.png"))
+    await _plan_fault(sandbox, "store-logo", slug, "503")
+
+    result = await _extract(sandbox, guard, f"/stores/{slug}")
+    assert result.menu is not None and result.menu.items()
+    assert "logo_unreadable" in result.warning_codes()
+    assert result.branding.logo_url != f"{sandbox.url}/stores/{slug}/logo.png"
+
+    assert (await _calls(sandbox, "store-logo", f"/stores/{slug}/logo.png"))[before:] == [(503, "503")]
+    again = await _extract(sandbox, guard, f"/stores/{slug}")
+    assert again.branding.logo_url == f"{sandbox.url}/stores/{slug}/logo.png"
+    assert "logo_unreadable" not in again.warning_codes()
+
+
 # -- SSRF guard -----------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from yolobatch.api.context import AppContext, context
@@ -42,7 +42,7 @@ PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was
 
 def _problems(exc: BatchInputError) -> JSONResponse:
     body = InputProblems(problems=exc.problems)
-    return JSONResponse(body.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    return JSONResponse(body.model_dump(), status_code=422)
 
 
 async def _create(

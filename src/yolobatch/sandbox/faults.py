@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from yolobatch.sandbox.catalog import OPERATIONS, REGISTRY_ENDPOINTS
+from yolobatch.sandbox.catalog import OPERATIONS, REGISTRY_ENDPOINTS, STORE_PAGE_ENDPOINTS
 from yolobatch.sandbox.protocol import Reply, fail
 from yolobatch.sandbox.settings import SandboxSettings
 
@@ -31,7 +31,7 @@ class FaultPlanRequest(BaseModel):
     @field_validator("endpoint")
     @classmethod
     def _known_endpoint(cls, value: str) -> str:
-        known = OPERATIONS | REGISTRY_ENDPOINTS
+        known = OPERATIONS | REGISTRY_ENDPOINTS | STORE_PAGE_ENDPOINTS
         if value not in known:
             raise ValueError(f"unknown endpoint {value!r}; expected one of {sorted(known)}")
         return value

@@ -6,7 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -163,3 +163,33 @@ async def _withhold_answer(request: Request, seconds: float) -> None:
         if await request.is_disconnected():
             return
         await asyncio.sleep(min(DISCONNECT_POLL_SECONDS, remaining))
+
+
+async def serve_scripted(
+    request: Request,
+    endpoint: str,
+    subject: str,
+    answer: Callable[[Fault | None], Awaitable[Reply]],
+    refuse: Callable[[World], Reply | None] | None = None,
+) -> Response:
+    """A read-only GET outside the platform (registries, store pages), with scripted faults only.
+
+    Logged like platform calls, but outside the in-flight gauges, which measure the platform's load.
+    `refuse` (authentication) answers before any fault is taken; transport faults answer at once;
+    otherwise `answer` gets the fault (to handle kinds of its own) and a "timeout" then withholds it.
+    """
+    world = sandbox_of(request).world
+    record = world.calls.open(request.method, endpoint, request.url.path, None, None)
+    record.payload = dict(request.query_params)
+    reply = refuse(world) if refuse is not None else None
+    if reply is None:
+        fault = world.faults.scripted(endpoint, subject)
+        record.fault = fault.kind if fault is not None else None
+        if fault is not None and fault.is_transport:
+            reply = fault.transport_reply()
+        else:
+            reply = await answer(fault)
+            if fault is not None and fault.kind == "timeout":
+                await _withhold_answer(request, world.settings.hang_seconds)
+    record.finish(reply.status)
+    return reply.to_response()

@@ -19,7 +19,8 @@ from starlette.responses import Response
 
 from yolobatch.sandbox import registry_data as data
 from yolobatch.sandbox.catalog import REGISTRY_NOMINAL_SECONDS
-from yolobatch.sandbox.pipeline import _withhold_answer, sandbox_of
+from yolobatch.sandbox.faults import Fault
+from yolobatch.sandbox.pipeline import sandbox_of, serve_scripted
 from yolobatch.sandbox.protocol import Reply
 
 NZBN_KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -100,26 +101,20 @@ def router() -> APIRouter:
 async def _serve(
     request: Request, endpoint: str, subject: str, authenticate: Authenticate, answer: Callable[[], Reply]
 ) -> Response:
-    # Logged like platform calls, but outside the in-flight gauges, which measure the platform's load.
-    world = sandbox_of(request).world
-    record = world.calls.open(request.method, endpoint, request.url.path, None, None)
-    record.payload = dict(request.query_params)
-    reply = authenticate(request, world.settings.registry_api_key)
-    if reply is None:
-        fault = world.faults.scripted(endpoint, subject)
-        record.fault = fault.kind if fault is not None else None
-        if fault is not None and fault.is_transport:
-            reply = fault.transport_reply()
-        elif fault is not None and fault.kind == "success_false":
+    async def answer_after_latency(fault: Fault | None) -> Reply:
+        if fault is not None and fault.kind == "success_false":
             # Not a registry answer at all: a 200 that a careless client would read as "no companies".
-            reply = Reply(200, {"success": False, "message": "Search completed with warnings"})
-        else:
-            await asyncio.sleep(world.latency(REGISTRY_NOMINAL_SECONDS))
-            reply = answer()
-            if fault is not None and fault.kind == "timeout":
-                await _withhold_answer(request, world.settings.hang_seconds)
-    record.finish(reply.status)
-    return reply.to_response()
+            return Reply(200, {"success": False, "message": "Search completed with warnings"})
+        await asyncio.sleep(sandbox_of(request).world.latency(REGISTRY_NOMINAL_SECONDS))
+        return answer()
+
+    return await serve_scripted(
+        request,
+        endpoint,
+        subject,
+        answer_after_latency,
+        refuse=lambda world: authenticate(request, world.settings.registry_api_key),
+    )
 
 
 def _nzbn_auth(request: Request, api_key: str) -> Reply | None:

@@ -3,6 +3,10 @@
 `GET /stores/{slug}` serves the ten demo restaurants (slug = demo menu id without `menu-`), each as one
 of four page kinds (see `store_page_html`), with a Pillow-drawn logo in the restaurant's colours and a
 favicon. The `_`-prefixed slugs are hostile pages that exercise the extractor's refusals.
+
+The page and its logo are logged in the call log and take scripted faults (`POST /_sandbox/faults` with
+endpoint "store-page" or "store-logo"; `restaurant_id` narrows a plan to one slug), like the registries.
+A "success_false" plan has no meaning for a web page: it is used up and logged, and the page served as usual.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from PIL import Image, ImageDraw
 
 from yolobatch.demo import demo_batch
+from yolobatch.sandbox.faults import Fault
+from yolobatch.sandbox.pipeline import serve_scripted
+from yolobatch.sandbox.protocol import Reply, fail
 from yolobatch.sandbox.store_page_html import RENDERERS, page_kind
 
 LOGO_SIZE = 200
@@ -34,11 +41,10 @@ def store_restaurants() -> dict[str, tuple[int, dict[str, Any]]]:
     return {r["menu"]["id"].removeprefix("menu-"): (i, r) for i, r in enumerate(restaurants)}
 
 
-def _restaurant(slug: str) -> tuple[int, dict[str, Any]]:
+def _restaurant(slug: str) -> tuple[int, dict[str, Any]] | Reply:
+    """The store, or the 404 that the app's error handler would give for an unknown slug."""
     found = store_restaurants().get(slug)
-    if found is None:
-        raise HTTPException(status_code=404, detail=f"No store {slug!r}")
-    return found
+    return fail(404, f"No store {slug!r}") if found is None else found
 
 
 def _hex(value: str) -> tuple[int, int, int]:
@@ -134,21 +140,36 @@ def router() -> APIRouter:
         return RedirectResponse(f"/stores/{slug}", status_code=301)
 
     @routes.get("/{slug}")
-    async def store_page(slug: str) -> Response:
-        index, restaurant = _restaurant(slug)
-        return HTMLResponse(RENDERERS[page_kind(index)](restaurant, index, slug))
+    async def store_page(slug: str, request: Request) -> Response:
+        async def answer(fault: Fault | None) -> Reply:
+            found = _restaurant(slug)
+            if isinstance(found, Reply):
+                return found
+            index, restaurant = found
+            html = RENDERERS[page_kind(index)](restaurant, index, slug)
+            return Reply(200, raw=html.encode(), media_type="text/html")
+
+        return await serve_scripted(request, "store-page", slug, answer)
 
     @routes.get("/{slug}/logo.png")
-    async def logo(slug: str) -> Response:
-        index, restaurant = _restaurant(slug)
-        website = restaurant["config"]["website"]
-        return Response(
-            logo_png(index, website["primaryColor"], website["secondaryColor"]), media_type="image/png"
-        )
+    async def logo(slug: str, request: Request) -> Response:
+        async def answer(fault: Fault | None) -> Reply:
+            found = _restaurant(slug)
+            if isinstance(found, Reply):
+                return found
+            index, restaurant = found
+            website = restaurant["config"]["website"]
+            png = logo_png(index, website["primaryColor"], website["secondaryColor"])
+            return Reply(200, raw=png, media_type="image/png")
+
+        return await serve_scripted(request, "store-logo", slug, answer)
 
     @routes.get("/{slug}/favicon.ico")
     async def favicon(slug: str) -> Response:
-        index, restaurant = _restaurant(slug)
+        found = _restaurant(slug)
+        if isinstance(found, Reply):
+            return found.to_response()
+        index, restaurant = found
         website = restaurant["config"]["website"]
         icon = favicon_ico(index, website["primaryColor"], website["secondaryColor"])
         return Response(icon, media_type="image/x-icon")

@@ -1,0 +1,215 @@
+"""The HTTP API over real HTTP: auth, organisation isolation, validation, actions, SSE, operations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from temporalio.client import Client
+
+from tests.conftest import settings_for
+from tests.engine_helpers import all_settled, wait_until, worker
+from yolobatch.api.app import create_app
+from yolobatch.api.context import AppContext
+from yolobatch.cli import sandbox_settings
+from yolobatch.demo import demo_pipeline_batch
+from yolobatch.engine.devserver import free_port
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@contextlib.asynccontextmanager
+async def serving(ctx: AppContext) -> AsyncIterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    server.install_signal_handlers = lambda: None
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def api(dev_server, world, store, tmp_path):
+    """(base URL, org A headers, org B headers, store), with a worker running."""
+    client = await Client.connect(dev_server.address)
+    settings = settings_for(store, world, tmp_path, **sandbox_settings(world.url))
+    for org in ("org-a", "org-b"):
+        store.ensure_org(org)
+    a = {"Authorization": f"Bearer {store.create_token('org-a', 'test')}"}
+    b = {"Authorization": f"Bearer {store.create_token('org-b', 'test')}"}
+    ctx = AppContext(settings=settings, store=store, client=client, sandbox_url=world.url)
+    async with worker(client, store, settings), serving(ctx) as base:
+        yield base, a, b, store
+
+
+def plain(world, count: int = 2) -> list[dict]:
+    return demo_pipeline_batch(count, world.url)["restaurants"]
+
+
+async def test_every_route_needs_a_valid_token(api):
+    base, _, _, _ = api
+    async with httpx.AsyncClient(base_url=base) as http:
+        for method, path in [
+            ("GET", "/api/batches"),
+            ("POST", "/api/batches"),
+            ("GET", "/api/batches/x"),
+            ("GET", "/api/jobs/x"),
+            ("GET", "/api/registration-batches/x/progress"),
+            ("POST", "/api/jobs/x/company"),
+            ("GET", "/api/events"),
+        ]:
+            for headers in ({}, {"Authorization": "Bearer nope"}):
+                response = await http.request(method, path, headers=headers, json={})
+                assert response.status_code == 401, (method, path, response.text)
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_create_run_and_read_a_yolo_batch_and_nobody_else_sees_it(api, world):
+    base, a, b, store = api
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        body = {"name": "API batch", "restaurants": plain(world), "options": {"yolo": True}, "start": True}
+        created = await http.post("/api/batches", json=body, headers=a)
+        assert created.status_code == 201, created.text
+        batch_id = created.json()["batch_id"]
+        progress = await wait_until(store, batch_id, all_settled, timeout=120)
+        assert progress["status"] == "completed"
+
+        listed = (await http.get("/api/batches", headers=a)).json()
+        assert listed["total"] == 1 and listed["items"][0]["counts"] == {"completed": 2}
+        assert (await http.get("/api/batches", headers=b)).json()["total"] == 0
+        original = (await http.get(f"/api/registration-batches/{batch_id}/progress", headers=a)).json()
+        assert original["percentage"] == 100.0 and original["batch"]["completed_restaurants"] == 2
+        job_id = original["restaurants"][0]["job_id"]
+        detail = (await http.get(f"/api/jobs/{job_id}", headers=a)).json()
+        assert detail["config"]["config"]["account"]["password"] == "********"
+        assert detail["sub_steps"]["restaurantRegistration"]["status"] == "completed"
+        secret = store.config_wire(job_id)["account"]["password"]
+        assert secret not in json.dumps(detail)  # requests and responses are stored redacted
+
+        # Another organisation gets 404 everywhere, exactly like an unknown id.
+        for path in (
+            f"/api/batches/{batch_id}",
+            f"/api/jobs/{job_id}",
+            f"/api/registration-batches/{batch_id}/progress",
+        ):
+            assert (await http.get(path, headers=b)).status_code == 404
+        answer = await http.post(f"/api/jobs/{job_id}/company", json={"action": "no_company"}, headers=b)
+        assert answer.status_code == 404
+        assert (await http.post(f"/api/batches/{batch_id}/cancel", headers=b)).status_code == 404
+
+
+async def test_bad_input_is_refused_row_by_row_and_creates_nothing(api, world):
+    base, a, _, _ = api
+    rows = plain(world, 3)
+    rows[1]["storeUrl"] = "not a url"
+    rows[2]["email"] = "nope"
+    async with httpx.AsyncClient(base_url=base) as http:
+        refused = await http.post("/api/batches", json={"restaurants": rows}, headers=a)
+        assert refused.status_code == 422
+        problems = refused.json()["problems"]
+        assert any(p.startswith("restaurant 2") and "storeUrl" in p for p in problems)
+        assert any(p.startswith("restaurant 3") and "email" in p for p in problems)
+        csv = "name,storeUrl\nA,https://a.example\nB,ftp://nope\n"
+        upload = await http.post("/api/batches/upload", files={"file": ("b.csv", csv)}, headers=a)
+        assert upload.status_code == 422 and upload.json()["problems"][0].startswith("row 3")
+        huge = await http.post(
+            "/api/batches/upload", files={"file": ("big.csv", "x" * 12_000_000)}, headers=a
+        )
+        assert huge.status_code == 413
+        assert (await http.post("/api/batches", json={"restaurants": []}, headers=a)).status_code == 422
+        assert (await http.get("/api/batches", headers=a)).json()["total"] == 0
+
+
+async def test_people_answer_through_the_api_and_repeats_are_harmless(api, world):
+    base, a, _, store = api
+    rows = plain(world, 2)
+    rows[1].pop("companyNumber")  # Pizza Palace CBD: a person chooses
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        upload_csv = "name,storeUrl,city,email\n" + "\n".join(
+            f"{r['name']},{r['storeUrl']},{r['city']},{r['email']}" for r in rows
+        )
+        created = await http.post(
+            "/api/batches/upload", files={"file": ("w.csv", upload_csv)}, data={"start": "true"}, headers=a
+        )
+        assert created.status_code == 201, created.text
+        batch_id = created.json()["batch_id"]
+        jobs = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
+        await wait_until(store, batch_id, lambda p: p["jobs"][1]["steps"]["3"]["status"] == "action_required")
+        number = (await http.get(f"/api/jobs/{jobs[1]}", headers=a)).json()["candidates"][0]["number"]
+        bad = await http.post(
+            f"/api/jobs/{jobs[1]}/company", json={"action": "choose", "number": "x"}, headers=a
+        )
+        assert bad.status_code == 409 and "not one of the candidates" in bad.json()["detail"]
+        choose = {"action": "choose", "number": number}
+        assert (await http.post(f"/api/jobs/{jobs[1]}/company", json=choose, headers=a)).status_code == 200
+        again = await http.post(f"/api/jobs/{jobs[1]}/company", json=choose, headers=a)
+        assert again.status_code == 409  # already answered: refused, nothing happens twice
+
+        for index in (0, 1):
+            await wait_until(
+                store, batch_id, lambda p, i=index: p["jobs"][i]["steps"]["5"]["status"] == "action_required"
+            )
+        edit = await http.patch(
+            f"/api/jobs/{jobs[0]}/config", json={"changes": {"website.itemLayout": "list"}}, headers=a
+        )
+        assert edit.status_code == 200 and edit.json()["errors"] == []
+        wrong = await http.patch(f"/api/jobs/{jobs[0]}/config", json={"changes": {"nope": 1}}, headers=a)
+        assert wrong.status_code == 422
+        copied = await http.post(f"/api/jobs/{jobs[0]}/config/copy-to-all", headers=a)
+        assert copied.json()["updated"] == [jobs[1]]
+        approved = await http.post(f"/api/batches/{batch_id}/approve-all", headers=a)
+        assert sorted(approved.json()) == sorted(jobs)
+        progress = await wait_until(store, batch_id, all_settled, timeout=120)
+    assert progress["status"] == "completed"
+    assert store.config_review(jobs[1])["config"]["website"]["itemLayout"] == "list"
+
+
+async def test_drafts_can_be_deleted_started_batches_cannot(api, world):
+    base, a, _, _ = api
+    async with httpx.AsyncClient(base_url=base) as http:
+        draft = (await http.post("/api/batches", json={"restaurants": plain(world, 1)}, headers=a)).json()
+        assert (await http.delete(f"/api/batches/{draft['batch_id']}", headers=a)).status_code == 204
+        assert (await http.get(f"/api/batches/{draft['batch_id']}", headers=a)).status_code == 404
+        body = {"restaurants": plain(world, 1), "start": True, "options": {"yolo": True}}
+        started = (await http.post("/api/batches", json=body, headers=a)).json()
+        assert (await http.delete(f"/api/batches/{started['batch_id']}", headers=a)).status_code == 409
+
+
+async def test_events_stream_live_and_only_the_callers(api, world):
+    base, a, b, store = api
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        body = {"restaurants": plain(world, 1), "start": True, "options": {"yolo": True}}
+        batch_id = (await http.post("/api/batches", json=body, headers=a)).json()["batch_id"]
+        seen: list[dict] = []
+        async with http.stream("GET", "/api/events", params={"batch_id": batch_id}, headers=a) as stream:
+            async for line in stream.aiter_lines():
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:]))
+                if any(e["kind"] == "job_completed" for e in seen):
+                    break
+        assert seen[0]["kind"] == "batch_created" and all(e["batch_id"] == batch_id for e in seen)
+        assert (await http.get("/api/events", params={"batch_id": batch_id}, headers=b)).status_code == 404
+
+
+async def test_operations_endpoints(api):
+    base, a, _, _ = api
+    async with httpx.AsyncClient(base_url=base) as http:
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["temporal"] == "ok"
+        metrics = (await http.get("/metrics")).text
+        assert "yolobatch_restaurants" in metrics and "yolobatch_waiting_for_human" in metrics
+        schema = (await http.get("/openapi.json")).json()
+        assert "/api/batches" in schema["paths"] and "/api/events" in schema["paths"]
