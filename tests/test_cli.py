@@ -128,3 +128,11 @@ def test_interactive_run_asks_for_the_company_and_the_config_review(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0, text[-3000:]
     assert answers.count(b"1\n") == 1 and answers.count(b"a\n") == 2
     assert "Pizza Palace CBD: Chosen by cli" in text
+
+
+def test_sandbox_settings_allow_the_sandbox_host_even_when_mounted_under_a_path():
+    from yolobatch.cli import sandbox_settings
+
+    mounted = sandbox_settings("http://127.0.0.1:8000/sandbox")
+    assert mounted["fetch_allowed_hosts"] == ["127.0.0.1:8000"]
+    assert mounted["nzbn_api_url"] == "http://127.0.0.1:8000/sandbox/nzbn/v5"

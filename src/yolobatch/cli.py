@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -412,7 +413,7 @@ def sandbox_settings(url: str) -> dict[str, Any]:
     from yolobatch.sandbox.settings import SandboxSettings
 
     key = SandboxSettings().registry_api_key
-    host = url.split("://", 1)[1]
+    host = urlsplit(url).netloc  # the sandbox may be mounted under a path (`up --sandbox`)
     return {
         "registration_api_url": url,
         "nzbn_api_url": f"{url}/nzbn/v5",
