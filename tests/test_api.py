@@ -213,3 +213,27 @@ async def test_operations_endpoints(api):
         assert "yolobatch_restaurants" in metrics and "yolobatch_waiting_for_human" in metrics
         schema = (await http.get("/openapi.json")).json()
         assert "/api/batches" in schema["paths"] and "/api/events" in schema["paths"]
+
+
+async def test_a_resent_retry_with_the_same_idempotency_key_retries_once(api, world):
+    base, a, _, store = api
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        body = {"restaurants": plain(world, 1), "options": {"yolo": True}}
+        batch_id = (await http.post("/api/batches", json=body, headers=a)).json()["batch_id"]
+        (job_id,) = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
+        fault = {"endpoint": "configure-services", "fault": "400", "restaurant_id": job_id}
+        httpx.post(f"{world.url}/_sandbox/faults", json=fault).raise_for_status()
+        await http.post(f"/api/batches/{batch_id}/start", headers=a)
+        await wait_until(
+            store, batch_id, lambda p: p["jobs"][0]["sub_steps"]["servicesConfig"]["status"] == "failed", 120
+        )
+        headers = a | {"Idempotency-Key": "retry-services-1"}
+        url = f"/api/jobs/{job_id}/steps/servicesConfig/retry"
+        first = await http.post(url, json={"reason": "fixed"}, headers=headers)
+        second = await http.post(url, json={"reason": "fixed"}, headers=headers)
+        assert first.status_code == second.status_code == 200, second.text
+        progress = await wait_until(store, batch_id, all_settled, timeout=120)
+    assert progress["status"] == "completed"
+    assert progress["jobs"][0]["sub_steps"]["servicesConfig"]["generation"] == 1
+    services = httpx.get(f"{world.url}/_sandbox/calls", params={"endpoint": "configure-services"}).json()
+    assert len([c for c in services if c["restaurant_id"] == job_id]) == 2
