@@ -23,8 +23,15 @@ ORG = "test-org"
 
 @contextlib.asynccontextmanager
 async def worker(client: Client, store: Store, settings: Settings) -> AsyncIterator[None]:
-    async with running_worker(client, store, settings):
-        yield
+    """A worker for one test. Workflows the test leaves running are terminated afterwards, so they cannot
+    wander into the next test's worker (tests share one Temporal server but not their databases)."""
+    try:
+        async with running_worker(client, store, settings):
+            yield
+    finally:
+        async for execution in client.list_workflows("ExecutionStatus='Running'"):
+            with contextlib.suppress(Exception):
+                await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate("test over")
 
 
 def create(store: Store, batch: BatchInput) -> tuple[str, list[str]]:

@@ -164,11 +164,16 @@ async def test_a_failed_search_is_shown_then_retried_by_a_person(client, world, 
     batch = pipeline_batch(world, count=1)
     batch_id = store.create_batch("test-org", batch.name, batch.restaurants, options={"yolo": True})
     (job_id,) = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
-    fault(world, "nzbn-search", "400")  # refused: not retried automatically, never "zero results"
+    # Refused (not retried automatically, never "zero results"); scoped to this restaurant's search term.
+    fault(world, "nzbn-search", "400", restaurant_id="Jax Burger Shack")
     async with worker(client, store, settings):
         await launch(client, store, settings, batch_id)
-        progress = await wait_until(store, batch_id, lambda p: step(p, 0, 2)["status"] == "failed")
-        assert progress["jobs"][0]["status"] == "action_required"
+        # The step's failure and the restaurant's status are two writes: wait for both.
+        progress = await wait_until(
+            store,
+            batch_id,
+            lambda p: step(p, 0, 2)["status"] == "failed" and p["jobs"][0]["status"] == "action_required",
+        )
         assert "400" in step(progress, 0, 2)["error"]
         await decide(client, store, job_id, "retry", "companySearch", actor="ana")
         progress = await wait_until(store, batch_id, all_settled, timeout=120)

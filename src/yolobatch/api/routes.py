@@ -322,7 +322,8 @@ async def event_stream(
                     "actor": e.actor,
                     "message": e.message,
                 }
-                yield f"id: {e.id}\nevent: {e.kind}\ndata: {json.dumps(data)}\n\n"
+                # One event name for all, so browsers subscribe once; the kind travels in the data.
+                yield f"id: {e.id}\nevent: progress\ndata: {json.dumps(data)}\n\n"
             if not rows:
                 yield ": keep-alive\n\n"
                 await asyncio.sleep(0.5)

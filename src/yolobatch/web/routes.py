@@ -1,0 +1,384 @@
+"""The dashboard: server-rendered pages and HTMX partials over the same store and engine as the API.
+
+Pages authenticate with the `yb_session` cookie (set from a token at /login) and redirect to /login
+without it; every unsafe request goes through the API's `current_org`, which also checks the CSRF token.
+Actions are plain forms (post, then redirect) or HTMX posts that answer the re-rendered partial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+
+from yolobatch.api.context import AppContext, context
+from yolobatch.api.security import SESSION_COOKIE, caller_token, csrf_token, current_org
+from yolobatch.domain.batch_input import BatchInput, BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.derive import validate_config
+from yolobatch.engine import control
+from yolobatch.engine.contracts import Approval, CompanyChoice, Tuning
+from yolobatch.engine.control import DecisionRejected
+from yolobatch.store.repository import NotFound
+from yolobatch.web import config_form, views
+
+HERE = Path(__file__).parent
+ACTOR = "dashboard"
+MAX_UPLOAD_BYTES = 10_000_000
+
+router = APIRouter(include_in_schema=False)
+# Autoescape everything: restaurant names, errors and registry data come from outside.
+templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True))
+static = StaticFiles(directory=HERE / "static")
+Ctx = Annotated[AppContext, Depends(context)]
+Org = Annotated[str, Depends(current_org)]
+
+
+class LoginRequired(HTTPException):
+    """A page request without a valid session: send the browser to /login (HTMX follows HX-Redirect)."""
+
+    def __init__(self) -> None:
+        super().__init__(303, detail="log in first", headers={"Location": "/login", "HX-Redirect": "/login"})
+
+
+async def page_org(request: Request, ctx: Ctx) -> str:
+    token, _ = caller_token(request)
+    org = await asyncio.to_thread(ctx.store.org_for_token, token) if token else None
+    if org is None:
+        raise LoginRequired()
+    return org
+
+
+PageOrg = Annotated[str, Depends(page_org)]
+
+
+def _render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    token, _ = caller_token(request)
+    values.setdefault("csrf", csrf_token(token) if token else "")
+    values.setdefault("notice", request.query_params.get("notice", ""))
+    values.setdefault("problem", request.query_params.get("problem", ""))
+    return templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def _back(path: str, *, notice: str = "", problem: str = "") -> RedirectResponse:
+    query = urlencode({k: v for k, v in (("notice", notice), ("problem", problem)) if v})
+    return RedirectResponse(path + (f"?{query}" if query else ""), status_code=303)
+
+
+def _tuning(ctx: AppContext) -> Tuning:
+    return Tuning(time_scale=ctx.settings.time_scale, retry_attempts=ctx.settings.retry_attempts)
+
+
+# -- static files and login -----------------------------------------------------------------------------
+
+
+@router.get("/static/{path:path}")
+async def static_file(path: str, request: Request) -> Response:
+    """HTMX and its SSE extension are vendored here: no CDN, no build step."""
+    return await static.get_response(path, request.scope)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, ctx: Ctx, token: str | None = None) -> Response:
+    if token:  # a link handed out by `yolobatch up` logs in with one click
+        return await _log_in(request, ctx, token)
+    return _render(request, "login.html", csrf="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, ctx: Ctx, token: Annotated[str, Form(max_length=500)]) -> Response:
+    return await _log_in(request, ctx, token.strip())
+
+
+async def _log_in(request: Request, ctx: AppContext, token: str) -> Response:
+    if await asyncio.to_thread(ctx.store.org_for_token, token) is None:
+        return _render(request, "login.html", 401, csrf="", problem="That token is not valid.")
+    response = RedirectResponse("/", status_code=303)
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(org: Org) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- batches ----------------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def batch_list(request: Request, org: PageOrg, ctx: Ctx) -> Response:
+    items, total = await asyncio.to_thread(ctx.store.list_batches, org, limit=200)
+    waiting = len(await asyncio.to_thread(views.inbox, ctx.store, org))
+    return _render(request, "batches.html", batches=items, total=total, inbox_count=waiting)
+
+
+@router.get("/batches/new", response_class=HTMLResponse)
+async def new_batch(request: Request, org: PageOrg) -> Response:
+    return _render(request, "new_batch.html", problems=[], name="")
+
+
+def _parse_upload(raw: bytes, filename: str, title: str) -> BatchInput:
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise BatchInputError([f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB"])
+    if not raw.strip():
+        raise BatchInputError(["choose a CSV or JSON file with at least one restaurant"])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BatchInputError(["the file is not UTF-8 text"]) from None
+    if filename.lower().endswith(".json") or text.lstrip().startswith(("{", "[")):
+        return parse_batch(text, default_name=title)
+    return parse_csv_batch(text, name=title)
+
+
+@router.post("/batches/new", response_class=HTMLResponse)
+async def create_batch(
+    request: Request,
+    org: Org,
+    ctx: Ctx,
+    file: Annotated[UploadFile, File()],
+    name: Annotated[str, Form(max_length=200)] = "",
+    yolo: Annotated[bool, Form()] = False,
+    start: Annotated[bool, Form()] = False,
+) -> Response:
+    raw = await file.read(MAX_UPLOAD_BYTES + 1)
+    filename = file.filename or "upload"
+    try:
+        batch = _parse_upload(raw, filename, name.strip() or filename.rsplit(".", 1)[0])
+    except BatchInputError as exc:
+        return _render(request, "new_batch.html", 422, problems=exc.problems, name=name)
+    options = {"yolo": yolo, "auto_select": True}
+    batch_id = await asyncio.to_thread(
+        ctx.store.create_batch, org, batch.name, batch.restaurants, ACTOR, options
+    )
+    if start:
+        await control.start_batch(ctx.client, ctx.store, batch_id, _tuning(ctx))
+    notice = f"Created with {len(batch.restaurants)} restaurants" + (" and started" if start else "")
+    return _back(f"/batches/{batch_id}", notice=notice)
+
+
+# The event feed names every message "progress" (its kind is in the data), so one trigger covers all.
+SSE_EVENTS = "sse:progress delay:300ms"
+
+
+async def _grid_values(ctx: AppContext, batch_id: str, org: str) -> dict[str, Any]:
+    progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org)
+    return {**views.grid(progress), "sub_steps": views.SUB_STEPS, "step_titles": views.STEP_TITLES}
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+async def batch_page(request: Request, batch_id: str, org: PageOrg, ctx: Ctx) -> Response:
+    try:
+        values = await _grid_values(ctx, batch_id, org)
+    except NotFound:
+        return _render(request, "not_found.html", 404, what="batch")
+    return _render(request, "batch.html", sse_events=SSE_EVENTS, **values)
+
+
+@router.get("/batches/{batch_id}/grid", response_class=HTMLResponse)
+async def batch_grid(request: Request, batch_id: str, org: PageOrg, ctx: Ctx) -> Response:
+    return _render(request, "_grid.html", **await _grid_values(ctx, batch_id, org))
+
+
+async def _batch_action(batch_id: str, org: str, ctx: AppContext, action: str) -> str:
+    await asyncio.to_thread(ctx.store.batch, batch_id, org)
+    if action == "start":
+        await control.start_batch(ctx.client, ctx.store, batch_id, _tuning(ctx))
+        return "Batch started"
+    if action == "cancel":
+        count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=ACTOR)
+        return f"Cancellation requested for {count} restaurants"
+    outcomes = await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=ACTOR)
+    approved = sum(1 for o in outcomes.values() if not o.startswith("not approved"))
+    return f"Approved {approved} of {len(outcomes)} configs waiting for review"
+
+
+@router.post("/batches/{batch_id}/{action}")
+async def batch_action(
+    batch_id: str, action: str, org: Org, ctx: Ctx, back: Annotated[str, Form()] = "batch"
+) -> Response:
+    """Start, cancel or approve every config of a batch; goes back to the page the button was on."""
+    if action not in ("start", "cancel", "approve-all"):
+        raise HTTPException(404, detail="no such action")
+    back = "/inbox" if back == "inbox" else f"/batches/{batch_id}"
+    try:
+        return _back(back, notice=await _batch_action(batch_id, org, ctx, action))
+    except (DecisionRejected, NotFound) as exc:
+        return _back(back, problem=str(exc))
+
+
+# -- one restaurant -----------------------------------------------------------------------------------------
+
+
+async def _drawer(request: Request, ctx: AppContext, job_id: str, org: str, **extra: Any) -> Response:
+    values = await asyncio.to_thread(views.drawer, ctx.store, job_id, org)
+    return _render(request, "_drawer.html", **values, **extra)
+
+
+@router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)
+async def job_drawer(request: Request, job_id: str, org: PageOrg, ctx: Ctx) -> Response:
+    return await _drawer(request, ctx, job_id, org)
+
+
+@router.post("/jobs/{job_id}/decide", response_class=HTMLResponse)
+async def job_decide(
+    request: Request,
+    job_id: str,
+    org: Org,
+    ctx: Ctx,
+    action: Annotated[str, Form()],
+    step: Annotated[str, Form(max_length=60)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Retry, skip or mark done a failed step or call; answers the drawer (HTMX) or goes back (form)."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    notice = problem = ""
+    if action not in ("retry", "skip", "mark_done"):
+        problem = f"unknown action {action!r}"
+    elif action == "mark_done" and not reason.strip():
+        problem = "Say why it is done (a reason is required to mark it done)"
+    else:
+        try:
+            outcome = await control.decide(
+                ctx.client, ctx.store, job_id, action, step, reason=reason.strip(), actor=ACTOR
+            )
+            notice = f"{step}: {action.replace('_', ' ')} — {outcome}"
+        except (DecisionRejected, NotFound) as exc:
+            problem = str(exc)
+    if request.headers.get("HX-Request"):
+        return await _drawer(request, ctx, job_id, org, notice=notice, problem=problem)
+    return _back("/inbox", notice=notice, problem=problem)
+
+
+@router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
+async def job_cancel(
+    request: Request, job_id: str, org: Org, ctx: Ctx, reason: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    notice = problem = ""
+    try:
+        await control.cancel_job(ctx.client, ctx.store, job_id, actor=ACTOR, reason=reason.strip())
+        notice = "Cancellation requested"
+    except NotFound as exc:
+        problem = str(exc)
+    return await _drawer(request, ctx, job_id, org, notice=notice, problem=problem)
+
+
+# -- the inbox -------------------------------------------------------------------------------------------
+
+
+KIND_TITLES = {
+    "company": "Company choice",
+    "config": "Config review",
+    "failed_step": "Failed step",
+    "failed_call": "Failed registration call",
+}
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox_page(
+    request: Request, org: PageOrg, ctx: Ctx, kind: str | None = None, batch: str | None = None
+) -> Response:
+    items = await asyncio.to_thread(views.inbox, ctx.store, org, kind or None, batch or None)
+    everything = items if not (kind or batch) else await asyncio.to_thread(views.inbox, ctx.store, org)
+    batches = sorted({(i.batch_id, i.batch_name) for i in everything}, key=lambda b: b[1])
+    kinds = {k: sum(1 for i in everything if i.kind == k) for k in KIND_TITLES}
+    return _render(
+        request,
+        "inbox.html",
+        items=items,
+        batches=batches,
+        kinds=kinds,
+        kind_titles=KIND_TITLES,
+        kind=kind or "",
+        batch=batch or "",
+        form_sections=config_form.form_sections,
+    )
+
+
+@router.post("/jobs/{job_id}/company")
+async def answer_company(
+    job_id: str,
+    org: Org,
+    ctx: Ctx,
+    action: Annotated[str, Form()],
+    number: Annotated[str, Form(max_length=60)] = "",
+    terms_name: Annotated[str, Form(max_length=200)] = "",
+    terms_address: Annotated[str, Form(max_length=300)] = "",
+    terms_city: Annotated[str, Form(max_length=100)] = "",
+    legal_name: Annotated[str, Form(max_length=200)] = "",
+    company_number: Annotated[str, Form(max_length=60)] = "",
+    contact_person: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form(max_length=200)] = "",
+    phone: Annotated[str, Form(max_length=60)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Step 3: choose a candidate, search again with edited terms, enter the company by hand, or none."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    terms = {"name": terms_name, "address": terms_address, "city": terms_city}
+    details = {
+        "legal_name": legal_name,
+        "company_number": company_number,
+        "contact_person": contact_person,
+        "email": email,
+        "phone": phone,
+    }
+    choice = CompanyChoice(
+        action=action,
+        number=number or None,
+        terms={k: v.strip() for k, v in terms.items() if v.strip()} if action == "retry_search" else None,
+        details={k: v.strip() for k, v in details.items() if v.strip()} if action == "manual" else None,
+        actor=ACTOR,
+        reason=reason.strip(),
+    )
+    try:
+        outcome = await control.choose_company(ctx.client, ctx.store, job_id, choice)
+    except (DecisionRejected, NotFound) as exc:
+        return _back("/inbox", problem=str(exc))
+    return _back("/inbox", notice=f"Company answer sent: {outcome}")
+
+
+async def _form_lists(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    return {key: [str(v) for v in form.getlist(key)] for key in form}
+
+
+@router.post("/jobs/{job_id}/config")
+async def review_config(request: Request, job_id: str, org: Org, ctx: Ctx) -> Response:
+    """Step 5: save the reviewer's edits, then approve (button `do=approve`) or copy to the batch."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    review = await asyncio.to_thread(ctx.store.config_review, job_id)
+    if review is None:
+        return _back("/inbox", problem="This restaurant has no config yet")
+    form = await _form_lists(request)
+    try:
+        changes = config_form.changes_from_form(form, review["config"])
+        if changes:
+            await asyncio.to_thread(ctx.store.edit_config, job_id, changes)
+    except ValueError as exc:
+        return _back("/inbox", problem=str(exc))
+    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    do = (form.get("do") or ["save"])[-1]
+    saved = f"Saved {len(changes)} change(s)" if changes else "No changes"
+    if errors:
+        return _back("/inbox", problem=f"{saved}; still invalid: " + "; ".join(errors))
+    try:
+        if do == "approve":
+            outcome = await control.approve_config(ctx.client, ctx.store, job_id, Approval(actor=ACTOR))
+            return _back("/inbox", notice=f"{saved}. Approved: {outcome}")
+        if do == "copy":
+            updated = await asyncio.to_thread(ctx.store.copy_config_to_batch, job_id)
+            return _back("/inbox", notice=f"{saved}. Copied to {len(updated)} other restaurant(s)")
+    except (DecisionRejected, NotFound) as exc:
+        return _back("/inbox", problem=str(exc))
+    return _back("/inbox", notice=saved)

@@ -1,0 +1,147 @@
+"""Shaping the store's read model for pages: grid rows, filters, timings and the inbox.
+
+Everything here is synchronous and reads the store; the routes call it through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from yolobatch.domain.derive import validate_config
+from yolobatch.domain.plan import PLAN
+from yolobatch.engine.workflows.pipeline import STEP_NAMES
+from yolobatch.store.repository import Store
+
+STEP_TITLES = {
+    1: "Menu & branding",
+    2: "Company search",
+    3: "Company choice",
+    4: "Company details",
+    5: "Config review",
+    6: "Registration",
+}
+SUB_STEPS = [spec.key.value for spec in PLAN]
+SETTLED = ("completed", "skipped")
+FILTERS = ("all", "failed", "waiting", "running", "done")
+# Batches in these states can have nothing waiting for a person, so the inbox does not read them.
+QUIET_BATCHES = ("draft", "completed", "cancelled", "completed_with_cancellations")
+
+
+def duration(started: str | None, finished: str | None) -> str:
+    """A short human duration ("1.4 s", "2 min 5 s"); empty when the step has not both started and ended."""
+    if not started or not finished:
+        return ""
+    seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+
+
+def job_state(job: dict[str, Any]) -> str:
+    """Which filter a restaurant falls under: failed, waiting (for a person), running or done."""
+    steps = job["steps"].values()
+    subs = job["sub_steps"].values()
+    if any(s["status"] == "failed" for s in steps) or any(s["status"] == "failed" for s in subs):
+        return "failed"
+    if job["status"] == "action_required":
+        return "waiting"
+    if job["status"] in ("completed", "cancelled"):
+        return "done"
+    return "running"
+
+
+def step6_summary(job: dict[str, Any]) -> tuple[int, int]:
+    """(settled registration calls, 12)."""
+    subs = job["sub_steps"]
+    return sum(1 for s in subs.values() if s["status"] in SETTLED), len(SUB_STEPS)
+
+
+def grid(progress: dict[str, Any]) -> dict[str, Any]:
+    """The batch grid: rows with their filter state, and how many rows each filter shows."""
+    rows = [{**job, "state": job_state(job), "calls": step6_summary(job)} for job in progress["jobs"]]
+    counts = {name: sum(1 for r in rows if r["state"] == name) for name in FILTERS[1:]}
+    counts["all"] = len(rows)
+    return {"progress": progress, "rows": rows, "filter_counts": counts}
+
+
+@dataclass
+class InboxItem:
+    """One thing a person must answer for one restaurant."""
+
+    kind: str  # "company", "config", "failed_step", "failed_call"
+    batch_id: str
+    batch_name: str
+    job_id: str
+    restaurant: str
+    reason: str = ""
+    step: str = ""  # the decide() target: a step name (extraction, ...) or a sub-step key
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> list[InboxItem]:
+    base = {
+        "batch_id": batch["batch_id"],
+        "batch_name": batch["name"],
+        "job_id": job["job_id"],
+        "restaurant": job["restaurant_name"],
+    }
+    items: list[InboxItem] = []
+    for number, step in sorted(job["steps"].items()):
+        text = step["reason"] or step["error"] or ""
+        if number == "3" and step["status"] == "action_required":
+            candidates = store.candidates(job["job_id"])
+            items.append(InboxItem("company", **base, reason=text, candidates=candidates))
+        elif number == "5" and step["status"] == "action_required":
+            review = store.config_review(job["job_id"])
+            _, errors = validate_config(store.config_wire(job["job_id"])) if review else (None, [])
+            items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
+        elif step["status"] == "failed" and int(number) in STEP_NAMES:
+            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_NAMES[int(number)]))
+    for key in SUB_STEPS:
+        sub = job["sub_steps"].get(key)
+        if sub and sub["status"] == "failed":
+            items.append(InboxItem("failed_call", **base, reason=sub["error"] or "", step=key))
+    return items
+
+
+def inbox(store: Store, org: str, kind: str | None = None, batch_id: str | None = None) -> list[InboxItem]:
+    """Everything waiting for a person across the organisation's batches, oldest batch first."""
+    batches, _ = store.list_batches(org, limit=500)
+    items: list[InboxItem] = []
+    for batch in reversed(batches):
+        if batch["status"] in QUIET_BATCHES or (batch_id and batch["batch_id"] != batch_id):
+            continue
+        progress = store.batch_progress(batch["batch_id"], org)
+        for job in progress["jobs"]:
+            if job["status"] != "action_required":
+                continue
+            items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
+    return items
+
+
+def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
+    """A restaurant's detail with per-step timings and its calls in plan order."""
+    detail = store.job_detail(job_id, org)
+    steps = [
+        {
+            "number": int(n),
+            "title": STEP_TITLES[int(n)],
+            **s,
+            "took": duration(s["started_at"], s["finished_at"]),
+        }
+        for n, s in sorted(detail["steps"].items())
+    ]
+    calls = [
+        {"key": key, **sub, "took": duration(sub.get("started_at"), sub.get("finished_at"))}
+        for key, sub in ((k, v or {}) for k, v in detail["sub_steps"].items())
+    ]
+    failed_steps = [
+        {"number": s["number"], "name": STEP_NAMES[s["number"]]}
+        for s in steps
+        if s["status"] == "failed" and s["number"] in STEP_NAMES
+    ]
+    return {"job": detail, "steps": steps, "calls": calls, "failed_steps": failed_steps}

@@ -1,0 +1,172 @@
+"""The dashboard in a real browser: log in, upload a batch, watch it live, answer the inbox, repair a call."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+from temporalio.client import Client
+
+from tests.conftest import settings_for
+from tests.engine_helpers import fault
+from tests.web_helpers import ORG, Dashboard, chromium, log_in, serving, shot
+from yolobatch.cli import sandbox_settings
+
+LIVE = 120_000  # ms: the whole pipeline runs at test speed, but a person's page must keep up with it
+
+
+@pytest.fixture
+async def dash(dev_server, world, store, tmp_path) -> AsyncIterator[Dashboard]:
+    client = await Client.connect(dev_server.address)
+    settings = settings_for(store, world, tmp_path, **sandbox_settings(world.url))
+    async with serving(client, store, settings, world) as running:
+        yield running
+
+
+@pytest.fixture
+async def page(dash) -> AsyncIterator[Page]:
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        yield await context.new_page()
+        await context.close()
+
+
+def store_csv(world_url: str) -> str:
+    rows = [
+        ("Jax Burger Shack", "jax-burger-shack", "Auckland", "owner@jax-web.co.nz"),
+        ("Pizza Palace CBD", "pizza-palace-cbd", "Wellington", "owner@pizza-web.co.nz"),
+    ]
+    lines = ["name,storeUrl,city,email"]
+    lines += [f"{name},{world_url}/stores/{slug},{city},{email}" for name, slug, city, email in rows]
+    return "\n".join(lines) + "\n"
+
+
+async def upload(page: Page, dash: Dashboard, name: str, text: str) -> None:
+    await page.goto(f"{dash.url}/batches/new")
+    await page.fill("input[name=name]", name)
+    await page.set_input_files(
+        "input[name=file]", files=[{"name": "batch.csv", "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+    await page.click("main form button[type=submit]")
+
+
+async def inbox_item(page: Page, dash: Dashboard, kind: str, restaurant: str):
+    """The inbox card once it appears (the inbox is a page, not live, so look again until it is there)."""
+    card = page.locator(f"article[data-kind={kind}]", has_text=restaurant)
+    for _ in range(240):
+        await page.goto(f"{dash.url}/inbox")
+        if await card.count():
+            return card
+        await page.wait_for_timeout(500)
+    raise AssertionError(f"no {kind} item for {restaurant} in the inbox")
+
+
+async def test_pages_need_a_session_and_actions_need_the_csrf_token(dash, page):
+    async with httpx.AsyncClient(base_url=dash.url) as http:
+        for path in ("/", "/inbox", "/batches/new"):
+            response = await http.get(path)
+            assert response.status_code == 303 and response.headers["location"] == "/login", path
+        refused = await http.post("/login", data={"token": "yb_wrong"})
+        assert refused.status_code == 401 and "not valid" in refused.text
+
+        http.cookies.set("yb_session", dash.token)
+        assert (await http.get("/")).status_code == 200
+        no_csrf = await http.post("/batches/new", files={"file": ("b.csv", b"name\nX\n")})
+        assert no_csrf.status_code == 403
+    assert dash.store.list_batches(ORG)[1] == 0  # nothing was created by the refused post
+
+    await page.goto(f"{dash.url}/inbox")
+    await expect(page).to_have_url(f"{dash.url}/login")
+    await shot(page, "login")
+    await log_in(page, dash)
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "yb_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    await expect(page.get_by_role("heading", name="No batches yet")).to_be_visible()
+    await expect(page.get_by_role("link", name="Create batch")).to_be_visible()
+    await shot(page, "batches-empty")
+
+
+async def test_a_bad_upload_shows_every_bad_row_and_creates_nothing(dash, page):
+    await log_in(page, dash)
+    await upload(page, dash, "Broken", "name,storeUrl,city,email\nA,https://a.example/x,Auckland,nope\n,,,\n")
+    problems = page.locator(".problems li")
+    await expect(problems).to_have_count(2)
+    await expect(problems.first).to_contain_text("row 2")
+    await shot(page, "new-batch-errors")
+    assert dash.store.list_batches(ORG)[1] == 0
+
+
+async def test_a_batch_from_upload_to_registered_stores(dash, page):
+    world = dash.world
+    await page.goto(f"{dash.url}/login?token={dash.token}")  # the one-click login link
+    await expect(page).to_have_url(f"{dash.url}/")
+    await upload(page, dash, "Dashboard batch", store_csv(world.url))
+    await expect(page.locator(".flash.ok")).to_contain_text("Created with 2 restaurants and started")
+    batch_id = page.url.split("/batches/")[1].split("?")[0]
+    jobs = {j["restaurant_name"]: j["job_id"] for j in dash.store.batch_progress(batch_id)["jobs"]}
+    # Jax's services call will be refused once: the person retries it from the drawer.
+    fault(world, "configure-services", "400", restaurant_id=jobs["Jax Burger Shack"])
+
+    # Live: the grid changes while the page stays loaded (a marker on `window` would vanish on reload).
+    await page.evaluate("window.__stayed = true")
+    jax_row = page.locator("tr.row", has_text="Jax Burger Shack")
+    await expect(jax_row.locator("td.cell").first).to_have_class(re.compile("s-completed"), timeout=LIVE)
+    await expect(page.locator("tr.row", has_text="Pizza Palace CBD")).to_have_class(
+        re.compile("st-waiting"), timeout=LIVE
+    )
+    assert await page.evaluate("window.__stayed === true")
+    await page.check("#filter-done")  # nobody is done: everyone waits for a config review at least
+    await expect(page.locator("tr.row:visible")).to_have_count(0)
+    await page.check("#filter-waiting")
+    await expect(page.locator("tr.row:visible", has_text="Pizza Palace CBD")).to_have_count(1)
+    await page.check("#filter-all")
+    await page.check("#show-calls")
+    await shot(page, "batch-grid-waiting")
+
+    # The inbox: choose Pizza Palace's company from the ranked candidates.
+    card = await inbox_item(page, dash, "company", "Pizza Palace CBD")
+    await expect(card.locator("table.candidates tbody tr").first).to_be_visible()
+    await shot(page, "inbox-company")
+    await card.locator("table.candidates button", has_text="Choose").first.click()
+    await expect(page.locator(".flash.ok")).to_contain_text("Company answer sent")
+
+    # Config reviews: edit one field of Jax's config, then approve both.
+    card = await inbox_item(page, dash, "config", "Jax Burger Shack")
+    await card.locator("select[name='website.itemLayout']").select_option("list")
+    await shot(page, "inbox-config")
+    await card.get_by_role("button", name="Save & approve").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("Approved")
+    assert dash.store.config_review(jobs["Jax Burger Shack"])["config"]["website"]["itemLayout"] == "list"
+    card = await inbox_item(page, dash, "config", "Pizza Palace CBD")
+    await card.get_by_role("button", name="Save & approve").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("Approved")
+
+    # Jax's services call fails on the injected 400: repair it from the drawer.
+    await page.goto(f"{dash.url}/batches/{batch_id}")
+    await expect(jax_row).to_have_class(re.compile("st-failed"), timeout=LIVE)
+    await jax_row.get_by_role("link", name="Jax Burger Shack").click()
+    failed = page.locator("#drawer details.call.s-failed", has_text="servicesConfig")
+    await expect(failed).to_be_visible()
+    await expect(failed.locator("pre").first).to_be_visible()  # the redacted request
+    await shot(page, "drawer-failed-call")
+    await failed.get_by_role("button", name="Retry").click()
+    await expect(page.locator("#drawer .flash.ok")).to_contain_text("servicesConfig: retry")
+
+    summary = page.locator("#grid .summary")
+    await expect(summary).to_have_attribute("data-status", "completed", timeout=LIVE)
+    await page.click("#drawer button[aria-label=Close]")
+    await shot(page, "batch-grid-completed")
+    progress = dash.store.batch_progress(batch_id)
+    assert progress["status"] == "completed"
+    services = progress["jobs"][0]["sub_steps"]["servicesConfig"]
+    assert services["status"] == "completed" and services["generation"] == 1
+    audit = {(e.kind, e.actor) for e in dash.store.events(batch_id=batch_id)}
+    assert ("sub_step_retry", "dashboard") in audit and ("config_approve", "dashboard") in audit
+
+    await page.goto(f"{dash.url}/")
+    await expect(page.locator("table.list tbody tr")).to_have_count(1)
+    await expect(page.locator("table.list .badge").first).to_have_text("completed")
+    await shot(page, "batches")

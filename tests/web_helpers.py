@@ -1,0 +1,95 @@
+"""The dashboard under test: the real app on a real port (uvicorn in this event loop) and system Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright
+from temporalio.client import Client
+
+from tests.engine_helpers import worker
+from yolobatch.api.app import create_app
+from yolobatch.api.context import AppContext
+from yolobatch.engine.devserver import free_port
+from yolobatch.settings import Settings
+from yolobatch.store.repository import Store
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+ORG = "web-org"
+
+
+@dataclass
+class Dashboard:
+    url: str
+    token: str
+    store: Store
+    world: object
+
+
+@contextlib.asynccontextmanager
+async def serving(client: Client, store: Store, settings: Settings, world) -> AsyncIterator[Dashboard]:
+    """The app with a worker, on a free port, for the duration of the block."""
+    store.ensure_org(ORG)
+    token = store.create_token(ORG, "dashboard-test")
+    app = create_app(AppContext(settings, store, client, world.url))
+    port = free_port()
+    # Open SSE streams never end by themselves, so shutdown must not wait for them.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        async with worker(client, store, settings):
+            yield Dashboard(f"http://127.0.0.1:{port}", token, store, world)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """The system Chromium; a missing browser is a failure, never a skip (we never download one)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} is missing: install the distribution's chromium package (apt-get install chromium)"
+        )
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def log_in(page: Page, dash: Dashboard) -> None:
+    await page.goto(f"{dash.url}/login")
+    await page.fill("input[name=token]", dash.token)
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(f"{dash.url}/")
