@@ -59,22 +59,57 @@ def plain(world, count: int = 2) -> list[dict]:
     return demo_pipeline_batch(count, world.url)["restaurants"]
 
 
+def api_routes(schema: dict) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/")
+        for method in operations
+    ]
+
+
+# A valid body for each route that needs one, so that only the organisation check can refuse.
+BODIES = {
+    "/company": {"action": "no_company"},
+    "/config": {"changes": {"website.itemLayout": "list"}},
+    "/batches": {"restaurants": [{"name": "A", "storeUrl": "https://a.example"}]},
+}
+
+
+def body_for(path: str) -> dict:
+    return next((b for suffix, b in BODIES.items() if path.endswith(suffix)), {})
+
+
 async def test_every_route_needs_a_valid_token(api):
     base, _, _, _ = api
     async with httpx.AsyncClient(base_url=base) as http:
-        for method, path in [
-            ("GET", "/api/batches"),
-            ("POST", "/api/batches"),
-            ("GET", "/api/batches/x"),
-            ("GET", "/api/jobs/x"),
-            ("GET", "/api/registration-batches/x/progress"),
-            ("POST", "/api/jobs/x/company"),
-            ("GET", "/api/events"),
-        ]:
+        routes = api_routes((await http.get("/openapi.json")).json())
+        assert len(routes) == 17  # every API route; a new one joins this test automatically
+        for method, path in routes:
+            concrete = path.replace("{step}", "servicesConfig").replace("{action}", "retry")
+            concrete = concrete.replace("{batch_id}", "x").replace("{job_id}", "x")
             for headers in ({}, {"Authorization": "Bearer nope"}):
-                response = await http.request(method, path, headers=headers, json={})
+                response = await http.request(method, concrete, headers=headers, json=body_for(path))
                 assert response.status_code == 401, (method, path, response.text)
         assert (await http.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_no_route_reaches_another_organisations_batch_or_restaurant(api, world):
+    base, a, b, store = api
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        created = await http.post("/api/batches", json={"restaurants": plain(world, 1)}, headers=a)
+        batch_id = created.json()["batch_id"]
+        job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
+        routes = api_routes((await http.get("/openapi.json")).json())
+        scoped = [(m, p) for m, p in routes if "{batch_id}" in p or "{job_id}" in p]
+        assert len(scoped) == 13
+        for method, path in scoped:
+            concrete = path.replace("{step}", "servicesConfig").replace("{action}", "retry")
+            concrete = concrete.replace("{batch_id}", batch_id).replace("{job_id}", job_id)
+            response = await http.request(method, concrete, headers=b, json=body_for(path))
+            assert response.status_code == 404, (method, path, response.status_code, response.text)
+        # ...and the batch is untouched: still a draft of organisation A.
+        assert (await http.get(f"/api/batches/{batch_id}", headers=a)).json()["status"] == "draft"
 
 
 async def test_create_run_and_read_a_yolo_batch_and_nobody_else_sees_it(api, world):

@@ -27,7 +27,13 @@ from yolobatch.api.schemas import (
     Reason,
 )
 from yolobatch.api.security import current_org
-from yolobatch.domain.batch_input import BatchInput, BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.batch_input import (
+    MAX_UPLOAD_BYTES,
+    BatchInput,
+    BatchInputError,
+    parse_batch,
+    parse_upload,
+)
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice, Tuning
@@ -36,7 +42,6 @@ router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-MAX_UPLOAD_BYTES = 10_000_000
 PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
 
 
@@ -85,16 +90,9 @@ async def upload_batch(
     raw = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
         raise HTTPException(413, detail=f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB")
+    filename = file.filename or "upload"
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _problems(BatchInputError(["the file is not UTF-8 text"]))
-    title = name or (file.filename or "upload").rsplit(".", 1)[0]
-    try:
-        if (file.filename or "").lower().endswith(".json") or text.lstrip().startswith(("{", "[")):
-            batch = parse_batch(text, default_name=title)
-        else:
-            batch = parse_csv_batch(text, name=title)
+        batch = parse_upload(raw, filename, name or filename.rsplit(".", 1)[0], ctx.sandbox_url)
     except BatchInputError as exc:
         return _problems(exc)
     return await _create(ctx, org, batch, {"yolo": yolo, "auto_select": True}, start)

@@ -208,3 +208,24 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
     if problems:
         raise BatchInputError(problems)
     return BatchInput(name=name, restaurants=restaurants)
+
+
+MAX_UPLOAD_BYTES = 10_000_000
+
+
+def parse_upload(raw: bytes, filename: str, title: str, sandbox_url: str | None = None) -> BatchInput:
+    """An uploaded batch file (CSV or JSON, UTF-8). With a sandbox running, `{sandbox}` in the file
+    stands for its address, so the bundled examples work from a browser too."""
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise BatchInputError([f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB"])
+    if not raw.strip():
+        raise BatchInputError(["choose a CSV or JSON file with at least one restaurant"])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BatchInputError(["the file is not UTF-8 text"]) from None
+    if sandbox_url:
+        text = text.replace("{sandbox}", sandbox_url)
+    if filename.lower().endswith(".json") or text.lstrip().startswith(("{", "[")):
+        return parse_batch(text, default_name=title)
+    return parse_csv_batch(text, name=title)

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from yolobatch.api.context import AppContext, context
 from yolobatch.api.security import SESSION_COOKIE, caller_token, csrf_token, current_org
-from yolobatch.domain.batch_input import BatchInput, BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice, Tuning
@@ -30,7 +30,6 @@ from yolobatch.web import config_form, views
 
 HERE = Path(__file__).parent
 ACTOR = "dashboard"
-MAX_UPLOAD_BYTES = 10_000_000
 
 router = APIRouter(include_in_schema=False)
 # Autoescape everything: restaurant names, errors and registry data come from outside.
@@ -127,20 +126,6 @@ async def new_batch(request: Request, org: PageOrg) -> Response:
     return _render(request, "new_batch.html", problems=[], name="")
 
 
-def _parse_upload(raw: bytes, filename: str, title: str) -> BatchInput:
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise BatchInputError([f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB"])
-    if not raw.strip():
-        raise BatchInputError(["choose a CSV or JSON file with at least one restaurant"])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BatchInputError(["the file is not UTF-8 text"]) from None
-    if filename.lower().endswith(".json") or text.lstrip().startswith(("{", "[")):
-        return parse_batch(text, default_name=title)
-    return parse_csv_batch(text, name=title)
-
-
 @router.post("/batches/new", response_class=HTMLResponse)
 async def create_batch(
     request: Request,
@@ -154,7 +139,8 @@ async def create_batch(
     raw = await file.read(MAX_UPLOAD_BYTES + 1)
     filename = file.filename or "upload"
     try:
-        batch = _parse_upload(raw, filename, name.strip() or filename.rsplit(".", 1)[0])
+        title = name.strip() or filename.rsplit(".", 1)[0]
+        batch = parse_upload(raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
         return _render(request, "new_batch.html", 422, problems=exc.problems, name=name)
     options = {"yolo": yolo, "auto_select": True}
