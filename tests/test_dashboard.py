@@ -11,7 +11,7 @@ from playwright.async_api import Page, expect
 from temporalio.client import Client
 
 from tests.conftest import settings_for
-from tests.engine_helpers import fault
+from tests.engine_helpers import fault, sub_step_is, wait_until
 from tests.web_helpers import ORG, Dashboard, chromium, log_in, serving, shot
 from yolobatch.cli import sandbox_settings
 
@@ -44,9 +44,11 @@ def store_csv(world_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def upload(page: Page, dash: Dashboard, name: str, text: str) -> None:
+async def upload(page: Page, dash: Dashboard, name: str, text: str, *, start: bool = True) -> None:
     await page.goto(f"{dash.url}/batches/new")
     await page.fill("input[name=name]", name)
+    if not start:
+        await page.uncheck("input[name=start]")
     await page.set_input_files(
         "input[name=file]", files=[{"name": "batch.csv", "mimeType": "text/csv", "buffer": text.encode()}]
     )
@@ -103,12 +105,14 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     world = dash.world
     await page.goto(f"{dash.url}/login?token={dash.token}")  # the one-click login link
     await expect(page).to_have_url(f"{dash.url}/")
-    await upload(page, dash, "Dashboard batch", store_csv(world.url))
-    await expect(page.locator(".flash.ok")).to_contain_text("Created with 2 restaurants and started")
+    await upload(page, dash, "Dashboard batch", store_csv(world.url), start=False)
+    await expect(page.locator(".flash.ok")).to_contain_text("Created with 2 restaurants")
     batch_id = page.url.split("/batches/")[1].split("?")[0]
     jobs = {j["restaurant_name"]: j["job_id"] for j in dash.store.batch_progress(batch_id)["jobs"]}
-    # Jax's services call will be refused once: the person retries it from the drawer.
+    # Jax's services call will be refused once (planned before the start, so it cannot be missed): the
+    # person retries it from the drawer.
     fault(world, "configure-services", "400", restaurant_id=jobs["Jax Burger Shack"])
+    await page.get_by_role("button", name="Start batch").click()
 
     # Live: the grid changes while the page stays loaded (a marker on `window` would vanish on reload).
     await page.evaluate("window.__stayed = true")
@@ -145,6 +149,10 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     await expect(page.locator(".flash.ok")).to_contain_text("Approved")
 
     # Jax's services call fails on the injected 400: repair it from the drawer.
+    services_failed = sub_step_is(list(jobs).index("Jax Burger Shack"), "servicesConfig", "failed")
+    progress = await wait_until(dash.store, batch_id, services_failed, timeout=120)
+    failures = {k: v["error"] for j in progress["jobs"] for k, v in j["sub_steps"].items() if v["error"]}
+    assert set(failures) == {"servicesConfig"}, failures  # only the injected fault, nothing else
     await page.goto(f"{dash.url}/batches/{batch_id}")
     await expect(jax_row).to_have_class(re.compile("st-failed"), timeout=LIVE)
     await jax_row.get_by_role("link", name="Jax Burger Shack").click()
