@@ -1,0 +1,66 @@
+"""Smoke test of the makespan benchmark, so it cannot rot: a tiny batch end to end, then sane numbers."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import makespan
+from temporalio.client import Client
+
+from tests.conftest import SECRET_KEY
+
+KEYS = {
+    "restaurants",
+    "cap",
+    "time_scale",
+    "makespan_s",
+    "makespan_unscaled_s",
+    "lower_bound_s",
+    "critical_path_s",
+    "work_over_cap_s",
+    "account_chain_s",
+    "ratio",
+    "phase_barrier_s",
+    "phase_barrier_ratio",
+    "graph_fifo_s",
+}
+
+
+async def test_makespan_harness_end_to_end(dev_server, store, tmp_path) -> None:
+    client = await Client.connect(dev_server.address)
+    with makespan._sandbox(0.005) as world:  # its own sandbox: the session one has jitter
+        result = await makespan.measure(
+            client,
+            world.url,
+            store,
+            restaurants=3,
+            cap=2,
+            time_scale=0.005,
+            data_dir=tmp_path,
+            secret_key=SECRET_KEY,
+        )
+    assert result.keys() >= KEYS
+    assert (result["restaurants"], result["cap"]) == (3, 2)
+    bound = result["lower_bound_s"]
+    assert bound > 0
+    assert bound == max(result["critical_path_s"], result["work_over_cap_s"], result["account_chain_s"])
+    assert result["makespan_s"] >= bound * 0.95
+    assert result["phase_barrier_s"] >= bound
+    assert result["graph_fifo_s"] >= bound
+    assert result["ratio"] > 0.95
+    assert result["repeated_calls"] == 0
+    json.dumps({"scenarios": {"smoke": result}})  # serialisable as the --json line
+    print(makespan.table({"scenarios": {"smoke": result}}))
+
+
+def test_simulations_respect_the_bound_and_the_barriers_cost_time() -> None:
+    durations = [makespan.durations_for(r) for r in makespan.batch_of(10).restaurants]
+    for cap in (1, 4, 8, 20):
+        bound = makespan.lower_bound(durations, cap, makespan.ACCOUNT_INTERVAL_SECONDS)["lower_bound"]
+        barrier = makespan.simulate(durations, cap, 60.0, makespan.phase_barrier_needs)
+        fifo = makespan.simulate(durations, cap, 60.0, makespan.graph_needs)
+        assert barrier >= bound - 1e-9
+        assert fifo >= bound - 1e-9
+    one = makespan.simulate(durations[:1], 100, 60.0, makespan.graph_needs)
+    assert one == makespan.critical_path(durations[0])  # unconstrained: exactly the critical path
+    assert makespan.simulate(durations[:1], 100, 60.0, makespan.phase_barrier_needs) > one
