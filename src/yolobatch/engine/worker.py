@@ -44,7 +44,6 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
         leases = LeaseSlotSupplier(
             store, CallClass.PLATFORM, settings.platform_concurrency, ttl=settings.lease_ttl_seconds
         )
-        fixed = FixedSizeSlotSupplier(MAX_PLATFORM_SLOTS_PER_WORKER)
         # Sync store writes (the `record` local activity) run on a sized pool, never more than it can take.
         executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="yolobatch-activity")
         workers = [
@@ -73,11 +72,12 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
                 client,
                 task_queue=ACCOUNTS_QUEUE,
                 activities=[registration.platform_call],
-                # Enforced by the server across every worker of the queue (reference: 1 per 60 s).
-                max_task_queue_activities_per_second=settings.accounts_per_minute / 60 / settings.time_scale,
+                # One account call per worker at a time: while it runs (seconds), the next one is already
+                # dispatched and waits at the database rate gate for its exact start (reference: >= 60 s
+                # apart across all workers). A server-side rate limit on top only added dispatch delay.
                 tuner=WorkerTuner.create_composite(
                     workflow_supplier=FixedSizeSlotSupplier(2),
-                    activity_supplier=fixed,
+                    activity_supplier=FixedSizeSlotSupplier(1),
                     local_activity_supplier=FixedSizeSlotSupplier(2),
                     nexus_supplier=FixedSizeSlotSupplier(1),
                 ),

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from yolobatch.engine.workflows.pipeline import STEP_BY_NAME, WAITING, PipelineMixin, StepState
 
 PIPELINE_PATCH = "pipeline-steps-1-5"  # histories recorded before steps 1-5 existed replay without them
+ACCOUNT_TURN_ALLOWANCE = 3600.0  # seconds (unscaled) an account call may wait for its turn
 MIN_CALL_TIMEOUT = 3.0  # seconds: below this, scaled timeouts would fail on a busy machine
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 RECORD_TIMEOUT = timedelta(seconds=30)
@@ -167,6 +168,10 @@ class RestaurantOnboarding(PipelineMixin):
         # Polling an asynchronous image upload may outlast the call itself.
         schedule = timeout * (4 if spec.key == SubStep.UPLOAD_IMAGES else 1) + 5
         queue = ACCOUNTS_QUEUE if spec.call_class == CallClass.ACCOUNTS else PLATFORM_QUEUE
+        if queue == ACCOUNTS_QUEUE:
+            # An account call may first wait its turn at the platform-wide rate gate (one per worker
+            # ahead of it); heartbeats, not this bound, detect a dead worker.
+            schedule += ACCOUNT_TURN_ALLOWANCE * tuning.time_scale
         return await workflow.execute_activity(
             "platform_call",
             CallInput(
