@@ -12,8 +12,7 @@ import httpx
 from temporalio.client import Client
 
 from yolobatch.domain.batch_input import BatchInput
-from yolobatch.engine.contracts import Tuning
-from yolobatch.engine.control import start_batch
+from yolobatch.engine.control import start_batch, tuning_for
 from yolobatch.engine.worker import running_worker
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
@@ -42,8 +41,7 @@ def create(store: Store, batch: BatchInput) -> tuple[str, list[str]]:
 
 
 async def launch(client: Client, store: Store, settings: Settings, batch_id: str) -> None:
-    tuning = Tuning(time_scale=settings.time_scale, retry_attempts=settings.retry_attempts)
-    await start_batch(client, store, batch_id, tuning)
+    await start_batch(client, store, batch_id, tuning_for(settings))
 
 
 async def wait_until(store: Store, batch_id: str, predicate, timeout: float = 120.0) -> dict[str, Any]:

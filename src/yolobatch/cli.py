@@ -168,8 +168,7 @@ async def _run_batch(
     options: dict[str, Any] | None = None,
     ask: bool = False,
 ) -> int:
-    from yolobatch.engine.contracts import Tuning
-    from yolobatch.engine.control import start_batch
+    from yolobatch.engine.control import start_batch, tuning_for
     from yolobatch.engine.runtime import open_store, temporal
     from yolobatch.engine.worker import running_worker
 
@@ -197,8 +196,7 @@ async def _run_batch(
         console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
         started = time.monotonic()
         async with temporal(settings) as engine, running_worker(engine.client, store, settings):
-            tuning = Tuning(time_scale=settings.time_scale, retry_attempts=settings.retry_attempts)
-            await start_batch(engine.client, store, batch_id, tuning)
+            await start_batch(engine.client, store, batch_id, tuning_for(settings))
             progress = await _watch(store, batch_id, quiet=as_json, client=engine.client if ask else None)
         elapsed = time.monotonic() - started
         if as_json:

@@ -36,7 +36,7 @@ from yolobatch.domain.batch_input import (
 )
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
-from yolobatch.engine.contracts import Approval, CompanyChoice, Tuning
+from yolobatch.engine.contracts import Approval, CompanyChoice
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
@@ -63,8 +63,7 @@ async def _create(
 
 
 async def _start(ctx: AppContext, batch_id: str) -> None:
-    tuning = Tuning(time_scale=ctx.settings.time_scale, retry_attempts=ctx.settings.retry_attempts)
-    await control.start_batch(ctx.client, ctx.store, batch_id, tuning)
+    await control.start_batch(ctx.client, ctx.store, batch_id, control.tuning_for(ctx.settings))
 
 
 @router.post("/batches", status_code=201, response_model=BatchCreated, responses=PROBLEMS)

@@ -21,6 +21,7 @@ from yolobatch.engine.contracts import (
     starter_workflow_id,
 )
 from yolobatch.engine.workflows.pipeline import STEP_BY_NAME
+from yolobatch.settings import Settings
 from yolobatch.store.repository import NotFound, Store
 
 Action = Literal["retry", "skip", "mark_done"]
@@ -29,6 +30,11 @@ UPDATES: dict[Action, str] = {"retry": "retry_step", "skip": "skip_step", "mark_
 
 class DecisionRejected(ValueError):
     """The workflow refused the decision (e.g. the sub-step is not failed)."""
+
+
+def tuning_for(settings: Settings) -> Tuning:
+    """The engine knobs a batch is started with, from this process's settings."""
+    return Tuning(time_scale=settings.time_scale, retry_attempts=settings.retry_attempts)
 
 
 async def start_batch(client: Client, store: Store, batch_id: str, tuning: Tuning | None = None) -> None:

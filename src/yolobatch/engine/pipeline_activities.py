@@ -10,7 +10,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from yolobatch.domain.company import CompanyDetails, SearchTerms, is_unambiguous, street_search_terms
-from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.derive import derive_config, generate_password, validate_config
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.engine.activities import as_application_error
@@ -154,7 +153,7 @@ class PipelineActivities:
         if config is None:
             return StepOutput(summary={"errors": errors}, ok=False)
         self._store.approve_config(inp.job_id, inp.actor)
-        return StepOutput(summary={"config": _public(config)})
+        return StepOutput(summary={"config": config.to_public()})
 
 
 def _company(raw: dict[str, Any] | None) -> CompanyDetails | None:
@@ -164,7 +163,3 @@ def _company(raw: dict[str, Any] | None) -> CompanyDetails | None:
         return CompanyDetails.model_validate(raw)
     except ValueError:
         return CompanyDetails.model_construct(**raw)  # manual entries carry fewer fields
-
-
-def _public(config: RegistrationConfig) -> dict[str, Any]:
-    return config.to_public()

@@ -23,7 +23,7 @@ from yolobatch.api.security import SESSION_COOKIE, caller_token, csrf_token, cur
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
-from yolobatch.engine.contracts import Approval, CompanyChoice, Tuning
+from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.engine.control import DecisionRejected
 from yolobatch.store.repository import NotFound
 from yolobatch.web import config_form, views
@@ -68,10 +68,6 @@ def _render(request: Request, template: str, status_code: int = 200, **values: A
 def _back(path: str, *, notice: str = "", problem: str = "") -> RedirectResponse:
     query = urlencode({k: v for k, v in (("notice", notice), ("problem", problem)) if v})
     return RedirectResponse(path + (f"?{query}" if query else ""), status_code=303)
-
-
-def _tuning(ctx: AppContext) -> Tuning:
-    return Tuning(time_scale=ctx.settings.time_scale, retry_attempts=ctx.settings.retry_attempts)
 
 
 # -- static files and login -----------------------------------------------------------------------------
@@ -148,7 +144,7 @@ async def create_batch(
         ctx.store.create_batch, org, batch.name, batch.restaurants, ACTOR, options
     )
     if start:
-        await control.start_batch(ctx.client, ctx.store, batch_id, _tuning(ctx))
+        await control.start_batch(ctx.client, ctx.store, batch_id, control.tuning_for(ctx.settings))
     notice = f"Created with {len(batch.restaurants)} restaurants" + (" and started" if start else "")
     return _back(f"/batches/{batch_id}", notice=notice)
 
@@ -179,7 +175,7 @@ async def batch_grid(request: Request, batch_id: str, org: PageOrg, ctx: Ctx) ->
 async def _batch_action(batch_id: str, org: str, ctx: AppContext, action: str) -> str:
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
     if action == "start":
-        await control.start_batch(ctx.client, ctx.store, batch_id, _tuning(ctx))
+        await control.start_batch(ctx.client, ctx.store, batch_id, control.tuning_for(ctx.settings))
         return "Batch started"
     if action == "cancel":
         count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=ACTOR)
