@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,14 +69,35 @@ class Store:
         self.engine = engine
         self.box = box
         self._session = sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a waiting writer sleeps in its busy handler (up to 100 ms a
+        # nap); writers of this process queue on a lock instead and start the moment the last one commits.
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+        self._local = threading.local()
 
     def session(self) -> Session:
         return self._session()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a write transaction, committed on exit (rolled back on an exception). Opened while
+        this thread already has one, it joins it: several writes then commit together, or not at all."""
+        joined: Session | None = getattr(self._local, "session", None)
+        if joined is not None:
+            yield joined
+            return
+        with self._write_lock, self.session() as s, s.begin():
+            self._local.session = s
+            try:
+                yield s
+            finally:
+                self._local.session = None
+
     # -- writes from people (CLI / API) -------------------------------------------------------------
 
     def ensure_org(self, org_id: str, name: str | None = None) -> None:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             if s.get(Organisation, org_id) is None:
                 s.add(Organisation(id=org_id, name=name or org_id))
 
@@ -87,7 +111,7 @@ class Store:
     ) -> str:
         """Create a batch and its jobs in one transaction: all of it, or nothing."""
         batch_id = str(uuid.uuid4())
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.add(Batch(id=batch_id, org_id=org_id, name=name, options=options or {}))
             s.flush()
             for position, restaurant in enumerate(restaurants):
@@ -164,7 +188,7 @@ class Store:
 
     def save_extraction(self, job_id: str, org_id: str, data: dict[str, Any], menu: Menu | None) -> None:
         """Replace the job's extraction (a retried step 1 overwrites, never appends)."""
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.merge(Extraction(job_id=job_id, data=data, created_at=utcnow()))
             if menu is not None:
                 s.merge(MenuRow(job_id=job_id, id=menu.id, org_id=org_id, data=menu.model_dump(mode="json")))
@@ -175,7 +199,7 @@ class Store:
             return row.data if row else None
 
     def save_candidates(self, job_id: str, candidates: list[dict[str, Any]]) -> None:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(delete(CompanyCandidateRow).where(CompanyCandidateRow.job_id == job_id))
             s.add_all(
                 CompanyCandidateRow(job_id=job_id, number=c["number"], rank=rank, score=c["score"], data=c)
@@ -192,7 +216,7 @@ class Store:
             return [row.data for row in rows]
 
     def save_company_details(self, job_id: str, data: dict[str, Any], *, manual: bool) -> None:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.merge(CompanyDetailsRow(job_id=job_id, data=data, manual=manual, created_at=utcnow()))
 
     def company_details(self, job_id: str) -> dict[str, Any] | None:
@@ -211,7 +235,7 @@ class Store:
     def save_config_draft(self, job_id: str, wire: dict[str, Any], warnings: list[str] | None = None) -> None:
         """Like `save_config`, for a config that may not validate yet (a person completes it at review)."""
         row = self._wire_row(job_id, wire)
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             existing = s.get(RegistrationConfigRow, job_id)
             if existing is None:
                 row.warnings = warnings or []
@@ -272,7 +296,7 @@ class Store:
             )
 
     def approve_config(self, job_id: str, actor: str) -> None:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(
                 update(RegistrationConfigRow)
                 .where(RegistrationConfigRow.job_id == job_id)
@@ -310,13 +334,13 @@ class Store:
             values["started_at"] = func.coalesce(JobStep.started_at, now)
         if status in ("completed", "skipped", "failed", "cancelled"):
             values["finished_at"] = now
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(update(JobStep).where(JobStep.job_id == job_id, JobStep.step == step).values(values))
             if status == "running":
                 s.execute(update(Job).where(Job.id == job_id).values(current_step=step, updated_at=now))
 
     def mark_batch_started(self, batch_id: str) -> None:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(
                 update(Batch)
                 .where(Batch.id == batch_id, Batch.started_at.is_(None))
@@ -328,7 +352,7 @@ class Store:
     def create_token(self, org_id: str, name: str) -> str:
         """A new bearer token for `org_id`, returned in clear once; only its hash is kept."""
         token = "yb_" + secrets.token_urlsafe(32)
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             if s.get(Organisation, org_id) is None:
                 raise NotFound(f"organisation {org_id} not found")
             s.add(ApiToken(id=str(uuid.uuid4()), org_id=org_id, name=name, token_hash=_token_hash(token)))
@@ -337,7 +361,7 @@ class Store:
     def org_for_token(self, token: str) -> str | None:
         """The organisation of a valid token. Lookup is by hash, so timing reveals nothing of the token."""
         digest = _token_hash(token)
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             row = s.scalars(
                 select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
             ).first()
@@ -347,7 +371,7 @@ class Store:
             return row.org_id
 
     def revoke_tokens(self, org_id: str, name: str) -> int:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             return s.execute(
                 update(ApiToken)
                 .where(ApiToken.org_id == org_id, ApiToken.name == name, ApiToken.revoked_at.is_(None))
@@ -380,21 +404,25 @@ class Store:
             row = s.get(RegistrationConfigRow, job_id)
             if row is None:
                 raise NotFound(f"job {job_id} has no registration config")
-            wire = {k: dict(v) if isinstance(v, dict) else v for k, v in row.public.items()}
-            for pointer, secret in self.box.open(row.secrets).items():
-                section, field = pointer.split(".")
-                wire[section][field] = secret
-            return wire
+            return self._wire(row)
 
-    def registration(self, job_id: str) -> Registration:
+    def _wire(self, row: RegistrationConfigRow) -> dict[str, Any]:
+        wire = {k: dict(v) if isinstance(v, dict) else v for k, v in row.public.items()}
+        for pointer, secret in self.box.open(row.secrets).items():
+            section, field = pointer.split(".")
+            wire[section][field] = secret
+        return wire
+
+    def registration(self, job_id: str, *, with_menu: bool = True) -> Registration:
+        """`with_menu=False` skips reading and validating the menu, for the calls that do not send it."""
         with self.session() as s:
             job = s.get(Job, job_id)
             row = s.get(RegistrationConfigRow, job_id)
             if job is None or row is None:
                 raise NotFound(f"job {job_id} not found")
-            wire = self.config_wire(job_id)
+            wire = self._wire(row)
             menu_id = wire.get("menu", {}).get("selectedMenuId")
-            menu_row = s.get(MenuRow, (job_id, menu_id)) if menu_id else None
+            menu_row = s.get(MenuRow, (job_id, menu_id)) if menu_id and with_menu else None
             return Registration(
                 job_id=job.id,
                 org_id=job.org_id,
@@ -427,7 +455,7 @@ class Store:
                 else SubStepRow.status != status,
             ),
         )
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             result = s.execute(
                 update(SubStepRow)
                 .where(SubStepRow.job_id == job_id, SubStepRow.key == key, guard)
@@ -443,7 +471,7 @@ class Store:
         if status == JobStatus.RUNNING:
             values["started_at"] = func.coalesce(Job.started_at, now)
         values["finished_at"] = now if status in (JobStatus.COMPLETED, JobStatus.CANCELLED) else None
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(update(Job).where(Job.id == job_id).values(values))
 
     def add_event(
@@ -472,7 +500,7 @@ class Store:
             "created_at": utcnow(),
         }
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(insert(Event).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
     # -- global concurrency permits ------------------------------------------------------------------
@@ -480,7 +508,7 @@ class Store:
     def try_acquire_slot(self, call_class: str, capacity: int, holder: str, ttl_seconds: float) -> int | None:
         """Take a free (or expired) permit among the first `capacity`; None when all are held."""
         now = utcnow()
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             existing = set(s.scalars(select(SlotLease.slot_no).where(SlotLease.call_class == call_class)))
             missing = [n for n in range(capacity) if n not in existing]
             if missing:
@@ -501,7 +529,7 @@ class Store:
             )
         for slot_no in candidates:
             # A conditional UPDATE is atomic per row on both SQLite and PostgreSQL: one winner per permit.
-            with self.session() as s, s.begin():
+            with self.transaction() as s:
                 won = s.execute(
                     update(SlotLease)
                     .where(SlotLease.call_class == call_class, SlotLease.slot_no == slot_no, free)
@@ -512,7 +540,7 @@ class Store:
         return None
 
     def renew_slots(self, call_class: str, holder: str, ttl_seconds: float) -> int:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             return s.execute(
                 update(SlotLease)
                 .where(SlotLease.call_class == call_class, SlotLease.holder == holder)
@@ -520,7 +548,7 @@ class Store:
             ).rowcount
 
     def release_slot(self, call_class: str, slot_no: int, holder: str) -> None:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(
                 update(SlotLease)
                 .where(
@@ -537,7 +565,7 @@ class Store:
         One atomic UPDATE ... RETURNING, so concurrent workers always get distinct, spaced times.
         """
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(insert(RateGate).values(call_class=call_class, next_at=0.0).on_conflict_do_nothing())
             next_at = s.execute(
                 update(RateGate)
@@ -548,7 +576,7 @@ class Store:
         return next_at - interval
 
     def release_all_slots(self, call_class: str, holder: str) -> None:
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             s.execute(
                 update(SlotLease)
                 .where(SlotLease.call_class == call_class, SlotLease.holder == holder)
@@ -710,6 +738,14 @@ class Store:
             ],
         }
 
+    def job_status_counts(self, batch_id: str) -> dict[str, int]:
+        """How many of the batch's restaurants are in each status (one indexed GROUP BY)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
+            )
+            return {status: n for status, n in rows}
+
     def list_batches(
         self, org_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[list[dict[str, Any]], int]:
@@ -751,7 +787,7 @@ class Store:
         batch = self.batch(batch_id, org_id)
         if batch.started_at is not None:
             raise ValueError("only a draft (never started) batch can be deleted; cancel a started one")
-        with self.session() as s, s.begin():
+        with self.transaction() as s:
             job_ids = select(Job.id).where(Job.batch_id == batch_id).scalar_subquery()
             for table in (SubStepRow, JobStep, RegistrationConfigRow, MenuRow, Extraction):
                 s.execute(delete(table).where(table.job_id.in_(job_ids)))
