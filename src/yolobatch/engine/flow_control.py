@@ -3,14 +3,21 @@
 Temporal enforces rate limits per task queue on the server, but has no global concurrency limit. A worker
 here may only hold a platform-call slot while it holds one of the `capacity` leases of the call class;
 leases expire unless renewed, so a killed worker's slots come back after `ttl` seconds.
+
+A lease freed while this worker has a reservation waiting goes straight to that reservation, without a
+database round trip: otherwise every call would leave its slot idle for a polling interval, which at
+short call durations cost a quarter of the capacity (benchmarks/README.md). Other workers still get
+leases that a worker gives back when nothing of its own is waiting, and every lease of a dead worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.worker import (
@@ -45,9 +52,13 @@ class LeaseSlotSupplier(CustomSlotSupplier):
         # Release is a sync callback that must not block the worker: it runs on this small pool.
         self._releaser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease-release")
         self._renewer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Reservations of this worker waiting for a lease, oldest first; only touched on the event loop.
+        self._waiting: deque[asyncio.Future[int]] = deque()
 
     async def reserve_slot(self, ctx: SlotReserveContext) -> SlotPermit:
         if self._renewer is None:
+            self._loop = asyncio.get_running_loop()
             self._renewer = asyncio.create_task(self._renew_forever())
         while True:
             slot_no = await asyncio.to_thread(
@@ -55,7 +66,21 @@ class LeaseSlotSupplier(CustomSlotSupplier):
             )
             if slot_no is not None:
                 return LeasePermit(slot_no)
-            await asyncio.sleep(self._poll * random.uniform(0.5, 1.5))
+            handed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            self._waiting.append(handed)
+            try:
+                # A local release hands its lease over at once; meanwhile poll for other workers' leases.
+                await asyncio.wait({handed}, timeout=self._poll * random.uniform(0.5, 1.5))
+            except BaseException:
+                if handed.done():  # handed over just as we were cancelled: the lease must not leak
+                    self._give_back(handed.result())
+                raise
+            finally:
+                handed.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(handed)
+            if not handed.cancelled():
+                return LeasePermit(handed.result())
 
     def try_reserve_slot(self, ctx: SlotReserveContext) -> SlotPermit | None:
         return None  # eager dispatch would bypass the cap; platform calls always go through polling
@@ -65,8 +90,28 @@ class LeaseSlotSupplier(CustomSlotSupplier):
 
     def release_slot(self, ctx: SlotReleaseContext) -> None:
         permit = ctx.permit
-        if isinstance(permit, LeasePermit):
-            self._releaser.submit(self._store.release_slot, self._call_class, permit.slot_no, self.holder)
+        if not isinstance(permit, LeasePermit):
+            return
+        if self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(self._hand_over, permit.slot_no)
+                return
+            except RuntimeError:  # the loop closed in between: give the lease back to the database
+                pass
+        self._give_back(permit.slot_no)
+
+    def _hand_over(self, slot_no: int) -> None:
+        """On the event loop: the oldest waiting reservation takes the lease, else the database gets it."""
+        while self._waiting:
+            handed = self._waiting.popleft()
+            if not handed.done():
+                handed.set_result(slot_no)
+                return
+        self._give_back(slot_no)
+
+    def _give_back(self, slot_no: int) -> None:
+        with contextlib.suppress(RuntimeError):  # after close() every lease of ours is released anyway
+            self._releaser.submit(self._store.release_slot, self._call_class, slot_no, self.holder)
 
     async def _renew_forever(self) -> None:
         while True:
