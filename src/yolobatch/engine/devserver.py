@@ -69,6 +69,12 @@ async def start_dev_server(data_dir: Path, port: int, *, ui_port: int | None = N
         "synchronous=normal",
         "--dynamic-config-value",
         "matching.enableFairness=true",
+        # Priority and fairness order tasks within one partition only; with the default four, a poller
+        # may take a low-priority task from one partition while an urgent one waits in another.
+        "--dynamic-config-value",
+        "matching.numTaskqueueReadPartitions=1",
+        "--dynamic-config-value",
+        "matching.numTaskqueueWritePartitions=1",
         "--search-attribute",
         "BatchId=Keyword",
         "--log-level",
