@@ -35,13 +35,14 @@ from yolobatch.engine.contracts import (
     onboarding_workflow_id,
 )
 from yolobatch.integrations.errors import ExternalCallError
-from yolobatch.integrations.registration.client import CallFailed, RegistrationClient
-from yolobatch.integrations.registration.payloads import build_request, context_from_response
-from yolobatch.store.repository import Store
+from yolobatch.integrations.registration.client import CallFailed, CallResult, RegistrationClient
+from yolobatch.integrations.registration.payloads import SENDS_MENU, build_request, context_from_response
+from yolobatch.store.repository import Registration, Store
 
 T = TypeVar("T")
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is 10 s
 BATCH_ID = SearchAttributeKey.for_keyword("BatchId")
+STARTS_IN_FLIGHT = 16  # workflow starts of one page sent at once: a 50-restaurant page starts in ~4 rounds
 
 
 async def _with_heartbeats(work: Awaitable[T]) -> T:
@@ -76,7 +77,9 @@ class RegistrationActivities:
     async def _platform_call(self, inp: CallInput) -> CallOutput:
         info = activity.info()
         key = SubStep(inp.sub_step)
-        registration = await asyncio.to_thread(self._store.registration, inp.job_id)
+        registration = await asyncio.to_thread(
+            self._store.registration, inp.job_id, with_menu=key in SENDS_MENU
+        )
         client = RegistrationClient(
             self._http,
             self._base_url,
@@ -98,7 +101,10 @@ class RegistrationActivities:
                 **fields,
             )
 
-        await note(request=client.redact(request.json))
+        # Written while the call is under way: the slot is held for the call, not for a database write.
+        # It lands before the outcome's note below, so the read model never goes backwards.
+        running = asyncio.ensure_future(note(request=client.redact(request.json)))
+        running.add_done_callback(lambda task: task.cancelled() or task.exception())  # retrieved if abandoned
         if SPECS[key].call_class == CallClass.ACCOUNTS:
             await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
         try:
@@ -111,15 +117,45 @@ class RegistrationActivities:
                 poll_interval=max(0.05, inp.backoff_seconds / 2),
             )
         except CallFailed as failure:
+            await running
             await note(
                 error=f"attempt {info.attempt}: {failure.message}",
                 response=failure.response if isinstance(failure.response, dict) else None,
             )
             raise as_application_error(failure, inp.backoff_seconds, info.attempt) from None
-        await note(response=result.body)
+        await running
+        await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )
+
+    def _record_success(
+        self, registration: Registration, inp: CallInput, attempt: int, result: CallResult
+    ) -> None:
+        """The sub-step is completed: the workflow takes this result as it is (so it need not record it
+        itself, which would hold back the calls that were waiting for this one)."""
+        key = inp.sub_step
+        with self._store.transaction():
+            self._store.record_sub_step(
+                inp.job_id,
+                key,
+                SubStepStatus.COMPLETED,
+                inp.generation,
+                attempts=attempt,
+                response=result.body,
+                warning=result.warning,
+                reason=None,
+                error=None,
+            )
+            self._store.add_event(
+                registration.org_id,
+                registration.batch_id,
+                inp.job_id,
+                f"sub_step_{SubStepStatus.COMPLETED}",
+                result.warning or "",
+                sub_step=key,
+                dedupe_key=f"{inp.job_id}/{key}/{inp.generation}/completed",
+            )
 
     async def _wait_for_turn(self, call_class: str, interval: float) -> None:
         # The task queue's server-side rate limit admits short bursts; the platform's rule (reference §4.3:
@@ -147,7 +183,12 @@ class StoreActivities:
 
     @activity.defn(name="record")
     def record(self, rec: SubStepRecord) -> None:
-        """Apply one read-model transition. Idempotent: a retried or replayed call changes nothing more."""
+        """Apply one read-model transition in one transaction. Idempotent: a retried or replayed call
+        changes nothing more."""
+        with self._store.transaction():
+            self._apply(rec)
+
+    def _apply(self, rec: SubStepRecord) -> None:
         if rec.sub_step and rec.status:
             fields: dict[str, object] = {}
             if rec.status in (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED):
@@ -195,32 +236,39 @@ class StarterActivities:
         jobs = await asyncio.to_thread(
             self._store.job_ids_page, page.batch_id, page.after_position, page.limit
         )
-        last = page.after_position
-        for position, job_id, org_id in jobs:
-            job, options = await asyncio.to_thread(self._store.job_facts, job_id)
-            pipeline = await asyncio.to_thread(self._store.first_step, job_id) < 6
-            config = {} if pipeline else await asyncio.to_thread(self._store.public_config, job_id)
-            with contextlib.suppress(WorkflowAlreadyStartedError):
-                await client.start_workflow(
-                    "RestaurantOnboarding",
-                    OnboardingInput(
-                        job_id=job_id,
-                        org_id=org_id,
-                        batch_id=page.batch_id,
-                        config=config,
-                        tuning=page.tuning,
-                        pipeline=pipeline,
-                        yolo=bool(options.get("yolo")),
-                        auto_select=bool(options.get("auto_select", True)),
-                        company_number=(job.input or {}).get("company_number"),
-                    ),
-                    id=onboarding_workflow_id(job_id),
-                    task_queue=WORKFLOW_QUEUE,
-                    # Running: attach to it. Finished: never start a second registration of the restaurant.
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, page.batch_id)]),
-                )
-            last = position
-            activity.heartbeat(position)
+        gate = asyncio.Semaphore(STARTS_IN_FLIGHT)
+
+        async def start(job_id: str, org_id: str) -> None:
+            async with gate:
+                await self._start_one(client, page, job_id, org_id)
+                activity.heartbeat()
+
+        await asyncio.gather(*(start(job_id, org_id) for _, job_id, org_id in jobs))
+        last = jobs[-1][0] if jobs else page.after_position
         return StartedPage(last_position=last, started=len(jobs))
+
+    async def _start_one(self, client: Client, page: StartPage, job_id: str, org_id: str) -> None:
+        job, options = await asyncio.to_thread(self._store.job_facts, job_id)
+        pipeline = await asyncio.to_thread(self._store.first_step, job_id) < 6
+        config = {} if pipeline else await asyncio.to_thread(self._store.public_config, job_id)
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await client.start_workflow(
+                "RestaurantOnboarding",
+                OnboardingInput(
+                    job_id=job_id,
+                    org_id=org_id,
+                    batch_id=page.batch_id,
+                    config=config,
+                    tuning=page.tuning,
+                    pipeline=pipeline,
+                    yolo=bool(options.get("yolo")),
+                    auto_select=bool(options.get("auto_select", True)),
+                    company_number=(job.input or {}).get("company_number"),
+                ),
+                id=onboarding_workflow_id(job_id),
+                task_queue=WORKFLOW_QUEUE,
+                # Running: attach to it. Finished: never start a second registration of the restaurant.
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, page.batch_id)]),
+            )

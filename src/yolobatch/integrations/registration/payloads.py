@@ -23,6 +23,9 @@ class Request:
     json: dict[str, Any]
 
 
+# The only calls whose body carries the menu (its images, or the menu itself).
+SENDS_MENU = frozenset({S.UPLOAD_IMAGES, S.MENU_IMPORT})
+
 ENDPOINTS: dict[SubStep, str] = {
     S.CLOUDWAITRESS_ACCOUNT: "/api/registration/register-account",
     S.CODE_GENERATION: "/api/registration/generate-code-injections",
