@@ -28,10 +28,10 @@ KEYS = {
 
 async def test_makespan_harness_end_to_end(dev_server, store, tmp_path) -> None:
     client = await Client.connect(dev_server.address)
-    with makespan._sandbox(0.005) as world:  # its own sandbox: the session one has jitter
+    with makespan.sandbox_process(0.005) as sandbox_url:  # its own sandbox: the session one has jitter
         result = await makespan.measure(
             client,
-            world.url,
+            sandbox_url,
             store,
             restaurants=3,
             cap=2,
