@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from temporalio.client import Client
 
-from tests.conftest import settings_for
+from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import all_settled, wait_until, worker
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
@@ -272,3 +272,27 @@ async def test_a_resent_retry_with_the_same_idempotency_key_retries_once(api, wo
     assert progress["jobs"][0]["sub_steps"]["servicesConfig"]["generation"] == 1
     services = httpx.get(f"{world.url}/_sandbox/calls", params={"endpoint": "configure-services"}).json()
     assert len([c for c in services if c["restaurant_id"] == job_id]) == 2
+
+
+async def test_batch_detail_is_paged_and_filtered(api):
+    base, a, b, store = api
+    store.ensure_org("org-a")
+    batch_id = store.create_batch("org-a", "big", batch_of(150).restaurants)
+    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    store.record_job(ids[3], "completed")
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        page = (
+            await http.get(f"/api/batches/{batch_id}", params={"offset": 100, "limit": 30}, headers=a)
+        ).json()
+        assert [j["job_id"] for j in page["jobs"]] == ids[100:130]
+        assert page["total"] == 150 and page["page"]["matching"] == 150
+        assert len((await http.get(f"/api/batches/{batch_id}", headers=a)).json()["jobs"]) == 100  # default
+        done = (await http.get(f"/api/batches/{batch_id}", params={"state": "done"}, headers=a)).json()
+        assert [j["job_id"] for j in done["jobs"]] == [ids[3]] and done["state_counts"]["done"] == 1
+        for bad in ({"state": "finished"}, {"limit": 0}, {"limit": 1001}, {"offset": -1}):
+            answer = await http.get(f"/api/batches/{batch_id}", params=bad, headers=a)
+            assert answer.status_code == 422, bad
+        original = (await http.get(f"/api/registration-batches/{batch_id}/progress", headers=a)).json()
+        assert [r["job_id"] for r in original["restaurants"]] == ids  # the original's shape: all of them
+        assert original["batch"]["completed_restaurants"] == 1
+        assert (await http.get(f"/api/batches/{batch_id}", params={"limit": 5}, headers=b)).status_code == 404

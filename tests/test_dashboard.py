@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Page, expect
 from temporalio.client import Client
 
-from tests.conftest import settings_for
+from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import fault, sub_step_is, wait_until
 from tests.web_helpers import ORG, Dashboard, chromium, log_in, serving, shot
 from yolobatch.cli import sandbox_settings
@@ -178,3 +178,31 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     await expect(page.locator("table.list tbody tr")).to_have_count(1)
     await expect(page.locator("table.list .badge").first).to_have_text("completed")
     await shot(page, "batches")
+
+
+async def test_a_large_batch_is_paged_filtered_and_stays_on_its_page_when_live(dash, page):
+    store = dash.store
+    batch_id = store.create_batch(ORG, "Big batch", batch_of(230).restaurants)
+    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    for job_id in ids[:3]:
+        store.record_job(job_id, "completed")
+    await log_in(page, dash)
+    await page.goto(f"{dash.url}/batches/{batch_id}")
+    await expect(page.locator(".pager")).to_contain_text("Rows 1–100 of 230")
+    await expect(page.locator("tr.row")).to_have_count(100)
+
+    await page.get_by_role("button", name="Next ›").click()
+    await expect(page.locator(".pager")).to_contain_text("Rows 101–200 of 230")
+    row = page.locator(f'tr.row[data-job="{ids[150]}"]')
+    await expect(row).to_have_class(re.compile("st-running"))
+    # A live update re-reads the page being looked at, not page 1.
+    store.record_job(ids[150], "completed")
+    store.add_event(ORG, batch_id, ids[150], "job_completed", "done")
+    await expect(row).to_have_class(re.compile("st-done"), timeout=LIVE)
+    await expect(page.locator(".pager")).to_contain_text("Rows 101–200 of 230")
+    await expect(page.locator("#fc-done")).to_have_text("4")
+
+    await page.check("#filter-done")  # the server filters the whole batch, back on its first page
+    await expect(page.locator("tr.row")).to_have_count(4)
+    await expect(page.locator(".pager")).to_have_count(0)
+    await shot(page, "batch-grid-paged")

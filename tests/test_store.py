@@ -74,3 +74,43 @@ def test_rate_gate_spaces_starts_even_when_asked_at_once(db, tmp_path):
         starts = sorted(pool.map(lambda _: store.reserve_start("accounts", 60.0, now), range(8)))
     assert starts[0] == pytest.approx(now)
     assert [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)] == [60.0] * 7
+
+
+def _batch_in_every_state(store, count: int) -> tuple[str, list[str]]:
+    """A batch whose first restaurants are failed, waiting and done (in that order); the rest are running."""
+    store.ensure_org("o")
+    batch_id = store.create_batch("o", "big", batch_of(count).restaurants)
+    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    store.record_job(ids[0], "action_required", "Waiting for a person: codeGeneration")
+    store.record_sub_step(ids[0], "codeGeneration", "failed", 0, error="HTTP 500")
+    store.record_job(ids[1], "action_required", "Waiting for a person: company choice")
+    for job_id in ids[2:5]:
+        store.record_sub_step(job_id, "codeGeneration", "completed", 0)
+        store.record_job(job_id, "completed")
+    return batch_id, ids
+
+
+@pytest.mark.parametrize("db", database_urls())
+def test_progress_is_paged_and_filtered_with_counts_over_the_whole_batch(db, tmp_path):
+    store = make_store(db, tmp_path)
+    batch_id, ids = _batch_in_every_state(store, 230)
+
+    first = store.batch_progress(batch_id, "o", offset=0, limit=100)
+    assert first["total"] == 230 and first["counts"] == {"action_required": 2, "completed": 3, "pending": 225}
+    assert first["state_counts"] == {"failed": 1, "waiting": 1, "running": 225, "done": 3}
+    assert first["calls_settled"] == 3
+    assert [j["job_id"] for j in first["jobs"]] == ids[:100]  # input order
+    assert [j["state"] for j in first["jobs"][:6]] == ["failed", "waiting", "done", "done", "done", "running"]
+    assert first["jobs"][0]["sub_steps"]["codeGeneration"]["error"] == "HTTP 500"
+    assert first["page"] == {"state": None, "offset": 0, "limit": 100, "matching": 230}
+
+    last = store.batch_progress(batch_id, "o", offset=200, limit=100)
+    assert [j["job_id"] for j in last["jobs"]] == ids[200:]
+    done = store.batch_progress(batch_id, "o", state="done", limit=2)
+    assert [j["job_id"] for j in done["jobs"]] == ids[2:4] and done["page"]["matching"] == 3
+    assert [j["job_id"] for j in store.batch_progress(batch_id, state="failed")["jobs"]] == ids[:1]
+    counts_only = store.batch_progress(batch_id, limit=0)
+    assert counts_only["jobs"] == [] and counts_only["total"] == 230
+    assert len(store.batch_progress(batch_id)["jobs"]) == 230  # no limit: every restaurant
+    with pytest.raises(NotFound):
+        store.batch_progress(batch_id, "another-org", limit=1)

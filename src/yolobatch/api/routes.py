@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -115,9 +115,22 @@ async def list_batches(
 
 
 @router.get("/batches/{batch_id}")
-async def get_batch(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
-    """A batch with every restaurant's steps and registration calls."""
-    return await asyncio.to_thread(ctx.store.batch_progress, batch_id, org)
+async def get_batch(
+    batch_id: str,
+    org: Org,
+    ctx: Ctx,
+    state: Annotated[
+        Literal["failed", "waiting", "running", "done"] | None,
+        Query(description="only restaurants in this state (the dashboard's filters)"),
+    ] = None,
+    offset: Annotated[int, Query(ge=0, description="restaurants to skip, in input order")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="restaurants in this page")] = 100,
+) -> dict[str, Any]:
+    """A batch's counts (all restaurants) and one page of its restaurants with their steps and
+    registration calls. `page.matching` says how many restaurants the filter matches."""
+    return await asyncio.to_thread(
+        ctx.store.batch_progress, batch_id, org, state=state, offset=offset, limit=limit
+    )
 
 
 @router.post("/batches/{batch_id}/start", response_model=ActionResult)
@@ -156,30 +169,22 @@ async def approve_all(batch_id: str, org: Org, ctx: Ctx) -> dict[str, str]:
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
     plus our detail under `detail`."""
-    progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org)
-    jobs = progress["jobs"]
-    settled = sum(1 for j in jobs for s in j["sub_steps"].values() if s["status"] in ("completed", "skipped"))
-    total = max(1, len(jobs) * 12)
-    waiting = [j for j in jobs if j["status"] == "action_required"]
-    steps_waiting = sorted(
-        {
-            int(n)
-            for j in waiting
-            for n, s in j["steps"].items()
-            if s["status"] in ("action_required", "failed")
-        }
-    )
+    progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org, limit=0)  # counts only
+    restaurants = await asyncio.to_thread(ctx.store.job_summaries, batch_id)
+    total = progress["total"]
+    waiting = [j for j in restaurants if j["status"] == "action_required"]
+    steps_waiting = sorted({j["current_step"] for j in waiting if j["current_step"]})
     return {
         "success": True,
         "batch": {
             "id": batch_id,
             "name": progress["name"],
             "status": progress["status"],
-            "total_restaurants": len(jobs),
+            "total_restaurants": total,
             "completed_restaurants": progress["counts"].get("completed", 0),
             "failed_restaurants": len(waiting),
         },
-        "percentage": round(100 * settled / total, 1),
+        "percentage": round(100 * progress["calls_settled"] / max(1, total * 12), 1),
         "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {
@@ -189,9 +194,8 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
                 "current_step": j["current_step"],
                 "error": j["error"],
             }
-            for j in jobs
+            for j in restaurants
         ],
-        "detail": progress,
     }
 
 

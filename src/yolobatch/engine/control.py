@@ -120,9 +120,9 @@ async def _update(client: Client, job_id: str, name: str, arg: object, update_id
 
 async def cancel_batch(client: Client, store: Store, batch_id: str, *, actor: str) -> int:
     """Cancel every restaurant of the batch that has not finished; returns how many were asked to stop."""
-    progress = await asyncio.to_thread(store.batch_progress, batch_id)
+    jobs = await asyncio.to_thread(store.job_summaries, batch_id)
     cancelled = 0
-    for job in progress["jobs"]:
+    for job in jobs:
         if job["status"] in ("completed", "cancelled"):
             continue
         try:

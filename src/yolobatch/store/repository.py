@@ -47,6 +47,7 @@ from yolobatch.store.tables import (
 
 SECRET_POINTERS = ("account.password", "onboarding.userPassword")
 FINAL_SUB_STEP = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
+JOB_STATES = ("failed", "waiting", "running", "done")  # the dashboard's filters, in its order
 
 
 class NotFound(LookupError):
@@ -600,50 +601,84 @@ class Store:
                 raise NotFound(f"batch {batch_id} not found")
             return batch
 
-    def batch_progress(self, batch_id: str, org_id: str | None = None) -> dict[str, Any]:
-        """Counts and per-restaurant sub-step states, like the original's `/progress` endpoint."""
+    def batch_progress(
+        self,
+        batch_id: str,
+        org_id: str | None = None,
+        *,
+        state: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """Counts and per-restaurant step and call states, like the original's `/progress` endpoint.
+
+        Counts cover the whole batch (aggregated in SQL); `jobs` holds one page of restaurants in input
+        order, those in `state` (failed / waiting / running / done) if given. `limit=None`: all of them.
+        """
         batch = self.batch(batch_id, org_id)
+        counts = self.job_status_counts(batch_id)
+        in_batch = Job.batch_id == batch_id
         with self.session() as s:
-            jobs = list(s.scalars(select(Job).where(Job.batch_id == batch_id).order_by(Job.position)))
-            rows = s.scalars(
-                select(SubStepRow).join(Job, Job.id == SubStepRow.job_id).where(Job.batch_id == batch_id)
+            state_of = _job_state()
+            state_counts = dict(
+                s.execute(select(state_of, func.count()).where(in_batch).group_by(state_of)).all()
             )
-            steps: dict[str, dict[str, dict[str, Any]]] = {job.id: {} for job in jobs}
-            for step in s.scalars(
-                select(JobStep).join(Job, Job.id == JobStep.job_id).where(Job.batch_id == batch_id)
-            ):
-                steps[step.job_id][str(step.step)] = {
-                    "status": step.status,
-                    "reason": step.reason,
-                    "error": step.error,
-                    "result": step.result,
-                }
-            by_job: dict[str, dict[str, dict[str, Any]]] = {job.id: {} for job in jobs}
-            for row in rows:
-                by_job[row.job_id][row.key] = {
-                    "status": row.status,
-                    "attempts": row.attempts,
-                    "generation": row.generation,
-                    "reason": row.reason,
-                    "error": row.error,
-                    "warning": row.warning,
-                    "started_at": _iso(row.started_at),
-                    "finished_at": _iso(row.finished_at),
-                }
-        counts = Counter(job.status for job in jobs)
+            calls_settled = s.scalar(
+                select(func.count())
+                .select_from(SubStepRow)
+                .join(Job, Job.id == SubStepRow.job_id)
+                .where(in_batch, SubStepRow.status.in_([x.value for x in FINAL_SUB_STEP]))
+            )
+            page = select(Job, state_of).where(in_batch)
+            if state:
+                page = page.where(state_of == state)
+            page = page.order_by(Job.position).offset(offset).limit(limit)
+            jobs = [(job, job_state) for job, job_state in s.execute(page).all()]
+            ids = [job.id for job, _ in jobs]
+            steps: dict[str, dict[str, dict[str, Any]]] = {job_id: {} for job_id in ids}
+            by_job: dict[str, dict[str, dict[str, Any]]] = {job_id: {} for job_id in ids}
+            for chunk in _chunks(ids, 500):  # bound the IN lists (SQLite caps bound parameters)
+                for step in s.scalars(select(JobStep).where(JobStep.job_id.in_(chunk))):
+                    steps[step.job_id][str(step.step)] = {
+                        "status": step.status,
+                        "reason": step.reason,
+                        "error": step.error,
+                        "result": step.result,
+                    }
+                for row in s.scalars(select(SubStepRow).where(SubStepRow.job_id.in_(chunk))):
+                    by_job[row.job_id][row.key] = {
+                        "status": row.status,
+                        "attempts": row.attempts,
+                        "generation": row.generation,
+                        "reason": row.reason,
+                        "error": row.error,
+                        "warning": row.warning,
+                        "started_at": _iso(row.started_at),
+                        "finished_at": _iso(row.finished_at),
+                    }
+        total = sum(counts.values())
         return {
             "batch_id": batch.id,
             "name": batch.name,
-            "status": batch_status(counts, started=batch.started_at is not None, total=len(jobs)),
-            "total": len(jobs),
-            "counts": dict(counts),
+            "status": batch_status(Counter(counts), started=batch.started_at is not None, total=total),
+            "total": total,
+            "counts": counts,
+            "state_counts": {name: state_counts.get(name, 0) for name in JOB_STATES},
+            "calls_settled": calls_settled or 0,
             "created_at": _iso(batch.created_at),
             "started_at": _iso(batch.started_at),
+            "page": {
+                "state": state,
+                "offset": offset,
+                "limit": limit,
+                "matching": state_counts.get(state, 0) if state else total,
+            },
             "jobs": [
                 {
                     "job_id": job.id,
                     "restaurant_name": job.restaurant_name,
                     "status": job.status,
+                    "state": job_state,
                     "error": job.error,
                     "started_at": _iso(job.started_at),
                     "finished_at": _iso(job.finished_at),
@@ -651,7 +686,7 @@ class Store:
                     "steps": steps[job.id],
                     "sub_steps": by_job[job.id],
                 }
-                for job in jobs
+                for job, job_state in jobs
             ],
         }
 
@@ -738,6 +773,19 @@ class Store:
             ],
         }
 
+    def job_summaries(self, batch_id: str) -> list[dict[str, Any]]:
+        """Every restaurant of the batch in input order, without its steps and calls (one light query)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Job.id, Job.restaurant_name, Job.status, Job.current_step, Job.error)
+                .where(Job.batch_id == batch_id)
+                .order_by(Job.position)
+            )
+            return [
+                {"job_id": i, "restaurant_name": n, "status": st, "current_step": c, "error": e}
+                for i, n, st, c, e in rows
+            ]
+
     def job_status_counts(self, batch_id: str) -> dict[str, int]:
         """How many of the batch's restaurants are in each status (one indexed GROUP BY)."""
         with self.session() as s:
@@ -810,6 +858,27 @@ class Store:
             if row is None:
                 raise NotFound(f"sub-step {key} of job {job_id} not found")
             return row
+
+
+def _job_state() -> Any:
+    """SQL for a restaurant's place in the dashboard's filters (JOB_STATES): failed (waiting for a person
+    because a step or call failed), waiting (for a person's choice), running, or done."""
+    failed_call = select(SubStepRow.job_id).where(
+        SubStepRow.job_id == Job.id, SubStepRow.status == SubStepStatus.FAILED
+    )
+    failed_step = select(JobStep.job_id).where(JobStep.job_id == Job.id, JobStep.status == "failed")
+    waiting = Job.status == JobStatus.ACTION_REQUIRED
+    return case(
+        (and_(waiting, or_(failed_call.exists(), failed_step.exists())), "failed"),
+        (waiting, "waiting"),
+        (Job.status.in_([JobStatus.COMPLETED, JobStatus.CANCELLED]), "done"),
+        else_="running",
+    ).label("state")
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def batch_status(counts: Counter, *, started: bool, total: int) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -153,23 +153,43 @@ async def create_batch(
 SSE_EVENTS = "sse:progress delay:300ms"
 
 
-async def _grid_values(ctx: AppContext, batch_id: str, org: str) -> dict[str, Any]:
-    progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org)
-    return {**views.grid(progress), "sub_steps": views.SUB_STEPS, "step_titles": views.STEP_TITLES}
+GridState = Annotated[Literal["all", "failed", "waiting", "running", "done"], Query()]
+GridPage = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+async def _grid_values(ctx: AppContext, batch_id: str, org: str, state: str, page: int) -> dict[str, Any]:
+    progress = await asyncio.to_thread(
+        ctx.store.batch_progress,
+        batch_id,
+        org,
+        state=None if state == "all" else state,
+        offset=(page - 1) * views.GRID_PAGE_SIZE,
+        limit=views.GRID_PAGE_SIZE,
+    )
+    return {
+        **views.grid(progress),
+        "state": state,
+        "sub_steps": views.SUB_STEPS,
+        "step_titles": views.STEP_TITLES,
+    }
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-async def batch_page(request: Request, batch_id: str, org: PageOrg, ctx: Ctx) -> Response:
+async def batch_page(
+    request: Request, batch_id: str, org: PageOrg, ctx: Ctx, state: GridState = "all", page: GridPage = 1
+) -> Response:
     try:
-        values = await _grid_values(ctx, batch_id, org)
+        values = await _grid_values(ctx, batch_id, org, state, page)
     except NotFound:
         return _render(request, "not_found.html", 404, what="batch")
     return _render(request, "batch.html", sse_events=SSE_EVENTS, **values)
 
 
 @router.get("/batches/{batch_id}/grid", response_class=HTMLResponse)
-async def batch_grid(request: Request, batch_id: str, org: PageOrg, ctx: Ctx) -> Response:
-    return _render(request, "_grid.html", **await _grid_values(ctx, batch_id, org))
+async def batch_grid(
+    request: Request, batch_id: str, org: PageOrg, ctx: Ctx, state: GridState = "all", page: GridPage = 1
+) -> Response:
+    return _render(request, "_grid.html", **await _grid_values(ctx, batch_id, org, state, page))
 
 
 async def _batch_action(batch_id: str, org: str, ctx: AppContext, action: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.workflows.pipeline import STEP_NAMES
-from yolobatch.store.repository import Store
+from yolobatch.store.repository import JOB_STATES, Store
 
 STEP_TITLES = {
     1: "Menu & branding",
@@ -24,7 +24,8 @@ STEP_TITLES = {
 }
 SUB_STEPS = [spec.key.value for spec in PLAN]
 SETTLED = ("completed", "skipped")
-FILTERS = ("all", "failed", "waiting", "running", "done")
+FILTERS = ("all", *JOB_STATES)
+GRID_PAGE_SIZE = 100  # rows per page of the batch grid: a 10 000-restaurant batch stays quick to render
 # Batches in these states can have nothing waiting for a person, so the inbox does not read them.
 QUIET_BATCHES = ("draft", "completed", "cancelled", "completed_with_cancellations")
 
@@ -39,19 +40,6 @@ def duration(started: str | None, finished: str | None) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def job_state(job: dict[str, Any]) -> str:
-    """Which filter a restaurant falls under: failed, waiting (for a person), running or done."""
-    steps = job["steps"].values()
-    subs = job["sub_steps"].values()
-    if any(s["status"] == "failed" for s in steps) or any(s["status"] == "failed" for s in subs):
-        return "failed"
-    if job["status"] == "action_required":
-        return "waiting"
-    if job["status"] in ("completed", "cancelled"):
-        return "done"
-    return "running"
-
-
 def step6_summary(job: dict[str, Any]) -> tuple[int, int]:
     """(settled registration calls, 12)."""
     subs = job["sub_steps"]
@@ -59,11 +47,19 @@ def step6_summary(job: dict[str, Any]) -> tuple[int, int]:
 
 
 def grid(progress: dict[str, Any]) -> dict[str, Any]:
-    """The batch grid: rows with their filter state, and how many rows each filter shows."""
-    rows = [{**job, "state": job_state(job), "calls": step6_summary(job)} for job in progress["jobs"]]
-    counts = {name: sum(1 for r in rows if r["state"] == name) for name in FILTERS[1:]}
-    counts["all"] = len(rows)
-    return {"progress": progress, "rows": rows, "filter_counts": counts}
+    """One page of the batch grid, how many rows each filter shows, and where the page sits."""
+    rows = [{**job, "calls": step6_summary(job)} for job in progress["jobs"]]
+    counts = {"all": progress["total"], **progress["state_counts"]}
+    page = progress["page"]
+    size = page["limit"] or max(1, len(rows))
+    pager = {
+        "number": page["offset"] // size + 1,
+        "pages": max(1, -(-page["matching"] // size)),
+        "first": page["offset"] + 1 if rows else 0,
+        "last": page["offset"] + len(rows),
+        "matching": page["matching"],
+    }
+    return {"progress": progress, "rows": rows, "filter_counts": counts, "pager": pager}
 
 
 @dataclass
@@ -115,11 +111,9 @@ def inbox(store: Store, org: str, kind: str | None = None, batch_id: str | None 
     for batch in reversed(batches):
         if batch["status"] in QUIET_BATCHES or (batch_id and batch["batch_id"] != batch_id):
             continue
-        progress = store.batch_progress(batch["batch_id"], org)
-        for job in progress["jobs"]:
-            if job["status"] != "action_required":
-                continue
-            items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
+        for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
+            for job in store.batch_progress(batch["batch_id"], org, state=state)["jobs"]:
+                items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
     return items
 
 
