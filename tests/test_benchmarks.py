@@ -1,13 +1,16 @@
-"""Smoke test of the makespan benchmark, so it cannot rot: a tiny batch end to end, then sane numbers."""
+"""Smoke tests of the benchmarks, so they cannot rot: tiny batches end to end, then sane numbers."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from benchmarks import makespan
+from benchmarks import scale
 from temporalio.client import Client
 
 from tests.conftest import SECRET_KEY
+from yolobatch import bench as makespan
 
 KEYS = {
     "restaurants",
@@ -64,3 +67,23 @@ def test_simulations_respect_the_bound_and_the_barriers_cost_time() -> None:
     one = makespan.simulate(durations[:1], 100, 60.0, makespan.graph_needs)
     assert one == makespan.critical_path(durations[0])  # unconstrained: exactly the critical path
     assert makespan.simulate(durations[:1], 100, 60.0, makespan.phase_barrier_needs) > one
+
+
+async def test_scale_harness_end_to_end_with_real_processes() -> None:
+    result = await scale.run_size(5, workers=1, cap=8, database_url=None, timeout=180)
+    assert result["completed"] == 5 and result["sub_steps"] == 60
+    assert result["sub_steps_per_s"] > 0 and result["wall_s"] > 0
+    assert set(result["peak_rss_mb"]) == {"worker 1", "api", "temporal server"}
+    assert all(mb > 10 for mb in result["peak_rss_mb"].values())
+    assert set(result["latency"]) == set(scale.ENDPOINTS) and all(
+        v["n"] >= 1 for v in result["latency"].values()
+    )
+    assert result["database_mb"] > 0 and result["temporal_db_mb"] > 0
+    print(scale.table([result]))
+
+
+def test_bench_command_refuses_an_unknown_scenario() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "yolobatch", "bench", "--scenario", "huge"], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "Unknown scenario 'huge'" in result.stdout + result.stderr

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from yolobatch.engine.devserver import free_port
@@ -136,3 +137,26 @@ def test_sandbox_settings_allow_the_sandbox_host_even_when_mounted_under_a_path(
     mounted = sandbox_settings("http://127.0.0.1:8000/sandbox")
     assert mounted["fetch_allowed_hosts"] == ["127.0.0.1:8000"]
     assert mounted["nzbn_api_url"] == "http://127.0.0.1:8000/sandbox/nzbn/v5"
+
+
+def test_api_process_never_prints_a_login_token_into_its_log(dev_server, tmp_path):
+    """Scale-out processes log to files: the one-click login link (a credential) is for terminals only."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOLOBATCH_", "TEMPORAL_"))}
+    env |= {"YOLOBATCH_DATA_DIR": str(tmp_path), "TEMPORAL_ADDRESS": dev_server.address}
+    log = tmp_path / "api.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yolobatch", "api", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Ctrl-C" not in log.read_text() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(20)
+    text = log.read_text()
+    token = (tmp_path / "local-token").read_text().strip()
+    assert "Log in at" in text and str(tmp_path / "local-token") in text, text
+    assert token not in text and "login?token=" not in text

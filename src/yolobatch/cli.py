@@ -527,7 +527,11 @@ async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: boo
             console.print(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)")
             if sandbox_url:
                 console.print(f"Sandbox mounted at {sandbox_url}")
-            console.print(f"Log in: {base}/login?token={_local_login(store, settings)}")
+            token = _local_login(store, settings)
+            if sys.stdout.isatty():
+                console.print(f"Log in: {base}/login?token={token}")
+            else:  # output going to a file or a log collector must not carry a credential
+                console.print(f"Log in at {base}/login with the token in {settings.data_dir / 'local-token'}")
         console.print("Ctrl-C stops everything")
         await stop.wait()
         console.print("Stopping: the API, then the worker (draining), then the engine")
@@ -569,6 +573,30 @@ def _local_login(store, settings: Settings) -> str:
     path.touch(mode=0o600)
     path.write_text(token)
     return token
+
+
+@app.command()
+def bench(
+    scenario: Annotated[
+        str | None, typer.Option(help="small (10 restaurants, cap 8) or medium (50, cap 20); default both")
+    ] = None,
+    time_scale: Annotated[
+        float, typer.Option(min=0.001, max=1, help="1 s of the platform = this many s")
+    ] = 0.05,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on the last line")] = False,
+) -> None:
+    """Run the makespan benchmark: a batch against a local sandbox vs its lower bound and the original's
+    phase-barrier schedule (needs nothing running; takes a few minutes)."""
+    from yolobatch import bench as harness
+
+    if scenario is not None and scenario not in harness.SCENARIOS:
+        console.print(f"[red]Unknown scenario {scenario!r}: choose {', '.join(harness.SCENARIOS)}.[/]")
+        raise typer.Exit(2)
+    names = [scenario] if scenario else list(harness.SCENARIOS)
+    results = asyncio.run(harness.run(names, time_scale))
+    print(harness.table(results), flush=True)
+    if as_json:
+        print(json.dumps(results), flush=True)
 
 
 @app.command(name="sandbox")

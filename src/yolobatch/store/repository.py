@@ -76,6 +76,10 @@ class Store:
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
         self._local = threading.local()
+        self._slot_rows: set[tuple[str, int]] = set()
+        # Hot-path UPDATEs never read the objects they change back through the same session, so the ORM's
+        # in-session synchronisation (prominent in profiles of a busy worker) is skipped.
+        self._fast = {"synchronize_session": False}
 
     def session(self) -> Session:
         return self._session()
@@ -336,9 +340,15 @@ class Store:
         if status in ("completed", "skipped", "failed", "cancelled"):
             values["finished_at"] = now
         with self.transaction() as s:
-            s.execute(update(JobStep).where(JobStep.job_id == job_id, JobStep.step == step).values(values))
+            s.execute(
+                update(JobStep).where(JobStep.job_id == job_id, JobStep.step == step).values(values),
+                execution_options=self._fast,
+            )
             if status == "running":
-                s.execute(update(Job).where(Job.id == job_id).values(current_step=step, updated_at=now))
+                s.execute(
+                    update(Job).where(Job.id == job_id).values(current_step=step, updated_at=now),
+                    execution_options=self._fast,
+                )
 
     def mark_batch_started(self, batch_id: str) -> None:
         with self.transaction() as s:
@@ -460,10 +470,13 @@ class Store:
             result = s.execute(
                 update(SubStepRow)
                 .where(SubStepRow.job_id == job_id, SubStepRow.key == key, guard)
-                .values(values)
+                .values(values),
+                execution_options=self._fast,
             )
             if result.rowcount:
-                s.execute(update(Job).where(Job.id == job_id).values(updated_at=now))
+                s.execute(
+                    update(Job).where(Job.id == job_id).values(updated_at=now), execution_options=self._fast
+                )
             return bool(result.rowcount)
 
     def record_job(self, job_id: str, status: str, error: str | None = None) -> None:
@@ -473,7 +486,7 @@ class Store:
             values["started_at"] = func.coalesce(Job.started_at, now)
         values["finished_at"] = now if status in (JobStatus.COMPLETED, JobStatus.CANCELLED) else None
         with self.transaction() as s:
-            s.execute(update(Job).where(Job.id == job_id).values(values))
+            s.execute(update(Job).where(Job.id == job_id).values(values), execution_options=self._fast)
 
     def add_event(
         self,
@@ -509,16 +522,18 @@ class Store:
     def try_acquire_slot(self, call_class: str, capacity: int, holder: str, ttl_seconds: float) -> int | None:
         """Take a free (or expired) permit among the first `capacity`; None when all are held."""
         now = utcnow()
-        with self.transaction() as s:
-            existing = set(s.scalars(select(SlotLease.slot_no).where(SlotLease.call_class == call_class)))
-            missing = [n for n in range(capacity) if n not in existing]
-            if missing:
-                insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-                s.execute(
-                    insert(SlotLease)
-                    .values([{"call_class": call_class, "slot_no": n} for n in missing])
-                    .on_conflict_do_nothing()
-                )
+        if (call_class, capacity) not in self._slot_rows:  # rows are never deleted: once per process
+            with self.transaction() as s:
+                existing = set(s.scalars(select(SlotLease.slot_no).where(SlotLease.call_class == call_class)))
+                missing = [n for n in range(capacity) if n not in existing]
+                if missing:
+                    insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+                    s.execute(
+                        insert(SlotLease)
+                        .values([{"call_class": call_class, "slot_no": n} for n in missing])
+                        .on_conflict_do_nothing()
+                    )
+            self._slot_rows.add((call_class, capacity))
         free = or_(SlotLease.holder.is_(None), SlotLease.expires_at < now)
         with self.session() as s:
             candidates = list(
@@ -534,7 +549,8 @@ class Store:
                 won = s.execute(
                     update(SlotLease)
                     .where(SlotLease.call_class == call_class, SlotLease.slot_no == slot_no, free)
-                    .values(holder=holder, expires_at=now + timedelta(seconds=ttl_seconds))
+                    .values(holder=holder, expires_at=now + timedelta(seconds=ttl_seconds)),
+                    execution_options=self._fast,
                 ).rowcount
             if won:
                 return slot_no
@@ -545,7 +561,8 @@ class Store:
             return s.execute(
                 update(SlotLease)
                 .where(SlotLease.call_class == call_class, SlotLease.holder == holder)
-                .values(expires_at=utcnow() + timedelta(seconds=ttl_seconds))
+                .values(expires_at=utcnow() + timedelta(seconds=ttl_seconds)),
+                execution_options=self._fast,
             ).rowcount
 
     def release_slot(self, call_class: str, slot_no: int, holder: str) -> None:
@@ -557,7 +574,8 @@ class Store:
                     SlotLease.slot_no == slot_no,
                     SlotLease.holder == holder,
                 )
-                .values(holder=None, expires_at=None)
+                .values(holder=None, expires_at=None),
+                execution_options=self._fast,
             )
 
     def reserve_start(self, call_class: str, interval: float, now: float) -> float:
