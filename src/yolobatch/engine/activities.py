@@ -50,8 +50,9 @@ async def _with_heartbeats(work: Awaitable[T]) -> T:
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            # Not at once: most calls end within the first interval, and a heartbeat costs a trip to Temporal.
             await asyncio.sleep(HEARTBEAT_EVERY)
+            activity.heartbeat()
 
     beating = asyncio.create_task(beat())
     try:

@@ -660,7 +660,7 @@ class Store:
                 page = page.where(state_of == state)
             page = page.order_by(Job.position).offset(offset).limit(limit)
             # Plain rows, not ORM objects: a page of 100 restaurants is 1 800 step and call rows.
-            jobs = s.execute(page).all()
+            jobs = s.execute(page).all() if limit != 0 else []
             ids = [job.id for job in jobs]
             steps: dict[str, dict[str, dict[str, Any]]] = {job_id: {} for job_id in ids}
             by_job: dict[str, dict[str, dict[str, Any]]] = {job_id: {} for job_id in ids}
