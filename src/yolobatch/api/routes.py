@@ -171,6 +171,7 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
     plus our detail under `detail`."""
     progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org, limit=0)  # counts only
     restaurants = await asyncio.to_thread(ctx.store.job_summaries, batch_id)
+    settled = await asyncio.to_thread(ctx.store.calls_settled, batch_id)
     total = progress["total"]
     waiting = [j for j in restaurants if j["status"] == "action_required"]
     steps_waiting = sorted({j["current_step"] for j in waiting if j["current_step"]})
@@ -184,7 +185,7 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
             "completed_restaurants": progress["counts"].get("completed", 0),
             "failed_restaurants": len(waiting),
         },
-        "percentage": round(100 * progress["calls_settled"] / max(1, total * 12), 1),
+        "percentage": round(100 * settled / max(1, total * 12), 1),
         "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {

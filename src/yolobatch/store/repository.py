@@ -641,12 +641,6 @@ class Store:
             state_counts = dict(
                 s.execute(select(state_of, func.count()).where(in_batch).group_by(state_of)).all()
             )
-            calls_settled = s.scalar(
-                select(func.count())
-                .select_from(SubStepRow)
-                .join(Job, Job.id == SubStepRow.job_id)
-                .where(in_batch, SubStepRow.status.in_([x.value for x in FINAL_SUB_STEP]))
-            )
             job_columns = (
                 Job.id,
                 Job.restaurant_name,
@@ -706,7 +700,6 @@ class Store:
             "total": total,
             "counts": counts,
             "state_counts": {name: state_counts.get(name, 0) for name in JOB_STATES},
-            "calls_settled": calls_settled or 0,
             "created_at": _iso(batch.created_at),
             "started_at": _iso(batch.started_at),
             "page": {
@@ -827,6 +820,16 @@ class Store:
                 {"job_id": i, "restaurant_name": n, "status": st, "current_step": c, "error": e}
                 for i, n, st, c, e in rows
             ]
+
+    def calls_settled(self, batch_id: str) -> int:
+        """How many registration calls of the batch are completed or skipped (for a percentage)."""
+        with self.session() as s:
+            return s.scalar(
+                select(func.count())
+                .select_from(SubStepRow)
+                .join(Job, Job.id == SubStepRow.job_id)
+                .where(Job.batch_id == batch_id, SubStepRow.status.in_([x.value for x in FINAL_SUB_STEP]))
+            )
 
     def job_status_counts(self, batch_id: str) -> dict[str, int]:
         """How many of the batch's restaurants are in each status (one indexed GROUP BY)."""
