@@ -87,3 +87,11 @@ def test_csv_header_errors():
         parse_csv_batch("name,account.email\n")
     with pytest.raises(BatchInputError, match=r"row 2 \(A\): config.account.password: Field required"):
         parse_csv_batch("name,account.email\nA,a@b.co\n")
+
+
+def test_a_batch_holds_at_most_ten_thousand_restaurants_and_says_so():
+    rows = "name,storeUrl\n" + "".join(f"R{i},https://example.com/{i}\n" for i in range(10_001))
+    with pytest.raises(BatchInputError) as refused:
+        parse_csv_batch(rows, "big")
+    assert refused.value.problems == ["at most 10000 restaurants per batch, got 10001"]
+    assert len(parse_csv_batch(rows.rsplit("R10000,", 1)[0], "ok").restaurants) == 10_000

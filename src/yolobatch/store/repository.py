@@ -682,16 +682,7 @@ class Store:
                         "result": result,
                     }
                 for row in s.execute(select(*call_columns).where(SubStepRow.job_id.in_(chunk))):
-                    by_job[row.job_id][row.key] = {
-                        "status": row.status,
-                        "attempts": row.attempts,
-                        "generation": row.generation,
-                        "reason": row.reason,
-                        "error": row.error,
-                        "warning": row.warning,
-                        "started_at": _iso(row.started_at),
-                        "finished_at": _iso(row.finished_at),
-                    }
+                    by_job[row.job_id][row.key] = _call_view(row)
         total = sum(counts.values())
         return {
             "batch_id": batch.id,
@@ -763,18 +754,7 @@ class Store:
                 for row in s.scalars(select(JobStep).where(JobStep.job_id == job_id).order_by(JobStep.step))
             }
             sub_steps = {
-                row.key: {
-                    "status": row.status,
-                    "attempts": row.attempts,
-                    "generation": row.generation,
-                    "reason": row.reason,
-                    "error": row.error,
-                    "warning": row.warning,
-                    "request": row.request,
-                    "response": row.response,
-                    "started_at": _iso(row.started_at),
-                    "finished_at": _iso(row.finished_at),
-                }
+                row.key: _call_view(row) | {"request": row.request, "response": row.response}
                 for row in s.scalars(select(SubStepRow).where(SubStepRow.job_id == job_id))
             }
         extraction = self.extraction(job_id) or {}
@@ -919,6 +899,20 @@ def _job_state() -> Any:
         (Job.status.in_([JobStatus.COMPLETED, JobStatus.CANCELLED]), "done"),
         else_="running",
     ).label("state")
+
+
+def _call_view(row: Any) -> dict[str, Any]:
+    """A registration call's state for people (a SubStepRow, or a row of its columns)."""
+    return {
+        "status": row.status,
+        "attempts": row.attempts,
+        "generation": row.generation,
+        "reason": row.reason,
+        "error": row.error,
+        "warning": row.warning,
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+    }
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
