@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 
@@ -246,3 +247,29 @@ async def test_account_rate_limit_and_global_cap_hold_at_the_platform(client, wo
         peak = max(peak, in_flight)
     assert peak <= 3, peak
     assert len(PLAN) == REGISTRATION_CALLS
+
+
+async def test_a_batch_started_later_is_not_queued_behind_an_earlier_one(client, world, store, tmp_path):
+    """Fairness keys per batch: with one platform slot, a second batch's calls interleave with the first
+    batch's queued calls of the same priority instead of waiting for all of them (plain FIFO)."""
+    settings = settings_for(store, world, tmp_path, platform_concurrency=1, accounts_per_minute=6000.0)
+    first, first_jobs = create(store, batch_of(6))
+    second, second_jobs = create(store, batch_of(1))
+    async with worker(client, store, settings):
+        await launch(client, store, settings, first)
+        while not any(calls(world, restaurant_id=j) for j in first_jobs):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # every restaurant of the first batch has queued its first calls
+        await launch(client, store, settings, second)
+        await wait_until(store, second, all_settled, timeout=120)
+        await wait_until(store, first, all_settled, timeout=120)
+    codes = sorted(
+        (c["started_at"], c["restaurant_id"])
+        for c in calls(world)
+        if c["endpoint"] == "generate-code-injections"
+    )
+    order = [job for _, job in codes if job in (*first_jobs, *second_jobs)]
+    after = len(order) - 1 - order.index(second_jobs[0])
+    # FIFO (measured with one fairness key for all) puts it after all six of the first batch's; with a key
+    # per batch it came second.
+    assert after >= 2, order

@@ -42,7 +42,7 @@ from yolobatch.store.repository import Registration, Store
 T = TypeVar("T")
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is 10 s
 BATCH_ID = SearchAttributeKey.for_keyword("BatchId")
-STARTS_IN_FLIGHT = 16  # workflow starts of one page sent at once: a 50-restaurant page starts in ~4 rounds
+STARTS_IN_FLIGHT = 16  # workflow starts of one page in flight at once (a page is up to 200 restaurants)
 
 
 async def _with_heartbeats(work: Awaitable[T]) -> T:
