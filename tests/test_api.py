@@ -80,6 +80,7 @@ def body_for(path: str) -> dict:
     return next((b for suffix, b in BODIES.items() if path.endswith(suffix)), {})
 
 
+@pytest.mark.security
 async def test_every_route_needs_a_valid_token(api):
     base, _, _, _ = api
     async with httpx.AsyncClient(base_url=base) as http:
@@ -296,3 +297,19 @@ async def test_batch_detail_is_paged_and_filtered(api):
         assert [r["job_id"] for r in original["restaurants"]] == ids  # the original's shape: all of them
         assert original["batch"]["completed_restaurants"] == 1
         assert (await http.get(f"/api/batches/{batch_id}", params={"limit": 5}, headers=b)).status_code == 404
+
+
+@pytest.mark.security
+async def test_invalid_tokens_are_rate_limited_per_address(api):
+    base, a, _, _ = api
+    async with httpx.AsyncClient(base_url=base) as http:
+        for attempt in range(20):
+            wrong = await http.get("/api/batches", headers={"Authorization": f"Bearer yb_guess{attempt}"})
+            assert wrong.status_code == 401
+        blocked = await http.get("/api/batches", headers={"Authorization": "Bearer yb_guess20"})
+        assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+        # While blocked nothing is checked, so a guess that happens to be right teaches nothing either.
+        assert (await http.get("/api/batches", headers=a)).status_code == 429
+        page = await http.post("/login", data={"token": a["Authorization"][7:]})
+        assert page.status_code == 429 and "too many invalid tokens" in page.text
+        assert (await http.get("/healthz")).status_code == 200  # the service itself stays up

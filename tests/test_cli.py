@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from yolobatch.engine.devserver import free_port
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -139,6 +141,7 @@ def test_sandbox_settings_allow_the_sandbox_host_even_when_mounted_under_a_path(
     assert mounted["nzbn_api_url"] == "http://127.0.0.1:8000/sandbox/nzbn/v5"
 
 
+@pytest.mark.security
 def test_api_process_never_prints_a_login_token_into_its_log(dev_server, tmp_path):
     """Scale-out processes log to files: the one-click login link (a credential) is for terminals only."""
     port = free_port()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from temporalio.client import Client
 
+from yolobatch.api.ratelimit import AuthFailureLimit
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 
@@ -17,6 +18,7 @@ class AppContext:
     store: Store
     client: Client
     sandbox_url: str | None = None  # set when `yolobatch up --sandbox` mounted the sandbox
+    auth_failures: AuthFailureLimit = field(default_factory=AuthFailureLimit)
 
 
 def context(request: Request) -> AppContext:

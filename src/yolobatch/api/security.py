@@ -12,11 +12,34 @@ import hmac
 from fastapi import Depends, HTTPException, Request, status
 
 from yolobatch.api.context import AppContext, context
+from yolobatch.api.ratelimit import AuthFailureLimit
 
 SESSION_COOKIE = "yb_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def client_address(request: Request) -> str:
+    # The socket's peer: a proxy in front should be the only peer, and forwarded headers can be forged.
+    return request.client.host if request.client else "unknown"
+
+
+def check_token(request: Request, ctx: AppContext, token: str | None) -> str | None:
+    """The token's organisation, or None; raises 429 while the caller's address has failed too often."""
+    limit: AuthFailureLimit = ctx.auth_failures
+    address = client_address(request)
+    wait = limit.retry_after(address)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many invalid tokens from this address; try again in {wait:.0f} s",
+            headers={"Retry-After": str(int(wait + 0.999))},
+        )
+    org_id = ctx.store.org_for_token(token) if token else None
+    if token and org_id is None:
+        limit.failed(address)
+    return org_id
 
 
 def caller_token(request: Request) -> tuple[str | None, bool]:
@@ -34,7 +57,7 @@ def csrf_token(session_token: str) -> str:
 async def current_org(request: Request, ctx: AppContext = Depends(context)) -> str:
     """The caller's organisation; 401 without a valid token, 403 for a cookie request without CSRF token."""
     token, from_cookie = caller_token(request)
-    org_id = ctx.store.org_for_token(token) if token else None
+    org_id = check_token(request, ctx, token)
     if org_id is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

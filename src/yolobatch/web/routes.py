@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from yolobatch.api.context import AppContext, context
-from yolobatch.api.security import SESSION_COOKIE, caller_token, csrf_token, current_org
+from yolobatch.api.security import SESSION_COOKIE, caller_token, check_token, csrf_token, current_org
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
@@ -48,7 +48,7 @@ class LoginRequired(HTTPException):
 
 async def page_org(request: Request, ctx: Ctx) -> str:
     token, _ = caller_token(request)
-    org = await asyncio.to_thread(ctx.store.org_for_token, token) if token else None
+    org = check_token(request, ctx, token)
     if org is None:
         raise LoginRequired()
     return org
@@ -92,7 +92,13 @@ async def login(request: Request, ctx: Ctx, token: Annotated[str, Form(max_lengt
 
 
 async def _log_in(request: Request, ctx: AppContext, token: str) -> Response:
-    if await asyncio.to_thread(ctx.store.org_for_token, token) is None:
+    try:
+        org = check_token(request, ctx, token)
+    except HTTPException as refused:  # too many invalid tokens from this address
+        page = _render(request, "login.html", refused.status_code, csrf="", problem=str(refused.detail))
+        page.headers.update(refused.headers or {})
+        return page
+    if org is None:
         return _render(request, "login.html", 401, csrf="", problem="That token is not valid.")
     response = RedirectResponse("/", status_code=303)
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
