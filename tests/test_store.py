@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from tests.conftest import batch_of, database_urls, make_store
-from yolobatch.store.repository import NotFound
+from tests.conftest import SECRET_KEY, batch_of, database_urls, make_store
+from yolobatch.store.crypto import SecretBox
+from yolobatch.store.repository import NotFound, Store
 
 
 @pytest.mark.parametrize("db", database_urls())
@@ -114,3 +119,36 @@ def test_progress_is_paged_and_filtered_with_counts_over_the_whole_batch(db, tmp
     assert len(store.batch_progress(batch_id)["jobs"]) == 230  # no limit: every restaurant
     with pytest.raises(NotFound):
         store.batch_progress(batch_id, "another-org", limit=1)
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("db", database_urls())
+def test_secret_key_rotation_reseals_everything_with_the_new_key(db, tmp_path):
+    old, new = SECRET_KEY, Fernet.generate_key().decode()
+    store = make_store(db, tmp_path)  # sealed with the old key
+    store.ensure_org("o")
+    batch = batch_of(3)
+    batch_id = store.create_batch("o", "b", batch.restaurants)
+    job_id = store.job_summaries(batch_id)[0]["job_id"]
+    password = batch.restaurants[0].config.account.password.get_secret_value()
+
+    both = Store(store.engine, SecretBox(f"{new},{old}"))  # step 1: NEW first, OLD still readable
+    assert both.config_wire(job_id)["account"]["password"] == password
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOLOBATCH_")}
+    env |= {
+        "YOLOBATCH_DATA_DIR": str(tmp_path),
+        "YOLOBATCH_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
+        "YOLOBATCH_SECRET_KEY": f"{new},{old}",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "yolobatch", "rotate-secrets"], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Re-encrypted the secrets of 3" in run.stdout + run.stderr and new not in run.stdout + run.stderr
+
+    only_new = Store(store.engine, SecretBox(new))  # step 3: OLD can go
+    assert only_new.config_wire(job_id)["account"]["password"] == password
+    with pytest.raises(ValueError, match="cannot be decrypted"):
+        Store(store.engine, SecretBox(old)).config_wire(job_id)
+    with pytest.raises(ValueError, match="not a valid Fernet key"):
+        SecretBox("not-a-key")

@@ -575,6 +575,20 @@ def _local_login(store, settings: Settings) -> str:
     return token
 
 
+@app.command(name="rotate-secrets")
+def rotate_secrets(data_dir: DataDir = None) -> None:
+    """Re-encrypt every stored secret with the first of YOLOBATCH_SECRET_KEY's keys (set `NEW,OLD` first,
+    run this once, then keep only `NEW`)."""
+    from yolobatch.engine.runtime import open_store
+
+    try:
+        count = open_store(_settings(data_dir)).reseal_secrets()
+    except ValueError as exc:  # a secret sealed with a key that is not in the list
+        console.print(f"[red]{exc}: add the key they were sealed with after the new one.[/]")
+        raise typer.Exit(2) from None
+    console.print(f"Re-encrypted the secrets of {count} restaurant configs with the first key.")
+
+
 @app.command()
 def bench(
     scenario: Annotated[

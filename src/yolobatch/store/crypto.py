@@ -1,4 +1,8 @@
-"""Encryption of secrets at rest (Fernet). The key comes from settings or is generated into the data dir."""
+"""Encryption of secrets at rest (Fernet). The key comes from settings or is generated into the data dir.
+
+Rotation: `YOLOBATCH_SECRET_KEY=NEW,OLD` encrypts with NEW and still reads what OLD sealed;
+`yolobatch rotate-secrets` then re-seals everything with NEW, after which OLD can be dropped.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,19 @@ import json
 import os
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class SecretBox:
     def __init__(self, key: str | bytes) -> None:
+        """`key`: one Fernet key, or several separated by commas, the first one sealing."""
+        text = key.decode() if isinstance(key, bytes) else key
         try:
-            self._fernet = Fernet(key)
+            self._fernet = MultiFernet([Fernet(part.strip()) for part in text.split(",") if part.strip()])
         except (ValueError, TypeError) as exc:
             raise ValueError(
-                "YOLOBATCH_SECRET_KEY is not a valid Fernet key (32 url-safe base64 bytes)"
+                "YOLOBATCH_SECRET_KEY is not a valid Fernet key (32 url-safe base64 bytes; for rotation, "
+                "several separated by commas)"
             ) from exc
 
     @classmethod
@@ -37,6 +44,13 @@ class SecretBox:
 
     def seal(self, secrets: dict[str, str]) -> str:
         return self._fernet.encrypt(json.dumps(secrets).encode()).decode()
+
+    def reseal(self, token: str) -> str:
+        """The same secrets sealed with the first key (rotation)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("stored secrets cannot be decrypted with this secret key") from exc
 
     def open(self, token: str) -> dict[str, str]:
         try:

@@ -262,6 +262,25 @@ class Store:
         review = self.config_review(job_id) or {}
         self.save_config_draft(job_id, wire, review.get("warnings"))
 
+    def reseal_secrets(self, batch_size: int = 500) -> int:
+        """Re-encrypt every stored secret with the first secret key (key rotation); returns how many."""
+        done = 0
+        while True:
+            with self.transaction() as s:
+                rows = list(
+                    s.scalars(
+                        select(RegistrationConfigRow)
+                        .order_by(RegistrationConfigRow.job_id)
+                        .offset(done)
+                        .limit(batch_size)
+                    )
+                )
+                for row in rows:
+                    row.secrets = self.box.reseal(row.secrets)
+            done += len(rows)
+            if len(rows) < batch_size:
+                return done
+
     def copy_config_to_batch(self, source_job_id: str) -> list[str]:
         """Apply one job's config to every other job of its batch that has one and is not yet approved.
 
