@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -613,3 +614,30 @@ async def test_guard_stops_the_fetch_before_any_request(sandbox: RunningSandbox)
         with pytest.raises(ExtractionError) as caught:
             await extract_store(f"{sandbox.url}/stores/{SLUGS[0]}", http=http, guard=UrlGuard())
     assert caught.value.code == "ssrf_refused"
+
+
+@pytest.mark.security
+async def test_dns_rebinding_cannot_turn_a_checked_name_into_a_private_address(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that resolves to a public address for the check and to 127.0.0.1 right after (TTL 0): the
+    fetch connects to the address that was checked, never to a second resolution."""
+    port = urlsplit(sandbox.url).port
+    real = socket.getaddrinfo
+    answers: list[str] = []
+
+    def rebinding(host, *args, **kwargs):
+        if (host.decode() if isinstance(host, bytes) else host) != "rebind.test":
+            return real(host, *args, **kwargs)
+        answers.append("93.184.216.34" if not answers else "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[-1], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(ExtractionError) as caught:
+            await fetch_page(
+                f"http://rebind.test:{port}/stores/{SLUGS[0]}", http=http, guard=UrlGuard(), timeout=2
+            )
+    # Had the connection resolved again, it would have reached the local sandbox and returned its page.
+    assert caught.value.code in ("unreachable", "timeout")
+    assert answers == ["93.184.216.34"]  # resolved once, by the guard

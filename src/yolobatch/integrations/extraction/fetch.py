@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 import httpx
 
 from yolobatch.integrations.extraction.errors import ErrorCode, ExtractionError
-from yolobatch.integrations.extraction.guard import UrlGuard
+from yolobatch.integrations.extraction.guard import IPAddress, UrlGuard
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 IMAGE_TYPES = frozenset(
@@ -129,10 +129,10 @@ async def _fetch(
     current = url
     for _hop in range(max_redirects + 1):
         # DNS resolution blocks; keep it off the event loop.
-        await asyncio.to_thread(guard.check, current)
+        pinned = await asyncio.to_thread(guard.check, current)
         try:
             # Redirects are followed by hand so that every hop passes the guard.
-            request = http.build_request("GET", current, headers={"User-Agent": USER_AGENT}, timeout=timeout)
+            request = _pinned_request(http, current, pinned, timeout)
             response = await http.send(request, stream=True, follow_redirects=False)
         except httpx.TimeoutException as exc:
             raise ExtractionError(f"Timed out fetching {current}", "timeout", True) from exc
@@ -146,6 +146,22 @@ async def _fetch(
         finally:
             await response.aclose()
     raise ExtractionError(f"More than {max_redirects} redirects from {url}", "too_many_redirects")
+
+
+def _pinned_request(
+    http: httpx.AsyncClient, url: str, address: IPAddress | None, timeout: float
+) -> httpx.Request:
+    """A GET of `url` that connects to `address` (the one the guard approved), not to a new resolution.
+    The Host header and the TLS server name (SNI and certificate check) stay those of the URL."""
+    headers = {"User-Agent": USER_AGENT}
+    if address is None:
+        return http.build_request("GET", url, headers=headers, timeout=timeout)
+    target = httpx.URL(url)
+    headers["Host"] = target.netloc.decode("ascii")
+    request = http.build_request("GET", target.copy_with(host=str(address)), headers=headers, timeout=timeout)
+    if target.scheme == "https":
+        request.extensions["sni_hostname"] = target.host
+    return request
 
 
 async def _read(

@@ -3,10 +3,9 @@
 A restaurant URL comes from a CSV anybody in the organisation can upload; without this guard it could
 point at the cloud metadata service (169.254.169.254), the database or the Temporal frontend.
 
-Limitation, on purpose: the check resolves the name and httpx resolves it again when connecting, so a
-DNS-rebinding attacker with a TTL-0 record could still slip between the two. Closing that needs pinning
-the connection to the checked address; the guard is checked on every redirect hop to keep the window
-to a single resolution.
+The name is resolved once: `check` returns the address it approved and the fetch connects to exactly that
+address (TLS still verifies the name), so a DNS-rebinding record with a zero TTL cannot answer a public
+address to the check and a private one to the connection. Every redirect hop is checked and pinned again.
 """
 
 from __future__ import annotations
@@ -51,7 +50,8 @@ class UrlGuard:
         self.allow_private = allow_private
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
 
-    def check(self, url: str) -> None:
+    def check(self, url: str) -> IPAddress | None:
+        """Refuse `url`, or return the address to connect to (None: an allowed host, connect as usual)."""
         try:
             parts = urlsplit(url)
             port = parts.port
@@ -65,13 +65,15 @@ class UrlGuard:
             raise ExtractionError(f"URL {url!r} has no host", "invalid_url")
         port = port or DEFAULT_PORTS[scheme]
         if self.allow_private or host in self.allowed_hosts or f"{host}:{port}" in self.allowed_hosts:
-            return
-        for address in self._addresses(host, port):
+            return None
+        addresses = self._addresses(host, port)
+        for address in addresses:
             if not is_public_address(address):
                 raise ExtractionError(
                     f"Refusing {url!r}: {host} is or resolves to the non-public address {address}",
                     "ssrf_refused",
                 )
+        return addresses[0]
 
     @staticmethod
     def _addresses(host: str, port: int) -> list[IPAddress]:
