@@ -5,20 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
 from temporalio.client import Client
 
 from tests.conftest import batch_of, settings_for
-from tests.engine_helpers import all_settled, wait_until, worker
+from tests.engine_helpers import all_settled, fault, sub_step_is, wait_until, worker
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
 from yolobatch.cli import sandbox_settings
-from yolobatch.demo import demo_pipeline_batch
+from yolobatch.demo import demo_batch, demo_pipeline_batch
 from yolobatch.engine.devserver import free_port
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -313,3 +316,62 @@ async def test_invalid_tokens_are_rate_limited_per_address(api):
         page = await http.post("/login", data={"token": a["Authorization"][7:]})
         assert page.status_code == 429 and "too many invalid tokens" in page.text
         assert (await http.get("/healthz")).status_code == 200  # the service itself stays up
+
+
+PLANTED = "Planted-Secret-Pw-7731!"
+
+
+@pytest.mark.security
+async def test_planted_secrets_never_leave_the_encrypted_column(api, world, caplog):
+    """A batch whose passwords are a planted value runs to completion, with one refused call retried by a
+    person; then the logs, every table, every GET route and every dashboard page are searched for it."""
+    caplog.set_level(logging.DEBUG)
+    base, a, _, store = api
+
+    restaurants = demo_batch(2)["restaurants"]
+    for index, restaurant in enumerate(restaurants):
+        config = restaurant["config"]
+        config["account"]["password"] = config["onboarding"]["userPassword"] = PLANTED
+        tag = f"+planted{uuid.uuid4().hex[:6]}{index}@"  # owners unique to this run
+        config["account"]["email"] = config["account"]["email"].replace("@", tag)
+        config["onboarding"]["userEmail"] = config["onboarding"]["userEmail"].replace("@", tag)
+    token = a["Authorization"][7:]
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=a) as http:
+        created = await http.post("/api/batches", json={"name": "planted", "restaurants": restaurants})
+        assert created.status_code == 201, created.text
+        batch_id = created.json()["batch_id"]
+        job_id = store.job_summaries(batch_id)[0]["job_id"]
+        fault(world, "register-account", "400", restaurant_id=job_id)  # an error message to search too
+        assert (await http.post(f"/api/batches/{batch_id}/start")).status_code == 200
+        await wait_until(store, batch_id, sub_step_is(0, "cloudwaitressAccount", "failed"), timeout=120)
+        retried = await http.post(f"/api/jobs/{job_id}/steps/cloudwaitressAccount/retry", json={"reason": ""})
+        assert retried.status_code == 200, retried.text
+        progress = await wait_until(store, batch_id, all_settled, timeout=120)
+        assert progress["status"] == "completed"
+        assert store.config_wire(job_id)["account"]["password"] == PLANTED  # it is stored, encrypted
+
+        seen = [caplog.text]
+        for path in (
+            "/api/batches",
+            f"/api/batches/{batch_id}",
+            f"/api/jobs/{job_id}",
+            f"/api/registration-batches/{batch_id}/progress",
+        ):
+            seen.append((await http.get(path)).text)
+        http.cookies.set("yb_session", token)
+        for page in ("/", f"/batches/{batch_id}", f"/jobs/{job_id}/drawer", "/inbox"):
+            response = await http.get(page)
+            assert response.status_code == 200, page
+            seen.append(response.text)
+    with store.engine.connect() as connection:
+        for table in store_tables():
+            seen.extend(str(row) for row in connection.execute(text(f"SELECT * FROM {table}")))
+    leaks = [s for s in seen if PLANTED in s or token in s]
+    assert not leaks, leaks[0][:500]
+    assert any(job_id in s for s in seen)  # the search did look at this batch
+
+
+def store_tables() -> list[str]:
+    from yolobatch.store.tables import Base
+
+    return list(Base.metadata.tables)
