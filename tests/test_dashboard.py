@@ -192,7 +192,7 @@ async def test_a_large_batch_is_paged_filtered_and_stays_on_its_page_when_live(d
     await expect(page.locator("tr.row")).to_have_count(100)
 
     await page.get_by_role("button", name="Next ›").click()
-    await expect(page.locator(".pager")).to_contain_text("Rows 101–200 of 230")
+    await expect(page.locator(".pager")).to_contain_text("Rows 101–200 of 230", timeout=LIVE)
     row = page.locator(f'tr.row[data-job="{ids[150]}"]')
     await expect(row).to_have_class(re.compile("st-running"))
     # A live update re-reads the page being looked at, not page 1.
@@ -200,9 +200,9 @@ async def test_a_large_batch_is_paged_filtered_and_stays_on_its_page_when_live(d
     store.add_event(ORG, batch_id, ids[150], "job_completed", "done")
     await expect(row).to_have_class(re.compile("st-done"), timeout=LIVE)
     await expect(page.locator(".pager")).to_contain_text("Rows 101–200 of 230")
-    await expect(page.locator("#fc-done")).to_have_text("4")
+    await expect(page.locator("#fc-done")).to_have_text("4", timeout=LIVE)
 
     await page.check("#filter-done")  # the server filters the whole batch, back on its first page
-    await expect(page.locator("tr.row")).to_have_count(4)
+    await expect(page.locator("tr.row")).to_have_count(4, timeout=LIVE)
     await expect(page.locator(".pager")).to_have_count(0)
     await shot(page, "batch-grid-paged")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.client import Client
 
 from tests.engine_helpers import worker
@@ -33,6 +33,10 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 ORG = "web-org"
+
+# Each expectation that follows a click waits for a server round trip; on a busy machine (a benchmark
+# beside the suite) that took over Playwright's 5 s default. A real failure still fails, 20 s later.
+expect.set_options(timeout=20_000)
 
 
 @dataclass
