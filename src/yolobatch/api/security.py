@@ -6,6 +6,7 @@ requests also carry a CSRF token derived from it, so another site cannot act wit
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 
@@ -25,7 +26,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def check_token(request: Request, ctx: AppContext, token: str | None) -> str | None:
+async def check_token(request: Request, ctx: AppContext, token: str | None) -> str | None:
     """The token's organisation, or None; raises 429 while the caller's address has failed too often."""
     limit: AuthFailureLimit = ctx.auth_failures
     address = client_address(request)
@@ -36,7 +37,7 @@ def check_token(request: Request, ctx: AppContext, token: str | None) -> str | N
             detail=f"too many invalid tokens from this address; try again in {wait:.0f} s",
             headers={"Retry-After": str(int(wait + 0.999))},
         )
-    org_id = ctx.store.org_for_token(token) if token else None
+    org_id = await asyncio.to_thread(ctx.store.org_for_token, token) if token else None
     if token and org_id is None:
         limit.failed(address)
     return org_id
@@ -57,7 +58,7 @@ def csrf_token(session_token: str) -> str:
 async def current_org(request: Request, ctx: AppContext = Depends(context)) -> str:
     """The caller's organisation; 401 without a valid token, 403 for a cookie request without CSRF token."""
     token, from_cookie = caller_token(request)
-    org_id = check_token(request, ctx, token)
+    org_id = await check_token(request, ctx, token)
     if org_id is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

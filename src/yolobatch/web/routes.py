@@ -48,7 +48,7 @@ class LoginRequired(HTTPException):
 
 async def page_org(request: Request, ctx: Ctx) -> str:
     token, _ = caller_token(request)
-    org = check_token(request, ctx, token)
+    org = await check_token(request, ctx, token)
     if org is None:
         raise LoginRequired()
     return org
@@ -93,7 +93,7 @@ async def login(request: Request, ctx: Ctx, token: Annotated[str, Form(max_lengt
 
 async def _log_in(request: Request, ctx: AppContext, token: str) -> Response:
     try:
-        org = check_token(request, ctx, token)
+        org = await check_token(request, ctx, token)
     except HTTPException as refused:  # too many invalid tokens from this address
         page = _render(request, "login.html", refused.status_code, csrf="", problem=str(refused.detail))
         page.headers.update(refused.headers or {})
