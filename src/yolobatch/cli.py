@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -587,6 +588,42 @@ def rotate_secrets(data_dir: DataDir = None) -> None:
         console.print(f"[red]{exc}: add the key they were sealed with after the new one.[/]")
         raise typer.Exit(2) from None
     console.print(f"Re-encrypted the secrets of {count} restaurant configs with the first key.")
+
+
+@app.command()
+def reconcile(
+    batch: Annotated[str | None, typer.Option(help="Only this batch (default: every started batch)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Report the drift; change nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Compare the database with the engine's truth and repair what differs (needs a running worker:
+    `yolobatch up` or `yolobatch worker`). Exits 1 if drift remains (with --check: if any was found)."""
+    from yolobatch.engine.control import tuning_for
+    from yolobatch.engine.reconcile import reconcile as run_reconcile
+
+    settings = _settings(data_dir)
+
+    async def go(client, store):
+        return await run_reconcile(
+            client, store, batch_id=batch, repair=not check, tuning=tuning_for(settings)
+        )
+
+    report = _engine_call(settings, go)
+    if as_json:
+        print(json.dumps(dataclasses.asdict(report), indent=2))
+    else:
+        for drift in report.drift:
+            console.print(
+                f"{drift.job_id}  {drift.field}: database {drift.read_model}, engine {drift.engine}"
+            )
+        for job_id, why in report.unreachable.items():
+            console.print(f"[yellow]{job_id}: no answer from its workflow ({why}); is a worker running?[/]")
+        verb = "found" if check else f"found, {report.repaired} rows repaired"
+        console.print(f"{report.jobs_checked} restaurants checked: {len(report.drift)} differences {verb}.")
+    remaining = len(report.drift) - (0 if check else report.repaired)
+    if remaining > 0 or report.unreachable:
+        raise typer.Exit(1)
 
 
 @app.command()

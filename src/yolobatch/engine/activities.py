@@ -32,6 +32,7 @@ from yolobatch.engine.contracts import (
     StartedPage,
     StartPage,
     SubStepRecord,
+    Tuning,
     onboarding_workflow_id,
 )
 from yolobatch.integrations.errors import ExternalCallError
@@ -241,35 +242,39 @@ class StarterActivities:
 
         async def start(job_id: str, org_id: str) -> None:
             async with gate:
-                await self._start_one(client, page, job_id, org_id)
+                await start_onboarding(client, self._store, page.batch_id, job_id, org_id, page.tuning)
                 activity.heartbeat()
 
         await asyncio.gather(*(start(job_id, org_id) for _, job_id, org_id in jobs))
         last = jobs[-1][0] if jobs else page.after_position
         return StartedPage(last_position=last, started=len(jobs))
 
-    async def _start_one(self, client: Client, page: StartPage, job_id: str, org_id: str) -> None:
-        job, options = await asyncio.to_thread(self._store.job_facts, job_id)
-        pipeline = await asyncio.to_thread(self._store.first_step, job_id) < 6
-        config = {} if pipeline else await asyncio.to_thread(self._store.public_config, job_id)
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await client.start_workflow(
-                "RestaurantOnboarding",
-                OnboardingInput(
-                    job_id=job_id,
-                    org_id=org_id,
-                    batch_id=page.batch_id,
-                    config=config,
-                    tuning=page.tuning,
-                    pipeline=pipeline,
-                    yolo=bool(options.get("yolo")),
-                    auto_select=bool(options.get("auto_select", True)),
-                    company_number=(job.input or {}).get("company_number"),
-                ),
-                id=onboarding_workflow_id(job_id),
-                task_queue=WORKFLOW_QUEUE,
-                # Running: attach to it. Finished: never start a second registration of the restaurant.
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, page.batch_id)]),
-            )
+
+async def start_onboarding(
+    client: Client, store: Store, batch_id: str, job_id: str, org_id: str, tuning: Tuning
+) -> None:
+    """Start one restaurant's workflow. Starting twice is harmless; a finished one is never started again."""
+    job, options = await asyncio.to_thread(store.job_facts, job_id)
+    pipeline = await asyncio.to_thread(store.first_step, job_id) < 6
+    config = {} if pipeline else await asyncio.to_thread(store.public_config, job_id)
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            "RestaurantOnboarding",
+            OnboardingInput(
+                job_id=job_id,
+                org_id=org_id,
+                batch_id=batch_id,
+                config=config,
+                tuning=tuning,
+                pipeline=pipeline,
+                yolo=bool(options.get("yolo")),
+                auto_select=bool(options.get("auto_select", True)),
+                company_number=(job.input or {}).get("company_number"),
+            ),
+            id=onboarding_workflow_id(job_id),
+            task_queue=WORKFLOW_QUEUE,
+            # Running: attach to it. Finished: never start a second registration of the restaurant.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, batch_id)]),
+        )

@@ -66,6 +66,7 @@ class SubStepState:
 class Progress:
     job_status: str
     sub_steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, str] = field(default_factory=dict)  # "1".."5" -> status (pipeline jobs only)
 
 
 @workflow.defn(name="RestaurantOnboarding")
@@ -342,6 +343,9 @@ class RestaurantOnboarding(PipelineMixin):
                 }
                 for key, s in self._states.items()
             },
+            steps={str(step): state.status for step, state in self._steps.items()}
+            if self._inp.pipeline
+            else {},
         )
 
     # -- read model --------------------------------------------------------------------------------------
