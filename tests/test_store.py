@@ -62,6 +62,24 @@ def test_slot_leases_cap_concurrency_and_expire(db, tmp_path):
     assert store.try_acquire_slot("platform", 2, "w3", ttl_seconds=5) is not None
 
 
+@pytest.mark.parametrize("db", database_urls())
+def test_a_worker_short_of_its_share_asks_for_a_lease_and_gets_it(db, tmp_path):
+    store = make_store(db, tmp_path)
+    hog = [store.try_acquire_slot("platform", 2, "w0", ttl_seconds=5) for _ in range(2)]
+    assert sorted(hog) == [0, 1]
+    assert store.renew_slots("platform", "w0", ttl_seconds=5) == set()
+    assert store.try_acquire_slot("platform", 2, "w1", ttl_seconds=5) is None  # and asks for one
+    (asked,) = store.renew_slots("platform", "w0", ttl_seconds=5)
+    store.release_slot("platform", asked, "w0")
+    assert store.try_acquire_slot("platform", 2, "w0", ttl_seconds=5) is None  # kept for the asker
+    assert store.try_acquire_slot("platform", 2, "w1", ttl_seconds=5) == asked
+    # One lease each is a fair share of two: nobody asks any more.
+    assert store.try_acquire_slot("platform", 2, "w1", ttl_seconds=5) is None
+    assert store.try_acquire_slot("platform", 2, "w0", ttl_seconds=5) is None
+    assert store.renew_slots("platform", "w0", ttl_seconds=5) == set()
+    assert store.renew_slots("platform", "w1", ttl_seconds=5) == set()
+
+
 def test_unknown_ids_are_not_found(store):
     with pytest.raises(NotFound):
         store.batch_progress("nope")

@@ -6,8 +6,10 @@ leases expire unless renewed, so a killed worker's slots come back after `ttl` s
 
 A lease freed while this worker has a reservation waiting goes straight to that reservation, without a
 database round trip: otherwise every call would leave its slot idle for a polling interval, which at
-short call durations cost a quarter of the capacity (benchmarks/README.md). Other workers still get
-leases that a worker gives back when nothing of its own is waiting, and every lease of a dead worker.
+short call durations cost a quarter of the capacity (benchmarks/README.md). Other workers get leases that
+a worker gives back when nothing of its own is waiting, every lease of a dead worker, and, when they hold
+less than their fair share, the leases they ask for: the holder learns of the request when it renews its
+leases and gives the lease back at its next release instead of reusing it.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class LeaseSlotSupplier(CustomSlotSupplier):
         # Leases freed with nobody waiting, kept a moment for the next reservation (then given back), so a
         # busy worker does not pay two database round trips per call for the same lease.
         self._idle: dict[int, asyncio.TimerHandle] = {}
+        self._asked_for: set[int] = set()  # our leases another worker asks for: give back, do not reuse
 
     async def reserve_slot(self, ctx: SlotReserveContext) -> SlotPermit:
         if self._renewer is None:
@@ -112,6 +115,10 @@ class LeaseSlotSupplier(CustomSlotSupplier):
 
     def _hand_over(self, slot_no: int) -> None:
         """On the event loop: the oldest waiting reservation takes the lease, else it idles a moment."""
+        if slot_no in self._asked_for:
+            self._asked_for.discard(slot_no)
+            self._give_back(slot_no)
+            return
         while self._waiting:
             handed = self._waiting.popleft()
             if not handed.done():
@@ -132,9 +139,15 @@ class LeaseSlotSupplier(CustomSlotSupplier):
         while True:
             await asyncio.sleep(self._ttl / 3)
             try:
-                await asyncio.to_thread(self._store.renew_slots, self._call_class, self.holder, self._ttl)
+                asked_for = await asyncio.to_thread(
+                    self._store.renew_slots, self._call_class, self.holder, self._ttl
+                )
             except Exception:  # a database hiccup must not kill the worker; leases simply expire
                 log.exception("could not renew %s slot leases", self._call_class)
+                continue
+            self._asked_for = asked_for
+            for slot_no in asked_for & self._idle.keys():
+                self._give_back_idle(slot_no)
 
     def close(self) -> None:
         """Give all leases back now (clean shutdown), instead of letting them expire."""

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -47,7 +48,10 @@ from yolobatch.store.tables import (
 
 SECRET_POINTERS = ("account.password", "onboarding.userPassword")
 FINAL_SUB_STEP = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
-JOB_STATES = ("failed", "waiting", "running", "done")  # the dashboard's filters, in its order
+JOB_STATES = ("failed", "waiting", "running", "done")
+# A worker's request for a held lease stands this many lease TTLs: long enough for the holder's renewal to
+# see it, short enough that a requester that died does not keep the lease from everyone else for long.
+LEASE_REQUEST_TTLS = 2  # the dashboard's filters, in its order
 
 
 class NotFound(LookupError):
@@ -565,7 +569,14 @@ class Store:
                         .on_conflict_do_nothing()
                     )
             self._slot_rows.add((call_class, capacity))
-        free = or_(SlotLease.holder.is_(None), SlotLease.expires_at < now)
+        request_ttl = timedelta(seconds=ttl_seconds * LEASE_REQUEST_TTLS)
+        unheld = or_(SlotLease.holder.is_(None), SlotLease.expires_at < now)
+        not_asked = or_(
+            SlotLease.requested_by.is_(None),
+            SlotLease.requested_by == holder,
+            SlotLease.requested_at < now - request_ttl,
+        )
+        free = and_(unheld, not_asked)
         with self.session() as s:
             candidates = list(
                 s.scalars(
@@ -580,21 +591,80 @@ class Store:
                 won = s.execute(
                     update(SlotLease)
                     .where(SlotLease.call_class == call_class, SlotLease.slot_no == slot_no, free)
-                    .values(holder=holder, expires_at=now + timedelta(seconds=ttl_seconds)),
+                    .values(
+                        holder=holder,
+                        expires_at=now + timedelta(seconds=ttl_seconds),
+                        requested_by=None,
+                        requested_at=None,
+                    ),
                     execution_options=self._fast,
                 ).rowcount
             if won:
                 return slot_no
+        self._ask_for_slot(call_class, capacity, holder, now - request_ttl)
         return None
 
-    def renew_slots(self, call_class: str, holder: str, ttl_seconds: float) -> int:
+    def _ask_for_slot(self, call_class: str, capacity: int, holder: str, asked_since: datetime) -> None:
+        """All permits are held. If `holder` has less than its fair share (the cap over the workers holding
+        or asking for permits), ask for one held by the worker that holds the most."""
+        now = utcnow()
+        with self.session() as s:
+            rows = s.execute(
+                select(
+                    SlotLease.slot_no,
+                    SlotLease.holder,
+                    SlotLease.requested_by,
+                    (SlotLease.requested_at >= asked_since).label("fresh"),
+                ).where(
+                    SlotLease.call_class == call_class,
+                    SlotLease.slot_no < capacity,
+                    SlotLease.holder.is_not(None),
+                    SlotLease.expires_at >= now,
+                )
+            ).all()
+        asking = {r.slot_no: r.requested_by for r in rows if r.requested_by and r.fresh}
+        workers = {r.holder for r in rows} | set(asking.values()) | {holder}
+        share = -(-capacity // len(workers))
+        held = Counter(r.holder for r in rows)
+        if held[holder] + list(asking.values()).count(holder) >= share:
+            return
+        choices = [r for r in rows if r.holder != holder and r.slot_no not in asking]
+        if not choices:
+            return
+        target = max(choices, key=lambda r: (held[r.holder], -r.slot_no))
         with self.transaction() as s:
-            return s.execute(
+            s.execute(
+                update(SlotLease)
+                .where(
+                    SlotLease.call_class == call_class,
+                    SlotLease.slot_no == target.slot_no,
+                    or_(SlotLease.requested_by.is_(None), SlotLease.requested_at < asked_since),
+                )
+                .values(requested_by=holder, requested_at=now),
+                execution_options=self._fast,
+            )
+
+    def renew_slots(self, call_class: str, holder: str, ttl_seconds: float) -> set[int]:
+        """Extend `holder`'s leases; returns those of them that another worker asks for."""
+        now = utcnow()
+        with self.transaction() as s:
+            s.execute(
                 update(SlotLease)
                 .where(SlotLease.call_class == call_class, SlotLease.holder == holder)
-                .values(expires_at=utcnow() + timedelta(seconds=ttl_seconds)),
+                .values(expires_at=now + timedelta(seconds=ttl_seconds)),
                 execution_options=self._fast,
-            ).rowcount
+            )
+            return set(
+                s.scalars(
+                    select(SlotLease.slot_no).where(
+                        SlotLease.call_class == call_class,
+                        SlotLease.holder == holder,
+                        SlotLease.requested_by.is_not(None),
+                        SlotLease.requested_by != holder,
+                        SlotLease.requested_at >= now - timedelta(seconds=ttl_seconds * LEASE_REQUEST_TTLS),
+                    )
+                )
+            )
 
     def release_slot(self, call_class: str, slot_no: int, holder: str) -> None:
         with self.transaction() as s:
@@ -609,21 +679,21 @@ class Store:
                 execution_options=self._fast,
             )
 
-    def reserve_start(self, call_class: str, interval: float, now: float) -> float:
+    def reserve_start(self, call_class: str, interval: float, now: float | None = None) -> float:
         """Reserve the next start time of `call_class`, at least `interval` seconds after the previous one.
 
-        One atomic UPDATE ... RETURNING, so concurrent workers always get distinct, spaced times.
+        The row is locked before the clock is read, so a writer that waited for the lock cannot reserve a
+        time already in the past (its call would then start too close to the one reserved before it).
         """
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        gate = RateGate.call_class == call_class
         with self.transaction() as s:
+            # On SQLite this write takes the database's write lock; on PostgreSQL FOR UPDATE locks the row.
             s.execute(insert(RateGate).values(call_class=call_class, next_at=0.0).on_conflict_do_nothing())
-            next_at = s.execute(
-                update(RateGate)
-                .where(RateGate.call_class == call_class)
-                .values(next_at=case((RateGate.next_at > now, RateGate.next_at), else_=now) + interval)
-                .returning(RateGate.next_at)
-            ).scalar_one()
-        return next_at - interval
+            next_at = s.execute(select(RateGate.next_at).where(gate).with_for_update()).scalar_one()
+            start = max(next_at, time.time() if now is None else now)
+            s.execute(update(RateGate).where(gate).values(next_at=start + interval))
+        return start
 
     def release_all_slots(self, call_class: str, holder: str) -> None:
         with self.transaction() as s:

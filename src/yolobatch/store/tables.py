@@ -191,7 +191,9 @@ class Event(Base):
 
 class SlotLease(Base):
     """One permit of a global concurrency cap (`slot_no` < cap). A permit is held while `holder` is set and
-    `expires_at` is in the future, so a killed worker's permits come back by themselves."""
+    `expires_at` is in the future, so a killed worker's permits come back by themselves. A worker short of
+    its fair share asks for a held permit (`requested_by`); the holder then gives it back instead of
+    reusing it, and for a while only the asker may take it."""
 
     __tablename__ = "slot_leases"
 
@@ -199,6 +201,8 @@ class SlotLease(Base):
     slot_no: Mapped[int] = mapped_column(Integer, primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None]
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    requested_at: Mapped[datetime | None]
 
 
 class RateGate(Base):
