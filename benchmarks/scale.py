@@ -83,7 +83,7 @@ class Latencies:
         return out
 
 
-def _spawn(name: str, args: list[str], env: dict[str, str], log: Path, *, nice: int = 0) -> Service:
+def spawn_service(name: str, args: list[str], env: dict[str, str], log: Path, *, nice: int = 0) -> Service:
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "yolobatch", *args],
@@ -96,7 +96,7 @@ def _spawn(name: str, args: list[str], env: dict[str, str], log: Path, *, nice: 
 
 
 @contextlib.contextmanager
-def _stopping(services: list[Service]) -> Iterator[None]:
+def stopping(services: list[Service]) -> Iterator[None]:
     try:
         yield
     finally:
@@ -148,13 +148,13 @@ async def run_size(
         # (nice 10, as we advise where workers share a host with the API); else the latencies measured
         # would be the scheduler's.
         services = [
-            _spawn(f"worker {i + 1}", ["worker"], env, root / f"worker{i}.log", nice=WORKER_NICE)
+            spawn_service(f"worker {i + 1}", ["worker"], env, root / f"worker{i}.log", nice=WORKER_NICE)
             for i in range(workers)
         ]
-        services.append(_spawn("api", ["api", "--port", str(api_port)], env, root / "api.log"))
+        services.append(spawn_service("api", ["api", "--port", str(api_port)], env, root / "api.log"))
         temporal = Service("temporal server", server.process)  # type: ignore[arg-type]
         try:
-            with _stopping(services):
+            with stopping(services):
                 result = await _drive(
                     store, f"http://127.0.0.1:{api_port}", restaurants, [*services, temporal], timeout
                 )
@@ -196,7 +196,7 @@ async def _drive(
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as http:
         http.cookies.set("yb_session", token)
         deadline = time.monotonic() + 60
-        while not await _ready(http):
+        while not await api_ready(http):
             if time.monotonic() > deadline:
                 raise TimeoutError("the API process did not become ready within 60 s")
             await asyncio.sleep(0.2)
@@ -259,7 +259,7 @@ def _last_finish(store: Any, batch_id: str) -> float:
     return (last if last.tzinfo else last.replace(tzinfo=UTC)).timestamp()  # stored naive in UTC
 
 
-async def _ready(http: httpx.AsyncClient) -> bool:
+async def api_ready(http: httpx.AsyncClient) -> bool:
     with contextlib.suppress(httpx.TransportError):
         return (await http.get("/readyz")).status_code == 200
     return False

@@ -57,11 +57,11 @@ def world(sandbox):
     return sandbox
 
 
-def _reset_postgres(url: str) -> None:
+def _reset_postgres(url: str, schema: str) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS yolobatch_test CASCADE"))
-        connection.execute(text("CREATE SCHEMA yolobatch_test"))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
 
 
@@ -79,13 +79,14 @@ def database_urls() -> list:
     ]
 
 
-def make_store(kind: str, tmp_path: Path) -> Store:
+def make_store(kind: str, tmp_path: Path, schema: str = "yolobatch_test") -> Store:
+    """A migrated store: a SQLite file in `tmp_path`, or a fresh PostgreSQL schema."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'yolobatch.db'}"
     else:
         assert POSTGRES_URL
-        _reset_postgres(POSTGRES_URL)
-        url = POSTGRES_URL + ("&" if "?" in POSTGRES_URL else "?") + "options=-csearch_path%3Dyolobatch_test"
+        _reset_postgres(POSTGRES_URL, schema)
+        url = POSTGRES_URL + ("&" if "?" in POSTGRES_URL else "?") + f"options=-csearch_path%3D{schema}"
     engine = make_engine(url)
     migrate(engine)
     return Store(engine, SecretBox(SECRET_KEY))

@@ -1,0 +1,185 @@
+"""Scale-out: two `yolobatch worker` and two `yolobatch api` processes on PostgreSQL, one Temporal server.
+
+The sandbox is the oracle for what reached the platform (calls in flight at once, account starts), the
+Temporal histories for which worker ran what, and the two API processes must tell the same story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections import Counter
+
+import httpx
+import pytest
+from benchmarks.scale import Service, api_ready, spawn_service, stopping
+from temporalio.client import Client
+
+from tests.conftest import ENGINE_SCALE, POSTGRES_URL, SECRET_KEY, batch_of, make_store
+from tests.engine_helpers import ORG, calls, state
+from yolobatch.engine.contracts import PLATFORM_QUEUE, onboarding_workflow_id
+from yolobatch.engine.devserver import free_port
+from yolobatch.engine.reconcile import reconcile
+
+pytestmark = [
+    pytest.mark.reliability,
+    pytest.mark.postgres,
+    pytest.mark.skipif(not POSTGRES_URL, reason="YOLOBATCH_TEST_POSTGRES_URL not set"),
+]
+
+RESTAURANTS = 50
+CAP = 6  # global platform-call cap: low enough that 50 restaurants press against it
+ACCOUNTS_PER_MINUTE = 3.0  # one account per 20 s, × ENGINE_SCALE = one per 0.2 s
+
+
+async def test_two_workers_and_two_apis_share_one_batch_within_the_platform_limits(
+    dev_server, world, tmp_path
+):
+    store = make_store("postgres", tmp_path, schema="yolobatch_scale_out")
+    database_url = store.engine.url.render_as_string(hide_password=False)
+    store.ensure_org(ORG)
+    token = store.create_token(ORG, "scale-out test")
+    batch_id = store.create_batch(ORG, "scale-out", batch_of(RESTAURANTS).restaurants)
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": dev_server.address,
+        "YOLOBATCH_DATA_DIR": str(tmp_path),
+        "YOLOBATCH_DATABASE_URL": database_url,
+        "YOLOBATCH_SECRET_KEY": SECRET_KEY,
+        "YOLOBATCH_REGISTRATION_API_URL": world.url,
+        "YOLOBATCH_TIME_SCALE": str(ENGINE_SCALE),
+        "YOLOBATCH_PLATFORM_CONCURRENCY": str(CAP),
+        "YOLOBATCH_ACCOUNTS_PER_MINUTE": str(ACCOUNTS_PER_MINUTE),
+        "YOLOBATCH_LEASE_TTL_SECONDS": "3",
+    }
+    ports = [free_port(), free_port()]
+    services: list[Service] = [
+        spawn_service(f"worker {n}", ["worker"], env, tmp_path / f"worker{n}.log") for n in (1, 2)
+    ]
+    services += [
+        spawn_service(f"api {n}", ["api", "--port", str(port)], env, tmp_path / f"api{n}.log")
+        for n, port in enumerate(ports, 1)
+    ]
+    apis = [
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            cookies={"yb_session": token},
+            timeout=30,
+        )
+        for port in ports
+    ]
+    try:
+        with stopping(services):
+            await _wait_ready(apis, services, tmp_path)
+            (await apis[0].post(f"/api/batches/{batch_id}/start")).raise_for_status()
+            # The second API process watches the batch its sibling started.
+            detail = await _until_completed(apis[1], batch_id, services, tmp_path)
+            views = [await _views(api, batch_id) for api in apis]
+            client = await Client.connect(dev_server.address)
+            drift = await reconcile(client, store, batch_id=batch_id, repair=False)
+            identities = await _platform_call_workers(client, detail)
+    finally:
+        for api in apis:
+            await api.aclose()
+    for service in services[:2]:
+        assert service.process.returncode == 0, (
+            tmp_path / f"{service.name.replace(' ', '')}.log"
+        ).read_text()
+
+    # Every restaurant registered once; the database agrees with the engine.
+    assert detail["counts"] == {"completed": RESTAURANTS}
+    world_state = state(world)
+    assert world_state["duplicates"] == []
+    assert all(r["registrations"] == 1 for r in world_state["restaurants"].values())
+    assert (drift.jobs_checked, drift.drift, drift.unreachable) == (RESTAURANTS, [], {})
+
+    # Both workers did a real share of the platform calls.
+    assert len(identities) == 2, identities
+    total = sum(identities.values())
+    completed_calls = sum(
+        1
+        for job in detail["jobs"]
+        for key, call in job["sub_steps"].items()
+        if call["status"] == "completed" and key != "cloudwaitressAccount"  # on its own queue
+    )
+    assert total == completed_calls, (identities, completed_calls)
+    assert min(identities.values()) >= 0.2 * total, identities
+
+    # The platform never saw more than CAP calls of the capped class at once (account creation is a class
+    # of its own, paced instead), nor two accounts closer than the limit allows.
+    log = calls(world)
+    platform = [c for c in log if c["endpoint"] != "register-account"]
+    assert _peak_in_flight(platform) == CAP, "above the cap, or the cap never bound and proves nothing"
+    assert world_state["max_in_flight_by_endpoint"]["register-account"] == 1
+    assert world_state["max_in_flight"] <= CAP + 1
+    starts = sorted(c["started_at"] for c in log if c["endpoint"] == "register-account")
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    interval = 60 / ACCOUNTS_PER_MINUTE * ENGINE_SCALE
+    assert len(starts) == RESTAURANTS and min(gaps) >= 0.8 * interval, (interval, sorted(gaps)[:5])
+
+    # Both API processes show the same batch: API detail and the dashboard's grid.
+    assert views[0] == views[1]
+
+
+def _peak_in_flight(log: list[dict]) -> int:
+    edges = sorted([(c["started_at"], 1) for c in log] + [(c["finished_at"], -1) for c in log])
+    in_flight = peak = 0
+    for _, delta in edges:
+        in_flight += delta
+        peak = max(peak, in_flight)
+    return peak
+
+
+async def _wait_ready(apis: list[httpx.AsyncClient], services: list[Service], logs) -> None:
+    for _ in range(300):
+        _alive(services, logs)
+        if all([await api_ready(api) for api in apis]):
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the API processes did not become ready within 60 s")
+
+
+async def _until_completed(api: httpx.AsyncClient, batch_id: str, services, logs) -> dict:
+    for _ in range(900):
+        _alive(services, logs)
+        response = await api.get(f"/api/batches/{batch_id}", params={"limit": 1000})
+        response.raise_for_status()
+        detail = response.json()
+        if detail["counts"].get("completed") == RESTAURANTS:
+            return detail
+        assert not detail["counts"].get("action_required"), detail["counts"]
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"batch not completed: {detail['counts']}")
+
+
+def _alive(services: list[Service], logs) -> None:
+    for service in services:
+        if service.process.poll() is not None:
+            log = (logs / f"{service.name.replace(' ', '')}.log").read_text()
+            raise AssertionError(f"{service.name} exited with {service.process.returncode}:\n{log[-3000:]}")
+
+
+async def _views(api: httpx.AsyncClient, batch_id: str) -> tuple:
+    detail = (await api.get(f"/api/batches/{batch_id}", params={"limit": 1000})).json()
+    grid = (await api.get(f"/batches/{batch_id}/grid", params={"page": 1})).text
+    assert grid.count('data-drawer="/jobs/') == RESTAURANTS, grid[:2000]
+    # Render times differ between processes; everything else must be the same.
+    return detail, re.sub(r"\d+ (s|seconds?|minutes?) ago", "", grid)
+
+
+async def _platform_call_workers(client: Client, detail: dict) -> Counter:
+    """Which worker process started each platform call, from the restaurants' Temporal histories."""
+    identities: Counter = Counter()
+    for job in detail["jobs"]:
+        history = await client.get_workflow_handle(onboarding_workflow_id(job["job_id"])).fetch_history()
+        scheduled = {}
+        for event in history.events:
+            if event.HasField("activity_task_scheduled_event_attributes"):
+                attributes = event.activity_task_scheduled_event_attributes
+                scheduled[event.event_id] = attributes.task_queue.name
+            elif event.HasField("activity_task_started_event_attributes"):
+                attributes = event.activity_task_started_event_attributes
+                if scheduled.get(attributes.scheduled_event_id) == PLATFORM_QUEUE:
+                    identities[attributes.identity] += 1
+    return identities
