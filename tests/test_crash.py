@@ -5,42 +5,25 @@ Nothing may be lost and no side effect may happen twice: the sandbox counts side
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client
 
-from tests.conftest import ENGINE_SCALE, SECRET_KEY, batch_of, settings_for
-from tests.engine_helpers import all_completed, create, launch, state, wait_until, worker
+from tests.conftest import batch_of, settings_for
+from tests.engine_helpers import (
+    all_completed,
+    completed_calls,
+    create,
+    launch,
+    spawn_worker,
+    state,
+    wait_until,
+    worker,
+)
 from yolobatch.engine.devserver import free_port, start_dev_server
 
-pytestmark = pytest.mark.crash
-
-
-def spawn_worker(settings, temporal_address: str, log: Path) -> subprocess.Popen:
-    env = os.environ | {
-        "TEMPORAL_ADDRESS": temporal_address,
-        "YOLOBATCH_DATA_DIR": str(settings.data_dir),
-        "YOLOBATCH_DATABASE_URL": settings.resolved_database_url,
-        "YOLOBATCH_SECRET_KEY": SECRET_KEY,
-        "YOLOBATCH_REGISTRATION_API_URL": settings.registration_api_url,
-        "YOLOBATCH_TIME_SCALE": str(ENGINE_SCALE),
-        "YOLOBATCH_ACCOUNTS_PER_MINUTE": "60",
-        "YOLOBATCH_PLATFORM_CONCURRENCY": "12",
-        "YOLOBATCH_LEASE_TTL_SECONDS": "3",
-    }
-    command = [sys.executable, "-m", "yolobatch", "worker"]
-    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def completed_calls(progress) -> int:
-    return sum(
-        1 for job in progress["jobs"] for sub in job["sub_steps"].values() if sub["status"] == "completed"
-    )
+pytestmark = [pytest.mark.crash, pytest.mark.reliability]
 
 
 async def test_crash_kill_worker_mid_batch_loses_nothing_and_duplicates_nothing(

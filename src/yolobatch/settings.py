@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=1, description="scales call timeouts and the account rate (demos, tests)"
     )
     retry_attempts: int = Field(default=4, ge=1, le=20, description="automatic attempts per sub-step call")
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="on SIGTERM, how long calls in flight may run on and report before they are cancelled "
+        "(and retried elsewhere with the same idempotency key); no new work is taken meanwhile. "
+        "Wall-clock seconds, not scaled by time_scale: keep it below the supervisor's kill timeout",
+    )
 
     @field_validator("registration_api_url")
     @classmethod

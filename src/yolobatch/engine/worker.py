@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 from temporalio.client import Client
@@ -55,9 +56,15 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
         )
         # Sync store writes (the `record` local activity) run on a sized pool, never more than it can take.
         executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="yolobatch-activity")
+        # On shutdown (SIGTERM) the workers stop polling at once, and calls in flight get this long to finish
+        # and report, instead of being cancelled and sent again by another worker. Not scaled by time_scale:
+        # it is a wall-clock promise to whatever sends SIGTERM (Kubernetes waits 30 s before SIGKILL); the
+        # calls themselves end sooner, within their own (scaled) timeouts, and shutdown waits only for them.
+        grace = timedelta(seconds=settings.shutdown_grace_seconds)
         workers = [
             Worker(
                 client,
+                graceful_shutdown_timeout=grace,
                 task_queue=WORKFLOW_QUEUE,
                 workflows=WORKFLOWS,
                 workflow_runner=WORKFLOW_RUNNER,
@@ -68,6 +75,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             ),
             Worker(
                 client,
+                graceful_shutdown_timeout=grace,
                 task_queue=PLATFORM_QUEUE,
                 activities=[registration.platform_call],
                 tuner=WorkerTuner.create_composite(
@@ -80,6 +88,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             ),
             Worker(
                 client,
+                graceful_shutdown_timeout=grace,
                 task_queue=ACCOUNTS_QUEUE,
                 activities=[registration.platform_call],
                 # One account call per worker at a time: while it runs (seconds), the next one is already
@@ -94,6 +103,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             ),
             Worker(
                 client,
+                graceful_shutdown_timeout=grace,
                 task_queue=LOOKUP_QUEUE,
                 activities=[
                     pipeline.extract_store,
