@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch import __version__
 from yolobatch.api.context import AppContext
@@ -18,6 +19,9 @@ from yolobatch.store.repository import NotFound
 from yolobatch.store.tables import Job, JobStep, SubStepRow
 
 MAX_BODY_BYTES = 11_000_000  # a 10 MB upload plus its multipart envelope
+ENGINE_UNAVAILABLE = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)
 
 DESCRIPTION = """
 Onboard restaurants in batches: create a batch (JSON or an uploaded CSV), start it, answer what needs a
@@ -55,14 +59,53 @@ def _errors(app: FastAPI) -> None:
     async def rejected(request: Request, exc: DecisionRejected) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
+    @app.exception_handler(RPCError)
+    async def engine_unavailable(request: Request, exc: RPCError) -> JSONResponse:
+        # The Temporal server did not answer (down, restarting, overloaded): the request may well succeed
+        # later, so say so rather than answer 500. Any other RPC error is a bug and stays a 500.
+        if exc.status not in ENGINE_UNAVAILABLE:
+            raise exc
+        return JSONResponse(
+            {"detail": f"the engine (Temporal) is not reachable, try again shortly: {exc.message}"},
+            status_code=503,
+            headers={"Retry-After": "10"},
+        )
+
 
 def _limit_body_size(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def limit(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+
+
+class BodySizeLimit:
+    """Refuse a request body over `max_bytes` with a 413: at once when its Content-Length says so, else as
+    soon as that much has arrived, so a chunked body is never read (nor spooled to disk) past the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = HTTPException(413, detail=f"request body over {self.max_bytes} bytes")
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            response = JSONResponse({"detail": too_large.detail}, status_code=413)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # An HTTPException passes through FastAPI's body parsing and becomes this 413.
+                raise too_large
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _operations(app: FastAPI) -> None:

@@ -43,6 +43,9 @@ Org = Annotated[str, Depends(current_org)]
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
+# Paging and event ids bound what reaches SQL: a larger integer is an overflow error in the database driver.
+MAX_OFFSET = 2**31 - 1
+MAX_EVENT_ID = 2**63 - 1
 
 
 def _problems(exc: BatchInputError) -> JSONResponse:
@@ -105,7 +108,7 @@ async def list_batches(
         str | None, Query(alias="status", description="e.g. running, action_required")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """The organisation's batches, newest first, with counts of restaurants by state."""
     items, total = await asyncio.to_thread(
@@ -123,7 +126,7 @@ async def get_batch(
         Literal["failed", "waiting", "running", "done"] | None,
         Query(description="only restaurants in this state (the dashboard's filters)"),
     ] = None,
-    offset: Annotated[int, Query(ge=0, description="restaurants to skip, in input order")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="restaurants to skip, in input order")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="restaurants in this page")] = 100,
 ) -> dict[str, Any]:
     """A batch's counts (all restaurants) and one page of its restaurants with their steps and
@@ -298,13 +301,16 @@ async def event_stream(
     org: Org,
     ctx: Ctx,
     batch_id: str | None = None,
-    after: Annotated[int, Query(ge=0, description="resume after this event id")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="resume after this event id")] = 0,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Server-sent events: every audit/progress event of the organisation (or one batch), live."""
     if batch_id:
         await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    start = after
+    # isascii: "²".isdigit() is true and int() refuses it; an id beyond any database's integers is capped.
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        start = min(int(last_event_id), MAX_EVENT_ID)
 
     async def feed() -> AsyncIterator[str]:
         cursor = start

@@ -19,6 +19,7 @@ from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
 
 MAX_RESTAURANTS = 10_000  # the scale benchmark runs a batch this size; its grid and API are paged
+MAX_NAME = 200  # characters in a batch's name
 CSV_FACTS = ("storeUrl", "store_url", "address", "city", "phone", "email", "companyNumber")
 CSV_SECTIONS = ("account", "restaurant", "menu", "website", "payment", "onboarding", "stepsEnabled")
 CSV_LIST_FIELDS = {"website.cuisines"}
@@ -71,7 +72,7 @@ class RestaurantInput(BaseModel):
 class BatchInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="Untitled batch", min_length=1, max_length=200)
+    name: str = Field(default="Untitled batch", min_length=1, max_length=MAX_NAME)
     restaurants: list[RestaurantInput] = Field(min_length=1, max_length=MAX_RESTAURANTS)
 
 
@@ -91,6 +92,8 @@ def parse_batch(text: str, default_name: str = "Untitled batch") -> BatchInput:
         raise BatchInputError(
             [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
         ) from None
+    except RecursionError:  # `[[[[...` thousands deep: the decoder gives up before it finds an error
+        raise BatchInputError(["not valid JSON: nested too deeply"]) from None
     if isinstance(data, list):
         data = {"name": default_name, "restaurants": data}
     if not isinstance(data, dict):
@@ -98,8 +101,11 @@ def parse_batch(text: str, default_name: str = "Untitled batch") -> BatchInput:
     rows = data.get("restaurants")
     if not isinstance(rows, list) or not rows:
         raise BatchInputError(["'restaurants' must be a non-empty list"])
+    name = data.get("name") or default_name
+    if not isinstance(name, str):
+        raise BatchInputError(["name: the batch name must be a string"])
     labelled = [(f"restaurant {index}", row) for index, row in enumerate(rows, start=1)]
-    return _validate(str(data.get("name") or default_name), labelled)
+    return _validate(name, labelled)
 
 
 def parse_csv_batch(
@@ -112,10 +118,17 @@ def parse_csv_batch(
     `restaurant.openingHours` as `Monday 11:00-21:30; Tuesday 11:00-21:30`, and `menu`: a JSON menu file
     that `load_menu` reads (paths relative to the CSV).
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), skipinitialspace=True)
-    columns = [c.strip() for c in reader.fieldnames or []]
+    # newline="": the csv module finds the line ends itself (\r\n, \n and old Macs' bare \r).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
+    try:
+        columns = [c.strip() for c in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise BatchInputError([f"row 1: {exc}"]) from None
     if "name" not in columns:
         raise BatchInputError(["the header row must have a 'name' column"])
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:  # a dict keeps the last of them: the first column's cells would vanish silently
+        raise BatchInputError([f"column(s) {', '.join(repeated)} appear more than once in the header row"])
     plain = ("name", "menu", *CSV_FACTS)
     unknown = [c for c in columns if c not in plain and c.split(".")[0] not in CSV_SECTIONS]
     if unknown or any("." not in c for c in columns if c not in plain):
@@ -123,17 +136,24 @@ def parse_csv_batch(
         raise BatchInputError([f"unknown column(s) {', '.join(bad)}; use name, menu and section.field"])
     labelled: list[tuple[str, Any]] = []
     problems: list[str] = []
-    for row in reader:
-        line = f"row {reader.line_num}"
-        if None in row:
-            problems.append(f"{line}: more cells than header columns")
-            continue
-        try:
-            labelled.append(
-                (line, _csv_row({k.strip(): (v or "").strip() for k, v in row.items()}, load_menu))
-            )
-        except ValueError as exc:
-            problems.append(f"{line}: {exc}")
+    try:
+        for row in reader:
+            line = f"row {reader.line_num}"
+            if None in row:
+                problems.append(f"{line}: more cells than header columns")
+                continue
+            try:
+                labelled.append(
+                    (line, _csv_row({k.strip(): (v or "").strip() for k, v in row.items()}, load_menu))
+                )
+            except ValueError as exc:
+                problems.append(f"{line}: {exc}")
+    except csv.Error as exc:
+        # e.g. a cell over the csv module's 128 KiB limit: the rest of the file cannot be read reliably.
+        reason = str(exc)
+        if "field larger than field limit" in reason:
+            reason = f"a cell is longer than {csv.field_size_limit()} characters"
+        problems.append(f"row {reader.reader.line_num}: {reason}")  # the DictReader's count lags behind
     if not labelled and not problems:
         raise BatchInputError(["the CSV has no restaurant rows"])
     try:
@@ -141,8 +161,14 @@ def parse_csv_batch(
     except BatchInputError as exc:
         problems += exc.problems
     if problems or batch is None:
-        raise BatchInputError(sorted(problems, key=lambda p: int(re.findall(r"\d+", p)[0])))
+        raise BatchInputError(sorted(problems, key=_row_number))
     return batch
+
+
+def _row_number(problem: str) -> int:
+    """Problems sort by row; those about the whole file (no row) come first."""
+    found = re.match(r"row (\d+)", problem)
+    return int(found.group(1)) if found else 0
 
 
 def _csv_row(row: dict[str, str], load_menu: Callable[[str], str] | None) -> dict[str, Any]:
@@ -186,9 +212,29 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
     if len(labelled) > MAX_RESTAURANTS:
         raise BatchInputError([f"at most {MAX_RESTAURANTS} restaurants per batch, got {len(labelled)}"])
     problems: list[str] = []
+    if len(name) > MAX_NAME:
+        problems.append(f"name: the batch name has more than {MAX_NAME} characters")
+    if "\x00" in name:
+        problems.append("name: the batch name contains a NUL character")
     restaurants: list[RestaurantInput] = []
+    seen: dict[str, str] = {}
     for label, row in labelled:
         title = f"{label} ({row['name']})" if isinstance(row, dict) and row.get("name") else label
+        nul = _nul_path(row)
+        if nul is not None:
+            # PostgreSQL cannot store NUL in text; no restaurant has one in its name or address anyway.
+            problems.append(f"{label}: {nul or 'row'}: contains a NUL character")
+            continue
+        try:
+            fingerprint = json.dumps(row, sort_keys=True, default=str)
+        except RecursionError:
+            problems.append(f"{title}: row: nested too deeply")
+            continue
+        if fingerprint in seen:
+            # The same restaurant twice would be registered twice on the platform.
+            problems.append(f"{title}: a duplicate of {seen[fingerprint]} (every cell the same)")
+            continue
+        seen[fingerprint] = label
         try:
             restaurant = RestaurantInput.model_validate(row)
         except ValidationError as exc:
@@ -210,6 +256,30 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
     return BatchInput(name=name, restaurants=restaurants)
 
 
+def _nul_path(value: Any) -> str | None:
+    """The dotted path of the first string holding a NUL character in `value` ("" for `value` itself), or
+    None. Iterative: a JSON file may nest as deep as the decoder allows."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path
+            continue
+        if isinstance(item, dict):
+            children: list[tuple[Any, Any]] = list(item.items())
+        elif isinstance(item, list):
+            children = list(enumerate(item))
+        else:
+            continue
+        for key, child in reversed(children):
+            where = f"{path}.{key}".lstrip(".")
+            if isinstance(key, str) and "\x00" in key:
+                return where
+            stack.append((where, child))
+    return None
+
+
 MAX_UPLOAD_BYTES = 10_000_000
 
 
@@ -222,8 +292,14 @@ def parse_upload(raw: bytes, filename: str, title: str, sandbox_url: str | None 
         raise BatchInputError(["choose a CSV or JSON file with at least one restaurant"])
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BatchInputError(["the file is not UTF-8 text"]) from None
+    except UnicodeDecodeError as exc:
+        raise BatchInputError(
+            [f"the file is not UTF-8 text (byte {exc.start + 1} cannot be decoded); save it as UTF-8"]
+        ) from None
+    if "\x00" in text:  # UTF-16 without a byte-order mark decodes "successfully", one NUL per letter
+        raise BatchInputError(["the file is not UTF-8 text (it contains NUL bytes: UTF-16 or binary?)"])
+    # A file name is only a default title: shorten it rather than refuse the file.
+    title = title.strip()[:MAX_NAME] or "Untitled batch"
     if sandbox_url:
         text = text.replace("{sandbox}", sandbox_url)
     if filename.lower().endswith(".json") or text.lstrip().startswith(("{", "[")):

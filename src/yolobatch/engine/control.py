@@ -8,7 +8,7 @@ from typing import Literal
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.engine.contracts import (
     WORKFLOW_QUEUE,
@@ -115,7 +115,15 @@ async def _update(client: Client, job_id: str, name: str, arg: object, update_id
             raise DecisionRejected(cause.message) from None
         raise
     except RPCError as err:
-        raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
+        raise _no_workflow(job_id, err) from None
+
+
+def _no_workflow(job_id: str, err: RPCError) -> Exception:
+    """NotFound when the engine says the workflow is not there; any other RPC error (the engine is down,
+    overloaded) is raised as it is, for the API to answer 503 rather than a misleading 404."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return NotFound(f"job {job_id} has no running workflow: {err.message}")
+    return err
 
 
 async def cancel_batch(client: Client, store: Store, batch_id: str, *, actor: str) -> int:
@@ -139,7 +147,7 @@ async def cancel_job(client: Client, store: Store, job_id: str, *, actor: str, r
     try:
         await client.get_workflow_handle(onboarding_workflow_id(job_id)).cancel()
     except RPCError as err:
-        raise NotFound(f"job {job_id} has no running workflow: {err.message}") from None
+        raise _no_workflow(job_id, err) from None
     message = "Cancellation requested" + (f": {reason}" if reason else "")
     await asyncio.to_thread(
         store.add_event, job.org_id, job.batch_id, job_id, "cancel_requested", message, actor=actor

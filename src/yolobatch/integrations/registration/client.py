@@ -11,6 +11,7 @@ import httpx
 
 from yolobatch.domain.plan import SubStep
 from yolobatch.domain.redaction import redact
+from yolobatch.integrations.bounded import ResponseTooLarge, request_bounded
 from yolobatch.integrations.errors import ExternalCallError, retry_after_seconds
 from yolobatch.integrations.registration.payloads import Request
 
@@ -82,9 +83,15 @@ class RegistrationClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
-            return await self._http.request(
-                method, self._base_url + path, json=payload, headers=headers, timeout=timeout
+            return await request_bounded(
+                self._http, method, self._base_url + path, json=payload, headers=headers, timeout=timeout
             )
+        except ResponseTooLarge as exc:
+            # No platform answer is this big. A 2xx means the call happened: a retry (same idempotency key)
+            # would only replay the same answer, so a person has to look.
+            raise CallFailed(
+                f"{method} {path}: {exc}", retryable=_retryable(exc.status_code), status_code=exc.status_code
+            ) from None
         except httpx.TimeoutException as exc:
             raise CallFailed(f"{method} {path} timed out after {timeout:.1f} s", retryable=True) from exc
         except httpx.HTTPError as exc:
@@ -95,7 +102,7 @@ class RegistrationClient:
             self._raise_for_status(response)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: `[[[[...` nested thousands deep
             body = None
         if not isinstance(body, dict):
             snippet = self.redact(response.text[:200])
@@ -110,16 +117,14 @@ class RegistrationClient:
         status = response.status_code
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = response.text[:MAX_ERROR_CHARS]
         detail = body.get("error") or body.get("message") if isinstance(body, dict) else body
         message = self.redact(f"HTTP {status}: {str(detail or response.reason_phrase)[:MAX_ERROR_CHARS]}")
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        # 409 = the same idempotency key is still executing on the platform: wait and ask again.
-        retryable = status in (408, 409, 425, 429) or status >= 500
         raise CallFailed(
             message,
-            retryable=retryable,
+            retryable=_retryable(status),
             status_code=status,
             retry_after=retry_after,
             response=self.redact(body),
@@ -159,3 +164,8 @@ class RegistrationClient:
             if progress.get("status") == "failed":
                 raise CallFailed(f"image upload batch failed: {progress.get('error')}", retryable=False)
             await asyncio.sleep(interval)
+
+
+def _retryable(status: int) -> bool:
+    # 409 = the same idempotency key is still executing on the platform: wait and ask again.
+    return status in (408, 409, 425, 429) or status >= 500

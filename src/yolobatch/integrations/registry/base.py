@@ -23,6 +23,7 @@ from yolobatch.domain.company import (
     street_search_terms,
 )
 from yolobatch.domain.redaction import redact
+from yolobatch.integrations.bounded import ResponseTooLarge, request_bounded
 from yolobatch.integrations.errors import ExternalCallError, retry_after_seconds
 from yolobatch.integrations.registry.ranking import rank
 
@@ -99,9 +100,14 @@ class HttpRegistry(ABC):
     async def _get(self, path: str, model: type[Model], params: dict[str, Any] | None = None) -> Model:
         what = f"{self.service} GET {path}"
         try:
-            response = await self._http.get(
-                self._base_url + path, params=params, timeout=self._timeout, **self._auth()
+            response = await request_bounded(
+                self._http, "GET", self._base_url + path, params=params, timeout=self._timeout, **self._auth()
             )
+        except ResponseTooLarge as exc:
+            # No registry answer is this big; asking again only helps when the status says so.
+            raise RegistryError(
+                f"{what}: {exc}", retryable=_retryable(exc.status_code), status_code=exc.status_code
+            ) from None
         except httpx.TimeoutException as exc:
             raise RegistryError(f"{what} timed out after {self._timeout:.1f} s", retryable=True) from exc
         except httpx.HTTPError as exc:
@@ -111,7 +117,7 @@ class HttpRegistry(ABC):
             raise self._status_error(what, response)
         try:
             body = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[...` nested thousands deep
             snippet = self._redact(response.text[:120])
             raise RegistryError(
                 f"{what}: HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
@@ -141,7 +147,7 @@ class HttpRegistry(ABC):
             message = f"{what}: HTTP {status} ({detail})"
         return RegistryError(
             message,
-            retryable=status in (408, 425, 429) or status >= 500,
+            retryable=_retryable(status),
             status_code=status,
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
@@ -174,10 +180,14 @@ def _found_by(candidates: list[CompanyCandidate], search: MatchedOn) -> list[Com
     return [c.model_copy(update={"matched_on": [search]}) for c in candidates]
 
 
+def _retryable(status: int) -> bool:
+    return status in (408, 425, 429) or status >= 500
+
+
 def _error_detail(response: httpx.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.text[:MAX_ERROR_CHARS] or response.reason_phrase
     if isinstance(body, dict):
         # NZBN gateway: {"message"} or {"errorDescription"}; Companies House: {"error"} or {"errors": [...]}
