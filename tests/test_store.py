@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from tests.conftest import SECRET_KEY, batch_of, database_urls, make_store
+from tests.conftest import POSTGRES_URL, SECRET_KEY, batch_of, database_urls, make_store
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.repository import NotFound, Store
 
@@ -80,6 +81,28 @@ def test_a_worker_short_of_its_share_asks_for_a_lease_and_gets_it(db, tmp_path):
     assert store.renew_slots("platform", "w1", ttl_seconds=5) == set()
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="YOLOBATCH_TEST_POSTGRES_URL not set")
+def test_processes_starting_together_migrate_one_after_the_other(tmp_path):
+    """Scale-out starts several processes at once on an empty database; each migrates on start."""
+    store = make_store("postgres", tmp_path, schema="yolobatch_migrate")
+    with store.engine.begin() as connection:  # back to an empty schema
+        connection.execute(text("DROP SCHEMA yolobatch_migrate CASCADE"))
+        connection.execute(text("CREATE SCHEMA yolobatch_migrate"))
+    url = store.engine.url.render_as_string(hide_password=False)
+    code = (
+        "import sys; from yolobatch.store.db import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
+    )
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    failures = [p.stderr.read()[-500:] for p in starts if p.wait(60) != 0]  # type: ignore[union-attr]
+    assert failures == []
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+
+
 def test_unknown_ids_are_not_found(store):
     with pytest.raises(NotFound):
         store.batch_progress("nope")
@@ -89,7 +112,6 @@ def test_unknown_ids_are_not_found(store):
 
 @pytest.mark.parametrize("db", database_urls())
 def test_rate_gate_spaces_starts_even_when_asked_at_once(db, tmp_path):
-    from concurrent.futures import ThreadPoolExecutor
 
     store = make_store(db, tmp_path)
     now = time.time()
