@@ -98,6 +98,7 @@ async def test_every_route_needs_a_valid_token(api):
         assert (await http.get("/healthz")).json() == {"status": "ok"}
 
 
+@pytest.mark.security
 async def test_no_route_reaches_another_organisations_batch_or_restaurant(api, world):
     base, a, b, store = api
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
@@ -172,6 +173,7 @@ async def test_bad_input_is_refused_row_by_row_and_creates_nothing(api, world):
         assert (await http.get("/api/batches", headers=a)).json()["total"] == 0
 
 
+@pytest.mark.security
 async def test_people_answer_through_the_api_and_repeats_are_harmless(api, world):
     base, a, _, store = api
     rows = plain(world, 2)
@@ -215,6 +217,22 @@ async def test_people_answer_through_the_api_and_repeats_are_harmless(api, world
     assert progress["status"] == "completed"
     assert store.config_review(jobs[1])["config"]["website"]["itemLayout"] == "list"
 
+    # Every human action is in the audit log, with who (the caller's token name) and when.
+    audit = [e for e in store.events(batch_id=batch_id) if e.actor == "api:test"]
+    kinds = [e.kind for e in audit]
+    for kind in (
+        "batch_created",
+        "batch_started",
+        "companySelection_choose",
+        "config_edited",
+        "config_copied",
+    ):
+        assert kind in kinds, kinds
+    assert kinds.count("config_approve") == 2, kinds
+    assert all(e.created_at is not None for e in audit)
+    edited = next(e for e in audit if e.kind == "config_edited")
+    assert edited.job_id == jobs[0] and edited.message == "Edited website.itemLayout"
+
 
 async def test_drafts_can_be_deleted_started_batches_cannot(api, world):
     base, a, _, _ = api
@@ -227,6 +245,7 @@ async def test_drafts_can_be_deleted_started_batches_cannot(api, world):
         assert (await http.delete(f"/api/batches/{started['batch_id']}", headers=a)).status_code == 409
 
 
+@pytest.mark.security
 async def test_events_stream_live_and_only_the_callers(api, world):
     base, a, b, store = api
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:

@@ -13,7 +13,9 @@ from temporalio.client import Client
 from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import fault, sub_step_is, wait_until
 from tests.web_helpers import ORG, Dashboard, chromium, log_in, serving, shot
+from yolobatch.api.security import csrf_token
 from yolobatch.cli import sandbox_settings
+from yolobatch.web.routes import router as web_router
 
 LIVE = 120_000  # ms: the whole pipeline runs at test speed, but a person's page must keep up with it
 
@@ -66,6 +68,7 @@ async def inbox_item(page: Page, dash: Dashboard, kind: str, restaurant: str):
     raise AssertionError(f"no {kind} item for {restaurant} in the inbox")
 
 
+@pytest.mark.security
 async def test_pages_need_a_session_and_actions_need_the_csrf_token(dash, page):
     async with httpx.AsyncClient(base_url=dash.url) as http:
         for path in ("/", "/inbox", "/batches/new"):
@@ -89,6 +92,51 @@ async def test_pages_need_a_session_and_actions_need_the_csrf_token(dash, page):
     await expect(page.get_by_role("heading", name="No batches yet")).to_be_visible()
     await expect(page.get_by_role("link", name="Create batch")).to_be_visible()
     await shot(page, "batches-empty")
+
+
+@pytest.mark.security
+async def test_the_session_cookie_is_secure_behind_https(dash):
+    async with httpx.AsyncClient(base_url=dash.url) as http:
+        plain = await http.post("/login", data={"token": dash.token})
+        behind_tls = await http.post(
+            "/login", data={"token": dash.token}, headers={"X-Forwarded-Proto": "https"}
+        )
+    flags = [r.headers["set-cookie"].lower().split("; ") for r in (plain, behind_tls)]
+    for cookie in flags:
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie, cookie
+    assert "secure" not in flags[0]  # plain http on a laptop: a Secure cookie would never be sent back
+    assert "secure" in flags[1], flags[1]
+
+
+@pytest.mark.security
+async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaurant(dash):
+    batch = batch_of(1)
+    batch_id = dash.store.create_batch(ORG, "theirs", batch.restaurants)
+    job_id = dash.store.batch_progress(batch_id)["jobs"][0]["job_id"]
+    name = batch.restaurants[0].name
+    dash.store.ensure_org("other-org")
+    intruder = dash.store.create_token("other-org", "intruder")
+    scoped = [
+        (method, route.path)
+        for route in web_router.routes
+        for method in getattr(route, "methods", ())
+        if "{batch_id}" in route.path or "{job_id}" in route.path
+    ]
+    assert len(scoped) == 8  # every such route; a new one joins this test automatically
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": intruder}) as http:
+        form = {"csrf_token": csrf_token(intruder), "action": "retry", "step": "servicesConfig"}
+        for method, path in scoped:
+            for action in ("start", "cancel", "approve-all") if "{action}" in path else ("",):
+                concrete = path.format(batch_id=batch_id, job_id=job_id, action=action)
+                response = await http.request(method, concrete, data=form if method == "POST" else None)
+                assert name not in response.text, (method, concrete)
+                if response.status_code == 303:  # a form post goes back to its page, saying why not
+                    assert "not+found" in response.headers["location"], (method, concrete, response.headers)
+                else:
+                    assert response.status_code == 404, (method, concrete, response.status_code)
+    # Nothing happened to the batch: still a draft, and its only event is its creation.
+    assert dash.store.batch_progress(batch_id)["status"] == "draft"
+    assert [e.kind for e in dash.store.events(batch_id=batch_id)] == ["batch_created"]
 
 
 async def test_a_bad_upload_shows_every_bad_row_and_creates_nothing(dash, page):
@@ -172,7 +220,8 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     services = progress["jobs"][0]["sub_steps"]["servicesConfig"]
     assert services["status"] == "completed" and services["generation"] == 1
     audit = {(e.kind, e.actor) for e in dash.store.events(batch_id=batch_id)}
-    assert ("sub_step_retry", "dashboard") in audit and ("config_approve", "dashboard") in audit
+    person = "dashboard:dashboard-test"  # the channel and the name of the session's token
+    assert ("sub_step_retry", person) in audit and ("config_approve", person) in audit
 
     await page.goto(f"{dash.url}/")
     await expect(page.locator("table.list tbody tr")).to_have_count(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -101,6 +102,20 @@ def test_processes_starting_together_migrate_one_after_the_other(tmp_path):
     assert failures == []
     with store.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+
+
+@pytest.mark.security
+def test_tokens_are_stored_only_as_hashes_and_revoked_ones_stop_working(store):
+    store.ensure_org("org-a")
+    token = store.create_token("org-a", "ops-laptop")
+    with store.session() as s:
+        rows = s.execute(text("SELECT * FROM api_tokens")).mappings().all()
+    assert len(rows) == 1 and all(token not in str(value) for value in rows[0].values())
+    assert rows[0]["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+    assert store.token_owner(token) == ("org-a", "ops-laptop")
+    assert store.token_owner(token[:-1] + ("x" if token[-1] != "x" else "y")) is None
+    assert store.revoke_tokens("org-a", "ops-laptop") == 1
+    assert store.org_for_token(token) is None
 
 
 def test_unknown_ids_are_not_found(store):

@@ -26,7 +26,7 @@ from yolobatch.api.schemas import (
     InputProblems,
     Reason,
 )
-from yolobatch.api.security import current_org
+from yolobatch.api.security import current_actor, current_org
 from yolobatch.domain.batch_input import (
     MAX_UPLOAD_BYTES,
     BatchInput,
@@ -40,6 +40,7 @@ from yolobatch.engine.contracts import Approval, CompanyChoice
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
+Actor = Annotated[str, Depends(current_actor)]  # the audit log's name for the caller
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
@@ -54,34 +55,34 @@ def _problems(exc: BatchInputError) -> JSONResponse:
 
 
 async def _create(
-    ctx: AppContext, org: str, batch: BatchInput, options: dict[str, Any], start: bool
+    ctx: AppContext, org: str, actor: str, batch: BatchInput, options: dict[str, Any], start: bool
 ) -> BatchCreated:
     store = ctx.store
-    batch_id = await asyncio.to_thread(
-        store.create_batch, org, batch.name, batch.restaurants, f"api:{org}", options
-    )
+    batch_id = await asyncio.to_thread(store.create_batch, org, batch.name, batch.restaurants, actor, options)
     if start:
-        await _start(ctx, batch_id)
+        await _start(ctx, batch_id, actor)
     return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
 
 
-async def _start(ctx: AppContext, batch_id: str) -> None:
-    await control.start_batch(ctx.client, ctx.store, batch_id, control.tuning_for(ctx.settings))
+async def _start(ctx: AppContext, batch_id: str, actor: str) -> None:
+    tuning = control.tuning_for(ctx.settings)
+    await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
 
 
 @router.post("/batches", status_code=201, response_model=BatchCreated, responses=PROBLEMS)
-async def create_batch(body: CreateBatch, org: Org, ctx: Ctx) -> Any:
+async def create_batch(body: CreateBatch, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Create a batch from JSON: plain restaurants run the whole pipeline, ready configs register only."""
     try:
         batch = parse_batch(json.dumps({"name": body.name, "restaurants": body.restaurants}))
     except BatchInputError as exc:
         return _problems(exc)
-    return await _create(ctx, org, batch, body.options.model_dump(), body.start)
+    return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start)
 
 
 @router.post("/batches/upload", status_code=201, response_model=BatchCreated, responses=PROBLEMS)
 async def upload_batch(
     org: Org,
+    actor: Actor,
     ctx: Ctx,
     file: Annotated[UploadFile, File(description="CSV (name, storeUrl, city, email, ...) or JSON")],
     name: Annotated[str | None, Form(max_length=200)] = None,
@@ -97,7 +98,7 @@ async def upload_batch(
         batch = parse_upload(raw, filename, name or filename.rsplit(".", 1)[0], ctx.sandbox_url)
     except BatchInputError as exc:
         return _problems(exc)
-    return await _create(ctx, org, batch, {"yolo": yolo, "auto_select": True}, start)
+    return await _create(ctx, org, actor, batch, {"yolo": yolo, "auto_select": True}, start)
 
 
 @router.get("/batches", response_model=BatchList)
@@ -137,35 +138,35 @@ async def get_batch(
 
 
 @router.post("/batches/{batch_id}/start", response_model=ActionResult)
-async def start_batch(batch_id: str, org: Org, ctx: Ctx) -> Any:
+async def start_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Start a batch (starting twice is harmless)."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    await _start(ctx, batch_id)
+    await _start(ctx, batch_id, actor)
     return ActionResult(result="started")
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=ActionResult)
-async def cancel_batch(batch_id: str, org: Org, ctx: Ctx) -> Any:
+async def cancel_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Cancel every restaurant of the batch that has not finished."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=f"api:{org}")
+    count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=actor)
     return ActionResult(result=f"cancellation requested for {count} restaurants")
 
 
 @router.delete("/batches/{batch_id}", status_code=204)
-async def delete_batch(batch_id: str, org: Org, ctx: Ctx) -> None:
+async def delete_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> None:
     """Delete a draft (never started) batch."""
     try:
-        await asyncio.to_thread(ctx.store.delete_draft_batch, batch_id, org)
+        await asyncio.to_thread(ctx.store.delete_draft_batch, batch_id, org, actor)
     except ValueError as exc:
         raise HTTPException(409, detail=str(exc)) from None
 
 
 @router.post("/batches/{batch_id}/approve-all")
-async def approve_all(batch_id: str, org: Org, ctx: Ctx) -> dict[str, str]:
+async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[str, str]:
     """Approve every config of the batch that waits for review (job id -> outcome)."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    return await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=f"api:{org}")
+    return await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=actor)
 
 
 @router.get("/registration-batches/{batch_id}/progress")
@@ -213,7 +214,7 @@ async def get_job(job_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
 
 
 @jobs.post("/{job_id}/company", response_model=ActionResult)
-async def answer_company(job_id: str, body: CompanyAnswer, org: Org, ctx: Ctx) -> Any:
+async def answer_company(job_id: str, body: CompanyAnswer, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Step 3: choose a candidate, search again with edited terms, enter details by hand, or no company."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     choice = CompanyChoice(
@@ -221,20 +222,20 @@ async def answer_company(job_id: str, body: CompanyAnswer, org: Org, ctx: Ctx) -
         number=body.number,
         terms=body.terms,
         details=body.details,
-        actor=f"api:{org}",
+        actor=actor,
         reason=body.reason,
     )
     return ActionResult(result=await control.choose_company(ctx.client, ctx.store, job_id, choice))
 
 
 @jobs.patch("/{job_id}/config")
-async def edit_config(job_id: str, body: ConfigEdits, org: Org, ctx: Ctx) -> dict[str, Any]:
+async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ctx: Ctx) -> dict[str, Any]:
     """Step 5: change config fields (`section.field`); answers the config (masked) and what still fails."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
         raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
     try:
-        await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes)
+        await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes, actor)
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
@@ -243,19 +244,19 @@ async def edit_config(job_id: str, body: ConfigEdits, org: Org, ctx: Ctx) -> dic
 
 
 @jobs.post("/{job_id}/config/approve", response_model=ActionResult)
-async def approve(job_id: str, body: Reason, org: Org, ctx: Ctx) -> Any:
+async def approve(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Step 5: approve the stored config; the engine validates it again before registering."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    approval = Approval(actor=f"api:{org}", reason=body.reason)
+    approval = Approval(actor=actor, reason=body.reason)
     return ActionResult(result=await control.approve_config(ctx.client, ctx.store, job_id, approval))
 
 
 @jobs.post("/{job_id}/config/copy-to-all")
-async def copy_to_all(job_id: str, org: Org, ctx: Ctx) -> dict[str, list[str]]:
+async def copy_to_all(job_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[str, list[str]]:
     """Apply this config's settings to the batch's other unapproved configs (their own owner, name,
     address and menu are kept)."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    return {"updated": await asyncio.to_thread(ctx.store.copy_config_to_batch, job_id)}
+    return {"updated": await asyncio.to_thread(ctx.store.copy_config_to_batch, job_id, actor)}
 
 
 @jobs.post("/{job_id}/steps/{step}/{action}", response_model=ActionResult)
@@ -265,6 +266,7 @@ async def decide(
     action: control.Action,
     body: Reason,
     org: Org,
+    actor: Actor,
     ctx: Ctx,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
@@ -278,17 +280,17 @@ async def decide(
         action,
         step,
         reason=body.reason,
-        actor=f"api:{org}",
+        actor=actor,
         request_id=idempotency_key,
     )
     return ActionResult(result=result)
 
 
 @jobs.post("/{job_id}/cancel", response_model=ActionResult)
-async def cancel(job_id: str, body: Reason, org: Org, ctx: Ctx) -> Any:
+async def cancel(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Cancel this restaurant: calls in flight are cancelled, nothing new starts."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    await control.cancel_job(ctx.client, ctx.store, job_id, actor=f"api:{org}", reason=body.reason)
+    await control.cancel_job(ctx.client, ctx.store, job_id, actor=actor, reason=body.reason)
     return ActionResult(result="cancellation requested")
 
 

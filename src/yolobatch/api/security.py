@@ -37,10 +37,13 @@ async def check_token(request: Request, ctx: AppContext, token: str | None) -> s
             detail=f"too many invalid tokens from this address; try again in {wait:.0f} s",
             headers={"Retry-After": str(int(wait + 0.999))},
         )
-    org_id = await asyncio.to_thread(ctx.store.org_for_token, token) if token else None
-    if token and org_id is None:
+    owner = await asyncio.to_thread(ctx.store.token_owner, token) if token else None
+    if token and owner is None:
         limit.failed(address)
-    return org_id
+    if owner is None:
+        return None
+    request.state.token_name = owner[1]
+    return owner[0]
 
 
 def caller_token(request: Request) -> tuple[str | None, bool]:
@@ -74,4 +77,10 @@ async def current_org(request: Request, ctx: AppContext = Depends(context)) -> s
         if not (isinstance(sent, str) and hmac.compare_digest(sent, csrf_token(token))):  # type: ignore[arg-type]
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing or invalid CSRF token")
     request.state.org_id = org_id
+    request.state.actor = f"{'dashboard' if from_cookie else 'api'}:{request.state.token_name}"
     return org_id
+
+
+async def current_actor(request: Request, org: str = Depends(current_org)) -> str:
+    """Who acts, for the audit log: the channel and the name of the caller's token, e.g. `api:ops-laptop`."""
+    return request.state.actor

@@ -37,10 +37,12 @@ def tuning_for(settings: Settings) -> Tuning:
     return Tuning(time_scale=settings.time_scale, retry_attempts=settings.retry_attempts)
 
 
-async def start_batch(client: Client, store: Store, batch_id: str, tuning: Tuning | None = None) -> None:
+async def start_batch(
+    client: Client, store: Store, batch_id: str, tuning: Tuning | None = None, *, actor: str = "system"
+) -> None:
     """Start (idempotently) the starter workflow that launches one onboarding workflow per restaurant."""
     await asyncio.to_thread(store.batch, batch_id)
-    await asyncio.to_thread(store.mark_batch_started, batch_id)
+    await asyncio.to_thread(store.mark_batch_started, batch_id, actor)
     await client.start_workflow(
         "BatchStarter",
         StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),

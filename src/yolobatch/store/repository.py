@@ -267,8 +267,9 @@ class Store:
                 existing.approved_by = existing.approved_at = None
                 existing.updated_at = utcnow()
 
-    def edit_config(self, job_id: str, changes: dict[str, Any]) -> None:
-        """Apply a reviewer's edits (`{"account.email": "x@y.z", ...}`) to the stored config."""
+    def edit_config(self, job_id: str, changes: dict[str, Any], actor: str = "system") -> None:
+        """Apply a reviewer's edits (`{"account.email": "x@y.z", ...}`) to the stored config; the audit log
+        names the fields changed, never their values (some are passwords)."""
         wire = self.config_wire(job_id)
         for pointer, value in changes.items():
             section, _, field = pointer.partition(".")
@@ -276,7 +277,11 @@ class Store:
                 raise ValueError(f"{pointer!r} is not a config field (use section.field)")
             wire[section][field] = value
         review = self.config_review(job_id) or {}
-        self.save_config_draft(job_id, wire, review.get("warnings"))
+        job = self.job(job_id)
+        with self.transaction():
+            self.save_config_draft(job_id, wire, review.get("warnings"))
+            fields = ", ".join(sorted(changes))
+            self.add_event(job.org_id, job.batch_id, job_id, "config_edited", f"Edited {fields}", actor=actor)
 
     def reseal_secrets(self, batch_size: int = 500) -> int:
         """Re-encrypt every stored secret with the first secret key (key rotation); returns how many."""
@@ -297,7 +302,7 @@ class Store:
             if len(rows) < batch_size:
                 return done
 
-    def copy_config_to_batch(self, source_job_id: str) -> list[str]:
+    def copy_config_to_batch(self, source_job_id: str, actor: str = "system") -> list[str]:
         """Apply one job's config to every other job of its batch that has one and is not yet approved.
 
         Returns the job ids changed. Each keeps its own per-restaurant fields (owner, name, address, menu).
@@ -316,11 +321,14 @@ class Store:
                     )
                 )
             )
+        message = f"Config copied from {job.restaurant_name}"
         for target in targets:
             review = self.config_review(target) or {}
-            self.save_config_draft(
-                target, copy_config(source, self.config_wire(target)), review.get("warnings")
-            )
+            with self.transaction():
+                self.save_config_draft(
+                    target, copy_config(source, self.config_wire(target)), review.get("warnings")
+                )
+                self.add_event(job.org_id, job.batch_id, target, "config_copied", message, actor=actor)
         return targets
 
     def awaiting_review(self, batch_id: str) -> list[str]:
@@ -385,13 +393,16 @@ class Store:
                     execution_options=self._fast,
                 )
 
-    def mark_batch_started(self, batch_id: str) -> None:
+    def mark_batch_started(self, batch_id: str, actor: str = "system") -> None:
         with self.transaction() as s:
-            s.execute(
+            started = s.execute(
                 update(Batch)
                 .where(Batch.id == batch_id, Batch.started_at.is_(None))
                 .values(started_at=utcnow())
-            )
+            ).rowcount
+            if started:
+                org_id = s.scalar(select(Batch.org_id).where(Batch.id == batch_id))
+                self.add_event(org_id, batch_id, None, "batch_started", "Batch started", actor=actor)
 
     # -- organisations and tokens ----------------------------------------------------------------------
 
@@ -405,7 +416,12 @@ class Store:
         return token
 
     def org_for_token(self, token: str) -> str | None:
-        """The organisation of a valid token. Lookup is by hash, so timing reveals nothing of the token."""
+        owner = self.token_owner(token)
+        return owner[0] if owner else None
+
+    def token_owner(self, token: str) -> tuple[str, str] | None:
+        """(organisation, token name) of a valid token. Lookup is by hash, so timing reveals nothing of the
+        token."""
         digest = _token_hash(token)
         with self.transaction() as s:
             row = s.scalars(
@@ -414,7 +430,7 @@ class Store:
             if row is None or not hmac.compare_digest(row.token_hash, digest):
                 return None
             row.last_used_at = utcnow()
-            return row.org_id
+            return row.org_id, row.name
 
     def revoke_tokens(self, org_id: str, name: str) -> int:
         with self.transaction() as s:
@@ -956,7 +972,7 @@ class Store:
             )
         return items[offset : offset + limit], len(items)
 
-    def delete_draft_batch(self, batch_id: str, org_id: str) -> None:
+    def delete_draft_batch(self, batch_id: str, org_id: str, actor: str = "system") -> None:
         """Delete a batch that was never started, with everything created for it."""
         batch = self.batch(batch_id, org_id)
         if batch.started_at is not None:
@@ -969,7 +985,7 @@ class Store:
                 s.execute(delete(table).where(table.job_id.in_(job_ids)))
             s.execute(delete(Job).where(Job.batch_id == batch_id))
             s.execute(delete(Batch).where(Batch.id == batch_id))
-        self.add_event(org_id, None, None, "batch_deleted", f"Draft batch {batch.name} deleted")
+        self.add_event(org_id, None, None, "batch_deleted", f"Draft batch {batch.name} deleted", actor=actor)
 
     def job(self, job_id: str, org_id: str | None = None) -> Job:
         with self.session() as s:

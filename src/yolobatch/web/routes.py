@@ -19,7 +19,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from yolobatch.api.context import AppContext, context
-from yolobatch.api.security import SESSION_COOKIE, caller_token, check_token, csrf_token, current_org
+from yolobatch.api.security import (
+    SESSION_COOKIE,
+    caller_token,
+    check_token,
+    csrf_token,
+    current_actor,
+    current_org,
+)
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
@@ -29,7 +36,6 @@ from yolobatch.store.repository import NotFound
 from yolobatch.web import config_form, views
 
 HERE = Path(__file__).parent
-ACTOR = "dashboard"
 
 router = APIRouter(include_in_schema=False)
 # Autoescape everything: restaurant names, errors and registry data come from outside.
@@ -37,6 +43,7 @@ templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "temp
 static = StaticFiles(directory=HERE / "static")
 Ctx = Annotated[AppContext, Depends(context)]
 Org = Annotated[str, Depends(current_org)]
+Actor = Annotated[str, Depends(current_actor)]  # "dashboard:<token name>" in the audit log
 
 
 class LoginRequired(HTTPException):
@@ -132,6 +139,7 @@ async def new_batch(request: Request, org: PageOrg) -> Response:
 async def create_batch(
     request: Request,
     org: Org,
+    actor: Actor,
     ctx: Ctx,
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form(max_length=200)] = "",
@@ -147,10 +155,11 @@ async def create_batch(
         return _render(request, "new_batch.html", 422, problems=exc.problems, name=name)
     options = {"yolo": yolo, "auto_select": True}
     batch_id = await asyncio.to_thread(
-        ctx.store.create_batch, org, batch.name, batch.restaurants, ACTOR, options
+        ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options
     )
     if start:
-        await control.start_batch(ctx.client, ctx.store, batch_id, control.tuning_for(ctx.settings))
+        tuning = control.tuning_for(ctx.settings)
+        await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
     notice = f"Created with {len(batch.restaurants)} restaurants" + (" and started" if start else "")
     return _back(f"/batches/{batch_id}", notice=notice)
 
@@ -198,29 +207,30 @@ async def batch_grid(
     return _render(request, "_grid.html", **await _grid_values(ctx, batch_id, org, state, page))
 
 
-async def _batch_action(batch_id: str, org: str, ctx: AppContext, action: str) -> str:
+async def _batch_action(batch_id: str, org: str, actor: str, ctx: AppContext, action: str) -> str:
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
     if action == "start":
-        await control.start_batch(ctx.client, ctx.store, batch_id, control.tuning_for(ctx.settings))
+        tuning = control.tuning_for(ctx.settings)
+        await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
         return "Batch started"
     if action == "cancel":
-        count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=ACTOR)
+        count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=actor)
         return f"Cancellation requested for {count} restaurants"
-    outcomes = await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=ACTOR)
+    outcomes = await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=actor)
     approved = sum(1 for o in outcomes.values() if not o.startswith("not approved"))
     return f"Approved {approved} of {len(outcomes)} configs waiting for review"
 
 
 @router.post("/batches/{batch_id}/{action}")
 async def batch_action(
-    batch_id: str, action: str, org: Org, ctx: Ctx, back: Annotated[str, Form()] = "batch"
+    batch_id: str, action: str, org: Org, actor: Actor, ctx: Ctx, back: Annotated[str, Form()] = "batch"
 ) -> Response:
     """Start, cancel or approve every config of a batch; goes back to the page the button was on."""
     if action not in ("start", "cancel", "approve-all"):
         raise HTTPException(404, detail="no such action")
     back = "/inbox" if back == "inbox" else f"/batches/{batch_id}"
     try:
-        return _back(back, notice=await _batch_action(batch_id, org, ctx, action))
+        return _back(back, notice=await _batch_action(batch_id, org, actor, ctx, action))
     except (DecisionRejected, NotFound) as exc:
         return _back(back, problem=str(exc))
 
@@ -243,6 +253,7 @@ async def job_decide(
     request: Request,
     job_id: str,
     org: Org,
+    actor: Actor,
     ctx: Ctx,
     action: Annotated[str, Form()],
     step: Annotated[str, Form(max_length=60)],
@@ -258,7 +269,7 @@ async def job_decide(
     else:
         try:
             outcome = await control.decide(
-                ctx.client, ctx.store, job_id, action, step, reason=reason.strip(), actor=ACTOR
+                ctx.client, ctx.store, job_id, action, step, reason=reason.strip(), actor=actor
             )
             notice = f"{step}: {action.replace('_', ' ')} — {outcome}"
         except (DecisionRejected, NotFound) as exc:
@@ -270,12 +281,17 @@ async def job_decide(
 
 @router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
 async def job_cancel(
-    request: Request, job_id: str, org: Org, ctx: Ctx, reason: Annotated[str, Form(max_length=500)] = ""
+    request: Request,
+    job_id: str,
+    org: Org,
+    actor: Actor,
+    ctx: Ctx,
+    reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     await asyncio.to_thread(ctx.store.job, job_id, org)
     notice = problem = ""
     try:
-        await control.cancel_job(ctx.client, ctx.store, job_id, actor=ACTOR, reason=reason.strip())
+        await control.cancel_job(ctx.client, ctx.store, job_id, actor=actor, reason=reason.strip())
         notice = "Cancellation requested"
     except NotFound as exc:
         problem = str(exc)
@@ -318,6 +334,7 @@ async def inbox_page(
 async def answer_company(
     job_id: str,
     org: Org,
+    actor: Actor,
     ctx: Ctx,
     action: Annotated[str, Form()],
     number: Annotated[str, Form(max_length=60)] = "",
@@ -346,7 +363,7 @@ async def answer_company(
         number=number or None,
         terms={k: v.strip() for k, v in terms.items() if v.strip()} if action == "retry_search" else None,
         details={k: v.strip() for k, v in details.items() if v.strip()} if action == "manual" else None,
-        actor=ACTOR,
+        actor=actor,
         reason=reason.strip(),
     )
     try:
@@ -362,7 +379,7 @@ async def _form_lists(request: Request) -> dict[str, list[str]]:
 
 
 @router.post("/jobs/{job_id}/config")
-async def review_config(request: Request, job_id: str, org: Org, ctx: Ctx) -> Response:
+async def review_config(request: Request, job_id: str, org: Org, actor: Actor, ctx: Ctx) -> Response:
     """Step 5: save the reviewer's edits, then approve (button `do=approve`) or copy to the batch."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     review = await asyncio.to_thread(ctx.store.config_review, job_id)
@@ -372,7 +389,7 @@ async def review_config(request: Request, job_id: str, org: Org, ctx: Ctx) -> Re
     try:
         changes = config_form.changes_from_form(form, review["config"])
         if changes:
-            await asyncio.to_thread(ctx.store.edit_config, job_id, changes)
+            await asyncio.to_thread(ctx.store.edit_config, job_id, changes, actor)
     except ValueError as exc:
         return _back("/inbox", problem=str(exc))
     _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
@@ -382,10 +399,10 @@ async def review_config(request: Request, job_id: str, org: Org, ctx: Ctx) -> Re
         return _back("/inbox", problem=f"{saved}; still invalid: " + "; ".join(errors))
     try:
         if do == "approve":
-            outcome = await control.approve_config(ctx.client, ctx.store, job_id, Approval(actor=ACTOR))
+            outcome = await control.approve_config(ctx.client, ctx.store, job_id, Approval(actor=actor))
             return _back("/inbox", notice=f"{saved}. Approved: {outcome}")
         if do == "copy":
-            updated = await asyncio.to_thread(ctx.store.copy_config_to_batch, job_id)
+            updated = await asyncio.to_thread(ctx.store.copy_config_to_batch, job_id, actor)
             return _back("/inbox", notice=f"{saved}. Copied to {len(updated)} other restaurant(s)")
     except (DecisionRejected, NotFound) as exc:
         return _back("/inbox", problem=str(exc))
