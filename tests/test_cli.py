@@ -70,6 +70,30 @@ def test_a_bad_file_is_refused_with_every_problem_and_creates_nothing(tmp_path):
     assert unknown.returncode == 1 and "not found" in unknown.stderr
 
 
+@pytest.mark.security
+def test_names_and_messages_from_outside_are_printed_as_text_never_as_markup(tmp_path):
+    """Rich reads `[...]` as markup: a restaurant called `[/]` crashed `status`, `[link=...]` made links."""
+    name = "Evil [/] [link=http://evil.example]Bar[/link] [bold red]x"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"name,storeUrl,city\n{name},ftp://x.example/[/],Auckland\n")
+    refused = yolobatch("run", str(bad), "--sandbox", data_dir=tmp_path / "data")
+    assert refused.returncode == 2 and f"row 2 ({name}): storeUrl" in refused.stderr, refused.stderr
+
+    good = tmp_path / "good.csv"
+    good.write_text(f"name,storeUrl,city\n{name},https://example.com/menu,Auckland\n")
+    from yolobatch.domain.batch_input import parse_csv_batch
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.settings import Settings
+
+    store = open_store(Settings(data_dir=tmp_path / "data"))
+    store.ensure_org("default")
+    batch = parse_csv_batch(good.read_text(), "markup")
+    batch_id = store.create_batch("default", "markup", batch.restaurants)
+    shown = yolobatch("status", batch_id, data_dir=tmp_path / "data")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "Evil [/] [link=http://evil.ex" in shown.stdout, shown.stdout  # literal (and cut to fit)
+
+
 def test_plain_csv_runs_the_whole_pipeline_in_yolo_mode(tmp_path):
     plain = str(EXAMPLES / "plain-restaurants.csv")
     result = yolobatch(

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
@@ -145,7 +146,7 @@ def _load_batch(file: Path, sandbox_url: str | None = None):
         if sandbox_url:
             text = text.replace("{sandbox}", sandbox_url)
     except (OSError, UnicodeDecodeError) as exc:
-        console.print(f"[red]Cannot read {file}:[/] {getattr(exc, 'strerror', None) or exc}")
+        console.print(f"[red]Cannot read {file}:[/] {escape(str(getattr(exc, 'strerror', None) or exc))}")
         raise typer.Exit(2) from None
     try:
         if file.suffix.lower() == ".csv":
@@ -156,7 +157,7 @@ def _load_batch(file: Path, sandbox_url: str | None = None):
     except BatchInputError as exc:
         console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
         for problem in exc.problems:
-            console.print(f"  • {problem}")
+            console.print(f"  • {escape(problem)}")
         raise typer.Exit(2) from None
 
 
@@ -271,10 +272,11 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
     try:
         if kind == "company":
             candidates = await asyncio.to_thread(store.candidates, job_id)
-            console.print(f"\n[bold]{job.restaurant_name}[/]: {reason}")
+            console.print(f"\n[bold]{escape(job.restaurant_name)}[/]: {escape(reason)}")
             for index, c in enumerate(candidates[:9], start=1):
                 where = c.get("address") or ""
-                console.print(f"  {index}. {c['name']} ({c['number']}) score {c['score']:.0f} · {where}")
+                line = f"  {index}. {c['name']} ({c['number']}) score {c['score']:.0f} · {where}"
+                console.print(escape(line))
             answer = await ask(
                 "Number to choose, [s]earch again, [m]anual entry, [n]o company, Enter to leave"
             )
@@ -299,24 +301,23 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
         else:
             review = await asyncio.to_thread(store.config_review, job_id) or {}
             config = review.get("config", {})
-            console.print(f"\n[bold]{job.restaurant_name}[/]: {reason}")
+            console.print(f"\n[bold]{escape(job.restaurant_name)}[/]: {escape(reason)}")
             account, website = config.get("account", {}), config.get("website", {})
-            console.print(f"  owner {account.get('email')} · phone {account.get('phone')}")
+            console.print(escape(f"  owner {account.get('email')} · phone {account.get('phone')}"))
             colours = f"{website.get('primaryColor')}/{website.get('secondaryColor')}"
-            console.print(f"  colours {colours} ({website.get('theme')})")
+            console.print(escape(f"  colours {colours} ({website.get('theme')})"))
             for warning in review.get("warnings", []):
-                console.print(f"  [yellow]⚠ {warning}[/]")
+                console.print(f"  [yellow]⚠ {escape(str(warning))}[/]")
             answer = await ask("[a]pprove, [e]mail to set, Enter to leave")
             if answer.lower() == "e":
                 email = await ask("Owner email")
-                await asyncio.to_thread(
-                    store.edit_config, job_id, {"account.email": email, "onboarding.userEmail": email}
-                )
+                changes = {"account.email": email, "onboarding.userEmail": email}
+                await asyncio.to_thread(store.edit_config, job_id, changes, "cli")
                 answer = "a"
             if answer.lower() == "a":
                 console.print(await approve_config(client, store, job_id, Approval(actor="cli")))
     except (DecisionRejected, ValueError) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
 
 
 @contextlib.contextmanager
@@ -379,7 +380,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
             cells.insert(
                 0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
             )
-        table.add_row(job["restaurant_name"], *cells, job["status"])
+        table.add_row(escape(job["restaurant_name"]), *cells, job["status"])
     return table
 
 
@@ -390,13 +391,15 @@ def _report(progress: dict, elapsed: float, world) -> None:
     if choices:
         console.print("Companies:")
         for name, step in choices:
-            console.print(f"  {name}: {step['reason'] or step['status']}")
+            console.print(escape(f"  {name}: {step['reason'] or step['status']}"))
     for job in progress["jobs"]:
         if job["status"] == "action_required":
-            console.print(f"  [red]{job['restaurant_name']}[/] ({job['job_id']}): {job['error']}")
+            console.print(
+                f"  [red]{escape(job['restaurant_name'])}[/] ({job['job_id']}): {escape(str(job['error']))}"
+            )
             for key, sub in job["sub_steps"].items():
                 if sub["status"] == "failed":
-                    console.print(f"      {key}: {sub['error']}")
+                    console.print(escape(f"      {key}: {sub['error']}"))
     if world is not None:
         summary = _sandbox_summary(world.url)
         console.print(
@@ -618,7 +621,9 @@ def reconcile(
                 f"{drift.job_id}  {drift.field}: database {drift.read_model}, engine {drift.engine}"
             )
         for job_id, why in report.unreachable.items():
-            console.print(f"[yellow]{job_id}: no answer from its workflow ({why}); is a worker running?[/]")
+            console.print(
+                f"[yellow]{job_id}: no answer from its workflow ({escape(why)}); is a worker running?[/]"
+            )
         verb = "found" if check else f"found, {report.repaired} rows repaired"
         console.print(f"{report.jobs_checked} restaurants checked: {len(report.drift)} differences {verb}.")
     remaining = len(report.drift) - (0 if check else report.repaired)
@@ -689,7 +694,7 @@ def status(
     try:
         progress = store.batch_progress(batch_id)
     except NotFound as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(progress, indent=2))
@@ -774,7 +779,7 @@ def _engine_call(settings: Settings, call):
     try:
         return asyncio.run(go())
     except (NotFound, DecisionRejected) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
 
 
