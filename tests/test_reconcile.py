@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 import pytest
 from sqlalchemy import update
 from temporalio.client import Client
 
-from tests.conftest import SECRET_KEY, batch_of, settings_for
-from tests.engine_helpers import all_completed, all_settled, create, fault, launch, wait_until, worker
+from tests.conftest import batch_of, settings_for
+from tests.engine_helpers import (
+    all_completed,
+    all_settled,
+    create,
+    fault,
+    launch,
+    service_env,
+    wait_until,
+    worker,
+)
 from yolobatch.engine.reconcile import reconcile
 from yolobatch.store.tables import Job, JobStep, SubStepRow
 
@@ -20,14 +28,7 @@ pytestmark = pytest.mark.reliability
 
 async def cli(dev_server, settings, *args: str) -> tuple[int, str]:
     """Run `yolobatch ...` in its own process; this test's event loop keeps serving the worker meanwhile."""
-    env = os.environ | {
-        "TEMPORAL_ADDRESS": dev_server.address,
-        "YOLOBATCH_DATA_DIR": str(settings.data_dir),
-        "YOLOBATCH_DATABASE_URL": settings.resolved_database_url,
-        "YOLOBATCH_SECRET_KEY": SECRET_KEY,
-        "YOLOBATCH_TIME_SCALE": str(settings.time_scale),
-        "COLUMNS": "200",
-    }
+    env = service_env(settings, dev_server.address, COLUMNS="200")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

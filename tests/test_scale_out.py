@@ -7,17 +7,15 @@ Temporal histories for which worker ran what, and the two API processes must tel
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections import Counter
 
 import httpx
 import pytest
-from benchmarks.scale import Service, api_ready, spawn_service, stopping
 from temporalio.client import Client
 
-from tests.conftest import ENGINE_SCALE, POSTGRES_URL, SECRET_KEY, batch_of, make_store
-from tests.engine_helpers import ORG, calls, state
+from tests.conftest import ENGINE_SCALE, POSTGRES_URL, batch_of, make_store, settings_for
+from tests.engine_helpers import ORG, calls, spawn_api, spawn_worker, state, stop, wait_ready
 from yolobatch.engine.contracts import PLATFORM_QUEUE, onboarding_workflow_id
 from yolobatch.engine.devserver import free_port
 from yolobatch.engine.reconcile import reconcile
@@ -37,30 +35,22 @@ async def test_two_workers_and_two_apis_share_one_batch_within_the_platform_limi
     dev_server, world, tmp_path
 ):
     store = make_store("postgres", tmp_path, schema="yolobatch_scale_out")
-    database_url = store.engine.url.render_as_string(hide_password=False)
     store.ensure_org(ORG)
     token = store.create_token(ORG, "scale-out test")
     batch_id = store.create_batch(ORG, "scale-out", batch_of(RESTAURANTS).restaurants)
-    env = os.environ | {
-        "TEMPORAL_ADDRESS": dev_server.address,
-        "YOLOBATCH_DATA_DIR": str(tmp_path),
-        "YOLOBATCH_DATABASE_URL": database_url,
-        "YOLOBATCH_SECRET_KEY": SECRET_KEY,
-        "YOLOBATCH_REGISTRATION_API_URL": world.url,
-        "YOLOBATCH_TIME_SCALE": str(ENGINE_SCALE),
-        "YOLOBATCH_PLATFORM_CONCURRENCY": str(CAP),
-        "YOLOBATCH_ACCOUNTS_PER_MINUTE": str(ACCOUNTS_PER_MINUTE),
-        "YOLOBATCH_LEASE_TTL_SECONDS": "3",
-    }
+    settings = settings_for(
+        store,
+        world,
+        tmp_path,
+        platform_concurrency=CAP,
+        accounts_per_minute=ACCOUNTS_PER_MINUTE,
+        lease_ttl_seconds=3,
+    )
     ports = [free_port(), free_port()]
-    services: list[Service] = [
-        spawn_service(f"worker {n}", ["worker"], env, tmp_path / f"worker{n}.log") for n in (1, 2)
-    ]
-    services += [
-        spawn_service(f"api {n}", ["api", "--port", str(port)], env, tmp_path / f"api{n}.log")
-        for n, port in enumerate(ports, 1)
-    ]
-    apis = [
+    logs = {name: tmp_path / f"{name}.log" for name in ("worker1", "worker2", "api1", "api2")}
+    workers = [spawn_worker(settings, dev_server.address, logs[f"worker{n}"]) for n in (1, 2)]
+    apis = [spawn_api(settings, dev_server.address, port, logs[f"api{n}"]) for n, port in enumerate(ports, 1)]
+    readers = [
         httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",
             headers={"Authorization": f"Bearer {token}"},
@@ -70,22 +60,20 @@ async def test_two_workers_and_two_apis_share_one_batch_within_the_platform_limi
         for port in ports
     ]
     try:
-        with stopping(services):
-            await _wait_ready(apis, services, tmp_path)
-            (await apis[0].post(f"/api/batches/{batch_id}/start")).raise_for_status()
-            # The second API process watches the batch its sibling started.
-            detail = await _until_completed(apis[1], batch_id, services, tmp_path)
-            views = [await _views(api, batch_id) for api in apis]
-            client = await Client.connect(dev_server.address)
-            drift = await reconcile(client, store, batch_id=batch_id, repair=False)
-            identities = await _platform_call_workers(client, detail)
+        for reader, api, name in zip(readers, apis, ("api1", "api2"), strict=True):
+            await wait_ready(str(reader.base_url), api, logs[name])
+        (await readers[0].post(f"/api/batches/{batch_id}/start")).raise_for_status()
+        # The second API process watches the batch its sibling started.
+        detail = await _until_completed(readers[1], batch_id, [*workers, *apis], logs)
+        views = [await _views(reader, batch_id) for reader in readers]
+        client = await Client.connect(dev_server.address)
+        drift = await reconcile(client, store, batch_id=batch_id, repair=False)
+        identities = await _platform_call_workers(client, detail)
     finally:
-        for api in apis:
-            await api.aclose()
-    for service in services[:2]:
-        assert service.process.returncode == 0, (
-            tmp_path / f"{service.name.replace(' ', '')}.log"
-        ).read_text()
+        for reader in readers:
+            await reader.aclose()
+        exits = [stop(process) for process in [*workers, *apis]]
+    assert exits == [0, 0, 0, 0], {name: log.read_text()[-2000:] for name, log in logs.items()}
 
     # Every restaurant registered once; the database agrees with the engine.
     assert detail["counts"] == {"completed": RESTAURANTS}
@@ -111,8 +99,9 @@ async def test_two_workers_and_two_apis_share_one_batch_within_the_platform_limi
     log = calls(world)
     platform = [c for c in log if c["endpoint"] != "register-account"]
     assert _peak_in_flight(platform) == CAP, "above the cap, or the cap never bound and proves nothing"
-    assert world_state["max_in_flight_by_endpoint"]["register-account"] == 1
-    assert world_state["max_in_flight"] <= CAP + 1
+    # Account calls are spaced at their start, and each worker runs one at a time.
+    assert world_state["max_in_flight_by_endpoint"]["register-account"] <= 2
+    assert world_state["max_in_flight"] <= CAP + 2
     starts = sorted(c["started_at"] for c in log if c["endpoint"] == "register-account")
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     interval = 60 / ACCOUNTS_PER_MINUTE * ENGINE_SCALE
@@ -131,18 +120,10 @@ def _peak_in_flight(log: list[dict]) -> int:
     return peak
 
 
-async def _wait_ready(apis: list[httpx.AsyncClient], services: list[Service], logs) -> None:
-    for _ in range(300):
-        _alive(services, logs)
-        if all([await api_ready(api) for api in apis]):
-            return
-        await asyncio.sleep(0.2)
-    raise TimeoutError("the API processes did not become ready within 60 s")
-
-
-async def _until_completed(api: httpx.AsyncClient, batch_id: str, services, logs) -> dict:
+async def _until_completed(api: httpx.AsyncClient, batch_id: str, processes, logs: dict) -> dict:
     for _ in range(900):
-        _alive(services, logs)
+        for process, (name, log) in zip(processes, logs.items(), strict=True):
+            assert process.poll() is None, f"{name} exited: {log.read_text()[-3000:]}"
         response = await api.get(f"/api/batches/{batch_id}", params={"limit": 1000})
         response.raise_for_status()
         detail = response.json()
@@ -151,13 +132,6 @@ async def _until_completed(api: httpx.AsyncClient, batch_id: str, services, logs
         assert not detail["counts"].get("action_required"), detail["counts"]
         await asyncio.sleep(0.2)
     raise TimeoutError(f"batch not completed: {detail['counts']}")
-
-
-def _alive(services: list[Service], logs) -> None:
-    for service in services:
-        if service.process.poll() is not None:
-            log = (logs / f"{service.name.replace(' ', '')}.log").read_text()
-            raise AssertionError(f"{service.name} exited with {service.process.returncode}:\n{log[-3000:]}")
 
 
 async def _views(api: httpx.AsyncClient, batch_id: str) -> tuple:
