@@ -26,6 +26,7 @@ ENGINE_SCALE = 0.01
 SANDBOX_SCALE = 0.005
 SECRET_KEY = Fernet.generate_key().decode()
 POSTGRES_URL = os.environ.get("YOLOBATCH_TEST_POSTGRES_URL")
+OTHER_NAMESPACE = "yolobatch-ops"  # a namespace besides `default`, as a shared cluster would give us
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +36,7 @@ def tmp_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 async def dev_server(tmp_root: Path) -> AsyncIterator[DevServer]:
-    server = await start_dev_server(tmp_root / "temporal", free_port())
+    server = await start_dev_server(tmp_root / "temporal", free_port(), namespaces=(OTHER_NAMESPACE,))
     yield server
     server.stop()
 

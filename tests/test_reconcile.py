@@ -26,9 +26,9 @@ from yolobatch.store.tables import Job, JobStep, SubStepRow
 pytestmark = pytest.mark.reliability
 
 
-async def cli(dev_server, settings, *args: str) -> tuple[int, str]:
+async def cli(dev_server, settings, *args: str, **env: str) -> tuple[int, str]:
     """Run `yolobatch ...` in its own process; this test's event loop keeps serving the worker meanwhile."""
-    env = service_env(settings, dev_server.address, COLUMNS="200")
+    env = service_env(settings, dev_server.address, COLUMNS="200", **env)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -763,14 +763,14 @@ def _engine_call(settings: Settings, call):
     from temporalio.client import Client
 
     from yolobatch.engine.control import DecisionRejected
-    from yolobatch.engine.runtime import open_store
+    from yolobatch.engine.runtime import client_options, open_store
     from yolobatch.store.repository import NotFound
 
     address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
 
     async def go():
         try:
-            client = await Client.connect(address, namespace=settings.temporal_namespace)
+            client = await Client.connect(address, **client_options(settings))
         except RuntimeError:
             console.print(f"[red]No engine at {address}: start `yolobatch up` or set TEMPORAL_ADDRESS.[/]")
             raise typer.Exit(1) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,7 +26,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TEMPORAL_ADDRESS", "YOLOBATCH_TEMPORAL_ADDRESS"),
         description="host:port of an external Temporal server; unset = embedded dev server",
     )
-    temporal_namespace: str = "default"
+    temporal_namespace: str = Field(default="default", min_length=1, description="Temporal namespace")
+    temporal_tls: bool = Field(
+        default=False, description="TLS to TEMPORAL_ADDRESS (implied by the options below)"
+    )
+    temporal_tls_cert: Path | None = Field(default=None, description="client certificate (PEM) for mTLS")
+    temporal_tls_key: Path | None = Field(default=None, description="client private key (PEM) for mTLS")
+    temporal_api_key: SecretStr | None = Field(default=None, description="API key (Temporal Cloud)")
     temporal_port: int = Field(default=7233, description="port of the embedded dev server")
 
     registration_api_url: str = Field(default="http://127.0.0.1:8765", description="platform API base URL")
@@ -68,6 +74,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("registration_api_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _client_certificate_pair(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("set both temporal_tls_cert and temporal_tls_key (mTLS), or neither")
+        for path in (self.temporal_tls_cert, self.temporal_tls_key):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path} is not a readable file")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

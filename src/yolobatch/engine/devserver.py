@@ -10,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -46,8 +47,11 @@ class DevServer:
         self.process.wait()
 
 
-async def start_dev_server(data_dir: Path, port: int, *, ui_port: int | None = None) -> DevServer:
-    """Start `temporal server start-dev` on `port` and wait until it answers."""
+async def start_dev_server(
+    data_dir: Path, port: int, *, ui_port: int | None = None, namespaces: tuple[str, ...] = ()
+) -> DevServer:
+    """Start `temporal server start-dev` on `port` and wait until it answers; `namespaces` are created
+    besides `default`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "temporal.log"
     args = [
@@ -80,6 +84,8 @@ async def start_dev_server(data_dir: Path, port: int, *, ui_port: int | None = N
         "--log-level",
         "warn",
     ]
+    for namespace in namespaces:
+        args += ["--namespace", namespace]
     with open(log_path, "ab") as log:
         # Own process group: Ctrl-C in a terminal reaches us, and we stop the server in order.
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -93,14 +99,19 @@ async def start_dev_server(data_dir: Path, port: int, *, ui_port: int | None = N
 
 
 async def wait_for_server(
-    address: str, *, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
+    address: str,
+    *,
+    timeout: float = 60.0,
+    process: subprocess.Popen[bytes] | None = None,
+    **connect_options: Any,
 ) -> Client:
+    """Connect to `address` (with `Client.connect`'s `connect_options`), retrying until it answers."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"temporal dev server exited with code {process.returncode}")
         try:
-            return await Client.connect(address)
+            return await Client.connect(address, **connect_options)
         except RuntimeError:
             if asyncio.get_running_loop().time() > deadline:
                 raise
