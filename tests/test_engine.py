@@ -107,6 +107,7 @@ async def test_disabled_and_unmet_sub_steps_are_skipped_with_reasons(client, wor
     }
 
 
+@pytest.mark.reliability
 async def test_transient_failures_are_retried_with_the_same_idempotency_key(client, world, store, tmp_path):
     settings = settings_for(store, world, tmp_path)
     batch_id, (job_a, job_b) = create(store, batch_of(2))
@@ -133,6 +134,7 @@ async def test_transient_failures_are_retried_with_the_same_idempotency_key(clie
     assert state(world)["duplicates"] == []
 
 
+@pytest.mark.reliability
 async def test_a_timeout_after_the_side_effect_is_replayed_not_repeated(client, world, store, tmp_path):
     settings = settings_for(store, world, tmp_path)
     batch_id, (job_id,) = create(store, batch_of(1))
@@ -148,6 +150,7 @@ async def test_a_timeout_after_the_side_effect_is_replayed_not_repeated(client, 
     assert state(world)["duplicates"] == []
 
 
+@pytest.mark.reliability
 async def test_success_false_fails_the_step_then_a_person_retries_it(client, world, store, tmp_path):
     settings = settings_for(store, world, tmp_path)
     batch_id, (job_id,) = create(store, batch_of(1))
@@ -227,6 +230,7 @@ async def test_cancel_a_restaurant(client, world, store, tmp_path):
     assert ("cancel_requested", "ops") in kinds and ("job_cancelled", "system") in kinds
 
 
+@pytest.mark.reliability
 async def test_account_rate_limit_and_global_cap_hold_at_the_platform(client, world, store, tmp_path):
     # 1 account per minute at time scale 0.01 = one per 0.6 s; at most 3 platform calls at once.
     settings = settings_for(store, world, tmp_path, accounts_per_minute=1.0, platform_concurrency=3)
@@ -249,6 +253,7 @@ async def test_account_rate_limit_and_global_cap_hold_at_the_platform(client, wo
     assert len(PLAN) == REGISTRATION_CALLS
 
 
+@pytest.mark.reliability
 async def test_a_batch_started_later_is_not_queued_behind_an_earlier_one(client, world, store, tmp_path):
     """Fairness keys per batch: with one platform slot, a second batch's calls interleave with the first
     batch's queued calls of the same priority instead of waiting for all of them (plain FIFO)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -20,6 +21,7 @@ from yolobatch.engine.control import decide
 from yolobatch.engine.worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
+pytestmark = pytest.mark.reliability  # upgrades: new code must replay what the old code recorded
 
 
 async def test_fresh_and_recorded_histories_replay(dev_server, world, store, tmp_path):
