@@ -297,6 +297,33 @@ async def test_a_resent_retry_with_the_same_idempotency_key_retries_once(api, wo
     assert len([c for c in services if c["restaurant_id"] == job_id]) == 2
 
 
+@pytest.mark.reliability
+async def test_a_create_resent_with_its_idempotency_key_makes_one_batch(api, world):
+    base, a, b, store = api
+    body = {"name": "resent", "restaurants": plain(world, 2)}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        key = {**a, "Idempotency-Key": "create-1"}
+        first = await http.post("/api/batches", json=body, headers=key)
+        again = await http.post("/api/batches", json=body, headers=key)
+        assert first.status_code == again.status_code == 201, again.text
+        assert first.json() == again.json()
+        other = await http.post("/api/batches", json={**body, "name": "other"}, headers=key)
+        assert other.status_code == 409 and "different batch" in other.json()["detail"]
+        # Keys belong to an organisation: another one may use the same key for its own batch.
+        theirs = await http.post("/api/batches", json=body, headers={**b, "Idempotency-Key": "create-1"})
+        assert theirs.status_code == 201 and theirs.json()["batch_id"] != first.json()["batch_id"]
+
+        csv = "name,storeUrl,city\nUpload Cafe,https://upload.example/menu,Auckland\n"
+        upload = {**a, "Idempotency-Key": "upload-1"}
+        sent = [
+            await http.post("/api/batches/upload", files={"file": ("u.csv", csv)}, headers=upload)
+            for _ in range(2)
+        ]
+        assert sent[0].json()["batch_id"] == sent[1].json()["batch_id"]
+    names = [batch["name"] for batch in store.list_batches("org-a")[0]]
+    assert sorted(names) == ["resent", "u"]
+
+
 async def test_batch_detail_is_paged_and_filtered(api):
     base, a, b, store = api
     store.ensure_org("org-a")

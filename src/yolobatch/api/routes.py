@@ -37,6 +37,7 @@ from yolobatch.domain.batch_input import (
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
+from yolobatch.store.repository import IdempotencyConflict
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
@@ -44,6 +45,10 @@ Actor = Annotated[str, Depends(current_actor)]  # the audit log's name for the c
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
+CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    409: {"description": "the Idempotency-Key was already used for a different batch"},
+}
 # Paging and event ids bound what reaches SQL: a larger integer is an overflow error in the database driver.
 MAX_OFFSET = 2**31 - 1
 MAX_EVENT_ID = 2**63 - 1
@@ -55,11 +60,21 @@ def _problems(exc: BatchInputError) -> JSONResponse:
 
 
 async def _create(
-    ctx: AppContext, org: str, actor: str, batch: BatchInput, options: dict[str, Any], start: bool
+    ctx: AppContext,
+    org: str,
+    actor: str,
+    batch: BatchInput,
+    options: dict[str, Any],
+    start: bool,
+    idempotency_key: str | None,
 ) -> BatchCreated:
-    store = ctx.store
-    batch_id = await asyncio.to_thread(store.create_batch, org, batch.name, batch.restaurants, actor, options)
-    if start:
+    try:
+        batch_id = await asyncio.to_thread(
+            ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options, idempotency_key
+        )
+    except IdempotencyConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    if start:  # again on a resend: starting is idempotent, and the first attempt may have failed (503)
         await _start(ctx, batch_id, actor)
     return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
 
@@ -69,17 +84,21 @@ async def _start(ctx: AppContext, batch_id: str, actor: str) -> None:
     await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
 
 
-@router.post("/batches", status_code=201, response_model=BatchCreated, responses=PROBLEMS)
-async def create_batch(body: CreateBatch, org: Org, actor: Actor, ctx: Ctx) -> Any:
-    """Create a batch from JSON: plain restaurants run the whole pipeline, ready configs register only."""
+@router.post("/batches", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
+async def create_batch(
+    body: CreateBatch, org: Org, actor: Actor, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> Any:
+    """Create a batch from JSON: plain restaurants run the whole pipeline, ready configs register only.
+
+    Send an `Idempotency-Key` to make a resend safe: the same key answers the batch it created."""
     try:
         batch = parse_batch(json.dumps({"name": body.name, "restaurants": body.restaurants}))
     except BatchInputError as exc:
         return _problems(exc)
-    return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start)
+    return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start, idempotency_key)
 
 
-@router.post("/batches/upload", status_code=201, response_model=BatchCreated, responses=PROBLEMS)
+@router.post("/batches/upload", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
 async def upload_batch(
     org: Org,
     actor: Actor,
@@ -88,8 +107,10 @@ async def upload_batch(
     name: Annotated[str | None, Form(max_length=200)] = None,
     yolo: Annotated[bool, Form()] = False,
     start: Annotated[bool, Form()] = False,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Create a batch from an uploaded CSV or JSON file; every bad row is reported, nothing is created."""
+    """Create a batch from an uploaded CSV or JSON file; every bad row is reported, nothing is created.
+    An `Idempotency-Key` makes a resend safe, as for `POST /api/batches`."""
     raw = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
         raise HTTPException(413, detail=f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB")
@@ -98,7 +119,8 @@ async def upload_batch(
         batch = parse_upload(raw, filename, name or filename.rsplit(".", 1)[0], ctx.sandbox_url)
     except BatchInputError as exc:
         return _problems(exc)
-    return await _create(ctx, org, actor, batch, {"yolo": yolo, "auto_select": True}, start)
+    options = {"yolo": yolo, "auto_select": True}
+    return await _create(ctx, org, actor, batch, options, start, idempotency_key)
 
 
 @router.get("/batches", response_model=BatchList)

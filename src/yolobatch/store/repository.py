@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yolobatch.domain.batch_input import RestaurantInput
@@ -56,6 +58,10 @@ LEASE_REQUEST_TTLS = 2  # the dashboard's filters, in its order
 
 class NotFound(LookupError):
     """An id that does not exist (or belongs to another organisation)."""
+
+
+class IdempotencyConflict(ValueError):
+    """An idempotency key already used for a different request."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +135,65 @@ class Store:
         restaurants: list[RestaurantInput],
         actor: str = "cli",
         options: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
-        """Create a batch and its jobs in one transaction: all of it, or nothing."""
+        """Create a batch and its jobs in one transaction: all of it, or nothing.
+
+        With an `idempotency_key`, a create already made under that key answers that batch's id instead
+        (a client resending after a timeout or a 503 gets no second batch); a different request under the
+        same key raises `IdempotencyConflict`."""
+        if idempotency_key is None:
+            return self._insert_batch(org_id, name, restaurants, actor, options, None, None)
+        digest = _request_digest(name, restaurants, options)
+        existing = self._batch_for_key(org_id, idempotency_key, digest)
+        if existing is not None:
+            return existing
+        try:
+            return self._insert_batch(org_id, name, restaurants, actor, options, idempotency_key, digest)
+        except IntegrityError:
+            # The same request sent twice at once: the other one created it (or this raises the conflict).
+            existing = self._batch_for_key(org_id, idempotency_key, digest)
+            if existing is None:
+                raise
+            return existing
+
+    def _batch_for_key(self, org_id: str, key: str, digest: str) -> str | None:
+        with self.session() as s:
+            row = s.execute(
+                select(Batch.id, Batch.request_digest).where(
+                    Batch.org_id == org_id, Batch.idempotency_key == key
+                )
+            ).first()
+        if row is None:
+            return None
+        if row.request_digest != digest:
+            raise IdempotencyConflict(
+                f"Idempotency-Key {key!r} was used for a different batch ({row.id}); use a new key"
+            )
+        return row.id
+
+    def _insert_batch(
+        self,
+        org_id: str,
+        name: str,
+        restaurants: list[RestaurantInput],
+        actor: str,
+        options: dict[str, Any] | None,
+        idempotency_key: str | None,
+        digest: str | None,
+    ) -> str:
         batch_id = str(uuid.uuid4())
         with self.transaction() as s:
-            s.add(Batch(id=batch_id, org_id=org_id, name=name, options=options or {}))
+            s.add(
+                Batch(
+                    id=batch_id,
+                    org_id=org_id,
+                    name=name,
+                    options=options or {},
+                    idempotency_key=idempotency_key,
+                    request_digest=digest,
+                )
+            )
             s.flush()
             for position, restaurant in enumerate(restaurants):
                 job_id = str(uuid.uuid4())
@@ -1136,6 +1196,12 @@ def batch_status(counts: Counter, *, started: bool, total: int) -> str:
             return "completed"
         return "cancelled" if counts[JobStatus.COMPLETED] == 0 else "completed_with_cancellations"
     return "running"
+
+
+def _request_digest(name: str, restaurants: list[RestaurantInput], options: dict[str, Any] | None) -> str:
+    """What a create request asked for, to tell a resend from a different request under the same key."""
+    asked = [name, options or {}, [r.model_dump(mode="json") for r in restaurants]]
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _token_hash(token: str) -> str:

@@ -50,6 +50,12 @@ class Batch(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # A client's Idempotency-Key for the create request, and a digest of what it asked for: the same key
+    # again answers the same batch, a different request under it is refused.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_digest: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ux_batches_org_idempotency_key", "org_id", "idempotency_key", unique=True),)
 
 
 class Job(Base):
