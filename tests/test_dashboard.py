@@ -139,6 +139,25 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
     assert [e.kind for e in dash.store.events(batch_id=batch_id)] == ["batch_created"]
 
 
+@pytest.mark.reliability
+async def test_a_form_sent_twice_creates_one_batch(dash, world):
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.token}) as http:
+        form = (await http.get("/batches/new")).text
+        submission = re.search(r'name="submission" value="([0-9a-f]{32})"', form).group(1)
+        fields = {"csrf_token": csrf_token(dash.token), "submission": submission, "name": "twice"}
+        files = {"file": ("b.csv", store_csv(world.url).encode(), "text/csv")}
+        sent = [await http.post("/batches/new", data=fields, files=files) for _ in range(2)]
+        assert [r.status_code for r in sent] == [303, 303]
+        assert sent[0].headers["location"].split("?")[0] == sent[1].headers["location"].split("?")[0]
+        # The same form with another file is refused, and shown afresh with a new submission id.
+        other = {"file": ("c.csv", store_csv(world.url).replace("Jax", "Max").encode(), "text/csv")}
+        reused = await http.post("/batches/new", data=fields, files=other)
+        assert reused.status_code == 409 and "already sent" in reused.text
+        assert submission not in reused.text
+    names = [b["name"] for b in dash.store.list_batches(ORG)[0]]
+    assert names == ["twice"]
+
+
 async def test_a_bad_upload_shows_every_bad_row_and_creates_nothing(dash, page):
     await log_in(page, dash)
     await upload(page, dash, "Broken", "name,storeUrl,city,email\nA,https://a.example/x,Auckland,nope\n,,,\n")

@@ -8,6 +8,7 @@ Actions are plain forms (post, then redirect) or HTMX posts that answer the re-r
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -32,7 +33,7 @@ from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.engine.control import DecisionRejected
-from yolobatch.store.repository import NotFound
+from yolobatch.store.repository import IdempotencyConflict, NotFound
 from yolobatch.web import config_form, views
 
 HERE = Path(__file__).parent
@@ -132,7 +133,15 @@ async def batch_list(request: Request, org: PageOrg, ctx: Ctx) -> Response:
 
 @router.get("/batches/new", response_class=HTMLResponse)
 async def new_batch(request: Request, org: PageOrg) -> Response:
-    return _render(request, "new_batch.html", problems=[], name="")
+    return _new_batch_form(request, 200, problems=[], name="")
+
+
+def _new_batch_form(request: Request, status_code: int, *, problems: list[str], name: str) -> HTMLResponse:
+    # One id per form shown: a double click or a resent post creates the batch once (Idempotency-Key).
+    submission = uuid.uuid4().hex
+    return _render(
+        request, "new_batch.html", status_code, problems=problems, name=name, submission=submission
+    )
 
 
 @router.post("/batches/new", response_class=HTMLResponse)
@@ -145,6 +154,7 @@ async def create_batch(
     name: Annotated[str, Form(max_length=200)] = "",
     yolo: Annotated[bool, Form()] = False,
     start: Annotated[bool, Form()] = False,
+    submission: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     raw = await file.read(MAX_UPLOAD_BYTES + 1)
     filename = file.filename or "upload"
@@ -152,11 +162,16 @@ async def create_batch(
         title = name.strip() or filename.rsplit(".", 1)[0]
         batch = parse_upload(raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
-        return _render(request, "new_batch.html", 422, problems=exc.problems, name=name)
+        return _new_batch_form(request, 422, problems=exc.problems, name=name)
     options = {"yolo": yolo, "auto_select": True}
-    batch_id = await asyncio.to_thread(
-        ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options
-    )
+    key = f"dashboard:{submission}" if submission else None
+    try:
+        batch_id = await asyncio.to_thread(
+            ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options, key
+        )
+    except IdempotencyConflict:
+        problem = "This form was already sent with another file; it is shown afresh, upload again."
+        return _new_batch_form(request, 409, problems=[problem], name=name)
     if start:
         tuning = control.tuning_for(ctx.settings)
         await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
