@@ -57,7 +57,7 @@ pytestmark = pytest.mark.reliability
 
 COUNT = 24
 CALLS_PER_RESTAURANT = 12
-PEOPLE_VIA_API = "api:"  # how the API names its callers in the audit log ("api:<org>" or "api:<token>")
+PEOPLE_VIA_API = "api:"  # the API names its callers "api:<token name>" in the audit log
 
 
 @pytest.fixture
