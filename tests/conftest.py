@@ -126,3 +126,13 @@ def batch_of(count: int, mutate=None) -> BatchInput:
         if mutate:
             mutate(restaurant)
     return parse_batch(json.dumps(data))
+
+
+def asgi_client(app, token: str) -> httpx.AsyncClient:
+    """An HTTP client that calls the app in-process (no port), with `token`'s bearer header."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://yolobatch.test",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=120,
+    )

@@ -29,7 +29,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from tests.conftest import ENGINE_SCALE, SECRET_KEY, batch_of, make_store
+from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make_store
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
 from yolobatch.domain.batch_input import parse_batch
@@ -217,12 +217,7 @@ async def test_without_the_engine_its_operations_answer_503_and_the_rest_still_w
     app = create_app(AppContext(settings=settings_, store=store, client=client))
     ready = batch_of(1)
     batch_id = store.create_batch(ORG, "outage", ready.restaurants)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://yolobatch.test",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=120,
-    ) as http:
+    async with asgi_client(app, token) as http:
         started = await http.post(f"/api/batches/{batch_id}/start")
         assert started.status_code == 503, started.text
         assert "engine" in started.json()["detail"] and started.headers["Retry-After"]

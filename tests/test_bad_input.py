@@ -33,7 +33,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import text
 from temporalio.client import Client
 
-from tests.conftest import ENGINE_SCALE, SECRET_KEY, batch_of, make_store, settings_for
+from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make_store, settings_for
 from tests.engine_helpers import wait_until, worker
 from yolobatch.api.app import MAX_BODY_BYTES, create_app
 from yolobatch.api.context import AppContext
@@ -106,12 +106,7 @@ async def api(dev_server, tmp_path_factory) -> AsyncIterator[Api]:
     )
     client = await Client.connect(dev_server.address)
     app = create_app(AppContext(settings=settings, store=store, client=client))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://yolobatch.test",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=120,
-    ) as http:
+    async with asgi_client(app, token) as http:
         yield Api(http, store, app)
 
 
