@@ -50,10 +50,10 @@ from yolobatch.store.tables import (
 
 SECRET_POINTERS = ("account.password", "onboarding.userPassword")
 FINAL_SUB_STEP = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
-JOB_STATES = ("failed", "waiting", "running", "done")
+JOB_STATES = ("failed", "waiting", "running", "done")  # the dashboard's filters, in its order
 # A worker's request for a held lease stands this many lease TTLs: long enough for the holder's renewal to
 # see it, short enough that a requester that died does not keep the lease from everyone else for long.
-LEASE_REQUEST_TTLS = 2  # the dashboard's filters, in its order
+LEASE_REQUEST_TTLS = 2
 
 
 class NotFound(LookupError):
@@ -645,12 +645,12 @@ class Store:
                         .on_conflict_do_nothing()
                     )
             self._slot_rows.add((call_class, capacity))
-        request_ttl = timedelta(seconds=ttl_seconds * LEASE_REQUEST_TTLS)
+        asked_since = now - _lease_request_ttl(ttl_seconds)
         unheld = or_(SlotLease.holder.is_(None), SlotLease.expires_at < now)
         not_asked = or_(
             SlotLease.requested_by.is_(None),
             SlotLease.requested_by == holder,
-            SlotLease.requested_at < now - request_ttl,
+            SlotLease.requested_at < asked_since,
         )
         free = and_(unheld, not_asked)
         with self.session() as s:
@@ -677,7 +677,7 @@ class Store:
                 ).rowcount
             if won:
                 return slot_no
-        self._ask_for_slot(call_class, capacity, holder, now - request_ttl)
+        self._ask_for_slot(call_class, capacity, holder, asked_since)
         return None
 
     def _ask_for_slot(self, call_class: str, capacity: int, holder: str, asked_since: datetime) -> None:
@@ -737,7 +737,7 @@ class Store:
                         SlotLease.holder == holder,
                         SlotLease.requested_by.is_not(None),
                         SlotLease.requested_by != holder,
-                        SlotLease.requested_at >= now - timedelta(seconds=ttl_seconds * LEASE_REQUEST_TTLS),
+                        SlotLease.requested_at >= now - _lease_request_ttl(ttl_seconds),
                     )
                 )
             )
@@ -1202,6 +1202,10 @@ def _request_digest(name: str, restaurants: list[RestaurantInput], options: dict
     """What a create request asked for, to tell a resend from a different request under the same key."""
     asked = [name, options or {}, [r.model_dump(mode="json") for r in restaurants]]
     return hashlib.sha256(json.dumps(asked, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _lease_request_ttl(ttl_seconds: float) -> timedelta:
+    return timedelta(seconds=ttl_seconds * LEASE_REQUEST_TTLS)
 
 
 def _token_hash(token: str) -> str:
