@@ -91,8 +91,11 @@ async def create_batch(
     """Create a batch from JSON: plain restaurants run the whole pipeline, ready configs register only.
 
     Send an `Idempotency-Key` to make a resend safe: the same key answers the batch it created."""
+    text = json.dumps({"name": body.name, "restaurants": body.restaurants})
     try:
-        batch = parse_batch(json.dumps({"name": body.name, "restaurants": body.restaurants}))
+        # Off the event loop: validating thousands of rows takes a while, and every other request waits
+        # for the loop.
+        batch = await asyncio.to_thread(parse_batch, text)
     except BatchInputError as exc:
         return _problems(exc)
     return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start, idempotency_key)
@@ -116,7 +119,8 @@ async def upload_batch(
         raise HTTPException(413, detail=f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB")
     filename = file.filename or "upload"
     try:
-        batch = parse_upload(raw, filename, name or filename.rsplit(".", 1)[0], ctx.sandbox_url)
+        title = name or filename.rsplit(".", 1)[0]
+        batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
         return _problems(exc)
     options = {"yolo": yolo, "auto_select": True}

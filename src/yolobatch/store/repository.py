@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, delete, func, or_, select, update
+from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yolobatch.domain.batch_input import RestaurantInput
@@ -30,6 +31,7 @@ from yolobatch.domain.plan import PLAN
 from yolobatch.domain.redaction import MASK
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
 from yolobatch.store.crypto import SecretBox
+from yolobatch.store.db import SQLITE_BUSY_MS
 from yolobatch.store.tables import (
     ApiToken,
     Batch,
@@ -54,6 +56,9 @@ JOB_STATES = ("failed", "waiting", "running", "done")  # the dashboard's filters
 # A worker's request for a held lease stands this many lease TTLs: long enough for the holder's renewal to
 # see it, short enough that a requester that died does not keep the lease from everyone else for long.
 LEASE_REQUEST_TTLS = 2
+# How precisely `api_tokens.last_used_at` tells when a token was last used: finer would be a write per
+# request, and every request would queue behind other writes.
+TOKEN_USE_RESOLUTION = timedelta(seconds=60)
 
 
 class NotFound(LookupError):
@@ -105,6 +110,23 @@ class Store:
 
     def session(self) -> Session:
         return self._session()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session whose queries all see the database as of its first one, so an answer built
+        from several queries (counts and a page) agrees with itself while writers carry on. Neither
+        database makes readers wait for writers here (SQLite in WAL mode, PostgreSQL's MVCC)."""
+        with self.session() as s:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite opens no transaction before a SELECT, so each query would see its own moment.
+                s.connection().exec_driver_sql("BEGIN")
+            else:
+                # READ COMMITTED (the default) takes a new snapshot per statement.
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            try:
+                yield s
+            finally:
+                s.rollback()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -183,6 +205,50 @@ class Store:
         digest: str | None,
     ) -> str:
         batch_id = str(uuid.uuid4())
+        jobs: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        calls: list[dict[str, Any]] = []
+        configs: list[RegistrationConfigRow] = []
+        menus: list[dict[str, Any]] = []
+        now = utcnow()
+        # Rows are built before the write lock is taken and inserted in bulk (one executemany per table):
+        # a 10 000-restaurant upload holds the lock for a second or two, not for the per-object flushes
+        # that made other organisations' writes queue behind it for over a minute.
+        for position, restaurant in enumerate(restaurants):
+            job_id = str(uuid.uuid4())
+            # Ready-made configs start at step 6; the others run the whole pipeline.
+            first_step = 1 if restaurant.config is None else 6
+            jobs.append(
+                {
+                    "id": job_id,
+                    "org_id": org_id,
+                    "batch_id": batch_id,
+                    "position": position,
+                    "restaurant_name": restaurant.name,
+                    "input": restaurant.facts(),
+                    "current_step": first_step,
+                    "status": JobStatus.PENDING.value,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            steps += ({"job_id": job_id, "step": step, "status": "pending"} for step in range(first_step, 7))
+            calls += (
+                {"job_id": job_id, "key": spec.key.value, "status": "pending", "updated_at": now}
+                for spec in PLAN
+            )
+            if restaurant.config is not None:
+                configs.append(self._config_row(job_id, restaurant.config))
+            if restaurant.menu is not None:
+                menus.append(
+                    {
+                        "id": restaurant.menu.id,
+                        "org_id": org_id,
+                        "job_id": job_id,
+                        "data": restaurant.menu.model_dump(mode="json"),
+                        "created_at": now,
+                    }
+                )
         with self.transaction() as s:
             s.add(
                 Batch(
@@ -195,35 +261,10 @@ class Store:
                 )
             )
             s.flush()
-            for position, restaurant in enumerate(restaurants):
-                job_id = str(uuid.uuid4())
-                s.add(
-                    Job(
-                        id=job_id,
-                        org_id=org_id,
-                        batch_id=batch_id,
-                        position=position,
-                        restaurant_name=restaurant.name,
-                        input=restaurant.facts(),
-                        current_step=1 if restaurant.config is None else 6,
-                    )
-                )
-                s.flush()
-                # Ready-made configs start at step 6; the others run the whole pipeline.
-                first_step = 1 if restaurant.config is None else 6
-                s.add_all(JobStep(job_id=job_id, step=step) for step in range(first_step, 7))
-                s.add_all(SubStepRow(job_id=job_id, key=spec.key.value) for spec in PLAN)
-                if restaurant.config is not None:
-                    s.add(self._config_row(job_id, restaurant.config))
-                if restaurant.menu is not None:
-                    s.add(
-                        MenuRow(
-                            id=restaurant.menu.id,
-                            org_id=org_id,
-                            job_id=job_id,
-                            data=restaurant.menu.model_dump(mode="json"),
-                        )
-                    )
+            for table, rows in ((Job, jobs), (JobStep, steps), (SubStepRow, calls), (MenuRow, menus)):
+                if rows:
+                    s.execute(core_insert(table), rows)
+            s.add_all(configs)
             s.add(
                 Event(
                     org_id=org_id,
@@ -481,16 +522,44 @@ class Store:
 
     def token_owner(self, token: str) -> tuple[str, str] | None:
         """(organisation, token name) of a valid token. Lookup is by hash, so timing reveals nothing of the
-        token."""
+        token. A read: every request calls this, and it must never queue behind another's write."""
         digest = _token_hash(token)
-        with self.transaction() as s:
-            row = s.scalars(
-                select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        columns = (ApiToken.id, ApiToken.org_id, ApiToken.name, ApiToken.token_hash, ApiToken.last_used_at)
+        with self.session() as s:
+            row = s.execute(
+                select(*columns).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
             ).first()
-            if row is None or not hmac.compare_digest(row.token_hash, digest):
-                return None
-            row.last_used_at = utcnow()
-            return row.org_id, row.name
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        if row.last_used_at is None or utcnow() - _aware(row.last_used_at) >= TOKEN_USE_RESOLUTION:
+            self._note_token_use(row.id)
+        return row.org_id, row.name
+
+    def _note_token_use(self, token_id: str) -> None:
+        """Record a token's use, unless another write is under way (in this process or, on SQLite, in
+        another): then the use is left for the next request after that write to record."""
+        now = utcnow()
+        stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_USE_RESOLUTION)
+        note = update(ApiToken).where(ApiToken.id == token_id, stale).values(last_used_at=now)
+        if self.engine.dialect.name != "sqlite":
+            with self.transaction() as s:  # a row lock held for one UPDATE
+                s.execute(note, execution_options=self._fast)
+            return
+        lock: Any = self._write_lock
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            with self.session() as s, s.begin():
+                connection = s.connection()
+                connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                try:
+                    connection.execute(note)
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        except OperationalError:
+            return  # "database is locked": another process writes
+        finally:
+            lock.release()
 
     def revoke_tokens(self, org_id: str, name: str) -> int:
         with self.transaction() as s:
@@ -810,10 +879,18 @@ class Store:
         Counts cover the whole batch (aggregated in SQL); `jobs` holds one page of restaurants in input
         order, those in `state` (failed / waiting / running / done) if given. `limit=None`: all of them.
         """
-        batch = self.batch(batch_id, org_id)
-        counts = self.job_status_counts(batch_id)
         in_batch = Job.batch_id == batch_id
-        with self.session() as s:
+        with self.snapshot() as s:
+            batch = s.execute(
+                select(Batch.id, Batch.org_id, Batch.name, Batch.created_at, Batch.started_at).where(
+                    Batch.id == batch_id
+                )
+            ).first()
+            if batch is None or (org_id is not None and batch.org_id != org_id):
+                raise NotFound(f"batch {batch_id} not found")
+            counts: dict[str, int] = dict(
+                s.execute(select(Job.status, func.count()).where(in_batch).group_by(Job.status)).all()
+            )
             state_of = _job_state()
             state_counts = dict(
                 s.execute(select(state_of, func.count()).where(in_batch).group_by(state_of)).all()
@@ -1210,6 +1287,11 @@ def _lease_request_ttl(ttl_seconds: float) -> timedelta:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -160,7 +160,8 @@ async def create_batch(
     filename = file.filename or "upload"
     try:
         title = name.strip() or filename.rsplit(".", 1)[0]
-        batch = parse_upload(raw, filename, title, ctx.sandbox_url)
+        # Off the event loop, as in the API: a big file must not stall every other page and request.
+        batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
         return _new_batch_form(request, 422, problems=exc.problems, name=name)
     options = {"yolo": yolo, "auto_select": True}
