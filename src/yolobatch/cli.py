@@ -719,7 +719,11 @@ def step_retry(
 
 @step_app.command("skip")
 def step_skip(
-    job: Job, sub_step: SubStepName, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None
+    job: Job,
+    sub_step: SubStepName,
+    reason: Annotated[str, typer.Option(help="Why it is skipped (required)")],
+    actor: Actor = "cli",
+    data_dir: DataDir = None,
 ):
     """Skip a failed sub-step; its dependents run (or skip by their own rules)."""
     _decide(job, "skip", sub_step, reason, actor, data_dir)

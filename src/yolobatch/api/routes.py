@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -37,7 +38,7 @@ from yolobatch.domain.batch_input import (
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.store.repository import IdempotencyConflict
+from yolobatch.store.repository import IdempotencyConflict, batch_status
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
@@ -79,9 +80,9 @@ async def _create(
     return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
 
 
-async def _start(ctx: AppContext, batch_id: str, actor: str) -> None:
+async def _start(ctx: AppContext, batch_id: str, actor: str) -> str:
     tuning = control.tuning_for(ctx.settings)
-    await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+    return await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
 
 
 @router.post("/batches", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -165,10 +166,10 @@ async def get_batch(
 
 @router.post("/batches/{batch_id}/start", response_model=ActionResult)
 async def start_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> Any:
-    """Start a batch (starting twice is harmless)."""
+    """Start a batch. Starting twice is harmless: a batch already started (or finished) answers
+    `already started`."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    await _start(ctx, batch_id, actor)
-    return ActionResult(result="started")
+    return ActionResult(result=await _start(ctx, batch_id, actor))
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=ActionResult)
@@ -199,31 +200,38 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
     plus our detail under `detail`."""
-    progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org, limit=0)  # counts only
-    restaurants = await asyncio.to_thread(ctx.store.job_summaries, batch_id)
-    settled = await asyncio.to_thread(ctx.store.calls_settled, batch_id)
-    total = progress["total"]
-    waiting = [j for j in restaurants if j["status"] == "action_required"]
-    steps_waiting = sorted({j["current_step"] for j in waiting if j["current_step"]})
+    progress = await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
+    restaurants = progress["jobs"]
+    total = len(restaurants)
+    counts = Counter(j["status"] for j in restaurants)
+    states = Counter(j["state"] for j in restaurants)
+    steps_waiting = sorted({j["step_requiring_action"] for j in restaurants if j["step_requiring_action"]})
     return {
         "success": True,
         "batch": {
             "id": batch_id,
             "name": progress["name"],
-            "status": progress["status"],
+            "status": batch_status(counts, started=progress["started"], total=total),
             "total_restaurants": total,
-            "completed_restaurants": progress["counts"].get("completed", 0),
-            "failed_restaurants": len(waiting),
+            "completed_restaurants": counts.get("completed", 0),
+            # A step or call failed and waits for a retry, skip or mark done.
+            "failed_restaurants": states.get("failed", 0),
+            # Waiting for a person's choice (company, config review): not a failure.
+            "waiting_restaurants": states.get("waiting", 0),
+            "restaurants_with_warnings": sum(1 for j in restaurants if j["warnings"]),
         },
-        "percentage": round(100 * settled / max(1, total * 12), 1),
+        "percentage": round(100 * sum(j["done"] for j in restaurants) / max(1, total), 1),
         "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {
                 "job_id": j["job_id"],
                 "name": j["restaurant_name"],
                 "status": j["status"],
+                "state": j["state"],
                 "current_step": j["current_step"],
+                "step_requiring_action": j["step_requiring_action"],
                 "error": j["error"],
+                "warnings": j["warnings"],
             }
             for j in restaurants
         ],
@@ -299,6 +307,8 @@ async def decide(
     """Retry, skip or mark done (`mark_done`, with a reason) a failed step (`extraction`, `companySearch`,
     `companyDetails`, `config`) or registration call (`menuImport`, ...)."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
+    if action in control.NEEDS_REASON and not body.reason.strip():
+        raise HTTPException(422, detail=control.NEEDS_REASON[action])
     result = await control.decide(
         ctx.client,
         ctx.store,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.engine.contracts import (
@@ -26,6 +26,11 @@ from yolobatch.store.repository import NotFound, Store
 
 Action = Literal["retry", "skip", "mark_done"]
 UPDATES: dict[Action, str] = {"retry": "retry_step", "skip": "skip_step", "mark_done": "mark_step_done"}
+# Every decision that lets a restaurant go on without the work done says why (the audit log keeps it).
+NEEDS_REASON: dict[str, str] = {
+    "skip": "say why it is skipped: a reason is required to skip",
+    "mark_done": "say why it is done: a reason is required to mark it done",
+}
 
 
 class DecisionRejected(ValueError):
@@ -39,18 +44,25 @@ def tuning_for(settings: Settings) -> Tuning:
 
 async def start_batch(
     client: Client, store: Store, batch_id: str, tuning: Tuning | None = None, *, actor: str = "system"
-) -> None:
-    """Start (idempotently) the starter workflow that launches one onboarding workflow per restaurant."""
+) -> str:
+    """Start (idempotently) the starter workflow that launches one onboarding workflow per restaurant.
+    Returns "started", or "already started" when its starter has already run to the end."""
     await asyncio.to_thread(store.batch, batch_id)
     await asyncio.to_thread(store.mark_batch_started, batch_id, actor)
-    await client.start_workflow(
-        "BatchStarter",
-        StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),
-        id=starter_workflow_id(batch_id),
-        task_queue=WORKFLOW_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-    )
+    try:
+        await client.start_workflow(
+            "BatchStarter",
+            StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),
+            id=starter_workflow_id(batch_id),
+            task_queue=WORKFLOW_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        # The starter completed: every restaurant was started (and may have finished). Starting again is
+        # the harmless no-op the API documents, not an error.
+        return "already started"
+    return "started"
 
 
 async def decide(
@@ -65,6 +77,8 @@ async def decide(
     request_id: str | None = None,
 ) -> str:
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
+    if action in NEEDS_REASON and not reason.strip():
+        raise DecisionRejected(NEEDS_REASON[action])
     if sub_step in STEP_BY_NAME:  # a pipeline step (extraction, companySearch, ...)
         update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
     else:

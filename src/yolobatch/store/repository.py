@@ -895,6 +895,11 @@ class Store:
             state_counts = dict(
                 s.execute(select(state_of, func.count()).where(in_batch).group_by(state_of)).all()
             )
+            with_warnings = s.scalar(
+                select(func.count(func.distinct(SubStepRow.job_id)))
+                .join(Job, Job.id == SubStepRow.job_id)
+                .where(in_batch, SubStepRow.warning.is_not(None))
+            )
             job_columns = (
                 Job.id,
                 Job.restaurant_name,
@@ -945,6 +950,9 @@ class Store:
             "total": total,
             "counts": counts,
             "state_counts": {name: state_counts.get(name, 0) for name in JOB_STATES},
+            # A platform answer `success: false` that was recorded as a warning, not a failure: the
+            # restaurant completed, but someone should look.
+            "with_warnings": with_warnings or 0,
             "created_at": _iso(batch.created_at),
             "started_at": _iso(batch.started_at),
             "page": {
@@ -1054,6 +1062,53 @@ class Store:
                 {"job_id": i, "restaurant_name": n, "status": st, "current_step": c, "error": e}
                 for i, n, st, c, e in rows
             ]
+
+    def registration_progress(self, batch_id: str, org_id: str) -> dict[str, Any]:
+        """The original's `/progress` figures, from one snapshot: per restaurant its state (failed /
+        waiting / running / done), the step that waits for a person, warnings and how far it is."""
+        in_batch = Job.batch_id == batch_id
+        with self.snapshot() as s:
+            batch = s.execute(
+                select(Batch.id, Batch.org_id, Batch.name, Batch.started_at).where(Batch.id == batch_id)
+            ).first()
+            if batch is None or batch.org_id != org_id:
+                raise NotFound(f"batch {batch_id} not found")
+            jobs = s.execute(
+                select(Job.id, Job.restaurant_name, Job.status, Job.current_step, Job.error, _job_state())
+                .where(in_batch)
+                .order_by(Job.position)
+            ).all()
+            steps: dict[str, dict[int, str]] = {job.id: {} for job in jobs}
+            for job_id, number, status in s.execute(
+                select(JobStep.job_id, JobStep.step, JobStep.status).join(Job).where(in_batch)
+            ):
+                steps[job_id][number] = status
+            calls: dict[str, list[tuple[str, str, str | None]]] = {job.id: [] for job in jobs}
+            for job_id, key, status, warning in s.execute(
+                select(SubStepRow.job_id, SubStepRow.key, SubStepRow.status, SubStepRow.warning)
+                .join(Job)
+                .where(in_batch)
+            ):
+                calls[job_id].append((key, status, warning))
+        return {
+            "batch_id": batch.id,
+            "name": batch.name,
+            "started": batch.started_at is not None,
+            "jobs": [
+                {
+                    "job_id": job.id,
+                    "restaurant_name": job.restaurant_name,
+                    "status": job.status,
+                    "state": job.state,
+                    "current_step": job.current_step,
+                    "error": job.error,
+                    "step_requiring_action": _step_requiring_action(job.status, steps[job.id], calls[job.id]),
+                    "warnings": {key: warning for key, _, warning in calls[job.id] if warning},
+                    "done": _fraction_done(job.status, steps[job.id], calls[job.id]),
+                }
+                for job in jobs
+            ],
+        }
 
     def calls_settled(self, batch_id: str) -> int:
         """How many registration calls of the batch are completed or skipped (for a percentage)."""
@@ -1240,6 +1295,29 @@ def _job_state() -> Any:
         (Job.status.in_([JobStatus.COMPLETED, JobStatus.CANCELLED]), "done"),
         else_="running",
     ).label("state")
+
+
+def _step_requiring_action(
+    status: str, steps: dict[int, str], calls: list[tuple[str, str, str | None]]
+) -> int | None:
+    """The step a person must act on: the first one waiting or failed (a failed call is step 6's)."""
+    if status != JobStatus.ACTION_REQUIRED:
+        return None
+    waiting = [n for n, st in steps.items() if st in ("action_required", "failed")]
+    if any(st == SubStepStatus.FAILED for _, st, _ in calls):
+        waiting.append(6)
+    return min(waiting) if waiting else None
+
+
+def _fraction_done(status: str, steps: dict[int, str], calls: list[tuple[str, str, str | None]]) -> float:
+    """How much of a restaurant's work is behind it: all of it once finished (completed or cancelled),
+    else its settled steps 1-5 and registration calls over all of them."""
+    if status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+        return 1.0
+    pipeline = [st for n, st in steps.items() if n < 6]
+    settled = sum(1 for st in pipeline if st in ("completed", "skipped"))
+    settled += sum(1 for _, st, _ in calls if st in FINAL_SUB_STEP)
+    return settled / max(1, len(pipeline) + len(calls))
 
 
 def _call_view(row: Any) -> dict[str, Any]:
