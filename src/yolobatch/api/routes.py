@@ -23,6 +23,7 @@ from yolobatch.api.schemas import (
     BatchList,
     CompanyAnswer,
     ConfigEdits,
+    ConfigRevision,
     CreateBatch,
     InputProblems,
     Reason,
@@ -38,7 +39,7 @@ from yolobatch.domain.batch_input import (
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.store.repository import IdempotencyConflict, batch_status
+from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
@@ -264,12 +265,15 @@ async def answer_company(job_id: str, body: CompanyAnswer, org: Org, actor: Acto
 
 @jobs.patch("/{job_id}/config")
 async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ctx: Ctx) -> dict[str, Any]:
-    """Step 5: change config fields (`section.field`); answers the config (masked) and what still fails."""
+    """Step 5: change config fields (`section.field`); answers the config (masked) and what still fails.
+    An unknown field is a 422; an approved config is frozen (409): revise it instead."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
         raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
     try:
         await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes, actor)
+    except ConfigFrozen as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
@@ -277,10 +281,38 @@ async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ct
     return {"config": review, "errors": errors}
 
 
-@jobs.post("/{job_id}/config/approve", response_model=ActionResult)
+@jobs.post("/{job_id}/config/revise")
+async def revise_config(
+    job_id: str, body: ConfigRevision, org: Org, actor: Actor, ctx: Ctx
+) -> dict[str, Any]:
+    """Change an approved config: a new version, approved by the caller, audited with its reason. Calls
+    already completed are not sent again; calls that run from now on (retries included) use it."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
+        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+    try:
+        version = await asyncio.to_thread(ctx.store.revise_config, job_id, body.changes, actor, body.reason)
+    except ConfigNotApproved as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return {"config": await asyncio.to_thread(ctx.store.config_review, job_id), "version": version}
+
+
+@jobs.post(
+    "/{job_id}/config/approve",
+    response_model=ActionResult,
+    responses={422: {"description": "the stored config is not valid: `detail` says why"}},
+)
 async def approve(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Step 5: approve the stored config; the engine validates it again before registering."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
+    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
+        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    if errors:
+        # Approving would be accepted and then refused by the engine's own check, silently: say why now.
+        raise HTTPException(422, detail="the config is not valid, fix it first: " + "; ".join(errors))
     approval = Approval(actor=actor, reason=body.reason)
     return ActionResult(result=await control.approve_config(ctx.client, ctx.store, job_id, approval))
 

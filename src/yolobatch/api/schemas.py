@@ -98,6 +98,17 @@ class ConfigEdits(Body):
     changes: dict[str, Any] = Field(min_length=1, description="section.field -> new value")
 
 
+class ConfigRevision(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"changes": {"payment.includeStripeLink": True}, "reason": "owner asked for Stripe"}
+        }
+    )
+
+    changes: dict[str, Any] = Field(min_length=1, description="section.field -> new value")
+    reason: str = Field(min_length=1, max_length=1000, description="why an approved config changes")
+
+
 class Reason(Body):
     reason: str = Field(default="", max_length=1000)
 

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yolobatch.domain.batch_input import RestaurantInput
-from yolobatch.domain.config import RegistrationConfig
-from yolobatch.domain.derive import copy_config
+from yolobatch.domain.config import RegistrationConfig, config_fields
+from yolobatch.domain.derive import copy_config, validate_config
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.redaction import MASK
@@ -69,6 +69,14 @@ class IdempotencyConflict(ValueError):
     """An idempotency key already used for a different request."""
 
 
+class ConfigFrozen(ValueError):
+    """An edit to an approved config: it needs an explicit revision."""
+
+
+class ConfigNotApproved(ValueError):
+    """A revision of a config that was never approved: edit and approve it instead."""
+
+
 @dataclass(frozen=True)
 class Registration:
     """Everything a registration call needs about one job, secrets in clear (activities only)."""
@@ -90,6 +98,7 @@ class JobSnapshot:
     status: str
     steps: dict[int, str]  # step number -> status
     sub_steps: dict[str, tuple[str, int]]  # key -> (status, generation)
+    config_approved: bool | None = None  # None: no config stored
 
 
 class Store:
@@ -370,19 +379,60 @@ class Store:
 
     def edit_config(self, job_id: str, changes: dict[str, Any], actor: str = "system") -> None:
         """Apply a reviewer's edits (`{"account.email": "x@y.z", ...}`) to the stored config; the audit log
-        names the fields changed, never their values (some are passwords)."""
+        names the fields changed, never their values (some are passwords). An approved config is frozen:
+        a change after approval is a revision (`revise_config`)."""
         wire = self.config_wire(job_id)
-        for pointer, value in changes.items():
-            section, _, field = pointer.partition(".")
-            if not field or not isinstance(wire.get(section), dict):
-                raise ValueError(f"{pointer!r} is not a config field (use section.field)")
-            wire[section][field] = value
+        _apply_changes(wire, changes)
         review = self.config_review(job_id) or {}
         job = self.job(job_id)
-        with self.transaction():
+        with self.transaction() as s:
+            row = s.get(RegistrationConfigRow, job_id, with_for_update=True)
+            if row is not None and row.approved_at is not None:
+                raise ConfigFrozen(
+                    f"the config was approved by {row.approved_by}; it is frozen. To change it, revise it "
+                    "(POST /api/jobs/{id}/config/revise with a reason): only calls that run from then on use "
+                    "the revision"
+                )
             self.save_config_draft(job_id, wire, review.get("warnings"))
             fields = ", ".join(sorted(changes))
             self.add_event(job.org_id, job.batch_id, job_id, "config_edited", f"Edited {fields}", actor=actor)
+
+    def revise_config(self, job_id: str, changes: dict[str, Any], actor: str, reason: str) -> int:
+        """A new version of an approved config, approved by whoever makes it (it must validate). Calls that
+        completed keep what they sent; calls that run from now on (first runs after a wait, and retries)
+        read the revision. Audited with its version, fields and reason; returns the new version."""
+        if not reason.strip():
+            raise ValueError("say why the approved config is revised: a reason is required")
+        wire = self.config_wire(job_id)
+        _apply_changes(wire, changes)
+        _, errors = validate_config(wire)
+        if errors:
+            raise ValueError("the revision is not a valid config: " + "; ".join(errors))
+        job = self.job(job_id)
+        sealed = self._wire_row(job_id, wire)
+        with self.transaction() as s:
+            row = s.get(RegistrationConfigRow, job_id, with_for_update=True)
+            if row is None or row.approved_at is None:
+                raise ConfigNotApproved("the config is not approved yet: edit it and approve it instead")
+            revisions = s.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.job_id == job_id, Event.kind == "config_revised")
+            )
+            version = 2 + (revisions or 0)  # version 1 is the config as first approved
+            row.public, row.secrets = sealed.public, sealed.secrets
+            row.approved_by, row.approved_at, row.updated_at = actor, utcnow(), utcnow()
+            fields = sorted(changes)
+            self.add_event(
+                job.org_id,
+                job.batch_id,
+                job_id,
+                "config_revised",
+                f"Config revised to version {version} ({', '.join(fields)}): {reason.strip()}",
+                actor=actor,
+                data={"version": version, "fields": fields, "reason": reason.strip()},
+            )
+        return version
 
     def reseal_secrets(self, batch_size: int = 500) -> int:
         """Re-encrypt every stored secret with the first secret key (key rotation); returns how many."""
@@ -458,11 +508,18 @@ class Store:
             row = s.get(RegistrationConfigRow, job_id)
             if row is None:
                 return None
+            revisions = s.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.job_id == job_id, Event.kind == "config_revised")
+            )
             return {
                 "config": row.public,
                 "warnings": row.warnings or [],
                 "approved_by": row.approved_by,
                 "approved_at": _iso(row.approved_at),
+                # 1 as derived (or given) and approved; each revision after approval adds one.
+                "version": 1 + (revisions or 0),
             }
 
     def record_step(
@@ -1221,7 +1278,14 @@ class Store:
             ids = [job.id for job in jobs]
             steps: dict[str, dict[int, str]] = {job_id: {} for job_id in ids}
             calls: dict[str, dict[str, tuple[str, int]]] = {job_id: {} for job_id in ids}
+            approved: dict[str, bool] = {}
             for chunk in _chunks(ids, 500):
+                for job_id, approved_at in s.execute(
+                    select(RegistrationConfigRow.job_id, RegistrationConfigRow.approved_at).where(
+                        RegistrationConfigRow.job_id.in_(chunk)
+                    )
+                ):
+                    approved[job_id] = approved_at is not None
                 for row in s.execute(
                     select(JobStep.job_id, JobStep.step, JobStep.status).where(JobStep.job_id.in_(chunk))
                 ):
@@ -1233,7 +1297,15 @@ class Store:
                 ):
                     calls[row.job_id][row.key] = (row.status, row.generation)
         return [
-            JobSnapshot(job.id, job.org_id, job.batch_id, job.status, steps[job.id], calls[job.id])
+            JobSnapshot(
+                job.id,
+                job.org_id,
+                job.batch_id,
+                job.status,
+                steps[job.id],
+                calls[job.id],
+                config_approved=approved.get(job.id),
+            )
             for job in jobs
         ]
 
@@ -1295,6 +1367,20 @@ def _job_state() -> Any:
         (Job.status.in_([JobStatus.COMPLETED, JobStatus.CANCELLED]), "done"),
         else_="running",
     ).label("state")
+
+
+def _apply_changes(wire: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Set `section.field` values in a wire config; an unknown field is refused, never stored (it could
+    not be removed again, and the config would never validate)."""
+    known = config_fields()
+    for pointer, value in changes.items():
+        section, _, field = pointer.partition(".")
+        if section not in known or field not in known[section]:
+            raise ValueError(f"{pointer!r} is not a config field (use section.field, e.g. account.email)")
+        target = wire.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ValueError(f"{pointer!r}: the stored config has no {section} section")
+        target[field] = value
 
 
 def _step_requiring_action(
