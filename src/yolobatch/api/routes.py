@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from yolobatch.api.context import AppContext, context
+from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.schemas import (
     ActionResult,
     BatchCreated,
@@ -383,14 +384,21 @@ async def event_stream(
         start = min(int(last_event_id), MAX_EVENT_ID)
 
     async def feed() -> AsyncIterator[str]:
-        cursor = start
+        cursor = FeedCursor(start)
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
             rows = await asyncio.to_thread(
-                ctx.store.events, org_id=org, batch_id=batch_id, after_id=cursor, limit=200
+                ctx.store.events, org_id=org, batch_id=batch_id, after_id=cursor.high, limit=200
             )
-            for e in rows:
-                cursor = e.id
+            late, gaps = [], cursor.gaps
+            for chunk in range(0, len(gaps), 500):  # ids skipped earlier that may have committed since
+                late += await asyncio.to_thread(
+                    ctx.store.events, org_id=org, batch_id=batch_id, ids=gaps[chunk : chunk + 500]
+                )
+            # A late event's own id would move a reconnecting browser's Last-Event-ID backwards.
+            resume = cursor.high
+            for e in cursor.take([*late, *rows]):
+                resume = max(resume, e.id)
                 data = {
                     "id": e.id,
                     "kind": e.kind,
@@ -401,7 +409,7 @@ async def event_stream(
                     "message": e.message,
                 }
                 # One event name for all, so browsers subscribe once; the kind travels in the data.
-                yield f"id: {e.id}\nevent: progress\ndata: {json.dumps(data)}\n\n"
+                yield f"id: {resume}\nevent: progress\ndata: {json.dumps(data)}\n\n"
             if not rows:
                 yield ": keep-alive\n\n"
                 await asyncio.sleep(0.5)

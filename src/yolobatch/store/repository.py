@@ -1043,10 +1043,14 @@ class Store:
         org_id: str | None = None,
         after_id: int = 0,
         limit: int | None = None,
+        ids: list[int] | None = None,
     ) -> list[Event]:
-        """Events in order; `after_id` and `limit` page through them (the SSE feed resumes from an id)."""
+        """Events in order; `after_id` and `limit` page through them (the SSE feed resumes from an id);
+        `ids` asks for those of these ids that exist now (ids a feed skipped, see `api/event_feed.py`)."""
         with self.session() as s:
             query = select(Event).where(Event.id > after_id).order_by(Event.id)
+            if ids is not None:
+                query = query.where(Event.id.in_(ids))
             if job_id:
                 query = query.where(Event.job_id == job_id)
             if batch_id:
