@@ -549,6 +549,7 @@ def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox
 
     from yolobatch.api.app import create_app
     from yolobatch.api.context import AppContext
+    from yolobatch.api.serving import server_config
 
     app_ = create_app(AppContext(settings=settings, store=store, client=client, sandbox_url=sandbox_url))
     if sandbox_url:
@@ -559,8 +560,7 @@ def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox
             service_key=settings.registration_service_key.get_secret_value(), time_scale=settings.time_scale
         )
         app_.mount("/sandbox", create_sandbox(world))
-    config = uvicorn.Config(app_, host=api[0], port=api[1], log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app_, api[0], api[1], settings))
     server.install_signal_handlers = lambda: None  # our own handlers stop things in order
     return server
 
