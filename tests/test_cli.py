@@ -187,3 +187,18 @@ def test_api_process_never_prints_a_login_token_into_its_log(dev_server, tmp_pat
     token = (tmp_path / "local-token").read_text().strip()
     assert "Log in at" in text and str(tmp_path / "local-token") in text, text
     assert token not in text and "login?token=" not in text
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "says"),
+    [
+        pytest.param(None, 2, "--reason", id="no-reason"),
+        pytest.param("  ", 1, "reason is required", id="blank-reason"),
+    ],
+)
+def test_a_skip_needs_a_reason(tmp_path, reason, status, says):
+    """Every decision that lets a restaurant go on without the work done says why (issue 16)."""
+    given = [] if reason is None else ["--reason", reason]
+    result = yolobatch("step", "skip", "some-job", "menuImport", *given, data_dir=tmp_path, timeout=60)
+    assert result.returncode == status, result.stdout + result.stderr
+    assert says in result.stdout + result.stderr
