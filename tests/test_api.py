@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import uvicorn
 from sqlalchemy import text, update
 from temporalio.client import Client
 
-from tests.conftest import batch_of, settings_for
+from tests.conftest import POSTGRES_URL, SECRET_KEY, batch_of, make_store, settings_for
 from tests.engine_helpers import all_settled, fault, sub_step_is, wait_until, worker
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
@@ -27,6 +28,7 @@ from yolobatch.domain.plan import PLAN
 from yolobatch.engine.contracts import starter_workflow_id
 from yolobatch.engine.devserver import free_port
 from yolobatch.engine.reconcile import reconcile
+from yolobatch.settings import Settings
 from yolobatch.store.tables import RegistrationConfigRow
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -562,3 +564,57 @@ async def test_progress_tells_waiting_from_failed_names_the_waiting_step_and_end
     assert finished["percentage"] == 100.0
     assert finished["batch"]["status"] == "completed_with_cancellations"
     assert finished["step_requiring_action"] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.reliability
+@pytest.mark.skipif(not POSTGRES_URL, reason="YOLOBATCH_TEST_POSTGRES_URL not set")
+async def test_events_that_commit_out_of_order_are_all_delivered_once(dev_server, tmp_path):
+    """On PostgreSQL an event's id is taken at insert, not at commit: writers holding lower ids while a
+    later one commits must still reach a live feed that has already moved past them."""
+    store = make_store("postgres", tmp_path, schema="yolobatch_event_order")
+    store.ensure_org("org-a")
+    headers = {"Authorization": f"Bearer {store.create_token('org-a', 'feed')}"}
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=store.engine.url.render_as_string(hide_password=False),
+        secret_key=SECRET_KEY,
+    )
+    ctx = AppContext(settings=settings, store=store, client=await Client.connect(dev_server.address))
+    holding, release = threading.Barrier(4), threading.Event()
+
+    def slow(n: int) -> None:
+        with store.transaction():
+            store.add_event("org-a", None, None, "slow", f"slow {n}: an early id, committed late")
+            holding.wait(10)
+            release.wait(30)
+
+    async with (
+        serving(ctx) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        http.stream("GET", "/api/events", headers=headers) as stream,
+    ):
+        lines = stream.aiter_lines()
+        seen: list[dict] = []
+
+        async def until(count: int) -> None:
+            while len(seen) < count:
+                line = await lines.__anext__()
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:]))
+
+        writers = [threading.Thread(target=slow, args=(n,)) for n in range(3)]
+        for writer in writers:
+            writer.start()
+        await asyncio.to_thread(holding.wait, 10)  # three ids taken, none committed
+        for n in range(3):
+            await asyncio.to_thread(store.add_event, "org-a", None, None, "fast", f"fast {n}")
+        await asyncio.wait_for(until(3), 20)
+        release.set()
+        for writer in writers:
+            await asyncio.to_thread(writer.join)
+        await asyncio.wait_for(until(6), 20)
+    assert sorted(e["kind"] for e in seen) == ["fast"] * 3 + ["slow"] * 3
+    assert len({e["id"] for e in seen}) == 6
+    ids = {kind: [e["id"] for e in seen if e["kind"] == kind] for kind in ("slow", "fast")}
+    assert max(ids["slow"]) < min(ids["fast"])  # the slow ones really committed out of order
