@@ -149,6 +149,12 @@ BAD_UPLOADS = [
     pytest.param("empty.csv", b"", ["choose a CSV or JSON file"], id="empty-file"),
     pytest.param("blank.csv", b" \n\r\n\t\n", ["choose a CSV or JSON file"], id="whitespace-only"),
     pytest.param("header.csv", HEADER.encode(), ["no restaurant rows"], id="header-only"),
+    pytest.param(
+        "surrogate.json",
+        b'{"name": "Week \\ud800", "restaurants": [{"name": "A", "storeUrl": "https://a.example"}]}',
+        ["name: the batch name contains a lone surrogate"],
+        id="lone-surrogate-in-an-uploaded-batch-name",
+    ),
     # 30 000 columns took 24 s of a quadratic duplicate check, with every other request frozen.
     pytest.param(
         "wide.csv",
@@ -542,7 +548,7 @@ BAD_JSON_BODIES = [
     # A lone surrogate is valid JSON, and was a 500 when the batch (or restaurant) was stored.
     pytest.param(
         b'{"name": "Week \\ud800", "restaurants": [{"name": "A", "storeUrl": "https://a.example"}]}',
-        ["name: the batch name contains a lone surrogate"],
+        ["name", "unable to parse raw data as a unicode string", "Week \\\\ud800"],
         id="lone-surrogate-in-batch-name",
     ),
     pytest.param(
