@@ -24,6 +24,9 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:
         # WAL lets the API read while workers write; busy_timeout makes writers queue instead of failing.
+        # pysqlite opens a transaction only at the first INSERT/UPDATE/DELETE, so plain reads take no lock
+        # and each SELECT sees the latest commit; `Store.snapshot` opens one explicitly when several reads
+        # must agree. A write transaction lasts from its first write to its commit, never longer.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
