@@ -358,9 +358,13 @@ def ubereats_page(restaurant: dict[str, Any], index: int, slug: str) -> str:
         '<script type="application/json" id="__REACT_QUERY_STATE__">'
         f"{_uber_escaped(json.dumps(state))}</script>"
     )
-    extra = f'<link rel="apple-touch-icon" sizes="180x180" href="/stores/{slug}/logo.png">'
-    body = f'<body><div id="root"></div>{_footer(restaurant)}{script}</body>'
-    return f"<!doctype html><html lang='en'>{_head(restaurant, slug, extra)}{body}</html>"
+    # On a platform's page its icons are the platform's: the store's logo is the header image.
+    logo = (
+        f'<header class="site-header"><img class="store-logo" src="/stores/{slug}/logo.png" '
+        f'alt="{html.escape(restaurant["name"])}"></header>'
+    )
+    body = f'<body><div id="root">{logo}</div>{_footer(restaurant)}{script}</body>'
+    return f"<!doctype html><html lang='en'>{_head(restaurant, slug)}{body}</html>"
 
 
 def _uber_escaped(text: str) -> str:

@@ -28,6 +28,7 @@ CONFIDENCE = {
     "jsonld_image": 0.5,
     "header_img": 0.45,
     "icon": 0.4,
+    "platform_icon": 0.1,  # a delivery platform's page: its icons are the platform's, not the store's
     "og_image": 0.3,  # usually a food photo or a cover, only sometimes the logo
 }
 HEADER_CLASSES = frozenset({"header", "site-header", "page-header", "navbar", "masthead", "topbar"})
@@ -68,9 +69,9 @@ def logo_candidates(doc: Document) -> list[LogoCandidate]:
     for link in doc.tree.css("link[rel][href]"):
         rel = (link.attributes.get("rel") or "").lower().split()
         if "apple-touch-icon" in rel or "apple-touch-icon-precomposed" in rel:
-            add(link.attributes.get("href"), "apple_touch_icon")
+            add(link.attributes.get("href"), "platform_icon" if facts else "apple_touch_icon")
         elif "icon" in rel:
-            add(link.attributes.get("href"), "icon")
+            add(link.attributes.get("href"), "platform_icon" if facts else "icon")
     add(_meta(doc, "og:image"), "og_image")
     return sorted(found.values(), key=lambda c: c.confidence, reverse=True)
 

@@ -10,6 +10,12 @@ from yolobatch.integrations.extraction.cleaning import quantize
 
 # ISO 4217 minor-unit digits where they are not 2; platforms store prices as integers of these units.
 MINOR_DIGITS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "JPY": 0, "KRW": 0}
+# The currency of a store's country, for platforms whose state shows prices only as "$12.99".
+COUNTRY_CURRENCY = {
+    "AE": "AED", "AU": "AUD", "BE": "EUR", "CA": "CAD", "DE": "EUR", "ES": "EUR", "FR": "EUR", "GB": "GBP",
+    "IE": "EUR", "IT": "EUR", "JP": "JPY", "KW": "KWD", "MX": "MXN", "NL": "EUR", "NZ": "NZD", "QA": "QAR",
+    "SA": "SAR", "UK": "GBP", "US": "USD",
+}  # fmt: skip
 # Regions some platforms put in a location where an address line is expected.
 PLATFORM_REGIONS = frozenset({"EMEA", "NAMER", "LATAM", "APAC", "APACX", "ANZ", "EU", "NA"})
 

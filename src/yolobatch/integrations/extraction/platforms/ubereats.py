@@ -27,11 +27,13 @@ import httpx
 
 from yolobatch.domain.extraction import ExtractionWarning
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, RawOption, RawOptionSet
+from yolobatch.integrations.extraction.cleaning import currency_of
 from yolobatch.integrations.extraction.document import Document, as_list
 from yolobatch.integrations.extraction.errors import ExtractionError
 from yolobatch.integrations.extraction.fetch import post_json
 from yolobatch.integrations.extraction.guard import UrlGuard
 from yolobatch.integrations.extraction.platforms.common import (
+    COUNTRY_CURRENCY,
     address,
     as_int,
     image_url,
@@ -57,9 +59,20 @@ def ubereats_store_state(doc: Document) -> tuple[dict[str, Any] | None, State]:
     return None, state
 
 
+def _currency(store: dict[str, Any], sections: list[tuple[str, object, list[dict[str, Any]]]]) -> str | None:
+    """Stated, else shown in a display price ("NZ$12.50", "€9.90"), else the store's country's."""
+    if isinstance(store.get("currencyCode"), str):
+        return store["currencyCode"]
+    for _kind, _title, entries in sections:
+        for entry in entries:
+            if shown := currency_of(path(entry, "priceTagline", "text")):
+                return shown
+    return COUNTRY_CURRENCY.get(str(path(store, "location", "country") or "").upper())
+
+
 def extract_ubereats_menu(store: dict[str, Any], page_url: str) -> RawMenu | None:
-    currency = store.get("currencyCode") if isinstance(store.get("currencyCode"), str) else None
     sections = _subsections(store)
+    currency = _currency(store, sections)
     listed: dict[str, int] = {}
     for _kind, _title, entries in sections:
         for entry in entries:
