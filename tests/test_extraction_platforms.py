@@ -279,3 +279,35 @@ def test_corpus_pages_exist_for_every_platform() -> None:
         "platform-talabat-ae-ar",
         "platform-ubereats-us",
     } <= ids
+
+
+# -- GrabFood -------------------------------------------------------------------------------------------
+
+
+async def test_grab_prices_follow_the_currency_exponent_and_personal_sections_go() -> None:
+    result = await _corpus("platform-grab-id")
+    # IDR has exponent 2 on Grab: 2900000 is Rp 29.000 (not 29,000,000 nor 290).
+    assert _items(result) == {"Menu promo": [("Puas Burger Extra", "29000.00")]}
+    assert result.menu is not None and result.menu.currency == "IDR" and result.source == "grab"
+    assert result.branding.cover_image_url and "IDGFSTI00000fe5/hero" in result.branding.cover_image_url
+
+
+def test_grab_exponent_zero_and_opening_hours() -> None:
+    page = (CORPUS / "platform-grab-id.html").read_text(encoding="utf-8")
+    # A Vietnamese store: VND has no minor unit, "Salt Coffee" at 18000 is 18,000 VND.
+    page = page.replace('"code":"IDR","symbol":"Rp","exponent":2', '"code":"VND","symbol":"₫","exponent":0')
+    page = page.replace('"priceInMinorUnit":2900000', '"priceInMinorUnit":18000').replace(
+        "Puas Burger Extra", "Salt Coffee"
+    )
+    page = page.replace('"mon":""', '"mon":"11:00am-10:00pm"').replace(
+        '"sat":""', '"sat":"7:30am-12:00pm,5:00pm-2:00am"'
+    )
+    _doc, result = extract_from_html("https://food.grab.com/vn/en/restaurant/x/5-ABC", page)
+    assert result.menu is not None and result.menu.currency == "VND"
+    assert [(i.name, str(i.price)) for i in result.menu.items()] == [("Salt Coffee", "18000.00")]
+    hours = [(h.day, h.open, h.close) for h in result.opening_hours]
+    assert hours == [
+        ("Monday", "11:00", "22:00"),
+        ("Saturday", "07:30", "12:00"),
+        ("Saturday", "17:00", "02:00"),
+    ]

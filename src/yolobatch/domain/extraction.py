@@ -19,7 +19,7 @@ OpeningHoursEntry = OpeningHours
 
 # "next_data" and "react_query" named the invented page-state shapes that came before the real
 # platforms; no strategy produces them now, they stay readable in extraction results already stored.
-MenuSource = Literal["deliveroo", "talabat", "ubereats", "jsonld", "dom", "next_data", "react_query"]
+MenuSource = Literal["deliveroo", "talabat", "ubereats", "grab", "jsonld", "dom", "next_data", "react_query"]
 
 
 class _Model(BaseModel):

@@ -17,6 +17,7 @@ from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.menu_dom import extract_dom_menu
 from yolobatch.integrations.extraction.menu_jsonld import extract_jsonld_menu
 from yolobatch.integrations.extraction.platforms.deliveroo import deliveroo_menu_state, extract_deliveroo_menu
+from yolobatch.integrations.extraction.platforms.grab import extract_grab_menu, grab_merchant_state
 from yolobatch.integrations.extraction.platforms.state import State
 from yolobatch.integrations.extraction.platforms.talabat import extract_talabat_menu, talabat_menu_state
 from yolobatch.integrations.extraction.platforms.ubereats import extract_ubereats_menu, ubereats_store_state
@@ -47,10 +48,17 @@ def _ubereats(doc: Document, warnings: list[ExtractionWarning]) -> RawMenu | Non
     return extract_ubereats_menu(store, doc.url) if store is not None else None
 
 
+def _grab(doc: Document, warnings: list[ExtractionWarning]) -> RawMenu | None:
+    merchant, state = grab_merchant_state(doc)
+    _noting(state, warnings)
+    return extract_grab_menu(merchant) if merchant is not None else None
+
+
 STRATEGIES: list[tuple[MenuSource, Strategy]] = [
     ("deliveroo", _deliveroo),
     ("talabat", _talabat),
     ("ubereats", _ubereats),
+    ("grab", _grab),
     ("jsonld", lambda doc, _warnings: extract_jsonld_menu(doc)),
     ("dom", lambda doc, _warnings: extract_dom_menu(doc)),
 ]
