@@ -94,6 +94,14 @@ async def test_deliveroo_groups_sharing_a_title_keep_it_as_display_name() -> Non
     assert items["Paneer Bhurjee"].tags == ["popular"]
 
 
+def test_deliveroo_price_falls_back_to_the_formatted_string() -> None:
+    page = (CORPUS / "platform-deliveroo-ae.html").read_text(encoding="utf-8")
+    page = page.replace('"fractional":4600,"formatted":"AED 46"', '"formatted":"AED 46.50"')
+    _doc, result = extract_from_html(_truth("platform-deliveroo-ae")["url"], page)
+    assert result.menu is not None
+    assert {i.name: str(i.price) for i in result.menu.items()}["Paneer Tikka Masala"] == "46.50"
+
+
 async def test_deliveroo_branding_cover_from_state_and_a_cover_photo_is_no_logo() -> None:
     result = await _corpus("platform-deliveroo-ae")
     branding = result.branding

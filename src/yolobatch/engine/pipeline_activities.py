@@ -46,7 +46,12 @@ class PipelineActivities:
             raise ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
         try:
             result = await extract_store(
-                url, http=self._http, guard=self._guard, max_bytes=self._settings.fetch_max_bytes
+                url,
+                http=self._http,
+                guard=self._guard,
+                max_bytes=self._settings.fetch_max_bytes,
+                # Per-item option requests (Uber Eats) keep to the lookup rate the task queue enforces.
+                item_rate=self._settings.lookups_per_second / self._settings.time_scale,
             )
         except ExtractionError as exc:
             raise as_application_error(exc, BACKOFF, activity.info().attempt) from None

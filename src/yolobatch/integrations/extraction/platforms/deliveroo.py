@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, RawOption, RawOptionSet
+from yolobatch.integrations.extraction.cleaning import parse_price
 from yolobatch.integrations.extraction.document import Document, as_list
 from yolobatch.integrations.extraction.platforms.common import (
     address,
@@ -55,9 +56,11 @@ def extract_deliveroo_menu(menu: dict[str, Any]) -> RawMenu | None:
 
 
 def _price(value: object, currency: str | None) -> Any:
-    if isinstance(value, dict):
-        return minor_units(value.get("fractional"), value.get("code") or currency)
-    return None
+    """`fractional` (minor units) where present, else the display string ("AED 46", "£12.50")."""
+    if not isinstance(value, dict):
+        return None
+    amount = minor_units(value.get("fractional"), value.get("code") or currency)
+    return amount if amount is not None else parse_price(value.get("formatted"))
 
 
 def _item(node: dict[str, Any], groups: dict[str, dict[str, Any]], currency: str | None) -> RawItem:
