@@ -12,7 +12,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -194,6 +194,28 @@ async def test_ubereats_details_without_platform_region_codes() -> None:
     assert result.branding.cover_image_url and result.branding.cover_image_url.endswith(
         "3ac2b39ad528f8c8c5dc77c59abb683d.jpeg"
     )
+
+
+@pytest.mark.parametrize("encoding", ["percent", "plain"])
+def test_uber_state_read_however_it_is_encoded(encoding: str) -> None:
+    raw = (CORPUS / "platform-ubereats-us.html").read_text(encoding="utf-8")
+    body = raw.split('id="__REACT_QUERY_STATE__">')[1].split("</script>")[0]
+    state = json.loads(f'"{body}"')  # the JSON text, as the escaped script says it
+    script = quote(state, safe="") if encoding == "percent" else state.replace("</", "<\\/")
+    page = raw.replace(body, script)
+    _doc, result = extract_from_html(_truth("platform-ubereats-us")["url"], page)
+    assert result.source == "ubereats" and result.menu is not None
+    assert ("Beef Birria Taco's 2(pcs)", "13.99") in [(i.name, str(i.price)) for i in result.menu.items()]
+
+
+def test_older_deliveroo_pages_keep_the_menu_at_meta() -> None:
+    page = (CORPUS / "platform-deliveroo-ae.html").read_text(encoding="utf-8")
+    page = page.replace('"metas":{"root":{', '"meta":{').replace('"header":{"title"', '"header":{"title"')
+    # `metas.root` closed one brace deeper: drop one closing brace after the items list.
+    page = page.replace(']}},"header":', ']},"header":')
+    _doc, result = extract_from_html(_truth("platform-deliveroo-ae")["url"], page)
+    assert result.source == "deliveroo" and result.menu is not None
+    assert len(result.menu.items()) == len(_truth("platform-deliveroo-ae")["items"])
 
 
 def test_broken_uber_state_is_a_warning() -> None:

@@ -30,12 +30,19 @@ from yolobatch.integrations.extraction.platforms.store import StoreFacts
 def deliveroo_menu_state(doc: Document) -> tuple[dict[str, Any] | None, State]:
     state = next_data(doc)
     menu = path(state.value, "props", "initialState", "menuPage", "menu")
-    root = path(menu, "metas", "root")
-    return (menu if isinstance(root, dict) and isinstance(root.get("items"), list) else None), state
+    return (menu if _root(menu) is not None else None), state
+
+
+def _root(menu: object) -> dict[str, Any] | None:
+    # `metas.root` on current pages; earlier releases of the page kept the same record at `meta`.
+    for root in (path(menu, "metas", "root"), path(menu, "meta")):
+        if isinstance(root, dict) and isinstance(root.get("items"), list):
+            return root
+    return None
 
 
 def extract_deliveroo_menu(menu: dict[str, Any]) -> RawMenu | None:
-    root = menu["metas"]["root"]
+    root = _root(menu) or {}
     currency = path(root, "restaurant", "currencyCode")
     currency = currency if isinstance(currency, str) else None
     groups = {str(g.get("id")): g for g in as_list(root.get("modifierGroups")) if isinstance(g, dict)}
@@ -93,7 +100,7 @@ def _group(group: dict[str, Any], currency: str | None) -> RawOptionSet:
 
 
 def deliveroo_facts(menu: dict[str, Any]) -> StoreFacts:
-    location = path(menu, "metas", "root", "restaurant", "location", "address") or {}
+    location = path(_root(menu), "restaurant", "location", "address") or {}
     city = location.get("city") if isinstance(location, dict) else None
     city = city.title() if isinstance(city, str) and city.islower() else city
     return StoreFacts(

@@ -39,9 +39,13 @@ def _read(doc: Document, selector: str, name: str, *, escaped: bool = False) -> 
         if escaped and "\\u0022" in text[:200]:
             # The JSON is written as the body of a JS string literal; undo that first.
             text = json.JSONDecoder(strict=False).decode(f'"{text}"')
-        if escaped and text.startswith("%7B"):
-            # Some captures are percent-encoded on top, read as `decodeURIComponent` would.
-            text = unquote(text)
+        if escaped and "%" in text:
+            # Uber Eats' own readers undo a percent-encoding on top (`decodeURIComponent`); a page
+            # without one parses as it is.
+            try:
+                return State(json.loads(unquote(text)))
+            except ValueError:
+                pass
         return State(json.loads(text))
     except ValueError as exc:
         message = f"{name} is not JSON: {exc}"
