@@ -22,7 +22,7 @@ from yolobatch.demo import demo_batch
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.integrations.extraction import UrlGuard, extract_from_html, extract_store
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu
-from yolobatch.integrations.extraction.platforms.ubereats import fetch_item_options
+from yolobatch.integrations.extraction.platforms.ubereats import extract_ubereats_menu, fetch_item_options
 from yolobatch.sandbox import RunningSandbox, SandboxSettings, start_in_thread
 
 DEMO = demo_batch()["restaurants"]
@@ -340,4 +340,30 @@ def test_grab_exponent_zero_and_opening_hours() -> None:
         ("Monday", "11:00", "22:00"),
         ("Saturday", "07:30", "12:00"),
         ("Saturday", "17:00", "02:00"),
+    ]
+
+
+def test_uber_store_with_two_menus_lists_each_section_once() -> None:
+    def section(uuid: str, title: str, dishes: list[tuple[str, str, int]]) -> dict[str, Any]:
+        items = [{"uuid": u, "title": t, "price": p, "sectionUuid": uuid} for u, t, p in dishes]
+        payload = {"standardItemsPayload": {"title": {"text": title}, "catalogItems": items}}
+        return {"type": "VERTICAL_GRID", "catalogSectionUUID": f"{uuid}-{title}", "payload": payload}
+
+    tacos = [("t1", "Beef Birria Taco's 2(pcs)", 1399)]
+    store = {
+        "uuid": "s",
+        "location": {"country": "US"},
+        "sections": [{"uuid": "breakfast"}, {"uuid": "all-day"}],
+        "catalogSectionsMap": {
+            "breakfast": [section("breakfast", "Birria Tacos", tacos)],
+            "all-day": [
+                section("all-day", "Birria Tacos", [*tacos, ("t2", "Chicken Birria Taco's (2pcs.)", 1399)]),
+                section("all-day", "Popular Items", [tacos[0]]),
+            ],
+        },
+    }
+    raw = extract_ubereats_menu(store, "https://www.ubereats.com/store/x/y")
+    assert raw is not None and raw.currency == "USD"
+    assert [(c.name, [i.name for i in c.items]) for c in raw.categories] == [
+        ("Birria Tacos", ["Beef Birria Taco's 2(pcs)", "Chicken Birria Taco's (2pcs.)"])
     ]

@@ -48,6 +48,10 @@ from yolobatch.integrations.extraction.platforms.store import StoreFacts
 ITEM_ENDPOINT = "/_p/api/getMenuItemV1"
 CAROUSEL = "HORIZONTAL_GRID"
 ITEM_SECTIONS = frozenset({"HORIZONTAL_GRID", "VERTICAL_GRID", "LIST", "GRID"})
+# Rows Uber Eats composes from the store's own sections.
+FEATURED_TITLES = frozenset(
+    {"picks for you", "featured items", "popular items", "most popular", "recommended for you"}
+)
 
 
 def ubereats_store_state(doc: Document) -> tuple[dict[str, Any] | None, State]:
@@ -79,14 +83,24 @@ def extract_ubereats_menu(store: dict[str, Any], page_url: str) -> RawMenu | Non
             listed[str(entry.get("uuid"))] = listed.get(str(entry.get("uuid")), 0) + 1
     raw = RawMenu(currency=currency, options_url=urljoin(page_url, ITEM_ENDPOINT))
     seen: dict[str, RawItem] = {}
+    by_title: dict[str, RawCategory] = {}
     for kind, title, entries in sections:
-        if kind == CAROUSEL and entries and all(listed[str(e.get("uuid"))] > 1 for e in entries):
+        repeated = bool(entries) and all(listed[str(e.get("uuid"))] > 1 for e in entries)
+        featured = kind == CAROUSEL or str(title or "").strip().casefold() in FEATURED_TITLES
+        if repeated and featured:
             continue  # "Featured items" / "Picks for you": every dish is also in its own section
-        category = RawCategory(name=title)
+        # A store with several menus (breakfast, all day) repeats a section under each: one category.
+        key = str(title or "").strip().casefold()
+        category = by_title.get(key)
+        if category is None:
+            category = by_title[key] = RawCategory(name=title)
+            raw.categories.append(category)
         for entry in entries:
-            key = str(entry.get("uuid") or entry.get("title"))
-            category.items.append(seen.setdefault(key, _item(entry, store, currency)))
-        raw.categories.append(category)
+            item = seen.setdefault(
+                str(entry.get("uuid") or entry.get("title")), _item(entry, store, currency)
+            )
+            if not any(listed_item is item for listed_item in category.items):
+                category.items.append(item)
     return raw if raw.item_count() else None
 
 
