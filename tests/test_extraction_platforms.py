@@ -367,3 +367,28 @@ def test_uber_store_with_two_menus_lists_each_section_once() -> None:
     assert [(c.name, [i.name for i in c.items]) for c in raw.categories] == [
         ("Birria Tacos", ["Beef Birria Taco's 2(pcs)", "Chicken Birria Taco's (2pcs.)"])
     ]
+
+
+async def test_a_logo_at_confidence_one_half_is_warned_about() -> None:
+    """schema.org `image` (confidence 0.5) is as often a dish photo as a logo: it is a guess."""
+    page = (
+        '<html><head><script type="application/ld+json">'
+        '{"@context": "https://schema.org", "@type": "Restaurant", "name": "Kamat",'
+        ' "image": "https://cdn.example.com/thali.png"}</script></head><body></body></html>'
+    )
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f6e8e90000000049454e44ae426082"
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(".png"):
+            return httpx.Response(200, content=png, headers={"content-type": "image/png"})
+        return httpx.Response(200, text=page, headers={"content-type": "text/html"})
+
+    guard = UrlGuard(allowed_hosts=frozenset({"kamat.example", "cdn.example.com"}))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        result = await extract_store("https://kamat.example/", http=http, guard=guard)
+    assert result.branding.logo_url == "https://cdn.example.com/thali.png"
+    assert result.branding.logo_confidence == 0.5
+    assert "low_confidence_logo" in result.warning_codes()
