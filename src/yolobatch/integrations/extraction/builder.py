@@ -66,10 +66,16 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
     """The normalised menu, or None (with a `no_menu` warning) when nothing item-like survived cleaning."""
     warnings: list[ExtractionWarning] = []
     option_sets: dict[str, OptionSet] = {}
+    # A raw group shared by many items (platforms define groups once) is cleaned once.
+    registered: dict[int, str | None] = {}
     categories: list[MenuCategory] = []
     unpriced: list[str] = []
     for raw_category in raw.categories:
-        items = [item for raw_item in raw_category.items if (item := _item(raw_item, option_sets, warnings))]
+        items = [
+            item
+            for raw_item in raw_category.items
+            if (item := _item(raw_item, option_sets, registered, warnings))
+        ]
         unpriced += [n for r in raw_category.items if r.price is None and (n := clean_name(r.name))]
         name = clean_name(raw_category.name) or "Menu"
         if not items:
@@ -99,13 +105,21 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
 
 
 def _item(
-    raw: RawItem, option_sets: dict[str, OptionSet], warnings: list[ExtractionWarning]
+    raw: RawItem,
+    option_sets: dict[str, OptionSet],
+    registered: dict[int, str | None],
+    warnings: list[ExtractionWarning],
 ) -> MenuItem | None:
     name = clean_name(raw.name)
     if name is None:
         return None
     tags = list(dict.fromkeys(t for t in (clean_tag(tag) for tag in raw.tags) if t))
-    names = [n for raw_set in raw.option_sets if (n := _option_set(raw_set, option_sets, warnings))]
+    names: list[str] = []
+    for raw_set in raw.option_sets:
+        if id(raw_set) not in registered:
+            registered[id(raw_set)] = _option_set(raw_set, option_sets, warnings)
+        if (set_name := registered[id(raw_set)]) is not None:
+            names.append(set_name)
     return MenuItem(
         name=name[:300],
         # The platform needs a price; 0.00 is what the original imported for unparsable prices.

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from yolobatch.domain.extraction import ExtractionWarning, MenuSource
 from yolobatch.domain.menu import Menu
 from yolobatch.integrations.extraction.builder import RawMenu, build_menu
+from yolobatch.integrations.extraction.cleaning import clean_name
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.menu_dom import extract_dom_menu
 from yolobatch.integrations.extraction.menu_jsonld import extract_jsonld_menu
@@ -69,7 +70,8 @@ def find_menu(doc: Document) -> tuple[RawMenu | None, MenuSource, list[Extractio
     warnings: list[ExtractionWarning] = []
     for source, strategy in STRATEGIES:
         raw = strategy(doc, warnings)
-        if raw is not None and raw.item_count() and build_menu(raw)[0] is not None:
+        # `build_menu` keeps a category only for an item whose name survives cleaning: the same test.
+        if raw is not None and any(clean_name(i.name) for c in raw.categories for i in c.items):
             return raw, source, warnings
     warnings.append(ExtractionWarning(code="no_menu", message=f"No menu found on {doc.url}"))
     return None, "dom", warnings

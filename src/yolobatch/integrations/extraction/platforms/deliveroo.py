@@ -51,13 +51,14 @@ def extract_deliveroo_menu(menu: dict[str, Any]) -> RawMenu | None:
         for c in as_list(root.get("categories"))
         if isinstance(c, dict) and c.get("id") is not None
     }
+    parsed: dict[str, RawOptionSet] = {}  # each group read once, however many dishes carry it
     for node in as_list(root.get("items")):
         if not isinstance(node, dict):
             continue
         category = categories.get(str(node.get("categoryId") or ""))
         if category is None:
             continue  # a modifier option's own record, listed among the items without a category
-        category.items.append(_item(node, groups, currency))
+        category.items.append(_item(node, groups, parsed, currency))
     raw = RawMenu(categories=list(categories.values()), currency=currency)
     return raw if raw.item_count() else None
 
@@ -70,7 +71,12 @@ def _price(value: object, currency: str | None) -> Any:
     return amount if amount is not None else parse_price(value.get("formatted"))
 
 
-def _item(node: dict[str, Any], groups: dict[str, dict[str, Any]], currency: str | None) -> RawItem:
+def _item(
+    node: dict[str, Any],
+    groups: dict[str, dict[str, Any]],
+    parsed: dict[str, RawOptionSet],
+    currency: str | None,
+) -> RawItem:
     return RawItem(
         name=unescape(node.get("name")),
         price=_price(node.get("price"), currency),
@@ -78,7 +84,7 @@ def _item(node: dict[str, Any], groups: dict[str, dict[str, Any]], currency: str
         image_url=image_url(path(node, "image", "url")),
         tags=["popular"] if node.get("popular") is True else [],
         option_sets=[
-            _group(groups[str(gid)], currency)
+            parsed.get(str(gid)) or parsed.setdefault(str(gid), _group(groups[str(gid)], currency))
             for gid in as_list(node.get("modifierGroupIds"))
             if str(gid) in groups
         ],
