@@ -72,9 +72,7 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
     unpriced: list[str] = []
     for raw_category in raw.categories:
         items = [
-            item
-            for raw_item in raw_category.items
-            if (item := _item(raw_item, option_sets, registered, warnings))
+            item for raw_item in raw_category.items if (item := _item(raw_item, option_sets, registered))
         ]
         unpriced += [n for r in raw_category.items if r.price is None and (n := clean_name(r.name))]
         name = clean_name(raw_category.name) or "Menu"
@@ -108,7 +106,6 @@ def _item(
     raw: RawItem,
     option_sets: dict[str, OptionSet],
     registered: dict[int, str | None],
-    warnings: list[ExtractionWarning],
 ) -> MenuItem | None:
     name = clean_name(raw.name)
     if name is None:
@@ -117,7 +114,7 @@ def _item(
     names: list[str] = []
     for raw_set in raw.option_sets:
         if id(raw_set) not in registered:
-            registered[id(raw_set)] = _option_set(raw_set, option_sets, warnings)
+            registered[id(raw_set)] = _option_set(raw_set, option_sets)
         if (set_name := registered[id(raw_set)]) is not None:
             names.append(set_name)
     return MenuItem(
@@ -131,9 +128,7 @@ def _item(
     )
 
 
-def _option_set(
-    raw: RawOptionSet, option_sets: dict[str, OptionSet], warnings: list[ExtractionWarning]
-) -> str | None:
+def _option_set(raw: RawOptionSet, option_sets: dict[str, OptionSet]) -> str | None:
     """Registers the set and returns its name for the item. Platforms reuse a title for different
     groups (Deliveroo's many "Your Choice Of"): each distinct group gets a name of its own, "Name (2)",
     with the title the diner sees kept in `display_name`."""
