@@ -22,7 +22,11 @@ from yolobatch.demo import demo_batch
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.integrations.extraction import UrlGuard, extract_from_html, extract_store
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu
-from yolobatch.integrations.extraction.platforms.ubereats import extract_ubereats_menu, fetch_item_options
+from yolobatch.integrations.extraction.platforms.ubereats import (
+    extract_ubereats_menu,
+    fetch_item_options,
+    option_groups,
+)
 from yolobatch.sandbox import RunningSandbox, SandboxSettings, start_in_thread
 
 DEMO = demo_batch()["restaurants"]
@@ -392,3 +396,38 @@ async def test_a_logo_at_confidence_one_half_is_warned_about() -> None:
     assert result.branding.logo_url == "https://cdn.example.com/thali.png"
     assert result.branding.logo_confidence == 0.5
     assert "low_confidence_logo" in result.warning_codes()
+
+
+def test_uber_item_answer_keeps_top_level_groups() -> None:
+    """A real `getMenuItemV1` answer (Big Mac®, McDonald's Bethnal Green Road, pence; see SOURCES.md):
+    meal branches nest their own groups under an option; the menu import has one level, so the
+    top-level choice is kept with its price deltas and the nested groups are left out."""
+    comes_with = {"title": "Big Mac® Comes With", "minPermitted": 0, "maxPermitted": 12, "options": []}
+    answer = {
+        "status": "success",
+        "data": {
+            "title": "Big Mac®",
+            "price": 589,
+            "customizationsList": [
+                {
+                    "title": "Select Option",
+                    "minPermitted": 1,
+                    "maxPermitted": 1,
+                    "options": [
+                        {
+                            "title": "Large Big Mac® Meal",
+                            "price": 280,
+                            "childCustomizationList": [comes_with],
+                        },
+                        {"title": "Big Mac®", "price": 0, "childCustomizationList": [comes_with]},
+                    ],
+                }
+            ],
+        },
+    }
+    [group] = option_groups(answer, "GBP")
+    assert (group.name, group.min_selections, group.max_selections) == ("Select Option", 1, 1)
+    assert [(o.name, o.price) for o in group.options] == [
+        ("Large Big Mac® Meal", Decimal("2.80")),
+        ("Big Mac®", Decimal("0.00")),
+    ]
