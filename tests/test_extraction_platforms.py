@@ -144,6 +144,10 @@ async def test_talabat_entities_in_json_are_decoded() -> None:
     assert result.menu is not None
     urls = [i.image_url for i in result.menu.items()]
     assert urls and all(url and "&amp;" not in url and "&height=172" in url for url in urls)
+    # Names escaped the same way come out as a person reads them.
+    page = page.replace('"name":"Masala Tea"', '"name":"Masala Tea &amp; Rusk"')
+    _doc, result = extract_from_html(_truth("platform-talabat-ae-en")["url"], page)
+    assert result.menu is not None and "Masala Tea & Rusk" in [i.name for i in result.menu.items()]
 
 
 async def test_talabat_arabic_rtl_page() -> None:
