@@ -21,7 +21,7 @@ from benchmarks.extraction import CORPUS, extract_page
 from yolobatch.demo import demo_batch
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.integrations.extraction import UrlGuard, extract_from_html, extract_store
-from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu
+from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, build_menu
 from yolobatch.integrations.extraction.platforms.ubereats import (
     extract_ubereats_menu,
     fetch_item_options,
@@ -348,6 +348,25 @@ def test_grab_exponent_zero_and_opening_hours() -> None:
         ("Monday", "11:00", "22:00"),
         ("Saturday", "07:30", "12:00"),
         ("Saturday", "17:00", "02:00"),
+    ]
+
+
+def test_uber_diet_badges_become_tags() -> None:
+    # Real catalogue items (moonbowls, Brooklyn; SOURCES.md): the badge is spoken after the title.
+    bowl = {
+        "uuid": "u1",
+        "title": "BBQ Chicken Bowl",
+        "price": 1550,
+        "titleBadge": {"text": "BBQ Chicken Bowl", "accessibilityText": "BBQ Chicken Bowl, GLUTEN_FREE"},
+    }
+    nuggets = {"uuid": "u2", "title": "Crispy Chicken Nuggets", "price": 800, "titleBadge": {"text": "x"}}
+    payload = {"standardItemsPayload": {"title": {"text": "Bowls"}, "catalogItems": [bowl, nuggets]}}
+    store = {"uuid": "s", "catalogSectionsMap": {"m": [{"type": "VERTICAL_GRID", "payload": payload}]}}
+    menu, _warnings = build_menu(extract_ubereats_menu(store, "https://www.ubereats.com/store/m/x"))
+    assert menu is not None
+    assert [(i.name, str(i.price), i.tags) for i in menu.items()] == [
+        ("BBQ Chicken Bowl", "15.50", ["gluten free"]),
+        ("Crispy Chicken Nuggets", "8.00", []),
     ]
 
 

@@ -48,6 +48,15 @@ from yolobatch.integrations.extraction.platforms.store import StoreFacts
 ITEM_ENDPOINT = "/_p/api/getMenuItemV1"
 CAROUSEL = "HORIZONTAL_GRID"
 ITEM_SECTIONS = frozenset({"HORIZONTAL_GRID", "VERTICAL_GRID", "LIST", "GRID"})
+DIET_BADGES = {
+    "GLUTEN_FREE": "gluten free",
+    "VEGAN": "vegan",
+    "VEGETARIAN": "vegetarian",
+    "HALAL": "halal",
+    "DAIRY_FREE": "dairy free",
+    "NUT_FREE": "nut free",
+    "SPICY": "spicy",
+}
 # Rows Uber Eats composes from the store's own sections.
 FEATURED_TITLES = frozenset(
     {"picks for you", "featured items", "popular items", "most popular", "recommended for you"}
@@ -141,8 +150,20 @@ def _item(node: dict[str, Any], store: dict[str, Any], currency: str | None) -> 
         price=minor_units(node.get("price"), currency),
         description=unescape(node.get("itemDescription")),
         image_url=image_url(node.get("imageUrl")),
+        tags=_diet_badges(node),
         options_request=request,
     )
+
+
+def _diet_badges(node: dict[str, Any]) -> list[str]:
+    """Diet badges shown as icons after the title: `titleBadge.accessibilityText` reads
+    "BBQ Chicken Bowl, GLUTEN_FREE"."""
+    text = path(node, "titleBadge", "accessibilityText")
+    title = node.get("title")
+    if not isinstance(text, str) or not isinstance(title, str) or not text.startswith(title):
+        return []
+    codes = [code.strip() for code in text[len(title) :].split(",")]
+    return [DIET_BADGES[code] for code in codes if code in DIET_BADGES]
 
 
 def option_groups(payload: object, currency: str | None) -> list[RawOptionSet]:
