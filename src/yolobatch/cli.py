@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
 
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.devserver import free_port
 from yolobatch.settings import Settings
+from yolobatch.terminal import safe
 
 app = typer.Typer(
     help="Durable batch onboarding of restaurants onto the ordering platform.", no_args_is_help=True
@@ -146,7 +146,7 @@ def _load_batch(file: Path, sandbox_url: str | None = None):
         if sandbox_url:
             text = text.replace("{sandbox}", sandbox_url)
     except (OSError, UnicodeDecodeError) as exc:
-        console.print(f"[red]Cannot read {file}:[/] {escape(str(getattr(exc, 'strerror', None) or exc))}")
+        console.print(f"[red]Cannot read {file}:[/] {safe(str(getattr(exc, 'strerror', None) or exc))}")
         raise typer.Exit(2) from None
     try:
         if file.suffix.lower() == ".csv":
@@ -157,7 +157,7 @@ def _load_batch(file: Path, sandbox_url: str | None = None):
     except BatchInputError as exc:
         console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
         for problem in exc.problems:
-            console.print(f"  • {escape(problem)}")
+            console.print(f"  • {safe(problem)}")
         raise typer.Exit(2) from None
 
 
@@ -272,11 +272,11 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
     try:
         if kind == "company":
             candidates = await asyncio.to_thread(store.candidates, job_id)
-            console.print(f"\n[bold]{escape(job.restaurant_name)}[/]: {escape(reason)}")
+            console.print(f"\n[bold]{safe(job.restaurant_name)}[/]: {safe(reason)}")
             for index, c in enumerate(candidates[:9], start=1):
                 where = c.get("address") or ""
                 line = f"  {index}. {c['name']} ({c['number']}) score {c['score']:.0f} · {where}"
-                console.print(escape(line))
+                console.print(safe(line))
             answer = await ask(
                 "Number to choose, [s]earch again, [m]anual entry, [n]o company, Enter to leave"
             )
@@ -297,17 +297,17 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
             elif answer.lower() == "n":
                 choice = CompanyChoice("no_company", actor="cli")
             if choice is not None:
-                console.print(await choose_company(client, store, job_id, choice))
+                console.print(safe(await choose_company(client, store, job_id, choice)))
         else:
             review = await asyncio.to_thread(store.config_review, job_id) or {}
             config = review.get("config", {})
-            console.print(f"\n[bold]{escape(job.restaurant_name)}[/]: {escape(reason)}")
+            console.print(f"\n[bold]{safe(job.restaurant_name)}[/]: {safe(reason)}")
             account, website = config.get("account", {}), config.get("website", {})
-            console.print(escape(f"  owner {account.get('email')} · phone {account.get('phone')}"))
+            console.print(safe(f"  owner {account.get('email')} · phone {account.get('phone')}"))
             colours = f"{website.get('primaryColor')}/{website.get('secondaryColor')}"
-            console.print(escape(f"  colours {colours} ({website.get('theme')})"))
+            console.print(safe(f"  colours {colours} ({website.get('theme')})"))
             for warning in review.get("warnings", []):
-                console.print(f"  [yellow]⚠ {escape(str(warning))}[/]")
+                console.print(f"  [yellow]⚠ {safe(str(warning))}[/]")
             answer = await ask("[a]pprove, [e]mail to set, Enter to leave")
             if answer.lower() == "e":
                 email = await ask("Owner email")
@@ -315,9 +315,9 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
                 await asyncio.to_thread(store.edit_config, job_id, changes, "cli")
                 answer = "a"
             if answer.lower() == "a":
-                console.print(await approve_config(client, store, job_id, Approval(actor="cli")))
+                console.print(safe(await approve_config(client, store, job_id, Approval(actor="cli"))))
     except (DecisionRejected, ValueError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
 
 
 @contextlib.contextmanager
@@ -380,7 +380,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
             cells.insert(
                 0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
             )
-        table.add_row(escape(job["restaurant_name"]), *cells, job["status"])
+        table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
 
 
@@ -391,15 +391,15 @@ def _report(progress: dict, elapsed: float, world) -> None:
     if choices:
         console.print("Companies:")
         for name, step in choices:
-            console.print(escape(f"  {name}: {step['reason'] or step['status']}"))
+            console.print(safe(f"  {name}: {step['reason'] or step['status']}"))
     for job in progress["jobs"]:
         if job["status"] == "action_required":
             console.print(
-                f"  [red]{escape(job['restaurant_name'])}[/] ({job['job_id']}): {escape(str(job['error']))}"
+                f"  [red]{safe(job['restaurant_name'])}[/] ({job['job_id']}): {safe(str(job['error']))}"
             )
             for key, sub in job["sub_steps"].items():
                 if sub["status"] == "failed":
-                    console.print(escape(f"      {key}: {sub['error']}"))
+                    console.print(safe(f"      {key}: {sub['error']}"))
     if world is not None:
         summary = _sandbox_summary(world.url)
         console.print(
@@ -504,6 +504,73 @@ def token_create(
     print(store.create_token(org, name))
 
 
+@token_app.command("list")
+def token_list(
+    org: Annotated[str, typer.Option(help="Organisation id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """The organisation's tokens (id, name, dates); never their values, which are not stored."""
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.store.access import Access
+
+    rows = Access(open_store(_settings(data_dir))).list_tokens(org)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "name", "created", "last used", "revoked")
+    for row in rows:
+        dates = [(row[k] or "")[:19].replace("T", " ") for k in ("created_at", "last_used_at", "revoked_at")]
+        table.add_row(row["id"], safe(row["name"]), *dates)
+    Console().print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (`yolobatch token list`)")],
+    org: Annotated[str, typer.Option(help="Organisation id the token belongs to")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a token at once; the dashboard sessions opened with it end too."""
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.store.access import Access
+    from yolobatch.store.repository import NotFound
+
+    try:
+        revoked = Access(open_store(_settings(data_dir))).revoke_token(org, token_id)
+    except NotFound as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    console.print(
+        "Revoked; its sessions are ended." if revoked else "Already revoked; its sessions are ended."
+    )
+
+
+@app.command(name="login-link")
+def login_link(
+    org: Annotated[str, typer.Option(help="Organisation id")] = DEFAULT_ORG,
+    name: Annotated[str, typer.Option(help="Name of the token the session acts as (audit log)")] = (
+        "local dashboard"
+    ),
+    url: Annotated[str, typer.Option(help="Address of the dashboard")] = "http://127.0.0.1:8000",
+    data_dir: DataDir = None,
+) -> None:
+    """Print a one-time login link for the dashboard, valid for 10 minutes; it carries no API token."""
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.store.access import Access
+
+    store = open_store(_settings(data_dir))
+    if org == DEFAULT_ORG:
+        store.ensure_org(DEFAULT_ORG, "Local")
+    access = Access(store)
+    try:
+        token_id = access.dashboard_token(org, name)
+    except LookupError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    print(f"{url.rstrip('/')}/login?code={access.create_login_code(token_id)}")
+
+
 async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: bool, sandbox: bool) -> None:
     from yolobatch.engine.runtime import open_store, temporal
     from yolobatch.engine.worker import running_worker
@@ -531,11 +598,14 @@ async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: boo
             console.print(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)")
             if sandbox_url:
                 console.print(f"Sandbox mounted at {sandbox_url}")
-            token = _local_login(store, settings)
+            _local_login(store, settings)
             if sys.stdout.isatty():
-                console.print(f"Log in: {base}/login?token={token}")
+                console.print(f"Log in (one-time link, 10 min): {_one_time_link(store, base)}")
             else:  # output going to a file or a log collector must not carry a credential
-                console.print(f"Log in at {base}/login with the token in {settings.data_dir / 'local-token'}")
+                console.print(
+                    f"Log in at {base}/login with the token in {settings.data_dir / 'local-token'}, "
+                    f"or with a one-time link from `yolobatch login-link --url {base}`"
+                )
         console.print("Ctrl-C stops everything")
         await stop.wait()
         console.print("Stopping: the API, then the worker (draining), then the engine")
@@ -577,6 +647,14 @@ def _local_login(store, settings: Settings) -> str:
     path.touch(mode=0o600)
     path.write_text(token)
     return token
+
+
+def _one_time_link(store, base: str) -> str:
+    from yolobatch.store.access import Access
+
+    access = Access(store)
+    code = access.create_login_code(access.dashboard_token(DEFAULT_ORG, "local dashboard"))
+    return f"{base}/login?code={code}"
 
 
 @app.command(name="rotate-secrets")
@@ -622,7 +700,7 @@ def reconcile(
             )
         for job_id, why in report.unreachable.items():
             console.print(
-                f"[yellow]{job_id}: no answer from its workflow ({escape(why)}); is a worker running?[/]"
+                f"[yellow]{job_id}: no answer from its workflow ({safe(why)}); is a worker running?[/]"
             )
         verb = "found" if check else f"found, {report.repaired} rows repaired"
         console.print(f"{report.jobs_checked} restaurants checked: {len(report.drift)} differences {verb}.")
@@ -694,7 +772,7 @@ def status(
     try:
         progress = store.batch_progress(batch_id)
     except NotFound as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(progress, indent=2))
@@ -755,7 +833,7 @@ def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_
         settings,
         lambda client, store: decide(client, store, job, action, sub_step, reason=reason, actor=actor),
     )
-    console.print(message)
+    console.print(safe(message))
 
 
 def _engine_call(settings: Settings, call):
@@ -779,7 +857,7 @@ def _engine_call(settings: Settings, call):
     try:
         return asyncio.run(go())
     except (NotFound, DecisionRejected) as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None
 
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=1, description="scales call timeouts and the account rate (demos, tests)"
     )
     retry_attempts: int = Field(default=4, ge=1, le=20, description="automatic attempts per sub-step call")
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="how long a dashboard login lasts before logging in again"
+    )
     shutdown_grace_seconds: float = Field(
         default=30.0,
         ge=0,

@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from yolobatch import __version__
 from yolobatch.api.context import AppContext
 from yolobatch.api.routes import events, jobs, router
+from yolobatch.api.tokens import tokens
 from yolobatch.engine.control import DecisionRejected
 from yolobatch.store.repository import NotFound
 from yolobatch.store.tables import Job, JobStep, SubStepRow
@@ -38,6 +39,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(router)
     app.include_router(jobs)
     app.include_router(events)
+    app.include_router(tokens)
     _errors(app)
     _operations(app)
     _limit_body_size(app)

@@ -1,0 +1,164 @@
+"""Logging in, sessions and tokens, in-process over the real app and a real database (issue 16, items 5-7).
+
+Login links carry a one-time code, never a token; the login form is CSRF-protected; sessions live on the
+server, expire, end at logout and when their token is revoked; every page names the organisation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import text
+from temporalio.client import Client
+
+from tests.conftest import settings_for
+from tests.web_helpers import login_csrf, open_session
+from yolobatch.api.app import create_app
+from yolobatch.api.context import AppContext
+from yolobatch.api.security import csrf_token
+from yolobatch.store.access import Access
+
+pytestmark = pytest.mark.security
+ORIGIN = "http://yolobatch.test"
+
+
+@pytest.fixture
+async def app(dev_server, world, store, tmp_path) -> AsyncIterator[tuple]:
+    """(client factory, store, the token of org "acme"), the app in-process against a real SQLite store."""
+    client = await Client.connect(dev_server.address)
+    store.ensure_org("acme", "Acme Eats Ltd")
+    store.ensure_org("rival", "Rival Foods")
+    token = store.create_token("acme", "alice")
+    ctx = AppContext(settings_for(store, world, tmp_path), store, client, world.url)
+    application = create_app(ctx)
+
+    def http() -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url=ORIGIN)
+
+    yield http, store, token
+
+
+def session_of(response: httpx.Response) -> str | None:
+    match = re.search(r"yb_session=([^;]+)", response.headers.get("set-cookie", ""))
+    return match.group(1) if match else None
+
+
+async def test_the_login_form_needs_its_csrf_token_and_our_origin(app):
+    http, _, token = app
+    async with http() as browser:
+        no_token = await browser.post("/login", data={"token": token})
+        assert no_token.status_code == 403 and session_of(no_token) is None
+        fields = {"token": token, **await login_csrf(browser)}
+        cross_site = await browser.post("/login", data=fields, headers={"Origin": "https://evil.example"})
+        assert cross_site.status_code == 403 and session_of(cross_site) is None
+        referred = await browser.post("/login", data=fields, headers={"Referer": "https://evil.example/x"})
+        assert referred.status_code == 403 and session_of(referred) is None
+        ours = await browser.post("/login", data=fields, headers={"Origin": ORIGIN})
+        assert ours.status_code == 303, ours.text
+    session = session_of(ours)
+    assert session and session != token and token not in ours.headers["set-cookie"]
+    async with http() as stranger:  # another site's form cannot know the pre-login cookie's token
+        stranger.cookies.set("yb_login", "chosen-by-the-attacker")
+        forged = await stranger.post("/login", data={"token": token, "csrf_token": "0" * 64})
+        assert forged.status_code == 403 and session_of(forged) is None
+
+
+async def test_login_links_carry_a_one_time_short_lived_code_and_never_log_in_on_a_get(app):
+    http, store, token = app
+    access = Access(store)
+    token_id = access.token_caller(token).token_id
+    async with http() as browser:
+        old_style = await browser.get("/login", params={"token": token})
+        assert old_style.status_code == 400 and session_of(old_style) is None
+        assert "login-link" in old_style.text
+
+        code = access.create_login_code(token_id)
+        assert token not in code
+        confirm = await browser.get("/login", params={"code": code})
+        # A GET names the organisation and asks; another site can send a browser here, but not click.
+        assert confirm.status_code == 200 and session_of(confirm) is None
+        assert "Acme Eats Ltd" in confirm.text and "(acme)" in confirm.text
+        csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', confirm.text).group(1)
+        used = await browser.post("/login", data={"code": code, "csrf_token": csrf})
+        assert used.status_code == 303 and session_of(used)
+        again = await browser.post("/login", data={"code": code, **await login_csrf(browser)})
+        assert again.status_code == 401 and session_of(again) is None
+        assert (await browser.get("/login", params={"code": code})).status_code == 400
+
+        expired = access.create_login_code(token_id, ttl=timedelta(seconds=-1))
+        assert (await browser.get("/login", params={"code": expired})).status_code == 400
+        late = await browser.post("/login", data={"code": expired, **await login_csrf(browser)})
+        assert late.status_code == 401 and session_of(late) is None
+    with store.engine.connect() as connection:
+        stored = " ".join(str(row) for row in connection.execute(text("SELECT * FROM login_codes")))
+    assert code not in stored and expired not in stored  # only hashes
+
+
+async def test_every_page_names_the_organisation_logged_in(app):
+    http, store, token = app
+    batch_id = store.create_batch("acme", "mine", [])
+    async with http() as browser:
+        browser.cookies.set("yb_session", open_session(store, token))
+        for path in ("/", "/inbox", "/batches/new", f"/batches/{batch_id}"):
+            page = await browser.get(path)
+            assert page.status_code == 200, path
+            assert re.search(r'data-org="acme">Acme Eats Ltd<', page.text), path
+
+
+async def test_sessions_are_server_side_and_end_at_logout_expiry_and_token_revocation(app):
+    http, store, token = app
+    access = Access(store)
+    async with http() as browser:
+        login = await browser.post("/login", data={"token": token, **await login_csrf(browser)})
+        session = session_of(login)
+        assert session and (await browser.get("/")).status_code == 200
+        with store.engine.connect() as connection:
+            rows = " ".join(str(r) for r in connection.execute(text("SELECT * FROM sessions")))
+        assert session not in rows and token not in rows  # the table holds a hash only
+        logout = await browser.post("/logout", data={"csrf_token": csrf_token(session)})
+        assert logout.status_code == 303
+    async with http() as thief:  # a copy of the cookie taken before the logout
+        thief.cookies.set("yb_session", session)
+        assert (await thief.get("/")).headers.get("location") == "/login"
+
+    caller = access.token_caller(token)
+    stale = access.open_session(caller, timedelta(seconds=-1))
+    async with http() as browser:
+        browser.cookies.set("yb_session", stale)
+        assert (await browser.get("/")).headers.get("location") == "/login"
+
+    live = open_session(store, token)
+    async with http() as browser:
+        browser.cookies.set("yb_session", live)
+        assert (await browser.get("/")).status_code == 200
+        bearer = {"Authorization": f"Bearer {token}"}
+        listed = (await browser.get("/api/tokens", headers=bearer)).json()
+        assert [(t["id"], t["name"], t["revoked_at"]) for t in listed] == [(caller.token_id, "alice", None)]
+        assert token not in str(listed)
+        rival_token = store.create_token("rival", "bob")
+        rival_id = access.token_caller(rival_token).token_id
+        other = await browser.delete(f"/api/tokens/{rival_id}", headers=bearer)
+        assert other.status_code == 404  # another organisation's token is not there
+        assert access.token_caller(rival_token) is not None
+        revoked = await browser.delete(f"/api/tokens/{caller.token_id}", headers=bearer)
+        assert revoked.status_code == 200 and revoked.json() == {"id": caller.token_id, "revoked": True}
+        assert (await browser.get("/")).headers.get("location") == "/login"  # its session ended
+        assert (await browser.get("/api/batches", headers=bearer)).status_code == 401
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM sessions")).scalar() == 0
+
+
+async def test_a_cross_site_post_with_a_session_is_refused(app):
+    http, store, token = app
+    session = open_session(store, token)
+    async with http() as browser:
+        browser.cookies.set("yb_session", session)
+        sent = await browser.post(
+            "/logout", data={"csrf_token": csrf_token(session)}, headers={"Origin": "https://evil.example"}
+        )
+        assert sent.status_code == 403
+        assert (await browser.get("/")).status_code == 200  # still logged in: the post did nothing
