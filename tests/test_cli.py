@@ -94,6 +94,27 @@ def test_names_and_messages_from_outside_are_printed_as_text_never_as_markup(tmp
     assert "Evil [/] [link=http://evil.ex" in shown.stdout, shown.stdout  # literal (and cut to fit)
 
 
+@pytest.mark.security
+def test_control_characters_from_outside_are_shown_escaped_never_sent_to_the_terminal(tmp_path):
+    """An ESC sequence in a name could recolour, clear or retitle the operator's terminal; a carriage
+    return or a bidi override could make a line read as something else."""
+    name = "Evil\x1b[2J\x1b]0;pwned\x07Bar\x08X\u202eY"
+    from yolobatch.domain.batch_input import parse_csv_batch
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.settings import Settings
+
+    store = open_store(Settings(data_dir=tmp_path))
+    store.ensure_org("default")
+    batch = parse_csv_batch(f"name,storeUrl,city\n{name},https://example.com/menu,Auckland\n", "esc")
+    assert batch.restaurants[0].name == name  # kept as given: only the terminal must not obey it
+    batch_id = store.create_batch("default", "esc", batch.restaurants)
+    shown = yolobatch("status", batch_id, data_dir=tmp_path)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    out = shown.stdout + shown.stderr
+    assert not any(c in out for c in ("\x1b", "\x07", "\x08", "\u202e")), repr(out)
+    assert "Evil\\x1b[2J" in shown.stdout, shown.stdout
+
+
 def test_plain_csv_runs_the_whole_pipeline_in_yolo_mode(tmp_path):
     plain = str(EXAMPLES / "plain-restaurants.csv")
     result = yolobatch(

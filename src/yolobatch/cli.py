@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -64,6 +65,25 @@ TimeScale = Annotated[
     float | None,
     typer.Option(help="Scale call timeouts, backoff and the account rate (and sandbox latency), e.g. 0.05"),
 ]
+
+
+@app.callback()
+def _private_files() -> None:
+    """Durable batch onboarding of restaurants onto the ordering platform."""
+    # Everything this process and its children (the embedded Temporal server) create is for this user
+    # only: the data dir holds the secret key, tokens and every restaurant's config.
+    os.umask(0o077)
+
+
+def _open_store(settings: Settings):
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.store.crypto import SecretKeyMissing
+
+    try:
+        return open_store(settings)
+    except SecretKeyMissing as exc:
+        console.print(f"[red]Refusing to start: {safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
 
 
 def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
@@ -171,7 +191,7 @@ async def _run_batch(
     ask: bool = False,
 ) -> int:
     from yolobatch.engine.control import start_batch, tuning_for
-    from yolobatch.engine.runtime import open_store, temporal
+    from yolobatch.engine.runtime import temporal
     from yolobatch.engine.worker import running_worker
 
     # Failed attempts are recorded in the database and summarised at the end; tracebacks would bury the view.
@@ -192,7 +212,7 @@ async def _run_batch(
             stack.callback(world.stop)
             settings = settings.model_copy(update=sandbox_settings(world.url))
             console.print(f"Sandbox (platform API, store pages, registries) at {world.url}")
-        store = open_store(settings)
+        store = _open_store(settings)
         store.ensure_org(DEFAULT_ORG)
         batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants, options=options)
         console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
@@ -497,9 +517,8 @@ def token_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a bearer token; it is shown once and stored only as a hash."""
-    from yolobatch.engine.runtime import open_store
 
-    store = open_store(_settings(data_dir))
+    store = _open_store(_settings(data_dir))
     store.ensure_org(org)
     print(store.create_token(org, name))
 
@@ -511,10 +530,9 @@ def token_list(
     data_dir: DataDir = None,
 ) -> None:
     """The organisation's tokens (id, name, dates); never their values, which are not stored."""
-    from yolobatch.engine.runtime import open_store
     from yolobatch.store.access import Access
 
-    rows = Access(open_store(_settings(data_dir))).list_tokens(org)
+    rows = Access(_open_store(_settings(data_dir))).list_tokens(org)
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -532,12 +550,11 @@ def token_revoke(
     data_dir: DataDir = None,
 ) -> None:
     """Revoke a token at once; the dashboard sessions opened with it end too."""
-    from yolobatch.engine.runtime import open_store
     from yolobatch.store.access import Access
     from yolobatch.store.repository import NotFound
 
     try:
-        revoked = Access(open_store(_settings(data_dir))).revoke_token(org, token_id)
+        revoked = Access(_open_store(_settings(data_dir))).revoke_token(org, token_id)
     except NotFound as exc:
         console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None
@@ -556,10 +573,9 @@ def login_link(
     data_dir: DataDir = None,
 ) -> None:
     """Print a one-time login link for the dashboard, valid for 10 minutes; it carries no API token."""
-    from yolobatch.engine.runtime import open_store
     from yolobatch.store.access import Access
 
-    store = open_store(_settings(data_dir))
+    store = _open_store(_settings(data_dir))
     if org == DEFAULT_ORG:
         store.ensure_org(DEFAULT_ORG, "Local")
     access = Access(store)
@@ -572,10 +588,10 @@ def login_link(
 
 
 async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: bool, sandbox: bool) -> None:
-    from yolobatch.engine.runtime import open_store, temporal
+    from yolobatch.engine.runtime import temporal
     from yolobatch.engine.worker import running_worker
 
-    store = open_store(settings)
+    store = _open_store(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -661,10 +677,9 @@ def _one_time_link(store, base: str) -> str:
 def rotate_secrets(data_dir: DataDir = None) -> None:
     """Re-encrypt every stored secret with the first of YOLOBATCH_SECRET_KEY's keys (set `NEW,OLD` first,
     run this once, then keep only `NEW`)."""
-    from yolobatch.engine.runtime import open_store
 
     try:
-        count = open_store(_settings(data_dir)).reseal_secrets()
+        count = _open_store(_settings(data_dir)).reseal_secrets()
     except ValueError as exc:  # a secret sealed with a key that is not in the list
         console.print(f"[red]{exc}: add the key they were sealed with after the new one.[/]")
         raise typer.Exit(2) from None
@@ -765,10 +780,9 @@ def status(
     batch_id: str, data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """Show a batch's progress from the database (no engine needed)."""
-    from yolobatch.engine.runtime import open_store
     from yolobatch.store.repository import NotFound
 
-    store = open_store(_settings(data_dir))
+    store = _open_store(_settings(data_dir))
     try:
         progress = store.batch_progress(batch_id)
     except NotFound as exc:
@@ -841,7 +855,7 @@ def _engine_call(settings: Settings, call):
     from temporalio.client import Client
 
     from yolobatch.engine.control import DecisionRejected
-    from yolobatch.engine.runtime import client_options, open_store
+    from yolobatch.engine.runtime import client_options
     from yolobatch.store.repository import NotFound
 
     address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
@@ -852,7 +866,7 @@ def _engine_call(settings: Settings, call):
         except RuntimeError:
             console.print(f"[red]No engine at {address}: start `yolobatch up` or set TEMPORAL_ADDRESS.[/]")
             raise typer.Exit(1) from None
-        return await call(client, open_store(settings))
+        return await call(client, _open_store(settings))
 
     try:
         return asyncio.run(go())
