@@ -7,6 +7,7 @@ server, expire, end at logout and when their token is revoked; every page names 
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from tests.web_helpers import login_csrf, open_session
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
 from yolobatch.api.security import csrf_token
+from yolobatch.cli import api_app
 from yolobatch.store.access import Access
 
 pytestmark = pytest.mark.security
@@ -162,3 +164,34 @@ async def test_a_cross_site_post_with_a_session_is_refused(app):
         )
         assert sent.status_code == 403
         assert (await browser.get("/")).status_code == 200  # still logged in: the post did nothing
+
+
+async def test_the_sandbox_mounted_by_up_closes_its_control_surface_to_all_but_the_admin_token(
+    dev_server, world, store, tmp_path
+):
+    """`up --sandbox` serves the sandbox on the dashboard's port: its /_sandbox routes show every
+    organisation's platform accounts and call logs and can reset it or inject faults."""
+    client = await Client.connect(dev_server.address)
+    application = api_app(settings_for(store, world, tmp_path), store, client, f"{ORIGIN}/sandbox")
+    admin_file = tmp_path / "sandbox-admin-token"
+    admin = admin_file.read_text().strip()
+    assert stat.S_IMODE(admin_file.stat().st_mode) == 0o600 and len(admin) >= 32
+    control = [
+        ("GET", "/_sandbox/state"),
+        ("GET", "/_sandbox/calls"),
+        ("POST", "/_sandbox/reset"),
+        ("GET", "/_sandbox/faults"),
+        ("POST", "/_sandbox/faults"),
+        ("DELETE", "/_sandbox/faults"),
+    ]
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url=f"{ORIGIN}/sandbox") as http:
+        for method, path in control:
+            for headers in ({}, {"Origin": "https://evil.example"}, {"X-Sandbox-Admin-Token": "x" * 43}):
+                refused = await http.request(method, path, headers=headers, json={"endpoint": "x"})
+                assert refused.status_code == 401, (method, path, headers, refused.text)
+        allowed = await http.get("/_sandbox/state", headers={"X-Sandbox-Admin-Token": admin})
+        assert allowed.status_code == 200 and "max_in_flight" in allowed.json()
+        assert (await http.get("/_sandbox/health")).status_code == 200
+        # What the worker needs (store pages, registries, the platform API) stays where it was.
+        assert (await http.get("/stores/jax-burger-shack")).status_code == 200

@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -613,7 +614,11 @@ async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: boo
             base = f"http://{api[0]}:{api[1]}"
             console.print(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)")
             if sandbox_url:
-                console.print(f"Sandbox mounted at {sandbox_url}")
+                admin = settings.data_dir / "sandbox-admin-token"
+                console.print(
+                    f"Sandbox mounted at {sandbox_url} (its /_sandbox control surface needs the header "
+                    f"X-Sandbox-Admin-Token: the token in {admin})"
+                )
             _local_login(store, settings)
             if sys.stdout.isatty():
                 console.print(f"Log in (one-time link, 10 min): {_one_time_link(store, base)}")
@@ -633,6 +638,16 @@ async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: boo
 def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox_url: str | None):
     import uvicorn
 
+    app_ = api_app(settings, store, client, sandbox_url)
+    config = uvicorn.Config(app_, host=api[0], port=api[1], log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # our own handlers stop things in order
+    return server
+
+
+def api_app(settings: Settings, store, client, sandbox_url: str | None):
+    """The API and dashboard; with `sandbox_url`, the sandbox mounted at /sandbox, its control surface
+    (every org's accounts and call logs, reset, faults) closed to all but the admin token in the data dir."""
     from yolobatch.api.app import create_app
     from yolobatch.api.context import AppContext
 
@@ -642,13 +657,23 @@ def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox
         from yolobatch.sandbox.settings import SandboxSettings
 
         world = SandboxSettings(
-            service_key=settings.registration_service_key.get_secret_value(), time_scale=settings.time_scale
+            service_key=settings.registration_service_key.get_secret_value(),
+            time_scale=settings.time_scale,
+            admin_token=_private_token(settings.data_dir / "sandbox-admin-token"),
         )
         app_.mount("/sandbox", create_sandbox(world))
-    config = uvicorn.Config(app_, host=api[0], port=api[1], log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # our own handlers stop things in order
-    return server
+    return app_
+
+
+def _private_token(path: Path) -> str:
+    """A random token kept (0600) in `path` across restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
 
 
 def _local_login(store, settings: Settings) -> str:
