@@ -6,6 +6,8 @@ server, expire, end at logout and when their token is revoked; every page names 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import stat
 from collections.abc import AsyncIterator
@@ -195,3 +197,49 @@ async def test_the_sandbox_mounted_by_up_closes_its_control_surface_to_all_but_t
         assert (await http.get("/_sandbox/health")).status_code == 200
         # What the worker needs (store pages, registries, the platform API) stays where it was.
         assert (await http.get("/stores/jax-burger-shack")).status_code == 200
+
+
+async def test_every_answer_carries_security_headers_and_nothing_with_data_is_cached(app):
+    http, store, token = app
+    async with http() as browser:
+        browser.cookies.set("yb_session", open_session(store, token))
+        bearer = {"Authorization": f"Bearer {token}"}
+        answers = {
+            "page": await browser.get("/"),
+            "login": await browser.get("/login"),
+            "api": await browser.get("/api/batches", headers=bearer),
+            "refused": await browser.get("/api/batches", headers={"Authorization": "Bearer yb_nope"}),
+            "static": await browser.get("/static/htmx.min.js"),
+        }
+    for what, answer in answers.items():
+        headers = answer.headers
+        assert headers["x-content-type-options"] == "nosniff", what
+        assert headers["x-frame-options"] == "DENY", what
+        assert headers["referrer-policy"] == "same-origin", what
+        csp = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self';" in csp, (what, csp)
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, (what, csp)
+        assert (headers.get("cache-control") == "no-store") == (what != "static"), (what, headers)
+    # The dashboard's pages have no inline script or handler for the policy to block.
+    page = answers["page"].text
+    assert not re.search(r"<script(?![^>]*\bsrc=)|\son[a-z]+=|hx-on|style=", page), page
+
+
+async def test_the_api_docs_use_only_local_assets_and_allow_only_their_own_inline_script(app):
+    http, _, _ = app
+    async with http() as browser:
+        for path in ("/docs", "/redoc"):
+            page = await browser.get(path)
+            assert page.status_code == 200
+            references = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+            assert references and all(r.startswith("/") for r in references), references
+            assert "cdn" not in page.text.lower() and "https://" not in page.text
+            for reference in references:
+                asset = await browser.get(reference)
+                assert asset.status_code == 200 and len(asset.content) > 0, reference
+            policy = page.headers["content-security-policy"]
+            script_src = next(p for p in policy.split("; ") if p.startswith("script-src"))
+            assert "unsafe-inline" not in script_src and "frame-ancestors 'none'" in policy
+            for script in re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL):
+                digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+                assert f"'sha256-{digest}'" in script_src

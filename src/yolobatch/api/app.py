@@ -13,6 +13,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch import __version__
 from yolobatch.api.context import AppContext
+from yolobatch.api.docs import add_docs
+from yolobatch.api.headers import SecurityHeaders
 from yolobatch.api.routes import events, jobs, router
 from yolobatch.api.tokens import tokens
 from yolobatch.engine.control import DecisionRejected
@@ -34,8 +36,11 @@ scoped to the token's organisation.
 
 
 def create_app(ctx: AppContext) -> FastAPI:
-    app = FastAPI(title="yolobatch", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="yolobatch", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None
+    )
     app.state.context = ctx
+    add_docs(app)
     app.include_router(router)
     app.include_router(jobs)
     app.include_router(events)
@@ -43,6 +48,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     _errors(app)
     _operations(app)
     _limit_body_size(app)
+    app.add_middleware(SecurityHeaders)
     try:
         from yolobatch.web.routes import router as dashboard
     except ImportError:  # the dashboard is optional for API-only deployments
