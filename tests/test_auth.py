@@ -6,6 +6,7 @@ server, expire, end at logout and when their token is revoked; every page names 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -23,7 +24,8 @@ from tests.web_helpers import login_csrf, open_session
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
 from yolobatch.api.security import csrf_token
-from yolobatch.cli import api_app
+from yolobatch.cli import _api_server, api_app
+from yolobatch.engine.devserver import free_port
 from yolobatch.store.access import Access
 
 pytestmark = pytest.mark.security
@@ -243,3 +245,31 @@ async def test_the_api_docs_use_only_local_assets_and_allow_only_their_own_inlin
             for script in re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL):
                 digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
                 assert f"'sha256-{digest}'" in script_src
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["behind-trusted-proxy", "untrusted-peer"])
+async def test_failures_count_per_client_behind_a_trusted_proxy_only(
+    dev_server, world, store, tmp_path, monkeypatch, trusted
+):
+    """Behind a load balancer every request comes from its address: with FORWARDED_ALLOW_IPS naming it,
+    failures count per real client (X-Forwarded-For); from anyone else that header is ignored."""
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1" if trusted else "192.0.2.1")
+    client = await Client.connect(dev_server.address)
+    port = free_port()
+    server = _api_server(settings_for(store, world, tmp_path), store, client, ("127.0.0.1", port), None)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+            async def guess(client_ip: str) -> int:
+                headers = {"Authorization": "Bearer yb_guess", "X-Forwarded-For": client_ip}
+                return (await http.get("/api/batches", headers=headers)).status_code
+
+            assert [await guess("203.0.113.7") for _ in range(20)] == [401] * 20
+            assert await guess("203.0.113.7") == 429
+            assert await guess("198.51.100.9") == (401 if trusted else 429)
+    finally:
+        server.should_exit = True
+        await serving
