@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,27 @@ def test_api_process_never_prints_a_login_token_into_its_log(dev_server, tmp_pat
     token = (tmp_path / "local-token").read_text().strip()
     assert "Log in at" in text and str(tmp_path / "local-token") in text, text
     assert token not in text and "login?token=" not in text
+
+
+@pytest.mark.security
+def test_login_links_tokens_list_and_revoke_from_the_command_line(tmp_path):
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.settings import Settings
+    from yolobatch.store.access import Access
+
+    link = yolobatch("login-link", "--url", "http://127.0.0.1:8123/", data_dir=tmp_path)
+    assert link.returncode == 0, link.stderr
+    assert link.stdout.startswith("http://127.0.0.1:8123/login?code=ybl_")  # a code, not a token (yb_)
+    access = Access(open_store(Settings(data_dir=tmp_path)))
+    caller = access.peek_login_code(link.stdout.strip().split("code=")[1])
+    assert caller is not None and (caller.org_id, caller.token_name) == ("default", "local dashboard")
+
+    token = yolobatch("token", "create", "--org", "acme", "--name", "ci", data_dir=tmp_path).stdout.strip()
+    listed = json.loads(yolobatch("token", "list", "--org", "acme", "--json", data_dir=tmp_path).stdout)
+    assert [(t["name"], t["revoked_at"]) for t in listed] == [("ci", None)] and token not in str(listed)
+    session = access.open_session(access.token_caller(token), timedelta(hours=1))
+    wrong_org = yolobatch("token", "revoke", listed[0]["id"], "--org", "default", data_dir=tmp_path)
+    assert wrong_org.returncode == 1 and access.token_caller(token) is not None
+    revoked = yolobatch("token", "revoke", listed[0]["id"], "--org", "acme", data_dir=tmp_path)
+    assert revoked.returncode == 0 and "sessions are ended" in revoked.stderr
+    assert access.token_caller(token) is None and access.session_caller(session) is None
