@@ -119,9 +119,11 @@ async def test_sessions_are_server_side_and_end_at_logout_expiry_and_token_revoc
     http, store, token = app
     access = Access(store)
     async with http() as browser:
+        first = session_of(await browser.post("/login", data={"token": token, **await login_csrf(browser)}))
         login = await browser.post("/login", data={"token": token, **await login_csrf(browser)})
         session = session_of(login)
-        assert session and (await browser.get("/")).status_code == 200
+        assert session and first and session != first and (await browser.get("/")).status_code == 200
+        assert access.session_caller(first) is None  # logging in again replaced the session
         with store.engine.connect() as connection:
             rows = " ".join(str(r) for r in connection.execute(text("SELECT * FROM sessions")))
         assert session not in rows and token not in rows  # the table holds a hash only

@@ -119,8 +119,7 @@ async def login_page(
         return _login_form(request, 200)
     caller = await asyncio.to_thread(Access(ctx.store).peek_login_code, code)
     if caller is None:
-        problem = LINK_USED
-        return _login_form(request, 400, problem=problem)
+        return _login_form(request, 400, problem=LINK_USED)
     org_name = await asyncio.to_thread(Access(ctx.store).org_name, caller.org_id)
     return _login_form(request, 200, code=code, target_org=org_name, target_org_id=caller.org_id)
 
@@ -151,17 +150,16 @@ async def login(
     """Log in with an API token or a one-time code: a new server-side session, never the token itself."""
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     try:
-        await check_csrf(request, nonce)
         if not nonce:
             raise HTTPException(403, detail="missing or invalid CSRF token")
+        await check_csrf(request, nonce)
     except HTTPException as refused:
         return _login_form(request, 403, problem=f"{refused.detail}: open the login page and try again.")
     access = Access(ctx.store)
     if code:
         caller = await asyncio.to_thread(access.use_login_code, code.strip())
         if caller is None:
-            problem = LINK_USED
-            return _login_form(request, 401, problem=problem)
+            return _login_form(request, 401, problem=LINK_USED)
     else:
         try:
             caller = await _token_caller(request, ctx, token.strip())
@@ -171,6 +169,9 @@ async def login(
             return page
         if caller is None:
             return _login_form(request, 401, problem="That token is not valid.")
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous and len(previous) <= 200:  # logging in again, maybe as another organisation: one session
+        await asyncio.to_thread(access.end_session, previous)
     lifetime = timedelta(hours=ctx.settings.session_hours)
     session_id = await asyncio.to_thread(access.open_session, caller, lifetime)
     response = RedirectResponse("/", status_code=303)
