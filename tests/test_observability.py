@@ -10,6 +10,8 @@ import logging
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
 
@@ -161,6 +163,98 @@ def assert_conventions(exposition: str) -> None:
     for name, kind in types.items():
         if kind == "counter":
             assert name.endswith("_total"), name
+
+
+CORE_WARNING = """
+import asyncio, sys
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+from yolobatch.logs import configure
+from yolobatch.telemetry import install_runtime
+
+@activity.defn
+async def noop() -> None: ...
+
+async def main() -> None:
+    configure()
+    install_runtime()
+    client = await Client.connect(sys.argv[1], namespace="no-such-namespace")
+    try:
+        await asyncio.wait_for(Worker(client, task_queue="q", activities=[noop]).run(), 10)
+    except RuntimeError:
+        pass  # the worker refuses to start; what Core logged on the way is what we look at
+    await asyncio.sleep(1)  # Core hands its logs over in batches every few milliseconds
+
+asyncio.run(main())
+"""
+
+
+def test_temporal_core_logs_come_out_as_our_json_lines(dev_server):
+    """The Rust Core's own log lines (here: a warning about a namespace that does not exist) are forwarded
+    into Python logging and rendered like every other record, not printed in Core's own format."""
+    result = subprocess.run(
+        [sys.executable, "-c", CORE_WARNING, dev_server.address], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    core = [r for r in records if r["logger"] == "temporalio.core"]
+    assert core, result.stderr[-3000:]
+    assert all(r["level"] in ("warning", "error") for r in core)  # Core at WARN unless we log at DEBUG
+    assert any("namespace" in r["event"].lower() or "no-such-namespace" in str(r) for r in core), core
+    assert all(r["core_target"].startswith("temporal") for r in core), core
+
+
+async def test_worker_with_tracing_exports_spans_of_workflows_and_activities_over_otlp(
+    dev_server, client, world, store, tmp_path
+):
+    """With the otel extra and YOLOBATCH_OTEL_TRACING=true, a worker process sends its spans to the OTLP
+    endpoint of the standard variables (here a collector of our own that decodes them)."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[str] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            request = ExportTraceServiceRequest.FromString(body)
+            for resource in request.resource_spans:
+                for scope in resource.scope_spans:
+                    received.extend(span.name for span in scope.spans)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    settings = settings_for(store, world, tmp_path)
+    batch_id, _ = create(store, batch_of(1))
+    log = tmp_path / "worker.log"
+    endpoint = f"http://127.0.0.1:{collector.server_address[1]}"
+    env = {"YOLOBATCH_OTEL_TRACING": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+    worker = spawn_worker(settings, dev_server.address, log, OTEL_BSP_SCHEDULE_DELAY="100", **env)
+    try:
+        await launch(client, store, settings, batch_id)
+        await wait_until(store, batch_id, all_settled, timeout=120)
+    finally:
+        assert stop(worker) == 0, log.read_text()[-3000:]  # exiting flushes the spans still buffered
+        collector.shutdown()
+    names = set(received)
+    # The starter's activity starts each restaurant's workflow through the traced client, so one trace
+    # runs from there to every registration call.
+    expected = {
+        "RunActivity:start_jobs_page",
+        "StartWorkflow:RestaurantOnboarding",
+        "RunWorkflow:RestaurantOnboarding",
+        "StartActivity:platform_call",
+        "RunActivity:platform_call",
+    }
+    assert expected <= names, sorted(names)
+    assert received.count("RunActivity:platform_call") >= 12  # every call of the restaurant
 
 
 def test_metrics_port_taken_is_a_clear_error(tmp_path):
