@@ -28,6 +28,8 @@ HANDLER_NAME = "yolobatch"
 # Loggers that say something on every request or call: at INFO they drown what matters (and their URLs
 # are better left out of logs). Raised to WARNING unless the whole process logs at DEBUG.
 CHATTY = ("httpx", "httpcore", "uvicorn.access", "alembic", "temporalio")
+# Libraries that install handlers of their own when left to their defaults.
+OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 # A credential inside free text: `token=…` in a URL, `Bearer …` in a copied header.
 SECRET_IN_TEXT = re.compile(r"((?:token|password|api_key|key)=|Bearer\s+)[^\s&\"',}]+", re.I)
 
@@ -97,6 +99,10 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    for name in OWN_HANDLERS:  # configured before us (uvicorn's default config): back to the root's handler
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
     return handler
