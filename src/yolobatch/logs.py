@@ -31,7 +31,30 @@ CHATTY = ("httpx", "httpcore", "uvicorn.access", "alembic", "temporalio")
 # Libraries that install handlers of their own when left to their defaults.
 OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 # A credential inside free text: `token=…` in a URL, `Bearer …` in a copied header.
-SECRET_IN_TEXT = re.compile(r"((?:token|password|api_key|key)=|Bearer\s+)[^\s&\"',}]+", re.I)
+SECRET_IN_TEXT = re.compile(
+    r"((?:token|password|passwd|secret|api[_-]?key|access[_-]?key)=|Bearer\s+)[^\s&\"',}]+", re.I
+)
+
+
+SHARED: list[Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+# Our structlog records always go through stdlib logging, configured or not: where `configure()` has not
+# run (yolobatch imported as a library, in-process tests), the host's logging setup decides what to do.
+structlog.configure(
+    processors=[
+        structlog.stdlib.filter_by_level,
+        *SHARED,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
 
 
 class LogConfigError(ValueError):
@@ -55,23 +78,6 @@ def configure(
     if chosen not in FORMATS:
         raise LogConfigError(f"{FORMAT_ENV} must be json or console, not {chosen!r}")
 
-    shared: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,  # a second configure() (tests) must reach loggers made before it
-    )
     if chosen == "json":
         render: list[Processor] = [
             structlog.processors.format_exc_info,
@@ -89,7 +95,7 @@ def configure(
         ]
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _temporal_context],
+            foreign_pre_chain=[*SHARED, structlog.stdlib.ExtraAdder(), _temporal_context],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render],
         )
     )

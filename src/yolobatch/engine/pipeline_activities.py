@@ -43,7 +43,8 @@ class PipelineActivities:
         job, _ = await asyncio.to_thread(self._store.job_facts, inp.job_id)
         url = (job.input or {}).get("store_url")
         if not url:
-            raise ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
+            error = ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
+            raise logged(error, batch_id=job.batch_id, job_id=inp.job_id, sub_step="extract_store")
         try:
             result = await extract_store(
                 url, http=self._http, guard=self._guard, max_bytes=self._settings.fetch_max_bytes
