@@ -68,12 +68,31 @@ TimeScale = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from yolobatch import __version__
+
+        print(f"yolobatch {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _private_files() -> None:
+def _process(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
     """Durable batch onboarding of restaurants onto the ordering platform."""
     # Everything this process and its children (the embedded Temporal server) create is for this user
     # only: the data dir holds the secret key, tokens and every restaurant's config.
     os.umask(0o077)
+    from yolobatch.logs import LogConfigError, configure
+
+    try:
+        configure()
+    except LogConfigError as exc:
+        console.print(f"[red]Invalid settings:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def _open_store(settings: Settings):
@@ -194,9 +213,14 @@ async def _run_batch(
     from yolobatch.engine.control import start_batch, tuning_for
     from yolobatch.engine.runtime import temporal
     from yolobatch.engine.worker import running_worker
+    from yolobatch.logs import LEVEL_ENV
+    from yolobatch.telemetry import install_runtime
 
     # Failed attempts are recorded in the database and summarised at the end; tracebacks would bury the view.
     logging.getLogger("temporalio").setLevel(logging.ERROR)
+    if LEVEL_ENV not in os.environ:  # each retried call is a log line: the live view shows them already
+        logging.getLogger("yolobatch").setLevel(logging.WARNING)
+    install_runtime()
     with contextlib.ExitStack() as stack:
         world = None
         if sandbox_port is not None:
@@ -602,44 +626,87 @@ async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: boo
         sandbox_url = f"http://{api[0]}:{api[1]}/sandbox"
         settings = settings.model_copy(update=sandbox_settings(sandbox_url))
     async with contextlib.AsyncExitStack() as stack:
+        metrics_url = _telemetry(stack, settings, store if api is not None else None)
         engine = await stack.enter_async_context(temporal(settings))
+        client = _traced(engine.client, settings)
         if worker:
-            await stack.enter_async_context(running_worker(engine.client, store, settings))
+            await stack.enter_async_context(running_worker(client, store, settings))
         where = engine.server.address if engine.server else settings.temporal_address
-        console.print(f"Temporal at {where}" + (" · worker running" if worker else ""))
+        _announce(f"Temporal at {where}" + (" · worker running" if worker else ""), temporal=where)
         server = serving = None
         if api is not None:
-            server = _api_server(settings, store, engine.client, api, sandbox_url)
+            server = _api_server(settings, store, client, api, sandbox_url)
             serving = asyncio.create_task(server.serve())
             base = f"http://{api[0]}:{api[1]}"
-            console.print(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)")
+            _announce(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)", api=base)
             if sandbox_url:
                 admin = settings.data_dir / "sandbox-admin-token"
-                console.print(
+                _announce(
                     f"Sandbox mounted at {sandbox_url} (its /_sandbox control surface needs the header "
-                    f"X-Sandbox-Admin-Token: the token in {admin})"
+                    f"X-Sandbox-Admin-Token: the token in {admin})",
+                    sandbox=sandbox_url,
                 )
             _local_login(store, settings)
-            if sys.stdout.isatty():
+            if console.is_terminal:
                 console.print(f"Log in (one-time link, 10 min): {_one_time_link(store, base)}")
             else:  # output going to a file or a log collector must not carry a credential
-                console.print(
+                _announce(
                     f"Log in at {base}/login with the token in {settings.data_dir / 'local-token'}, "
                     f"or with a one-time link from `yolobatch login-link --url {base}`"
                 )
-        console.print("Ctrl-C stops everything")
+        if metrics_url:
+            _announce(f"Metrics (Prometheus) at {metrics_url}", metrics=metrics_url)
+        _announce("Ctrl-C stops everything")
         await stop.wait()
-        console.print("Stopping: the API, then the worker (draining), then the engine")
+        _announce("Stopping: the API, then the worker (draining), then the engine")
         if server is not None and serving is not None:
             server.should_exit = True
             await serving
+
+
+def _announce(message: str, **fields: object) -> None:
+    """A service's status line: text in a terminal, a log record (a JSON line) for a file or a collector."""
+    if console.is_terminal:
+        console.print(safe(message))
+    else:
+        from yolobatch.logs import get_logger
+
+        get_logger("yolobatch.cli").info(message, **fields)
+
+
+def _telemetry(stack: contextlib.AsyncExitStack, settings: Settings, store) -> str | None:
+    """The process's Temporal runtime and metrics endpoint (the read model's gauges where the API runs);
+    returns the endpoint's URL, if one is served."""
+    from yolobatch.api.metrics import ReadModelCollector
+    from yolobatch.telemetry import TelemetryError, process_telemetry
+
+    try:
+        return stack.enter_context(
+            process_telemetry(settings, read_model=ReadModelCollector(store) if store else None)
+        )
+    except TelemetryError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
+
+
+def _traced(client, settings: Settings):
+    from yolobatch.telemetry import TelemetryError, traced
+
+    try:
+        return traced(client, settings)
+    except TelemetryError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
 
 
 def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox_url: str | None):
     import uvicorn
 
     app_ = api_app(settings, store, client, sandbox_url)
-    config = uvicorn.Config(app_, host=api[0], port=api[1], log_level="warning", lifespan="off")
+    # log_config=None: uvicorn's records go through yolobatch.logs like every other, not its own handlers.
+    config = uvicorn.Config(
+        app_, host=api[0], port=api[1], log_level="warning", log_config=None, lifespan="off"
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # our own handlers stop things in order
     return server
@@ -882,8 +949,10 @@ def _engine_call(settings: Settings, call):
     from yolobatch.engine.control import DecisionRejected
     from yolobatch.engine.runtime import client_options
     from yolobatch.store.repository import NotFound
+    from yolobatch.telemetry import install_runtime
 
     address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+    install_runtime()
 
     async def go():
         try:

@@ -71,6 +71,19 @@ class Settings(BaseSettings):
         "Wall-clock seconds, not scaled by time_scale: keep it below the supervisor's kill timeout",
     )
 
+    # Telemetry (yolobatch.telemetry). Logging is set by YOLOBATCH_LOG_LEVEL / _FORMAT (yolobatch.logs),
+    # read before any settings because every command logs.
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="port of the Prometheus endpoint of `up`, `api` and `worker`; unset = none served",
+    )
+    metrics_host: str = Field(default="127.0.0.1", min_length=1, description="interface of metrics_port")
+    otel_tracing: bool = Field(
+        default=False, description="OpenTelemetry spans of workflows and activities (extra `otel`)"
+    )
+
     @field_validator("registration_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
