@@ -12,9 +12,10 @@ from temporalio.client import Client
 
 from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import fault, sub_step_is, wait_until
-from tests.web_helpers import ORG, Dashboard, chromium, log_in, serving, shot
+from tests.web_helpers import ORG, Dashboard, chromium, log_in, login_csrf, open_session, serving, shot
 from yolobatch.api.security import csrf_token
 from yolobatch.cli import sandbox_settings
+from yolobatch.store.access import Access
 from yolobatch.web import views
 from yolobatch.web.routes import router as web_router
 
@@ -75,10 +76,12 @@ async def test_pages_need_a_session_and_actions_need_the_csrf_token(dash, page):
         for path in ("/", "/inbox", "/batches/new"):
             response = await http.get(path)
             assert response.status_code == 303 and response.headers["location"] == "/login", path
-        refused = await http.post("/login", data={"token": "yb_wrong"})
+        refused = await http.post("/login", data={"token": "yb_wrong", **await login_csrf(http)})
         assert refused.status_code == 401 and "not valid" in refused.text
 
-        http.cookies.set("yb_session", dash.token)
+        http.cookies.set("yb_session", dash.token)  # the API token is not a session
+        assert (await http.get("/")).status_code == 303
+        http.cookies.set("yb_session", dash.session)
         assert (await http.get("/")).status_code == 200
         no_csrf = await http.post("/batches/new", files={"file": ("b.csv", b"name\nX\n")})
         assert no_csrf.status_code == 403
@@ -98,11 +101,16 @@ async def test_pages_need_a_session_and_actions_need_the_csrf_token(dash, page):
 @pytest.mark.security
 async def test_the_session_cookie_is_secure_behind_https(dash):
     async with httpx.AsyncClient(base_url=dash.url) as http:
-        plain = await http.post("/login", data={"token": dash.token})
+        plain = await http.post("/login", data={"token": dash.token, **await login_csrf(http)})
         behind_tls = await http.post(
-            "/login", data={"token": dash.token}, headers={"X-Forwarded-Proto": "https"}
+            "/login",
+            data={"token": dash.token, **await login_csrf(http)},
+            headers={"X-Forwarded-Proto": "https"},
         )
-    flags = [r.headers["set-cookie"].lower().split("; ") for r in (plain, behind_tls)]
+    flags = [
+        next(c for c in r.headers.get_list("set-cookie") if c.startswith("yb_session=")).lower().split("; ")
+        for r in (plain, behind_tls)
+    ]
     for cookie in flags:
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie, cookie
     assert "secure" not in flags[0]  # plain http on a laptop: a Secure cookie would never be sent back
@@ -116,7 +124,7 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
     job_id = dash.store.batch_progress(batch_id)["jobs"][0]["job_id"]
     name = batch.restaurants[0].name
     dash.store.ensure_org("other-org")
-    intruder = dash.store.create_token("other-org", "intruder")
+    intruder = open_session(dash.store, dash.store.create_token("other-org", "intruder"))
     scoped = [
         (method, route.path)
         for route in web_router.routes
@@ -142,10 +150,10 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
 
 @pytest.mark.reliability
 async def test_a_form_sent_twice_creates_one_batch(dash, world):
-    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.token}) as http:
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
         form = (await http.get("/batches/new")).text
         submission = re.search(r'name="submission" value="([0-9a-f]{32})"', form).group(1)
-        fields = {"csrf_token": csrf_token(dash.token), "submission": submission, "name": "twice"}
+        fields = {"csrf_token": csrf_token(dash.session), "submission": submission, "name": "twice"}
         files = {"file": ("b.csv", store_csv(world.url).encode(), "text/csv")}
         sent = [await http.post("/batches/new", data=fields, files=files) for _ in range(2)]
         assert [r.status_code for r in sent] == [303, 303]
@@ -171,8 +179,11 @@ async def test_a_bad_upload_shows_every_bad_row_and_creates_nothing(dash, page):
 
 async def test_a_batch_from_upload_to_registered_stores(dash, page):
     world = dash.world
-    await page.goto(f"{dash.url}/login?token={dash.token}")  # the one-click login link
+    code = Access(dash.store).create_login_code(Access(dash.store).token_caller(dash.token).token_id)
+    await page.goto(f"{dash.url}/login?code={code}")  # a one-time link, as `yolobatch login-link` prints
+    await page.click(f"main button:has-text('Log in to {ORG}')")
     await expect(page).to_have_url(f"{dash.url}/")
+    await expect(page.locator("header .org")).to_contain_text(ORG)
     await upload(page, dash, "Dashboard batch", store_csv(world.url), start=False)
     await expect(page.locator(".flash.ok")).to_contain_text("Created with 2 restaurants")
     batch_id = page.url.split("/batches/")[1].split("?")[0]
@@ -277,6 +288,30 @@ async def test_a_large_batch_is_paged_filtered_and_stays_on_its_page_when_live(d
     await shot(page, "batch-grid-paged")
 
 
+@pytest.mark.security
+async def test_no_page_trips_the_content_security_policy_and_the_api_docs_render_offline(dash, page):
+    """The policy allows no inline script, handler or style: every page, the drawer and the pager still
+    work, and the browser reports no violation. /docs renders from local assets alone."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    await log_in(page, dash)
+    batch_id = dash.store.create_batch(ORG, "csp", batch_of(2).restaurants)
+    for path in ("/", "/inbox", "/batches/new", f"/batches/{batch_id}"):
+        await page.goto(f"{dash.url}{path}")
+        await expect(page.locator("header .org")).to_contain_text(ORG)
+    await page.locator("a[data-drawer]").first.click()
+    await expect(page.locator("#drawer .drawer")).to_be_visible()
+    await page.click("#drawer button[aria-label=Close]")
+    await expect(page.locator("#drawer .drawer")).to_have_count(0)
+    await page.goto(f"{dash.url}/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("yolobatch")
+    assert violations == [], violations
+    await page.goto(f"{dash.url}/redoc")
+    await expect(page.locator("redoc h1")).to_contain_text("yolobatch")
+    # ReDoc's bundle asks for its "powered by" logo from its CDN: the policy blocks that, and only that.
+    assert all("img-src" in v and "cdn.redoc.ly" in v for v in violations), violations
+
+
 async def test_a_call_answered_success_false_shows_as_a_warning_in_the_grid(dash):
     """The platform's `success: false` kept as a warning completes the call, but the grid must not show
     it as plain green: the cell, the restaurant's step 6 and the batch summary say so."""
@@ -290,7 +325,7 @@ async def test_a_call_answered_success_false_shows_as_a_warning_in_the_grid(dash
             dash.store.record_sub_step(job_id, key, "completed", 0, warning=warning)
         dash.store.record_step(job_id, 6, "completed")
         dash.store.record_job(job_id, "completed")
-    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.token}) as http:
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
         grid = (await http.get(f"/batches/{batch_id}/grid")).text
         detail = (await http.get(f"/api/batches/{batch_id}")).json()
     rows = {m.group(1): m.group(2) for m in re.finditer(r'data-job="([^"]+)">(.*?)</tr>', grid, re.S)}
@@ -305,9 +340,9 @@ async def test_a_call_answered_success_false_shows_as_a_warning_in_the_grid(dash
 async def test_skip_and_mark_done_from_the_drawer_need_a_reason(dash):
     batch_id = dash.store.create_batch(ORG, "reasons", batch_of(1).restaurants)
     (job_id,) = [j["job_id"] for j in dash.store.job_summaries(batch_id)]
-    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.token}) as http:
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
         for action in ("skip", "mark_done"):
-            form = {"csrf_token": csrf_token(dash.token), "action": action, "step": "servicesConfig"}
+            form = {"csrf_token": csrf_token(dash.session), "action": action, "step": "servicesConfig"}
             answer = await http.post(f"/jobs/{job_id}/decide", data=form | {"reason": " "})
             assert answer.status_code == 303 and "reason+is+required" in answer.headers["location"], action
     assert [e.kind for e in dash.store.events(job_id=job_id)] == []  # nothing was decided

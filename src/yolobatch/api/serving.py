@@ -104,6 +104,7 @@ def server_config(app: Any, host: str, port: int, settings: Settings) -> uvicorn
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go through yolobatch.logs like every other, not its own handlers
         lifespan="off",
         http=guarded_protocol(settings),
         limit_concurrency=settings.http_max_connections,
