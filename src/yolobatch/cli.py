@@ -43,6 +43,7 @@ SYMBOLS = {
     "cancelled": "[magenta]⊘[/]",
     "action_required": "[bold yellow]?[/]",
 }
+WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
 SHORT = {
     "cloudwaitressAccount": "acct",
     "codeGeneration": "code",
@@ -401,6 +402,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
     total = len(progress["jobs"]) * len(PLAN)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
     caption = f"{counts} · {done}/{total} registration calls settled"
+    if progress.get("with_warnings"):  # completed, but the platform answered `success: false` somewhere
+        caption += f" · {progress['with_warnings']} with warnings (⚠)"
     if elapsed and done:
         caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
     caption += "\nregistration: " + " ".join(SHORT[spec.key.value] for spec in PLAN) + "\n"
@@ -418,7 +421,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
     table.add_column("registration", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for job in progress["jobs"]:
-        calls = "".join(SYMBOLS.get(job["sub_steps"].get(s.key.value, {}).get("status"), "?") for s in PLAN)
+        calls = "".join(_call_symbol(job["sub_steps"].get(s.key.value, {})) for s in PLAN)
         cells = [calls]
         if pipeline:
             steps = job.get("steps", {})
@@ -427,6 +430,12 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
             )
         table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
+
+
+def _call_symbol(call: dict) -> str:
+    if call.get("warning") and call.get("status") == "completed":
+        return WARNING_SYMBOL
+    return SYMBOLS.get(call.get("status"), "?")
 
 
 def _report(progress: dict, elapsed: float, world) -> None:
