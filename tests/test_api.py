@@ -482,6 +482,9 @@ async def test_config_fields_are_checked_frozen_once_approved_and_revised_on_pur
         assert invalid.status_code == 200 and invalid.json()["errors"], invalid.text
         refused = await http.post(f"{config}/approve", json={}, headers=a)
         assert refused.status_code == 422 and "account.email" in refused.json()["detail"], refused.text
+        in_bulk = (await http.post(f"/api/batches/{batch_id}/approve-all", headers=a)).json()
+        assert in_bulk[job_id].startswith("not approved: the config is not valid"), in_bulk
+        assert "account.email" in in_bulk[job_id]
 
         fixed = await http.patch(config, json={"changes": {"account.email": "owner@jax.example"}}, headers=a)
         assert fixed.json()["errors"] == []

@@ -10,6 +10,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from yolobatch.domain.derive import validate_config
 from yolobatch.engine.contracts import (
     WORKFLOW_QUEUE,
     Approval,
@@ -95,7 +96,16 @@ async def choose_company(client: Client, store: Store, job_id: str, choice: Comp
 
 
 async def approve_config(client: Client, store: Store, job_id: str, approval: Approval) -> str:
-    """Approve step 5's config (edit it in the store first; the workflow re-validates what is stored)."""
+    """Approve step 5's config (edit it in the store first; the workflow re-validates what is stored).
+    An invalid config is refused here with its reasons: the workflow would accept the approval, find the
+    config invalid and wait again, and the person would never learn why."""
+    try:
+        wire = await asyncio.to_thread(store.config_wire, job_id)
+    except NotFound:
+        raise DecisionRejected("this restaurant has no config yet (step 5 has not run)") from None
+    _, errors = validate_config(wire)
+    if errors:
+        raise DecisionRejected("the config is not valid, fix it first: " + "; ".join(errors))
     return await _update(
         client, job_id, "approve_config", approval, await _question_id(store, job_id, "approve")
     )
