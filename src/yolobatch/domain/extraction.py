@@ -17,7 +17,7 @@ from yolobatch.domain.menu import Menu
 # The registration config's own opening-hours entry: extraction output drops straight into it.
 OpeningHoursEntry = OpeningHours
 
-MenuSource = Literal["jsonld", "next_data", "react_query", "dom"]
+MenuSource = Literal["jsonld", "microdata", "rdfa", "next_data", "react_query", "squarespace", "dom"]
 
 
 class _Model(BaseModel):

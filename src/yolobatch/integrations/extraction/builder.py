@@ -27,6 +27,7 @@ class RawOption:
 class RawOptionSet:
     name: object
     min_selections: int | None = None
+    # None: unknown (a single choice is assumed); 0: no limit.
     max_selections: int | None = None
     options: list[RawOption] = field(default_factory=list)
 
@@ -126,8 +127,12 @@ def _option_set(
         return None
     name = name[:MAX_NAME]
     minimum = max(raw.min_selections or 0, 0)
-    # Unknown maximum: a single choice, the commonest kind of modifier (size, doneness, base).
-    maximum = raw.max_selections if raw.max_selections and raw.max_selections > 0 else 1
+    if raw.max_selections == 0:
+        # "No limit" (a platform's max 0, a schema.org add-on section): every option may be chosen.
+        maximum = len(items)
+    else:
+        # Unknown maximum: a single choice, the commonest kind of modifier (size, doneness, base).
+        maximum = raw.max_selections if raw.max_selections and raw.max_selections > 0 else 1
     maximum = max(maximum, minimum)
     candidate = OptionSet(
         name=name,

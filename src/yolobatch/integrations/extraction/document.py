@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -18,6 +18,9 @@ class Document:
     url: str
     tree: HTMLParser
     structured: list[dict[str, Any]]
+    # The JSON-LD part of `structured`: the menu strategies read microdata from the DOM, where its
+    # nesting (sections around items) is still visible.
+    jsonld: list[dict[str, Any]] = field(default_factory=list)
 
     def absolute(self, href: object) -> str | None:
         """An absolute http(s) URL for a link or image reference; None for data:, javascript:, blanks."""
@@ -33,6 +36,12 @@ class Document:
             if type_names(node) & wanted:
                 yield node
 
+    def jsonld_nodes(self, *types: str) -> Iterator[dict[str, Any]]:
+        wanted = set(types)
+        for node in walk(self.jsonld):
+            if type_names(node) & wanted:
+                yield node
+
 
 def parse_document(url: str, html: str) -> Document:
     tree = HTMLParser(html)
@@ -43,8 +52,9 @@ def parse_document(url: str, html: str) -> Document:
         )
     except Exception:  # noqa: BLE001 - extruct/lxml raise a zoo of types on hostile markup
         data = {}
-    structured = [node for syntax in ("json-ld", "microdata") for node in data.get(syntax, [])]
-    return Document(url=url, tree=tree, structured=structured)
+    jsonld = list(data.get("json-ld", []))
+    structured = jsonld + list(data.get("microdata", []))
+    return Document(url=url, tree=tree, structured=structured, jsonld=jsonld)
 
 
 def walk(value: object) -> Iterator[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """Menu extraction: the strategies in order of trust, the first that yields items wins.
 
 Structured data is the site's own statement about its menu, embedded page state is the platform's
-internal model, and the DOM heuristic is a guess, hence JSON-LD/microdata → `__NEXT_DATA__` →
-`__REACT_QUERY_STATE__` → DOM.
+internal model, a site builder's widget has one known markup, and the DOM heuristic is a guess, hence
+JSON-LD → microdata → RDFa → `__NEXT_DATA__` → `__REACT_QUERY_STATE__` → Squarespace menu block → DOM.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from yolobatch.integrations.extraction.builder import RawMenu, build_menu
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.menu_dom import extract_dom_menu
 from yolobatch.integrations.extraction.menu_jsonld import extract_jsonld_menu
+from yolobatch.integrations.extraction.menu_microdata import extract_microdata_menu, extract_rdfa_menu
+from yolobatch.integrations.extraction.menu_squarespace import extract_squarespace_menu
 from yolobatch.integrations.extraction.menu_state import (
     extract_next_data_menu,
     extract_react_query_menu,
@@ -26,8 +28,11 @@ Strategy = Callable[[Document, list[ExtractionWarning]], RawMenu | None]
 
 STRATEGIES: list[tuple[MenuSource, Strategy]] = [
     ("jsonld", lambda doc, _warnings: extract_jsonld_menu(doc)),
+    ("microdata", lambda doc, _warnings: extract_microdata_menu(doc)),
+    ("rdfa", lambda doc, _warnings: extract_rdfa_menu(doc)),
     ("next_data", lambda doc, warnings: extract_next_data_menu(next_data(doc, warnings))),
     ("react_query", lambda doc, warnings: extract_react_query_menu(react_query_state(doc, warnings))),
+    ("squarespace", lambda doc, _warnings: extract_squarespace_menu(doc)),
     ("dom", lambda doc, _warnings: extract_dom_menu(doc)),
 ]
 

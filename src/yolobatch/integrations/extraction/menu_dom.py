@@ -1,11 +1,17 @@
 """Last resort: a menu read from plain HTML by a generic heuristic.
 
-An *item* is the outermost element that holds exactly one price and a name, where
-* a price is an element whose class mentions "price", or whose own text is a lone amount ("$12.50");
-* a name is the first h3-h6, `[class*=name]`, `[class*=title]` or `<strong>` inside it.
-Its *category* is the nearest `<h2>` before it in document order ("Menu" when there is none). Images,
-descriptions (`[class*=desc]` or a `<p>`) and tags (`[class*=tag]`, `[class*=badge]`) are read when
-present. Option sets are not guessed from plain HTML: they live in modals that are not in the page.
+Prices anchor everything. A *price* is an element whose class mentions "price" (any case), whose
+`itemprop` is "price", or whose own text is a lone amount with a currency or two decimals ("$12.50",
+"5,90 €", "3€", "12.50", "٢٥٫٠٠ ر.س"). A bare number ("10115", "62") is not a price unless its class
+says so: postcodes, phone numbers and menu numbers are bare numbers too.
+
+An *item* is the largest element around one price that holds no other price; its *name* is the first
+name-like element in it that does not contain the price: a `[class*=name|title]` (not a section
+title), h2–h6, `<strong>`/`<b>`, or a table cell / list text before the price. When the item is just the
+price, its name is the name-like sibling just before it. Its *category* is the nearest section heading
+before it outside any item (`headings.is_heading`: h2–h4 or a class-named title; "Menu" when none).
+Descriptions (`[class*=desc]` or a `<p>`), images and tags (`[class*=tag|badge]`) are read when present.
+Option sets are not guessed from plain HTML: they live in modals that are not in the page.
 """
 
 from __future__ import annotations
@@ -15,58 +21,168 @@ import re
 from selectolax.lexbor import LexborNode as Node
 
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu
-from yolobatch.integrations.extraction.cleaning import currency_of, parse_price
+from yolobatch.integrations.extraction.cleaning import _DIGITS, currency_of, parse_price
 from yolobatch.integrations.extraction.document import Document
+from yolobatch.integrations.extraction.headings import class_words, heading_text, is_heading
 
-LONE_AMOUNT = re.compile(r"^\s*(?:[A-Z]{2,3}\s?)?[$€£¥]?\s?\d{1,5}(?:[.,]\d{2})?\s*(?:[A-Z]{3})?\s*$")
-NAME_SELECTOR = "h3, h4, h5, h6, [class*=name], [class*=title], strong"
-SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "nav", "footer"})
-CONTAINER_TAGS = frozenset({"article", "li", "div", "section", "tr", "a"})
+_CURRENCY = r"(?:[$€£¥₹₪₺₩₫฿₱]|R\$|zł|kr|Kč|Rs\.?|د\.إ|ر\.س|د\.ك|ر\.ق|[A-Z]{3}|[A-Z]{2}\$)"
+_AMOUNT = r"\d{1,4}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])?"
+LONE_AMOUNT = re.compile(rf"^\s*\+?\s*(?:{_CURRENCY}\s?)?{_AMOUNT}\s?(?:{_CURRENCY})?\s*\*?\s*$")
+_HAS_CURRENCY = re.compile(_CURRENCY)
+_HAS_CENTS = re.compile(r"\d[.,]\d{2}\s*\D*$")
+SKIPPED_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "nav",
+        "footer",
+        "header",
+        "select",
+        "button",
+        "svg",
+        "form",
+    }
+)
+_NAME_CLASS = re.compile(r"name|title")
+_NAME_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b", "dt"})
+_LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
 
 
 def extract_dom_menu(doc: Document) -> RawMenu | None:
     body = doc.tree.body
     if body is None:
         return None
+    items = _item_elements(body)
+    if not items:
+        return None
+    names = {item.mem_id: _name_node(item) for item in items}
+    # A name found outside its item (a heading just before a bare price) is the item's, not a section's.
+    name_ids = {n.mem_id for n in names.values() if n is not None}
+    item_ids = {item.mem_id for item in items}
     raw = RawMenu()
     by_name: dict[str, RawCategory] = {}
     category = "Menu"
-    inside: Node | None = None  # the item being read; its descendants are not items of their own
+    inside: Node | None = None
     for node in body.traverse():
-        if node.tag in SKIPPED_TAGS or _in_skipped(node):
-            continue
         if inside is not None and _is_descendant(node, inside):
             continue
         inside = None
-        if node.tag == "h2":
-            category = node.text(deep=True, separator=" ").strip() or category
-            continue
-        if node.tag not in CONTAINER_TAGS:
-            continue
-        if node.css_first("h1, h2") is not None:
-            # Holds a category heading, so it is a section (or the page), not an item.
-            continue
-        prices = _prices(node)
-        if len(prices) != 1:
-            continue
-        name_node = node.css_first(NAME_SELECTOR)
-        if name_node is None or _is_price(name_node):
-            continue
-        inside = node
-        price_text = prices[0].text(deep=True, separator=" ")
-        raw.currency = raw.currency or currency_of(price_text)
-        if category not in by_name:
-            by_name[category] = RawCategory(name=category)
-            raw.categories.append(by_name[category])
-        by_name[category].items.append(_item(node, name_node, price_text, doc))
+        if node.mem_id in item_ids:
+            inside = node
+            name_node = names[node.mem_id]
+            # A section heading inside the item's box, before its name (a one-dish section), titles it.
+            for heading in _inner_headings(node, name_node):
+                category = heading_text(heading) or category
+            if name_node is None:
+                continue
+            price_text = _price_nodes(node)[0].text(deep=True, separator=" ")
+            raw.currency = raw.currency or currency_of(price_text)
+            if category not in by_name:
+                by_name[category] = RawCategory(name=category)
+                raw.categories.append(by_name[category])
+            by_name[category].items.append(_item(node, name_node, price_text, doc))
+        elif node.mem_id not in name_ids and is_heading(node) and not _in_skipped(node):
+            category = heading_text(node) or category
     return raw if raw.item_count() else None
 
 
+def _item_elements(body: Node) -> list[Node]:
+    """For every price, the largest element around it that holds no other price (and no page title)."""
+    prices = [p for p in body.traverse() if _is_price(p) and not _in_skipped(p)]
+    price_ids = {p.mem_id for p in prices}
+    # Innermost prices only: "<div class=price><span>$12</span></div>" is one price, not two.
+    innermost = [p for p in prices if not any(n.mem_id in price_ids for n in _inside(p))]
+    # Counted once per ancestor, so climbing is cheap on a page of thousands of prices.
+    below: dict[int, int] = {}
+    for node in innermost + _inside(body, "h1"):
+        weight = 1 if node.tag != "h1" else 2
+        parent = node.parent
+        while parent is not None:
+            below[parent.mem_id] = below.get(parent.mem_id, 0) + weight
+            parent = parent.parent
+    items: dict[int, Node] = {}
+    for price in innermost:
+        box = price
+        while box.parent is not None and box.parent.tag not in ("body", "html", "main"):
+            if below.get(box.parent.mem_id, 0) > 1:
+                break
+            box = box.parent
+        items[box.mem_id] = box
+    return list(items.values())
+
+
+def _inside(node: Node, selector: str = "*") -> list[Node]:
+    """Descendants matching `selector` (lexbor's `css` also matches the node itself)."""
+    return [n for n in node.css(selector) if n.mem_id != node.mem_id]
+
+
+def _price_nodes(item: Node) -> list[Node]:
+    if _is_price(item):
+        return [item]
+    found = [n for n in _inside(item) if _is_price(n)]
+    return [n for n in found if not any(o is not n and _is_descendant(o, n) for o in found)]
+
+
+def _name_node(item: Node) -> Node | None:
+    price = _price_nodes(item)[0]
+    candidates = [n for n in _inside(item) if not _contains(n, price) and not _contains(price, n)]
+    by_class = [n for n in candidates if _NAME_CLASS.search(class_words(n)) and not is_heading(n)]
+    by_tag = [n for n in candidates if n.tag in _NAME_TAGS]
+    for node in by_class + by_tag:
+        if _has_words(node):
+            return node
+    # A table row or a list line: the first cell or span with words before the price.
+    for node in candidates:
+        if (
+            node.tag in _LINE_TAGS
+            and _has_words(node)
+            and _before(node, price)
+            and not _has_block_children(node)
+        ):
+            return node
+    if item is price or not candidates:
+        sibling = item.prev
+        for _ in range(4):
+            while sibling is not None and sibling.tag in ("-text", "_comment"):
+                sibling = sibling.prev
+            if sibling is None or _is_price(sibling) or _inside(sibling, "[class*=price]"):
+                return None
+            if (sibling.tag in _NAME_TAGS or _NAME_CLASS.search(class_words(sibling))) and _has_words(
+                sibling
+            ):
+                return sibling
+            sibling = sibling.prev
+    return None
+
+
+def _inner_headings(item: Node, name_node: Node | None) -> list[Node]:
+    if name_node is None or not _is_descendant(name_node, item):
+        return []
+    return [
+        h
+        for h in _inside(item)
+        if h.mem_id != name_node.mem_id
+        and not _contains(h, name_node)
+        and not _contains(name_node, h)
+        and is_heading(h)
+        and _before(h, name_node)
+    ]
+
+
 def _item(node: Node, name_node: Node, price_text: str, doc: Document) -> RawItem:
-    description = node.css_first("[class*=desc]") or next(
-        (p for p in node.css("p") if not _is_price(p) and p.mem_id != name_node.mem_id), None
+    price = _price_nodes(node)[0]
+    description = next(
+        (
+            d
+            for d in _inside(node, "[class*=desc], [class*=Desc], p")
+            if not _contains(d, price) and not _contains(d, name_node) and not _contains(name_node, d)
+        ),
+        None,
     )
-    image = node.css_first("img")
+    image = next(iter(_inside(node, "img")), None)
     image_url = None
     if image is not None:
         image_url = doc.absolute(image.attributes.get("src") or image.attributes.get("data-src"))
@@ -75,21 +191,59 @@ def _item(node: Node, name_node: Node, price_text: str, doc: Document) -> RawIte
         price=parse_price(price_text),
         description=description.text(deep=True, separator=" ") if description is not None else None,
         image_url=image_url,
-        tags=[t.text(deep=True) for t in node.css("[class*=tag], [class*=badge]")],
+        tags=[t.text(deep=True) for t in _inside(node, "[class*=tag], [class*=badge]")],
     )
 
 
-def _prices(node: Node) -> list[Node]:
-    found = [n for n in node.css("*") if _is_price(n)]
-    # A price element containing a price element ("<div class=price><span>$12</span>") is one price.
-    return [n for n in found if not any(other is not n and _is_descendant(other, n) for other in found)]
-
-
 def _is_price(node: Node) -> bool:
-    if "price" in (node.attributes.get("class") or "").lower():
+    if node.tag in SKIPPED_TAGS or node.tag in ("-text", "_comment", "img", "body", "html"):
+        return False
+    if node.attributes.get("itemprop") == "price":
         return True
+    if "price" in class_words(node):
+        # A wrapper of several prices ("menu-prices") is not one price.
+        return not _inside(node, "[class*=price], [class*=Price]")
     own_text = node.text(deep=False)
-    return bool(own_text and LONE_AMOUNT.match(own_text))
+    if not own_text or not any(c.isdigit() for c in own_text):
+        return False
+    own_text = own_text.translate(_DIGITS)
+    return bool(LONE_AMOUNT.match(own_text)) and bool(
+        _HAS_CURRENCY.search(own_text) or _HAS_CENTS.search(own_text)
+    )
+
+
+def _has_words(node: Node) -> bool:
+    text = node.text(deep=True, separator=" ")
+    return sum(c.isalpha() for c in text) >= 2
+
+
+def _has_block_children(node: Node) -> bool:
+    return bool(_inside(node, "div, p, li, tr, table, ul"))
+
+
+def _contains(ancestor: Node, node: Node) -> bool:
+    return ancestor.mem_id == node.mem_id or _is_descendant(node, ancestor)
+
+
+def _before(first: Node, second: Node) -> bool:
+    """Whether `first` starts before `second` in document order (neither contains the other)."""
+    a, b = _path(first), _path(second)
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return x < y
+    return len(a) < len(b)
+
+
+def _path(node: Node) -> list[int]:
+    path = []
+    while node.parent is not None:
+        index, sibling = 0, node.prev
+        while sibling is not None:
+            index += 1
+            sibling = sibling.prev
+        path.append(index)
+        node = node.parent
+    return path[::-1]
 
 
 def _is_descendant(node: Node, ancestor: Node) -> bool:
