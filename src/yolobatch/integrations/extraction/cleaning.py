@@ -94,6 +94,64 @@ _DIGITS = str.maketrans(
     | {"\u066b": ".", "\u066c": ","}
 )
 _CODE = re.compile(r"\b([A-Z]{3})\b")
+ISO_CURRENCIES = frozenset(
+    [
+        "AED",
+        "AUD",
+        "BDT",
+        "BGN",
+        "BHD",
+        "BRL",
+        "CAD",
+        "CHF",
+        "CLP",
+        "CNY",
+        "COP",
+        "CZK",
+        "DKK",
+        "EGP",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "JOD",
+        "JPY",
+        "KES",
+        "KRW",
+        "KWD",
+        "LBP",
+        "LKR",
+        "MAD",
+        "MXN",
+        "MYR",
+        "NGN",
+        "NOK",
+        "NZD",
+        "OMR",
+        "PEN",
+        "PHP",
+        "PKR",
+        "PLN",
+        "QAR",
+        "RON",
+        "RSD",
+        "RUB",
+        "SAR",
+        "SEK",
+        "SGD",
+        "THB",
+        "TND",
+        "TRY",
+        "TWD",
+        "UAH",
+        "USD",
+        "VND",
+        "ZAR",
+    ]
+)
 _NUMBER = re.compile(r"\d[\d.,\s]*")
 _FREE = re.compile(r"^\s*(free|included)\s*$", re.IGNORECASE)
 
@@ -152,9 +210,10 @@ def currency_of(text: object) -> str | None:
         return "AUD"
     if "US$" in text:
         return "USD"
-    match = _CODE.search(text)
-    if match:
-        return match.group(1)
+    for match in _CODE.finditer(text):
+        # Only a real currency code: "MKT Price", "BBQ" and "AED" all look alike to a regex.
+        if match.group(1) in ISO_CURRENCIES:
+            return match.group(1)
     for symbol, code in _CURRENCY_SYMBOLS.items():
         if symbol in text:
             return code

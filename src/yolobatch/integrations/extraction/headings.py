@@ -36,8 +36,11 @@ def class_words(node: Node) -> str:
 
 
 def is_heading(node: Node) -> bool:
-    if node.tag in HEADING_TAGS:
-        return True
+    return node.tag in HEADING_TAGS or is_section_class(node)
+
+
+def is_section_class(node: Node) -> bool:
+    """A class that names a section title ("menu-section-title"), whatever the element."""
     words = class_words(node)
     return bool(words) and any(word in words for word in _HEADING_CLASS_WORDS)
 

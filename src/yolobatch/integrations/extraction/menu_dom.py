@@ -23,7 +23,7 @@ from selectolax.lexbor import LexborNode as Node
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu
 from yolobatch.integrations.extraction.cleaning import _DIGITS, currency_of, parse_price
 from yolobatch.integrations.extraction.document import Document
-from yolobatch.integrations.extraction.headings import class_words, heading_text, is_heading
+from yolobatch.integrations.extraction.headings import class_words, heading_text, is_heading, is_section_class
 
 _CURRENCY = r"(?:[$€£¥₹₪₺₩₫฿₱]|R\$|zł|kr|Kč|Rs\.?|د\.إ|ر\.س|د\.ك|ر\.ق|[A-Z]{3}|[A-Z]{2}\$)"
 _AMOUNT = r"\d{1,4}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])?"
@@ -47,7 +47,8 @@ SKIPPED_TAGS = frozenset(
     }
 )
 _NAME_CLASS = re.compile(r"name|title")
-_NAME_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b", "dt"})
+_NAME_RANK = {"h6": 0, "h5": 1, "h4": 2, "h3": 3, "strong": 4, "b": 5, "dt": 6, "h2": 7}
+_NAME_TAGS = frozenset(_NAME_RANK)
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
 
 
@@ -129,8 +130,9 @@ def _price_nodes(item: Node) -> list[Node]:
 def _name_node(item: Node) -> Node | None:
     price = _price_nodes(item)[0]
     candidates = [n for n in _inside(item) if not _contains(n, price) and not _contains(price, n)]
-    by_class = [n for n in candidates if _NAME_CLASS.search(class_words(n)) and not is_heading(n)]
-    by_tag = [n for n in candidates if n.tag in _NAME_TAGS]
+    by_class = [n for n in candidates if _NAME_CLASS.search(class_words(n)) and not is_section_class(n)]
+    # The deepest heading level first: in a one-dish section's box the h2 titles the section, the h4 the dish.
+    by_tag = sorted((n for n in candidates if n.tag in _NAME_TAGS), key=lambda n: _NAME_RANK[n.tag])
     for node in by_class + by_tag:
         if _has_words(node):
             return node
