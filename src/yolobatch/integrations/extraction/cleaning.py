@@ -94,64 +94,12 @@ _DIGITS = str.maketrans(
     | {"\u066b": ".", "\u066c": ","}
 )
 _CODE = re.compile(r"\b([A-Z]{3})\b")
-ISO_CURRENCIES = frozenset(
-    [
-        "AED",
-        "AUD",
-        "BDT",
-        "BGN",
-        "BHD",
-        "BRL",
-        "CAD",
-        "CHF",
-        "CLP",
-        "CNY",
-        "COP",
-        "CZK",
-        "DKK",
-        "EGP",
-        "EUR",
-        "GBP",
-        "HKD",
-        "HUF",
-        "IDR",
-        "ILS",
-        "INR",
-        "JOD",
-        "JPY",
-        "KES",
-        "KRW",
-        "KWD",
-        "LBP",
-        "LKR",
-        "MAD",
-        "MXN",
-        "MYR",
-        "NGN",
-        "NOK",
-        "NZD",
-        "OMR",
-        "PEN",
-        "PHP",
-        "PKR",
-        "PLN",
-        "QAR",
-        "RON",
-        "RSD",
-        "RUB",
-        "SAR",
-        "SEK",
-        "SGD",
-        "THB",
-        "TND",
-        "TRY",
-        "TWD",
-        "UAH",
-        "USD",
-        "VND",
-        "ZAR",
-    ]
+_ISO_CODES = (
+    "AED AUD BDT BGN BHD BRL CAD CHF CLP CNY COP CZK DKK EGP EUR GBP HKD HUF IDR ILS INR JOD JPY KES KRW "
+    "KWD LBP LKR MAD MXN MYR NGN NOK NZD OMR PEN PHP PKR PLN QAR RON RSD RUB SAR SEK SGD THB TND TRY TWD "
+    "UAH USD VND ZAR"
 )
+ISO_CURRENCIES = frozenset(_ISO_CODES.split())
 _NUMBER = re.compile(r"\d[\d.,\s]*")
 _FREE = re.compile(r"^\s*(free|included)\s*$", re.IGNORECASE)
 
