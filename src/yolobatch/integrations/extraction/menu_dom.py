@@ -93,6 +93,9 @@ def extract_dom_menu(doc: Document) -> RawMenu | None:
 def _item_elements(body: Node) -> list[Node]:
     """For every price, the largest element around it that holds no other price (and no page title)."""
     prices = [p for p in body.traverse() if _is_price(p) and not _in_skipped(p)]
+    # A currency or "Market price" label beside an amount ("<span class=price-main>25</span>
+    # <span class=price-currency>ر.س</span>") is part of that price, not a second one.
+    prices = [p for p in prices if _has_digit(p) or not _beside_an_amount(p)]
     price_ids = {p.mem_id for p in prices}
     # Innermost prices only: "<div class=price><span>$12</span></div>" is one price, not two.
     innermost = [p for p in prices if not any(n.mem_id in price_ids for n in _inside(p))]
@@ -211,6 +214,17 @@ def _is_price(node: Node) -> bool:
     own_text = own_text.translate(_DIGITS)
     return bool(LONE_AMOUNT.match(own_text)) and bool(
         _HAS_CURRENCY.search(own_text) or _HAS_CENTS.search(own_text)
+    )
+
+
+def _has_digit(node: Node) -> bool:
+    return any(c.isdigit() for c in node.text(deep=True))
+
+
+def _beside_an_amount(node: Node) -> bool:
+    parent = node.parent
+    return parent is not None and any(
+        _is_price(n) and _has_digit(n) for n in _inside(parent) if not _contains(node, n)
     )
 
 

@@ -96,11 +96,13 @@ def _add_section(section: dict[str, Any], raw: RawMenu, refs: _Refs, seen: set[i
         return
     seen.add(id(section))
     items = [_item(i, raw, refs) for i in refs.list(section.get("hasMenuItem"))]
-    raw.categories.append(
-        RawCategory(name=section.get("name"), description=section.get("description"), items=items)
-    )
+    children = refs.list(section.get("hasMenuSection"))
+    if items or not children:  # a section that only groups sub-sections ("Dinner") is no category
+        raw.categories.append(
+            RawCategory(name=section.get("name"), description=section.get("description"), items=items)
+        )
     # Sub-sections ("Pizzas › Vegetarian") become categories of their own: the platform's menu is flat.
-    for child in refs.list(section.get("hasMenuSection")):
+    for child in children:
         _add_section(child, raw, refs, seen)
 
 
