@@ -191,10 +191,19 @@ def _item(node: Node, name_node: Node, price_text: str, doc: Document) -> RawIte
     image_url = None
     if image is not None:
         image_url = doc.absolute(image.attributes.get("src") or image.attributes.get("data-src"))
+    name = name_node.text(deep=True, separator=" ")
+    description_text = description.text(deep=True, separator=" ") if description is not None else None
+    own = name_node.text(deep=False)
+    if name_node.tag in _LINE_TAGS and _inside(name_node, "br, small") and sum(c.isalpha() for c in own) >= 2:
+        # "Pizza Margherita<br><small>mit Tomatensauce</small>" in one cell: the name, then its description.
+        description_text = description_text or " ".join(
+            n.text(deep=True, separator=" ") for n in _inside(name_node, "small, span, em, i")
+        )
+        name = own
     return RawItem(
-        name=name_node.text(deep=True, separator=" "),
+        name=name,
         price=parse_price(price_text),
-        description=description.text(deep=True, separator=" ") if description is not None else None,
+        description=description_text or None,
         image_url=image_url,
         tags=[t.text(deep=True) for t in _inside(node, "[class*=tag], [class*=badge]")],
     )

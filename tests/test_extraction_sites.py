@@ -1,0 +1,355 @@
+"""Step 1 on schema.org markup and restaurants' own sites: each format and each trap of issue #12 item 2.
+
+The real-capture pages live in tests/fixtures/real (scored by tests/test_extraction_corpus.py); these
+tests pin one trap each on a small page, through the same `extract_from_html` the fetcher feeds.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from yolobatch.domain.menu import Menu
+from yolobatch.integrations.extraction.builder import (
+    RawCategory,
+    RawItem,
+    RawMenu,
+    RawOption,
+    RawOptionSet,
+    build_menu,
+)
+from yolobatch.integrations.extraction.cleaning import clean_name, currency_of, parse_price
+from yolobatch.integrations.extraction.page import extract_from_html
+
+URL = "https://restaurant.example/menu"
+
+
+def _menu(html: str, source: str) -> Menu:
+    _doc, result = extract_from_html(URL, html)
+    assert result.source == source, result.warnings
+    assert result.menu is not None
+    return result.menu
+
+
+def _flat(menu: Menu) -> list[tuple[str, str, str]]:
+    return [(c.name, i.name, str(i.price)) for c in menu.categories for i in c.items]
+
+
+# -- cleaning -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("5,90 €", "5.90"),
+        ("3€", "3.00"),
+        ("3 €", "3.00"),
+        ("€ 12,50", "12.50"),
+        ("٢٥٫٥٠ ر.س", "25.50"),
+        ("۱۲۰ AED", "120.00"),
+        ("1 234,50 €", "1234.50"),
+    ],
+)
+def test_prices_after_the_amount_and_in_other_digits(raw: str, expected: str) -> None:
+    assert str(parse_price(raw)) == expected
+
+
+def test_currency_only_from_real_codes_and_signs() -> None:
+    assert currency_of("5,90 €") == "EUR"
+    assert currency_of("٢٥ ر.س") == "SAR"
+    assert currency_of("MKT Price") is None
+    assert currency_of("BBQ 12.00") is None
+    assert currency_of("$12") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("62. Butter Chicken", "Butter Chicken"),
+        ("12) Pad Thai", "Pad Thai"),
+        ("#4 - Falafel Wrap", "Falafel Wrap"),
+        ("٦٢. دجاج بالزبدة", "دجاج بالزبدة"),
+        ("7 Up", "7 Up"),
+        ("3-Cheese Pizza", "3-Cheese Pizza"),
+        ("12.5 oz Ribeye", "12.5 oz Ribeye"),
+        ("Fish &amp; Chips", "Fish & Chips"),
+        ("Fish &amp;amp; Chips", "Fish & Chips"),
+        ("Caf&eacute; Latte", "Café Latte"),
+    ],
+)
+def test_names_lose_menu_numbers_and_entities(raw: str, expected: str) -> None:
+    assert clean_name(raw) == expected
+
+
+def test_a_max_of_zero_means_no_limit_and_none_a_single_choice() -> None:
+    options = [RawOption(name="Cheese", price=Decimal("1")), RawOption(name="Bacon", price=Decimal("2"))]
+    raw = RawMenu(
+        categories=[
+            RawCategory(
+                name="Mains",
+                items=[
+                    RawItem(
+                        name="Burger",
+                        price=Decimal("10"),
+                        option_sets=[
+                            RawOptionSet(name="Extras", max_selections=0, options=options),
+                            RawOptionSet(name="Sauce", options=options),
+                        ],
+                    )
+                ],
+            )
+        ]
+    )
+    menu, _ = build_menu(raw)
+    assert menu is not None
+    limits = {o.name: (o.max_selections, o.multiple_selections_allowed) for o in menu.option_sets}
+    assert limits == {"Extras": (2, True), "Sauce": (1, False)}
+
+
+# -- schema.org JSON-LD ---------------------------------------------------------------------------------
+
+
+def test_jsonld_entities_add_ons_and_diets() -> None:
+    html = """<html><head><script type="application/ld+json">
+    {"@context":"https://schema.org","@type":"Restaurant","name":"Tom &amp; Jerry&#39;s",
+     "hasMenu":{"@type":"Menu","hasMenuSection":[{"@type":"MenuSection","name":"Fish &amp; Chips",
+      "hasMenuItem":[{"@type":"MenuItem","name":"Cod &amp;amp; Chips",
+        "offers":{"@type":"Offer","price":"14.50","priceCurrency":"GBP"},
+        "suitableForDiet":["https://schema.org/GlutenFreeDiet","http://schema.org/HalalDiet"],
+        "menuAddOn":[{"@type":"MenuSection","name":"Sauces","hasMenuItem":[
+          {"@type":"MenuItem","name":"Tartare","offers":{"@type":"Offer","price":"0.50"}},
+          {"@type":"MenuItem","name":"Curry &amp; Mayo","offers":{"@type":"Offer","price":0.8}}]}]}]}]}}
+    </script></head><body></body></html>"""
+    menu = _menu(html, "jsonld")
+    assert menu.currency == "GBP"
+    assert _flat(menu) == [("Fish & Chips", "Cod & Chips", "14.50")]
+    [item] = menu.items()
+    assert item.tags == ["gluten free", "halal"]
+    [sauces] = menu.option_sets
+    assert item.option_sets == ["Sauces"]
+    assert [(o.name, str(o.price)) for o in sauces.items] == [("Tartare", "0.50"), ("Curry & Mayo", "0.80")]
+    # The add-on items are options, not dishes of their own.
+    assert len(menu.items()) == 1
+
+
+def test_jsonld_has_menu_as_a_url_leaves_the_page_to_the_dom() -> None:
+    html = """<html><head><script type="application/ld+json">
+    {"@context":"https://schema.org","@type":"Restaurant","name":"Linked","hasMenu":"https://linked.example/menu.pdf"}
+    </script></head><body><main><h2>Mains</h2>
+    <div class="dish"><h3>Lamb Shank</h3><span class="price">$28.00</span></div></main></body></html>"""
+    menu = _menu(html, "dom")
+    assert _flat(menu) == [("Mains", "Lamb Shank", "28.00")]
+
+
+def test_jsonld_bare_items_without_a_menu() -> None:
+    html = """<script type="application/ld+json">[
+      {"@context":"https://schema.org","@type":"MenuItem","name":"Flat White",
+       "offers":{"price":"4,50","priceCurrency":"EUR"}},
+      {"@context":"https://schema.org","@type":"MenuItem","name":"Long Black",
+       "offers":{"lowPrice":"4"}}]</script>"""
+    menu = _menu(html, "jsonld")
+    assert _flat(menu) == [("Menu", "Flat White", "4.50"), ("Menu", "Long Black", "4.00")]
+
+
+# -- microdata and RDFa -----------------------------------------------------------------------------------
+
+
+def test_microdata_items_take_the_heading_before_them_and_addresses_stay_out() -> None:
+    # WordPress menu blocks: MenuItem scopes with no itemprop linking them, sections in plain headings.
+    item = (
+        '<div itemscope itemtype="http://schema.org/MenuItem"><h4 itemprop="name">{}</h4>'
+        '<p itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+        '<span itemprop="price">{}</span></p></div>'
+    )
+    html = f"""<html><body><main>
+    <h2 class="wp-block-heading">Breakfast</h2>
+    <div itemscope itemtype="http://schema.org/Menu">{item.format("Eggs Benedict", "$18.50")}
+      {item.format("Bacon &amp; Eggs", "$16")}</div>
+    <h3 class="wp-block-heading">Lunch</h3>
+    <div itemscope itemtype="http://schema.org/Menu">{item.format("Club Sandwich", "$21.00")}</div>
+    <div itemscope itemtype="http://schema.org/Restaurant"><span itemprop="telephone">(09) 555 1234</span>
+      <div itemprop="address" itemscope itemtype="http://schema.org/PostalAddress">
+        <span itemprop="postalCode">10115</span> <strong>Berlin</strong></div></div>
+    </main></body></html>"""
+    menu = _menu(html, "microdata")
+    assert _flat(menu) == [
+        ("Breakfast", "Eggs Benedict", "18.50"),
+        ("Breakfast", "Bacon & Eggs", "16.00"),
+        ("Lunch", "Club Sandwich", "21.00"),
+    ]
+
+
+def test_microdata_nested_sections_and_add_ons() -> None:
+    html = """<div itemscope itemtype="https://schema.org/Menu">
+      <section itemprop="hasMenuSection" itemscope itemtype="https://schema.org/MenuSection">
+        <h2 itemprop="name">Pizza</h2>
+        <section itemprop="hasMenuSection" itemscope itemtype="https://schema.org/MenuSection">
+          <h3 itemprop="name">Vegetarian</h3>
+          <article itemprop="hasMenuItem" itemscope itemtype="https://schema.org/MenuItem">
+            <a href="/pizza/margherita" itemprop="name">Margherita</a>
+            <link itemprop="suitableForDiet" href="https://schema.org/VegetarianDiet">
+            <meta itemprop="image" content="/img/margherita.jpg">
+            <span itemprop="offers" itemscope itemtype="https://schema.org/Offer">
+              <meta itemprop="priceCurrency" content="EUR">
+              <span itemprop="price" content="9.50">9,50 €</span></span>
+            <div itemprop="menuAddOn" itemscope itemtype="https://schema.org/MenuSection">
+              <span itemprop="name">Extra toppings</span>
+              <div itemprop="hasMenuItem" itemscope itemtype="https://schema.org/MenuItem">
+                <span itemprop="name">Burrata</span>
+                <span itemprop="offers" itemscope itemtype="https://schema.org/Offer">
+                  <span itemprop="price">3,00 €</span></span>
+              </div></div>
+          </article></section>
+        <article itemprop="hasMenuItem" itemscope itemtype="https://schema.org/MenuItem">
+          <span itemprop="name">Diavola</span>
+          <span itemprop="offers" itemscope itemtype="https://schema.org/Offer">
+            <span itemprop="price">11,00 €</span></span>
+        </article></section></div>"""
+    menu = _menu(html, "microdata")
+    assert menu.currency == "EUR"
+    assert _flat(menu) == [("Vegetarian", "Margherita", "9.50"), ("Pizza", "Diavola", "11.00")]
+    margherita = menu.items()[0]
+    assert margherita.tags == ["vegetarian"]
+    assert margherita.image_url == "https://restaurant.example/img/margherita.jpg"
+    [toppings] = menu.option_sets
+    assert margherita.option_sets == ["Extra toppings"]
+    assert [(o.name, str(o.price)) for o in toppings.items] == [("Burrata", "3.00")]
+
+
+def test_rdfa_menu() -> None:
+    html = """<html><body><div vocab="https://schema.org/" typeof="Restaurant">
+      <span property="name">Taquería</span>
+      <div property="hasMenu" typeof="Menu">
+        <div property="hasMenuSection" typeof="MenuSection"><h2 property="name">Tacos</h2>
+          <div property="hasMenuItem" typeof="MenuItem"><h3 property="name">Al Pastor</h3>
+            <div property="offers" typeof="Offer"><span property="price" content="4.50">$4.50</span>
+              <meta property="priceCurrency" content="USD"></div></div>
+          <div property="hasMenuItem" typeof="schema:MenuItem"><h3 property="schema:name">Carnitas</h3>
+            <p property="description">Slow-cooked pork</p>
+            <div property="offers" typeof="Offer"><span property="price">$4.00</span></div></div>
+        </div>
+        <div property="hasMenuSection" typeof="MenuSection"><h2 property="name">Drinks</h2>
+          <div property="hasMenuItem" typeof="MenuItem"><span property="name">Horchata</span>
+            <span property="price">$3.00</span></div></div>
+      </div></div></body></html>"""
+    menu = _menu(html, "rdfa")
+    assert menu.currency == "USD"
+    assert _flat(menu) == [
+        ("Tacos", "Al Pastor", "4.50"),
+        ("Tacos", "Carnitas", "4.00"),
+        ("Drinks", "Horchata", "3.00"),
+    ]
+    assert menu.items()[1].description == "Slow-cooked pork"
+
+
+# -- restaurants' own sites (DOM) ----------------------------------------------------------------------------
+
+
+def test_headings_at_h2_to_h4_or_class_named_in_any_case() -> None:
+    html = """<html><body><header><a href="tel:+4930123456">030 123456</a></header><main>
+    <h1>Trattoria</h1>
+    <div class="Menu-Section-Title">Antipasti</div>
+    <div class="dish"><span class="dish-name">Bruschetta</span><span class="Price">8,50 €</span></div>
+    <h4>Primi</h4>
+    <div class="dish"><span class="dish-name">Carbonara</span><span class="Price">14,00 €</span></div>
+    <div class="MENU_CATEGORY_NAME">Dolci</div>
+    <div class="dish"><span class="dish-name">Tiramisù</span><span class="Price">7,00 €</span></div>
+    </main></body></html>"""
+    menu = _menu(html, "dom")
+    assert menu.currency == "EUR"
+    assert _flat(menu) == [
+        ("Antipasti", "Bruschetta", "8.50"),
+        ("Primi", "Carbonara", "14.00"),
+        ("Dolci", "Tiramisù", "7.00"),
+    ]
+
+
+def test_directory_table_with_prices_after_the_amount_postcode_and_phone() -> None:
+    # A restaurant directory's menu page: a table per section, the amount before the euro sign, the
+    # restaurant's postcode and phone number in the listing header as bare numbers.
+    html = """<html><body><main>
+    <div class="listing"><h1>Pizzeria Roma</h1><p class="address">Hauptstraße 5, <span>10115</span> Berlin</p>
+      <p>Tel. <span class="phone">030 1234567</span></p><p>Mindestbestellwert <span>15</span></p></div>
+    <h2>Pizza</h2>
+    <table class="speisekarte">
+      <tr><td class="nr">62.</td><td>62. Pizza Margherita<br><small>mit Tomatensauce und Käse</small></td>
+        <td>5,90 €</td></tr>
+      <tr><td class="nr">63.</td><td>63. Pizza Salami</td><td>6,90&nbsp;€</td></tr>
+    </table>
+    <h2>Getränke</h2>
+    <table class="speisekarte">
+      <tr><td>Cola 0,33l</td><td>3&#x20AC;</td></tr>
+      <tr><td>Wasser 0,5l</td><td>2,50 EUR</td></tr>
+    </table></main></body></html>"""
+    menu = _menu(html, "dom")
+    assert menu.currency == "EUR"
+    assert _flat(menu) == [
+        ("Pizza", "Pizza Margherita", "5.90"),
+        ("Pizza", "Pizza Salami", "6.90"),
+        ("Getränke", "Cola 0,33l", "3.00"),
+        ("Getränke", "Wasser 0,5l", "2.50"),
+    ]
+    assert menu.items()[0].description == "mit Tomatensauce und Käse"
+
+
+def test_rtl_menu_with_arabic_digits() -> None:
+    html = """<html dir="rtl" lang="ar"><body><main>
+    <h2>المشويات</h2>
+    <div class="item"><h3>شيش طاووق</h3>
+      <span class="price-main">٣٥٫٠٠</span><span class="price-currency">ر.س</span></div>
+    <div class="item"><h3>كباب لحم</h3>
+      <span class="price-main">٤٢</span><span class="price-currency">ر.س</span></div>
+    <h2>المشروبات</h2>
+    <div class="item"><h3>لبن &amp; نعناع</h3><span>٨٫٥٠ ر.س</span></div>
+    </main></body></html>"""
+    menu = _menu(html, "dom")
+    assert menu.currency == "SAR"
+    assert _flat(menu) == [
+        ("المشويات", "شيش طاووق", "35.00"),
+        ("المشويات", "كباب لحم", "42.00"),
+        ("المشروبات", "لبن & نعناع", "8.50"),
+    ]
+
+
+def test_a_one_dish_section_keeps_its_heading_and_the_dish_its_name() -> None:
+    html = """<html><body><main>
+    <div class="menu-section"><h2>Starters</h2>
+      <div class="menu-item"><h4>Soup</h4><span class="menu-item-price">10</span></div>
+      <div class="menu-item"><h4>Bread</h4><span class="menu-item-price">5.5</span></div></div>
+    <div class="menu-section"><h2>Sangria</h2>
+      <div class="menu-item"><h4>Sweater Weather Sangria</h4>
+        <span class="menu-item-price">13</span></div></div>
+    </main></body></html>"""
+    menu = _menu(html, "dom")
+    assert _flat(menu) == [
+        ("Starters", "Soup", "10.00"),
+        ("Starters", "Bread", "5.50"),
+        ("Sangria", "Sweater Weather Sangria", "13.00"),
+    ]
+
+
+def test_bare_numbers_are_not_prices_without_a_price_class() -> None:
+    html = """<html><body><main><h2>Kontakt</h2>
+    <div class="box"><strong>PLZ</strong><span>10115</span></div>
+    <div class="box"><strong>Telefon</strong><span>030 1234567</span></div>
+    <div class="box"><strong>Nummer</strong><span>62</span></div>
+    </main></body></html>"""
+    _doc, result = extract_from_html(URL, html)
+    assert result.menu is None
+    assert "no_menu" in result.warning_codes()
+
+
+def test_squarespace_menu_block_reads_each_item_once() -> None:
+    html = """<html><body><div class="sqs-block menu-block sqs-block-menu" data-block-type="18">
+    <div class="menus"><div class="menu"><div class="menu-section">
+      <div class="menu-section-title">SMALL BITES</div><div class="menu-items">
+        <div class="menu-item"><span class="menu-item-price-top"><span class="currency-sign">$</span>8</span>
+          <div class="menu-item-title">Edamame</div><div class="menu-item-description">umami dust</div>
+          <div class="menu-item-price-bottom"><span class="currency-sign">$</span>8</div></div>
+        <div class="menu-item"><div class="menu-item-title">Fries &amp; Aioli</div>
+          <div class="menu-item-price-bottom"><span class="currency-sign">$</span>9.50</div></div>
+      </div></div></div></div></div></body></html>"""
+    menu = _menu(html, "squarespace")
+    assert _flat(menu) == [("SMALL BITES", "Edamame", "8.00"), ("SMALL BITES", "Fries & Aioli", "9.50")]
+    assert menu.items()[0].description == "umami dust"
