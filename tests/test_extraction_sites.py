@@ -353,3 +353,34 @@ def test_squarespace_menu_block_reads_each_item_once() -> None:
     menu = _menu(html, "squarespace")
     assert _flat(menu) == [("SMALL BITES", "Edamame", "8.00"), ("SMALL BITES", "Fries & Aioli", "9.50")]
     assert menu.items()[0].description == "umami dust"
+
+
+def test_prices_per_size_become_a_required_size_group() -> None:
+    html = """<html><body><main><h2>Wine</h2>
+    <div class="menu-item"><h4 class="menu-item-name">Pinot Noir</h4>
+      <div class="menu-item-prices-container">
+        <span class="menu-item-price">6oz 13,&nbsp;9oz 19.5,&nbsp;Btl 50</span></div></div>
+    <div class="menu-item"><h4 class="menu-item-name">Rosé</h4>
+      <div class="menu-item-prices-container">
+        <span class="menu-item-price">6oz 11, 9oz 16.5, Btl 42</span></div></div>
+    <h2>Draught</h2>
+    <div class="menu-item"><h4 class="menu-item-name">Peroni</h4>
+      <span class="menu-item-price">16oz 7.5</span></div>
+    </main></body></html>"""
+    menu = _menu(html, "dom")
+    assert _flat(menu) == [
+        ("Wine", "Pinot Noir", "13.00"),
+        ("Wine", "Rosé", "11.00"),
+        ("Draught", "Peroni", "7.50"),
+    ]
+    pinot, rose, peroni = menu.items()
+    groups = {g.name: g for g in menu.option_sets}
+    # Two different "Size" groups: unique names on the menu, the real name kept for display.
+    assert (pinot.option_sets, rose.option_sets, peroni.option_sets) == (["Size"], ["Size (2)"], [])
+    assert groups["Size (2)"].display_name == "Size"
+    assert [(o.name, str(o.price)) for o in groups["Size"].items] == [
+        ("6oz", "0.00"),
+        ("9oz", "6.50"),
+        ("Btl", "37.00"),
+    ]
+    assert (groups["Size"].min_selections, groups["Size"].max_selections) == (1, 1)

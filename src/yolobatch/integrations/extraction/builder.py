@@ -6,6 +6,7 @@ de-duplication and the warnings are decided in exactly one place.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -65,7 +66,7 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
     categories: list[MenuCategory] = []
     unpriced: list[str] = []
     for raw_category in raw.categories:
-        items = [item for raw_item in raw_category.items if (item := _item(raw_item, option_sets, warnings))]
+        items = [item for raw_item in raw_category.items if (item := _item(raw_item, option_sets))]
         unpriced += [n for r in raw_category.items if r.price is None and (n := clean_name(r.name))]
         name = clean_name(raw_category.name) or "Menu"
         if not items:
@@ -94,14 +95,12 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
     return menu, warnings
 
 
-def _item(
-    raw: RawItem, option_sets: dict[str, OptionSet], warnings: list[ExtractionWarning]
-) -> MenuItem | None:
+def _item(raw: RawItem, option_sets: dict[str, OptionSet]) -> MenuItem | None:
     name = clean_name(raw.name)
     if name is None:
         return None
     tags = list(dict.fromkeys(t for t in (clean_tag(tag) for tag in raw.tags) if t))
-    names = [n for raw_set in raw.option_sets if (n := _option_set(raw_set, option_sets, warnings))]
+    names = [n for raw_set in raw.option_sets if (n := _option_set(raw_set, option_sets))]
     return MenuItem(
         name=name[:300],
         # The platform needs a price; 0.00 is what the original imported for unparsable prices.
@@ -113,10 +112,8 @@ def _item(
     )
 
 
-def _option_set(
-    raw: RawOptionSet, option_sets: dict[str, OptionSet], warnings: list[ExtractionWarning]
-) -> str | None:
-    """Registers the set (first definition of a name wins) and returns its name for the item."""
+def _option_set(raw: RawOptionSet, option_sets: dict[str, OptionSet]) -> str | None:
+    """Registers the set (an identical one is shared) and returns its menu-unique name for the item."""
     name = clean_name(raw.name)
     items = [
         OptionItem(name=option_name[:MAX_NAME], price=o.price or Decimal("0.00"))
@@ -142,19 +139,18 @@ def _option_set(
         max_selections=maximum,
         items=items,
     )
-    existing = option_sets.get(name)
-    if existing is None:
-        option_sets[name] = candidate
-    elif existing != candidate and not any(
-        w.code == "option_set_conflict" and name in w.message for w in warnings
-    ):
-        warnings.append(
-            ExtractionWarning(
-                code="option_set_conflict",
-                message=f"Option set {name!r} differs between items; the first definition is used",
-            )
-        )
-    return name
+    # Real menus reuse a group's name with different choices ("Size" of a glass of wine and of a pizza).
+    # Names are unique per menu, so each distinct group gets "Size (2)"... and keeps "Size" as display name.
+    for number in itertools.count(1):
+        unique = name if number == 1 else f"{name} ({number})"[:MAX_NAME]
+        existing = option_sets.get(unique)
+        if existing is None:
+            update = {} if number == 1 else {"name": unique, "display_name": name}
+            option_sets[unique] = candidate.model_copy(update=update)
+            return unique
+        if existing.model_copy(update={"name": name, "display_name": None}) == candidate:
+            return unique
+    raise AssertionError("unreachable")
 
 
 def _image_warnings(categories: list[MenuCategory]) -> list[ExtractionWarning]:

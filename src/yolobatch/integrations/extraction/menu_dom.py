@@ -17,10 +17,11 @@ Option sets are not guessed from plain HTML: they live in modals that are not in
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from selectolax.lexbor import LexborNode as Node
 
-from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu
+from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, RawOption, RawOptionSet
 from yolobatch.integrations.extraction.cleaning import _DIGITS, currency_of, parse_price
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.headings import class_words, heading_text, is_heading, is_section_class
@@ -49,6 +50,12 @@ SKIPPED_TAGS = frozenset(
 _NAME_CLASS = re.compile(r"name|title")
 _NAME_RANK = {"h6": 0, "h5": 1, "h4": 2, "h3": 3, "strong": 4, "b": 5, "dt": 6, "h2": 7}
 _NAME_TAGS = frozenset(_NAME_RANK)
+# "6oz 16, 9oz 24, Btl 62", "Small 12 / Large 16", "16oz 7.5": a price per size in one price element.
+_SIZE_PAIR = re.compile(
+    r"(?P<label>\d+(?:[.,]\d+)?\s?(?:oz|ml|cl|l|ltr|g|kg|cm|in|inch|\"|pcs?|pieces?)\b\.?"
+    r"|[^\W\d_][^\d,/|$€£]*?)\s*[:\-–]?\s*(?P<amount>[$€£]?\s?\d+(?:[.,]\d{1,2})?\s?€?)\s*(?:[,/|]\s*|$)",
+    re.IGNORECASE,
+)
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
 
 
@@ -126,7 +133,7 @@ def _inside(node: Node, selector: str = "*") -> list[Node]:
 def _price_nodes(item: Node) -> list[Node]:
     if _is_price(item):
         return [item]
-    found = [n for n in _inside(item) if _is_price(n)]
+    found = [n for n in _inside(item) if _is_price(n) and (_has_digit(n) or not _beside_an_amount(n))]
     return [n for n in found if not any(o is not n and _is_descendant(o, n) for o in found)]
 
 
@@ -200,13 +207,36 @@ def _item(node: Node, name_node: Node, price_text: str, doc: Document) -> RawIte
             n.text(deep=True, separator=" ") for n in _inside(name_node, "small, span, em, i")
         )
         name = own
+    price_value, sizes = _sized_price(price_text)
     return RawItem(
         name=name,
-        price=parse_price(price_text),
+        price=price_value,
+        option_sets=sizes,
         description=description_text or None,
         image_url=image_url,
         tags=[t.text(deep=True) for t in _inside(node, "[class*=tag], [class*=badge]")],
     )
+
+
+def _sized_price(text: str) -> tuple[Decimal | None, list[RawOptionSet]]:
+    """The price, and a required "Size" group when the text prices several sizes.
+
+    The smallest size's amount is the item's price; each size's option costs the difference, which is
+    how the platform adds a modifier's price to the item's.
+    """
+    text = text.strip()
+    pairs = list(_SIZE_PAIR.finditer(text))
+    if not pairs or "".join(m.group(0) for m in pairs).strip() != text:
+        return parse_price(text), []
+    sized = [(m.group("label").strip(), parse_price(m.group("amount"))) for m in pairs]
+    amounts = [a for _, a in sized if a is not None]
+    if len(amounts) != len(sized):
+        return parse_price(text), []
+    base = min(amounts)
+    if len(sized) == 1:
+        return base, []
+    options = [RawOption(name=label, price=amount - base) for label, amount in sized if amount is not None]
+    return base, [RawOptionSet(name="Size", min_selections=1, max_selections=1, options=options)]
 
 
 def _is_price(node: Node) -> bool:
