@@ -384,3 +384,13 @@ def test_prices_per_size_become_a_required_size_group() -> None:
         ("Btl", "37.00"),
     ]
     assert (groups["Size"].min_selections, groups["Size"].max_selections) == (1, 1)
+
+
+def test_a_bare_dollar_takes_the_restaurants_country() -> None:
+    html = """<html><head><script type="application/ld+json">{"@context":"https://schema.org",
+      "@type":"Restaurant","name":"Diner","address":{"@type":"PostalAddress","addressCountry":"US"}}</script>
+    </head><body><main><h2>Mains</h2><div class="dish"><h3>Burger</h3><span class="price">$12</span></div>
+    </main></body></html>"""
+    assert _menu(html, "dom").currency == "USD"
+    unknown = html.replace('"addressCountry":"US"', '"addressCountry":"Atlantis"')
+    assert _menu(unknown, "dom").currency == "NZD"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from yolobatch.domain.extraction import ExtractionWarning, MenuSource
 from yolobatch.domain.menu import Menu
 from yolobatch.integrations.extraction.builder import RawMenu, build_menu
+from yolobatch.integrations.extraction.currency import page_currency
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.menu_dom import extract_dom_menu
 from yolobatch.integrations.extraction.menu_jsonld import extract_jsonld_menu
@@ -44,6 +45,7 @@ def extract_menu(doc: Document) -> tuple[Menu | None, MenuSource, list[Extractio
         raw = strategy(doc, warnings)
         if raw is None or raw.item_count() == 0:
             continue
+        raw.currency = raw.currency or page_currency(doc)
         menu, menu_warnings = build_menu(raw)
         if menu is not None:
             return menu, source, warnings + menu_warnings
