@@ -267,10 +267,12 @@ def test_headings_at_h2_to_h4_or_class_named_in_any_case() -> None:
 
 def test_directory_table_with_prices_after_the_amount_postcode_and_phone() -> None:
     # A restaurant directory's menu page: a table per section, the amount before the euro sign, the
-    # restaurant's postcode and phone number in the listing header as bare numbers.
+    # restaurant's postcode and phone number in the listing header as bare numbers, and a delivery fee
+    # shaped like no dish.
     html = """<html><body><main>
     <div class="listing"><h1>Pizzeria Roma</h1><p class="address">Hauptstraße 5, <span>10115</span> Berlin</p>
-      <p>Tel. <span class="phone">030 1234567</span></p><p>Mindestbestellwert <span>15</span></p></div>
+      <p>Tel. <span class="phone">030 1234567</span></p><p>Mindestbestellwert <span>15</span></p>
+      <div class="fee"><span class="label">Lieferkosten</span> <span class="value">2,50 €</span></div></div>
     <h2>Pizza</h2>
     <table class="speisekarte">
       <tr><td class="nr">62.</td><td>62. Pizza Margherita<br><small>mit Tomatensauce und Käse</small></td>

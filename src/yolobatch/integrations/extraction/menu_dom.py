@@ -17,6 +17,7 @@ Option sets are not guessed from plain HTML: they live in modals that are not in
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import Decimal
 
 from selectolax.lexbor import LexborNode as Node
@@ -67,6 +68,7 @@ def extract_dom_menu(doc: Document) -> RawMenu | None:
     if not items:
         return None
     names = {item.mem_id: _name_node(item) for item in items}
+    items = _repeated(items, names)
     # A name found outside its item (a heading just before a bare price) is the item's, not a section's.
     name_ids = {n.mem_id for n in names.values() if n is not None}
     item_ids = {item.mem_id for item in items}
@@ -125,6 +127,21 @@ def _item_elements(body: Node) -> list[Node]:
     return list(items.values())
 
 
+def _repeated(items: list[Node], names: dict[int, Node | None]) -> list[Node]:
+    """Only entries shaped like another entry: a menu is a list of look-alike dishes, while a lone
+    "Minimum order 15,00 €" or "Delivery 2,50 €" box on a directory page is shaped like nothing else."""
+    shapes = {item.mem_id: _shape(item, names[item.mem_id]) for item in items}
+    counts = Counter(shapes.values())
+    if max(counts.values()) < 2:
+        return items
+    return [item for item in items if counts[shapes[item.mem_id]] >= 2]
+
+
+def _shape(item: Node, name: Node | None) -> tuple[str, str]:
+    """Dishes share their name's markup; prices vary more ("price", "price is right", no class)."""
+    return ("", item.tag) if name is None else (name.tag, class_words(name))
+
+
 def _inside(node: Node, selector: str = "*") -> list[Node]:
     """Descendants matching `selector` (lexbor's `css` also matches the node itself)."""
     return [n for n in node.css(selector) if n.mem_id != node.mem_id]
@@ -141,6 +158,8 @@ def _name_node(item: Node) -> Node | None:
     price = _price_nodes(item)[0]
     candidates = [n for n in _inside(item) if not _contains(n, price) and not _contains(price, n)]
     by_class = [n for n in candidates if _NAME_CLASS.search(class_words(n)) and not is_section_class(n)]
+    # The innermost of nested name boxes: "item-title-row" around "item-title" is a row, not the name.
+    by_class = [n for n in by_class if not any(o.mem_id != n.mem_id and _contains(n, o) for o in by_class)]
     # The deepest heading level first: in a one-dish section's box the h2 titles the section, the h4 the dish.
     by_tag = sorted((n for n in candidates if n.tag in _NAME_TAGS), key=lambda n: _NAME_RANK[n.tag])
     for node in by_class + by_tag:
