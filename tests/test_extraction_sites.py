@@ -396,3 +396,73 @@ def test_a_bare_dollar_takes_the_restaurants_country() -> None:
     assert _menu(html, "dom").currency == "USD"
     unknown = html.replace('"addressCountry":"US"', '"addressCountry":"Atlantis"')
     assert _menu(unknown, "dom").currency == "NZD"
+
+
+def _wppizza_article(post_id: int, title: str, description: str, prices: list[tuple[str, str]]) -> str:
+    tiers = "".join(
+        f'<li id="wppizza-{post_id}-1-{n}" class="wppizza-article-price wppizza-article-price-{post_id}-{n}">'
+        f'<span>{amount}</span><div class="wppizza-article-price-lbl">{label}</div></li>'
+        for n, (label, amount) in enumerate(prices)
+    )
+    return (
+        f'<article id="wppizza-{post_id}" class="wppizza-article wppizza-article-pizza-{post_id}">'
+        f'<div class="wppizza-article-img"><img src="/wp-content/uploads/{post_id}.jpg" alt=""></div>'
+        f'<div class="wppizza-article-info"><h2 class="wppizza-article-title">{title}</h2>'
+        f"<p>{description}</p></div>"
+        f'<div class="wppizza-article-tiers wppizza-article-prices-{len(prices)}"><ul>{tiers}'
+        f'<li class="wppizza-article-price-currency">€</li></ul></div></article>'
+    )
+
+
+def test_a_price_per_size_in_its_own_element_wppizza() -> None:
+    # WPPizza: one <li class="wppizza-article-price"> per size, the amount in a <span>, the size label in
+    # "wppizza-article-price-lbl", the currency sign in its own <li>; the plain DOM reading made junk
+    # dishes named after sizes, and items priced 0.00 from the currency <li>.
+    sizes = [("26cm", "6,50"), ("32cm", "8,50"), ("Family", "14,90")]
+    html = (
+        "<html><body><main><h1>Speisekarte</h1><h2>Pizza</h2>"
+        + _wppizza_article(36, "Margherita", "Tomatensauce, Käse", sizes)
+        + _wppizza_article(
+            37,
+            "Salami",
+            "Tomatensauce, Käse, Salami",
+            [(size, a.replace("6,50", "7,50")) for size, a in sizes],
+        )
+        + "<h2>Getränke</h2>"
+        + _wppizza_article(50, "Cola", "0,33l", [("0,33l", "2,50")])
+        + _wppizza_article(51, "Apfelschorle", "0,5l", [("0,5l", "3,00")])
+        + "</main></body></html>"
+    )
+    menu = _menu(html, "dom")
+    assert menu.currency == "EUR"
+    assert _flat(menu) == [
+        ("Pizza", "Margherita", "6.50"),
+        ("Pizza", "Salami", "7.50"),
+        ("Getränke", "Cola", "2.50"),
+        ("Getränke", "Apfelschorle", "3.00"),
+    ]
+    margherita = menu.items()[0]
+    assert margherita.description == "Tomatensauce, Käse"
+    [size] = [g for g in menu.option_sets if g.name == margherita.option_sets[0]]
+    assert [(o.name, str(o.price)) for o in size.items] == [
+        ("26cm", "0.00"),
+        ("32cm", "2.00"),
+        ("Family", "8.40"),
+    ]
+    assert (size.min_selections, size.max_selections) == (1, 1)
+
+
+def test_sizes_in_a_list_after_the_dish_name() -> None:
+    html = """<html><body><main><h2>Pizza</h2>
+    <div class="dish"><h3>Hawaiian</h3><ul class="sizes"><li>Small <span>$12.00</span></li>
+      <li>Large <span>$18.00</span></li></ul></div>
+    <div class="dish"><h3>Meat Lovers</h3><ul class="sizes"><li>Small <span>$14.00</span></li>
+      <li>Large <span>$21.00</span></li></ul></div>
+    </main></body></html>"""
+    menu = _menu(html, "dom")
+    assert _flat(menu) == [("Pizza", "Hawaiian", "12.00"), ("Pizza", "Meat Lovers", "14.00")]
+    groups = {g.name: [(o.name, str(o.price)) for o in g.items] for g in menu.option_sets}
+    assert groups == {
+        "Size": [("Small", "0.00"), ("Large", "6.00")],
+        "Size (2)": [("Small", "0.00"), ("Large", "7.00")],
+    }

@@ -57,6 +57,15 @@ _SIZE_PAIR = re.compile(
     r"|[^\W\d_][^\d,/|$€£]*?)\s*[:\-–]?\s*(?P<amount>[$€£]?\s?\d+(?:[.,]\d{1,2})?\s?€?)\s*(?:[,/|]\s*|$)",
     re.IGNORECASE,
 )
+# Labels that name a size, not a dish: 9", 30cm, 0,33l, 16oz, Small, Large, Glass, Bottle...
+_SIZE_LABEL = re.compile(
+    r"^(?:\d+(?:[.,]\d+)?\s?(?:\"|”|''|cm|mm|in|inch|oz|ml|cl|l|ltr|g|kg|pcs?|stk|st)\.?"
+    r"|(?:x?s|m|x*l|small|medium|large|regular|family|party|kids?|mini|maxi|half|full|single|double|triple"
+    r"|glass|bottle|btl|carafe|pint|jug|cup|bowl|slice|whole|klein|mittel|gro(?:ss|ß)|petit|moyen|grand"
+    r"|piccola|media|grande|normal|jumbo)\b.{0,12})$",
+    re.IGNORECASE,
+)
+_PRICE_PARTS = ("lbl", "label", "currency", "unit", "name", "title", "size")
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
 
 
@@ -68,6 +77,7 @@ def extract_dom_menu(doc: Document) -> RawMenu | None:
     if not items:
         return None
     names = {item.mem_id: _name_node(item) for item in items}
+    items, tiers = _tiered(items, names)
     items = _repeated(items, names)
     # A name found outside its item (a heading just before a bare price) is the item's, not a section's.
     name_ids = {n.mem_id for n in names.values() if n is not None}
@@ -88,14 +98,19 @@ def extract_dom_menu(doc: Document) -> RawMenu | None:
                 category = heading_text(heading) or category
             if name_node is None:
                 continue
-            price_text = _price_nodes(node)[0].text(deep=True, separator=" ")
+            sizes = tiers.get(node.mem_id)
+            price_text = sizes[0][1] if sizes else _price_nodes(node)[0].text(deep=True, separator=" ")
             raw.currency = raw.currency or currency_of(price_text)
             if category not in by_name:
                 by_name[category] = RawCategory(name=category)
                 raw.categories.append(by_name[category])
-            by_name[category].items.append(_item(node, name_node, price_text, doc))
+            by_name[category].items.append(_item(node, name_node, price_text, doc, sizes))
         elif node.mem_id not in name_ids and is_heading(node) and not _in_skipped(node):
             category = heading_text(node) or category
+    if raw.currency is None:
+        # A currency sign set apart from the amounts (WPPizza's "wppizza-article-price-currency").
+        signs = (currency_of(n.text(deep=True)) for n in body.css("[class*=currency], [class*=Currency]"))
+        raw.currency = next((c for c in signs if c), None)
     return raw if raw.item_count() else None
 
 
@@ -127,6 +142,86 @@ def _item_elements(body: Node) -> list[Node]:
     return list(items.values())
 
 
+def _tiered(
+    items: list[Node], names: dict[int, Node | None]
+) -> tuple[list[Node], dict[int, list[tuple[str, str]]]]:
+    """Sibling price boxes labelled only with sizes (WPPizza's `9" 5,50 · 12" 7,50`, "Small $10 · Large
+    $14") are one dish's sizes: the dish is their nearest ancestor with exactly one name outside them."""
+    by_parent: dict[int, list[Node]] = {}
+    for item in items:
+        if item.parent is not None:
+            by_parent.setdefault(item.parent.mem_id, []).append(item)
+    tiers: dict[int, list[tuple[str, str]]] = {}
+    replaced: set[int] = set()
+    for boxes in by_parent.values():
+        if len(boxes) < 2 or any(_proper_name(names[b.mem_id]) for b in boxes):
+            continue
+        labels = [_tier_label(b) for b in boxes]
+        if not all(_SIZE_LABEL.match(label) for label in labels):
+            continue
+        dish = _dish_around(boxes, names)
+        if dish is None:
+            continue
+        box_ids = {b.mem_id for b in boxes}
+        replaced |= box_ids
+        names[dish[0].mem_id] = dish[1]
+        amounts = [_price_nodes(b)[0].text(deep=True, separator=" ") for b in boxes]
+        tiers[dish[0].mem_id] = list(zip(labels, amounts, strict=True))
+    kept = [i for i in items if i.mem_id not in replaced]
+    return _in_document_order(kept + _unique_nodes(items, tiers)), tiers
+
+
+def _proper_name(node: Node | None) -> bool:
+    return node is not None and (node.tag in _NAME_TAGS or bool(_NAME_CLASS.search(class_words(node))))
+
+
+def _tier_label(box: Node) -> str:
+    price = _price_nodes(box)[0]
+    text = box.text(deep=True, separator=" ").replace(price.text(deep=True, separator=" "), " ")
+    return " ".join(text.split())
+
+
+def _dish_around(boxes: list[Node], names: dict[int, Node | None]) -> tuple[Node, Node] | None:
+    box_ids = {b.mem_id for b in boxes}
+    ancestor = boxes[0].parent
+    for _ in range(4):
+        if ancestor is None or ancestor.tag in ("body", "html", "main"):
+            return None
+        outside = [
+            n
+            for n in _inside(ancestor)
+            if _proper_name(n) and not is_section_class(n) and not any(_contains(b, n) for b in boxes)
+        ]
+        outside = [n for n in outside if not any(o.mem_id != n.mem_id and _contains(n, o) for o in outside)]
+        others = [
+            i
+            for i, name in names.items()
+            if i not in box_ids and name is not None and _contains(ancestor, name)
+        ]
+        if len(outside) == 1 and not others and _has_words(outside[0]):
+            return ancestor, outside[0]
+        if len(outside) > 1 or others:
+            return None
+        ancestor = ancestor.parent
+    return None
+
+
+def _unique_nodes(items: list[Node], tiers: dict[int, list[tuple[str, str]]]) -> list[Node]:
+    found: dict[int, Node] = {}
+    for item in items:
+        node = item.parent
+        while node is not None:
+            if node.mem_id in tiers:
+                found[node.mem_id] = node
+                break
+            node = node.parent
+    return list(found.values())
+
+
+def _in_document_order(nodes: list[Node]) -> list[Node]:
+    return sorted(nodes, key=_path)
+
+
 def _repeated(items: list[Node], names: dict[int, Node | None]) -> list[Node]:
     """Only entries shaped like another entry: a menu is a list of look-alike dishes, while a lone
     "Minimum order 15,00 €" or "Delivery 2,50 €" box on a directory page is shaped like nothing else."""
@@ -148,10 +243,10 @@ def _inside(node: Node, selector: str = "*") -> list[Node]:
 
 
 def _price_nodes(item: Node) -> list[Node]:
-    if _is_price(item):
-        return [item]
+    """The item's innermost prices ("<li class=price><span>6,50</span>": the span)."""
     found = [n for n in _inside(item) if _is_price(n) and (_has_digit(n) or not _beside_an_amount(n))]
-    return [n for n in found if not any(o is not n and _is_descendant(o, n) for o in found)]
+    innermost = [n for n in found if not any(o is not n and _is_descendant(o, n) for o in found)]
+    return innermost or ([item] if _is_price(item) else [])
 
 
 def _name_node(item: Node) -> Node | None:
@@ -203,7 +298,9 @@ def _inner_headings(item: Node, name_node: Node | None) -> list[Node]:
     ]
 
 
-def _item(node: Node, name_node: Node, price_text: str, doc: Document) -> RawItem:
+def _item(
+    node: Node, name_node: Node, price_text: str, doc: Document, sizes: list[tuple[str, str]] | None
+) -> RawItem:
     price = _price_nodes(node)[0]
     description = next(
         (
@@ -226,11 +323,14 @@ def _item(node: Node, name_node: Node, price_text: str, doc: Document) -> RawIte
             n.text(deep=True, separator=" ") for n in _inside(name_node, "small, span, em, i")
         )
         name = own
-    price_value, sizes = _sized_price(price_text)
+    if sizes:
+        price_value, groups = _size_group([(label, parse_price(amount)) for label, amount in sizes])
+    else:
+        price_value, groups = _sized_price(price_text)
     return RawItem(
         name=name,
         price=price_value,
-        option_sets=sizes,
+        option_sets=groups,
         description=description_text or None,
         image_url=image_url,
         tags=[t.text(deep=True) for t in _inside(node, "[class*=tag], [class*=badge]")],
@@ -248,9 +348,15 @@ def _sized_price(text: str) -> tuple[Decimal | None, list[RawOptionSet]]:
     if not pairs or "".join(m.group(0) for m in pairs).strip() != text:
         return parse_price(text), []
     sized = [(m.group("label").strip(), parse_price(m.group("amount"))) for m in pairs]
-    amounts = [a for _, a in sized if a is not None]
-    if len(amounts) != len(sized):
+    if any(amount is None for _, amount in sized):
         return parse_price(text), []
+    return _size_group(sized)
+
+
+def _size_group(sized: list[tuple[str, Decimal | None]]) -> tuple[Decimal | None, list[RawOptionSet]]:
+    amounts = [amount for _, amount in sized if amount is not None]
+    if not amounts:
+        return None, []
     base = min(amounts)
     if len(sized) == 1:
         return base, []
@@ -263,9 +369,13 @@ def _is_price(node: Node) -> bool:
         return False
     if node.attributes.get("itemprop") == "price":
         return True
-    if "price" in class_words(node):
-        # A wrapper of several prices ("menu-prices") is not one price.
-        return not _inside(node, "[class*=price], [class*=Price]")
+    words = class_words(node)
+    if "price" in words:
+        # Parts and neighbours of a price are not prices: its label ("price-lbl": 9"), its currency sign,
+        # the row holding name and price ("name-price-row"); nor a wrapper of prices ("menu-prices").
+        if any(part in words for part in _PRICE_PARTS):
+            return False
+        return not any(_is_price(n) for n in _inside(node, "[class*=rice]"))
     own_text = node.text(deep=False)
     if not own_text or not any(c.isdigit() for c in own_text):
         return False
