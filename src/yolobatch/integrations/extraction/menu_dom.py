@@ -17,6 +17,7 @@ Option sets are not guessed from plain HTML: they live in modals that are not in
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from decimal import Decimal
 
@@ -31,6 +32,7 @@ _CURRENCY = r"(?:[$€£¥₹₪₺₩₫฿₱]|R\$|zł|kr|Kč|Rs\.?|د\.إ|ر\
 _AMOUNT = r"\d{1,4}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])?"
 LONE_AMOUNT = re.compile(rf"^\s*\+?\s*(?:{_CURRENCY}\s?)?{_AMOUNT}\s?(?:{_CURRENCY})?\s*\*?\s*$")
 _HAS_CURRENCY = re.compile(_CURRENCY)
+_DIGIT = re.compile(r"\d")
 _HAS_CENTS = re.compile(r"\d[.,]\d{2}\s*\D*$")
 SKIPPED_TAGS = frozenset(
     {
@@ -73,6 +75,15 @@ def extract_dom_menu(doc: Document) -> RawMenu | None:
     body = doc.tree.body
     if body is None:
         return None
+    # Node ids are only unique within one parsed page, and pages are parsed in worker threads.
+    _memo.prices = {}
+    try:
+        return _extract(doc, body)
+    finally:
+        _memo.prices = {}
+
+
+def _extract(doc: Document, body: Node) -> RawMenu | None:
     items = _item_elements(body)
     if not items:
         return None
@@ -364,7 +375,19 @@ def _size_group(sized: list[tuple[str, Decimal | None]]) -> tuple[Decimal | None
     return base, [RawOptionSet(name="Size", min_selections=1, max_selections=1, options=options)]
 
 
+_memo = threading.local()
+
+
 def _is_price(node: Node) -> bool:
+    """Cached per page: every helper asks about the same few thousand nodes many times over."""
+    cache: dict[int, bool] = _memo.prices
+    found = cache.get(node.mem_id)
+    if found is None:
+        found = cache[node.mem_id] = _looks_like_price(node)
+    return found
+
+
+def _looks_like_price(node: Node) -> bool:
     if node.tag in SKIPPED_TAGS or node.tag in ("-text", "_comment", "img", "body", "html"):
         return False
     if node.attributes.get("itemprop") == "price":
@@ -377,7 +400,8 @@ def _is_price(node: Node) -> bool:
             return False
         return not any(_is_price(n) for n in _inside(node, "[class*=rice]"))
     own_text = node.text(deep=False)
-    if not own_text or not any(c.isdigit() for c in own_text):
+    # A price is short: a long text (a paragraph, a script-like blob) is never a lone amount.
+    if not own_text or len(own_text) > 80 or not _DIGIT.search(own_text):
         return False
     own_text = own_text.translate(_DIGITS)
     return bool(LONE_AMOUNT.match(own_text)) and bool(
@@ -386,7 +410,7 @@ def _is_price(node: Node) -> bool:
 
 
 def _has_digit(node: Node) -> bool:
-    return any(c.isdigit() for c in node.text(deep=True))
+    return bool(_DIGIT.search(node.text(deep=True)))
 
 
 def _beside_an_amount(node: Node) -> bool:
