@@ -466,3 +466,16 @@ def test_sizes_in_a_list_after_the_dish_name() -> None:
         "Size": [("Small", "0.00"), ("Large", "6.00")],
         "Size (2)": [("Small", "0.00"), ("Large", "7.00")],
     }
+
+
+def test_microdata_items_with_their_name_and_price_outside_the_properties() -> None:
+    html = """<html><body><main><h2>Curries</h2>
+    <div itemscope itemtype="https://schema.org/MenuItem"><h3>62. Butter Chicken</h3>
+      <span class="dish-price">$18.90</span></div>
+    <div itemscope itemtype="https://schema.org/MenuItem"><h3>63. Lamb Rogan Josh</h3>
+      <span class="dish-price">$19.90</span></div>
+    </main></body></html>"""
+    assert _flat(_menu(html, "microdata")) == [
+        ("Curries", "Butter Chicken", "18.90"),
+        ("Curries", "Lamb Rogan Josh", "19.90"),
+    ]

@@ -44,6 +44,7 @@ class Syntax:
         return {t.split(":")[-1].rsplit("/", 1)[-1] for t in raw.split()}
 
 
+_NAME_SELECTOR = "h2, h3, h4, h5, h6, [class*=name], [class*=title], strong"
 _URL_TAGS = {"a": "href", "link": "href", "area": "href", "img": "src", "source": "src", "iframe": "src"}
 
 MICRODATA = Syntax(scope="itemscope", type_attr="itemtype", prop="itemprop")
@@ -108,6 +109,15 @@ def _item(node: Node, syntax: Syntax, doc: Document) -> tuple[RawItem, str | Non
             break
     if price is None and props.get("price"):
         price = parse_price(_first_value(props["price"]))
+    if price is None:
+        # Marked-up dishes whose price the theme left outside the markup: its visible price element.
+        shown = next((n for n in node.css("[class*=price], [class*=Price]") if _has_amount(n)), None)
+        price = parse_price(shown.text(deep=True, separator=" ")) if shown is not None else None
+    name = _first_value(props.get("name", []))
+    if name is None:
+        # A MenuItem scope without an `itemprop="name"`: its first heading or name-like element.
+        shown = next((n for n in node.css(_NAME_SELECTOR) if n.mem_id != node.mem_id), None)
+        name = shown.text(deep=True, separator=" ") if shown is not None else None
     tags: list[object] = []
     for diet in props.get("suitableForDiet", []):
         value = schema_enum(_value(diet, url=True))
@@ -115,7 +125,7 @@ def _item(node: Node, syntax: Syntax, doc: Document) -> tuple[RawItem, str | Non
     images = [doc.absolute(_value(i, url=True)) for i in props.get("image", [])]
     return (
         RawItem(
-            name=_first_value(props.get("name", [])),
+            name=name,
             price=price,
             description=_first_value(props.get("description", [])),
             image_url=next((i for i in images if i), None),
@@ -194,6 +204,10 @@ def _first_value(nodes: list[Node]) -> str | None:
         if value:
             return value
     return None
+
+
+def _has_amount(node: Node) -> bool:
+    return any(c.isdigit() for c in node.text(deep=True)[:40])
 
 
 def _is_descendant(node: Node, ancestor: Node) -> bool:
