@@ -479,3 +479,16 @@ def test_microdata_items_with_their_name_and_price_outside_the_properties() -> N
         ("Curries", "Butter Chicken", "18.90"),
         ("Curries", "Lamb Rogan Josh", "19.90"),
     ]
+
+
+def test_dishes_inside_add_to_cart_forms_and_buttons_that_say_a_price() -> None:
+    html = """<html><body><main><h2>Burgers</h2>
+    <form class="product" action="/cart" method="post"><h3 class="product-name">Cheeseburger</h3>
+      <span class="amount">$12.50</span><button type="submit">Add $12.50</button></form>
+    <form class="product" action="/cart" method="post"><h3 class="product-name">Veggie Burger</h3>
+      <span class="amount">$11.00</span><button type="submit">Add $11.00</button></form>
+    </main></body></html>"""
+    assert _flat(_menu(html, "dom")) == [
+        ("Burgers", "Cheeseburger", "12.50"),
+        ("Burgers", "Veggie Burger", "11.00"),
+    ]

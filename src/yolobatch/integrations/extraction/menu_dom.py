@@ -34,21 +34,9 @@ LONE_AMOUNT = re.compile(rf"^\s*\+?\s*(?:{_CURRENCY}\s?)?{_AMOUNT}\s?(?:{_CURREN
 _HAS_CURRENCY = re.compile(_CURRENCY)
 _DIGIT = re.compile(r"\d")
 _HAS_CENTS = re.compile(r"\d[.,]\d{2}\s*\D*$")
+# Page chrome and controls. Not <form>: ordering widgets wrap each dish in an add-to-cart form.
 SKIPPED_TAGS = frozenset(
-    {
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "head",
-        "nav",
-        "footer",
-        "header",
-        "select",
-        "button",
-        "svg",
-        "form",
-    }
+    {"script", "style", "noscript", "template", "head", "nav", "footer", "header", "select", "button", "svg"}
 )
 _NAME_CLASS = re.compile(r"name|title")
 _NAME_RANK = {"h6": 0, "h5": 1, "h4": 2, "h3": 3, "strong": 4, "b": 5, "dt": 6, "h2": 7}
