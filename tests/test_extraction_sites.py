@@ -492,3 +492,33 @@ def test_dishes_inside_add_to_cart_forms_and_buttons_that_say_a_price() -> None:
         ("Burgers", "Cheeseburger", "12.50"),
         ("Burgers", "Veggie Burger", "11.00"),
     ]
+
+
+def test_czech_daily_menu_directory() -> None:
+    # menicka.cz's restaurant page, as the menickacz-api scraper reads it: a day per "div.menicka" titled
+    # by "div.nadpis", dishes in "div.polozka" with their number in "span.poradi" and allergen codes in
+    # <em> ("1,10" is not a price), the price after the amount in "div.cena"; an hCard address.
+    def dish(number: str, name: str, allergens: str, price: str) -> str:
+        return (
+            f'<li><div class="polozka"><span class="poradi">{number}</span> {name} <em>{allergens}</em></div>'
+            f'<div class="cena">{price}</div></li>'
+        )
+
+    html = f"""<html><body><div class="profil"><h1>Restaurace U Kapra</h1>
+    <div class="adr"><span class="street-address">Náměstí 12</span>, <span class="postal-code">602 00</span>
+      <span class="locality">Brno</span></div><span class="tel">+420 543 123 456</span></div>
+    <div class="menicka"><div class="nadpis">Pondělí 30.11.2026</div><ul>
+      {dish("1.", "Gulášová polévka", "1,10", "45 Kč")}
+      {dish("2.", "Svíčková na smetaně, knedlík", "1,3,7", "165 Kč")}
+    </ul></div>
+    <div class="menicka"><div class="nadpis">Úterý 1.12.2026</div><ul>
+      {dish("1.", "Kulajda", "7", "49 Kč")}{dish("2.", "Smažený sýr, hranolky", "1,3,7", "159 Kč")}
+    </ul></div></body></html>"""
+    menu = _menu(html, "dom")
+    assert menu.currency == "CZK"
+    assert _flat(menu) == [
+        ("Pondělí 30.11.2026", "Gulášová polévka", "45.00"),
+        ("Pondělí 30.11.2026", "Svíčková na smetaně, knedlík", "165.00"),
+        ("Úterý 1.12.2026", "Kulajda", "49.00"),
+        ("Úterý 1.12.2026", "Smažený sýr, hranolky", "159.00"),
+    ]

@@ -82,6 +82,7 @@ _CURRENCY_SYMBOLS = {
     "₪": "ILS",
     "₺": "TRY",
     "zł": "PLN",
+    "Kč": "CZK",
     "R$": "BRL",
     "د.إ": "AED",
     "ر.س": "SAR",

@@ -25,6 +25,13 @@ _HEADING_CLASS_WORDS = (
     "groupname",
     "menutitle",
     "menuheading",
+    # The same in the languages of the directories we read: Czech "nadpis", German "Kategorie"...
+    # A wrapper named so (a whole category) has too long a text to be taken for its title.
+    "nadpis",
+    "kategorie",
+    "categorie",
+    "categoria",
+    "rubrik",
 )
 _SEPARATORS = re.compile(r"[-_\s]+")
 _MAX_HEADING = 80

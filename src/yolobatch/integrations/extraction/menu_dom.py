@@ -55,6 +55,8 @@ _SIZE_LABEL = re.compile(
     r"|piccola|media|grande|normal|jumbo)\b.{0,12})$",
     re.IGNORECASE,
 )
+_ALLERGEN_CODES = re.compile(r"^\(?\s*\w{1,2}(?:\s*[,.;/]\s*\w{1,2})*\s*\)?$")
+_SMALL_PRINT = frozenset({"em", "i", "sup", "sub", "small"})
 _PRICE_PARTS = ("lbl", "label", "currency", "unit", "name", "title", "size")
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
 
@@ -313,7 +315,7 @@ def _item(
     image_url = None
     if image is not None:
         image_url = doc.absolute(image.attributes.get("src") or image.attributes.get("data-src"))
-    name = name_node.text(deep=True, separator=" ")
+    name = _name_text(name_node)
     description_text = description.text(deep=True, separator=" ") if description is not None else None
     own = name_node.text(deep=False)
     if name_node.tag in _LINE_TAGS and _inside(name_node, "br, small") and sum(c.isalpha() for c in own) >= 2:
@@ -334,6 +336,16 @@ def _item(
         image_url=image_url,
         tags=[t.text(deep=True) for t in _inside(node, "[class*=tag], [class*=badge]")],
     )
+
+
+def _name_text(node: Node) -> str:
+    """The name without its allergen codes ("<em>1,3,7</em>", "<sup>A,G</sup>") in small print."""
+    text = node.text(deep=True, separator=" ")
+    for small in _inside(node, ",".join(_SMALL_PRINT)):
+        codes = small.text(deep=True).strip()
+        if codes and _ALLERGEN_CODES.match(codes):
+            text = text.replace(codes, " ", 1)
+    return text
 
 
 def _sized_price(text: str) -> tuple[Decimal | None, list[RawOptionSet]]:
@@ -392,9 +404,13 @@ def _looks_like_price(node: Node) -> bool:
     if not own_text or len(own_text) > 80 or not _DIGIT.search(own_text):
         return False
     own_text = own_text.translate(_DIGITS)
-    return bool(LONE_AMOUNT.match(own_text)) and bool(
-        _HAS_CURRENCY.search(own_text) or _HAS_CENTS.search(own_text)
-    )
+    if not LONE_AMOUNT.match(own_text):
+        return False
+    if _HAS_CURRENCY.search(own_text):
+        return True
+    # Without a currency only "12.50" counts, and not in the small print where allergen codes ("1,10")
+    # and footnote numbers live.
+    return bool(_HAS_CENTS.search(own_text)) and node.tag not in _SMALL_PRINT
 
 
 def _has_digit(node: Node) -> bool:
