@@ -522,3 +522,30 @@ def test_czech_daily_menu_directory() -> None:
         ("Úterý 1.12.2026", "Kulajda", "49.00"),
         ("Úterý 1.12.2026", "Smažený sýr, hranolky", "159.00"),
     ]
+
+
+def test_wix_menu_widget_and_its_priced_tab_labels() -> None:
+    # Wix's server-rendered menu widget, by its data-hook contract; its category tabs may quote a price.
+    def item(name: str, description: str, price: str) -> str:
+        return (
+            f'<div data-hook="item.container"><p data-hook="item.name">{name}</p>'
+            f'<p data-hook="item.description">{description}</p>'
+            f'<div data-hook="item.price-container"><p data-hook="item.price">{price}</p></div></div>'
+        )
+
+    html = f"""<html><body><div id="SITE_CONTAINER"><main>
+    <ul data-hook="sections.tabs"><li><button>Sides - $6</button></li>
+      <li><a href="#d">Liberian Dishes - $8</a></li></ul>
+    <div data-hook="section.container"><h2 data-hook="section.name">Sides</h2>
+      {item("Sweet Potatoes", "Lightly fried sweet potato wedges.", "$6")}
+      {item("Fried Plantains", "Ripe plantains, fried golden.", "$6")}</div>
+    <div data-hook="section.container"><h2 data-hook="section.name">Liberian Dishes</h2>
+      {item("Jollof Rice &amp; Chicken", "Spiced tomato rice.", "$8")}</div>
+    </main></div></body></html>"""
+    menu = _menu(html, "wix")
+    assert _flat(menu) == [
+        ("Sides", "Sweet Potatoes", "6.00"),
+        ("Sides", "Fried Plantains", "6.00"),
+        ("Liberian Dishes", "Jollof Rice & Chicken", "8.00"),
+    ]
+    assert menu.items()[0].description == "Lightly fried sweet potato wedges."

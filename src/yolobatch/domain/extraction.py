@@ -17,7 +17,16 @@ from yolobatch.domain.menu import Menu
 # The registration config's own opening-hours entry: extraction output drops straight into it.
 OpeningHoursEntry = OpeningHours
 
-MenuSource = Literal["jsonld", "microdata", "rdfa", "next_data", "react_query", "squarespace", "dom"]
+MenuSource = Literal[
+    "jsonld",
+    "microdata",
+    "rdfa",
+    "next_data",
+    "react_query",
+    "squarespace",
+    "wix",
+    "dom",
+]
 
 
 class _Model(BaseModel):

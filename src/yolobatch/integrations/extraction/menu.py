@@ -2,7 +2,8 @@
 
 Structured data is the site's own statement about its menu, embedded page state is the platform's
 internal model, a site builder's widget has one known markup, and the DOM heuristic is a guess, hence
-JSON-LD → microdata → RDFa → `__NEXT_DATA__` → `__REACT_QUERY_STATE__` → Squarespace menu block → DOM.
+JSON-LD → microdata → RDFa → `__NEXT_DATA__` → `__REACT_QUERY_STATE__` → Squarespace menu block →
+Wix menu widget → DOM.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from yolobatch.integrations.extraction.menu_state import (
     next_data,
     react_query_state,
 )
+from yolobatch.integrations.extraction.menu_wix import extract_wix_menu
 
 Strategy = Callable[[Document, list[ExtractionWarning]], RawMenu | None]
 
@@ -34,6 +36,7 @@ STRATEGIES: list[tuple[MenuSource, Strategy]] = [
     ("next_data", lambda doc, warnings: extract_next_data_menu(next_data(doc, warnings))),
     ("react_query", lambda doc, warnings: extract_react_query_menu(react_query_state(doc, warnings))),
     ("squarespace", lambda doc, _warnings: extract_squarespace_menu(doc)),
+    ("wix", lambda doc, _warnings: extract_wix_menu(doc)),
     ("dom", lambda doc, _warnings: extract_dom_menu(doc)),
 ]
 
