@@ -90,7 +90,7 @@ _CURRENCY_SYMBOLS = {
     "ر.ق": "QAR",
 }
 # Arabic-Indic and Persian digits, the Arabic decimal and thousands marks: read as the browser shows them.
-_DIGITS = str.maketrans(
+LOCAL_DIGITS = str.maketrans(
     {**{chr(0x0660 + i): str(i) for i in range(10)}, **{chr(0x06F0 + i): str(i) for i in range(10)}}
     | {"\u066b": ".", "\u066c": ","}
 )
@@ -116,7 +116,7 @@ def parse_price(value: object) -> Decimal | None:
     if isinstance(value, int | float | Decimal):
         amount = Decimal(str(value))
     else:
-        text = str(value).translate(_DIGITS)
+        text = str(value).translate(LOCAL_DIGITS)
         if _FREE.match(text):
             return Decimal("0.00")
         match = _NUMBER.search(text)

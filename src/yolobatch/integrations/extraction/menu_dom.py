@@ -1,17 +1,20 @@
 """Last resort: a menu read from plain HTML by a generic heuristic.
 
-Prices anchor everything. A *price* is an element whose class mentions "price" (any case), whose
-`itemprop` is "price", or whose own text is a lone amount with a currency or two decimals ("$12.50",
-"5,90 €", "3€", "12.50", "٢٥٫٠٠ ر.س"). A bare number ("10115", "62") is not a price unless its class
-says so: postcodes, phone numbers and menu numbers are bare numbers too.
+Prices anchor everything. A *price* is an element whose class mentions "price" (any case; not its
+label, currency or name parts), whose `itemprop` is "price", or whose own short text is a lone amount
+with a currency or two decimals ("$12.50", "5,90 €", "3€", "12.50", "٢٥٫٠٠ ر.س"). A bare number
+("10115", "62") is not a price unless its class says so: postcodes, phone numbers and menu numbers are
+bare numbers too, and allergen codes ("1,10") sit in small print.
 
-An *item* is the largest element around one price that holds no other price; its *name* is the first
-name-like element in it that does not contain the price: a `[class*=name|title]` (not a section
-title), h2–h6, `<strong>`/`<b>`, or a table cell / list text before the price. When the item is just the
-price, its name is the name-like sibling just before it. Its *category* is the nearest section heading
-before it outside any item (`headings.is_heading`: h2–h4 or a class-named title; "Menu" when none).
-Descriptions (`[class*=desc]` or a `<p>`), images and tags (`[class*=tag|badge]`) are read when present.
-Option sets are not guessed from plain HTML: they live in modals that are not in the page.
+An *item* is the largest element around one price that holds no other price; its *name* is the
+innermost `[class*=name|title]` in it (not a section title), else its deepest heading or `<strong>`,
+else a table cell / list text before the price, else the name-like sibling just before a bare price.
+Sibling prices labelled only with sizes (`9"`, "Small", "Glass") are one dish's sizes, as is a price
+text like "6oz 13, 9oz 19.5, Btl 50": the smallest is the price, the others a required "Size" group.
+Only entries shaped like another entry are kept (a lone "Delivery 2,50 €" box is no dish). An item's
+*category* is the nearest section heading before it outside any item (`headings.is_heading`: h2–h4 or
+a class-named title; "Menu" when none). Descriptions (`[class*=desc]` or a `<p>`), images and tags
+(`[class*=tag|badge]`) are read when present. Other option groups live in modals that are not in the page.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from decimal import Decimal
 from selectolax.lexbor import LexborNode as Node
 
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, RawOption, RawOptionSet
-from yolobatch.integrations.extraction.cleaning import _DIGITS, currency_of, parse_price
+from yolobatch.integrations.extraction.cleaning import LOCAL_DIGITS, currency_of, parse_price
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.headings import class_words, heading_text, is_heading, is_section_class
 
@@ -403,7 +406,7 @@ def _looks_like_price(node: Node) -> bool:
     # A price is short: a long text (a paragraph, a script-like blob) is never a lone amount.
     if not own_text or len(own_text) > 80 or not _DIGIT.search(own_text):
         return False
-    own_text = own_text.translate(_DIGITS)
+    own_text = own_text.translate(LOCAL_DIGITS)
     if not LONE_AMOUNT.match(own_text):
         return False
     if _HAS_CURRENCY.search(own_text):
