@@ -549,3 +549,20 @@ def test_wix_menu_widget_and_its_priced_tab_labels() -> None:
         ("Liberian Dishes", "Jollof Rice & Chicken", "8.00"),
     ]
     assert menu.items()[0].description == "Lightly fried sweet potato wedges."
+
+
+def test_a_menu_typed_as_lines_of_text() -> None:
+    html = """<html><body><main><h2>Heiß &amp; Aromatisch</h2><ul>
+      <li>Tasse Kaffee ........ 1.50€</li><li>Cappuccino ........ 2,30 €</li>
+      <li>Espresso Doppio – 2,50 €</li></ul>
+    <h3>Belegte Brötchen</h3><p>Schinken 2,60 €</p><p>Räucherlachs 3,00 €</p>
+    <p>Öffnungszeiten: Mo–Fr 8–18 Uhr, Tel. 0331 123456</p></main></body></html>"""
+    menu = _menu(html, "dom")
+    assert menu.currency == "EUR"
+    assert _flat(menu) == [
+        ("Heiß & Aromatisch", "Tasse Kaffee", "1.50"),
+        ("Heiß & Aromatisch", "Cappuccino", "2.30"),
+        ("Heiß & Aromatisch", "Espresso Doppio", "2.50"),
+        ("Belegte Brötchen", "Schinken", "2.60"),
+        ("Belegte Brötchen", "Räucherlachs", "3.00"),
+    ]

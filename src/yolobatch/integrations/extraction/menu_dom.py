@@ -59,6 +59,11 @@ _SIZE_LABEL = re.compile(
     re.IGNORECASE,
 )
 _ALLERGEN_CODES = re.compile(r"^\(?\s*\w{1,2}(?:\s*[,.;/]\s*\w{1,2})*\s*\)?$")
+# "Pizza Margherita ........ 5,90 €", "Tasse Kaffee – 1.50€": a name, leaders, then the amount.
+_LINE = re.compile(
+    rf"^(?P<name>.*?[^\d\s.…·–—-])[\s.…·–—-]+(?P<amount>(?:{_CURRENCY}\s?)?{_AMOUNT}\s?(?:{_CURRENCY})?)\s*\*?$"
+)
+_LINE_ITEM_TAGS = frozenset({"li", "p", "dd", "dt", "div", "td", "span"})
 _SMALL_PRINT = frozenset({"em", "i", "sup", "sub", "small"})
 _PRICE_PARTS = ("lbl", "label", "currency", "unit", "name", "title", "size")
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
@@ -79,7 +84,7 @@ def extract_dom_menu(doc: Document) -> RawMenu | None:
 def _extract(doc: Document, body: Node) -> RawMenu | None:
     items = _item_elements(body)
     if not items:
-        return None
+        return _line_menu(body)
     names = {item.mem_id: _name_node(item) for item in items}
     items, tiers = _tiered(items, names)
     items = _repeated(items, names)
@@ -116,6 +121,47 @@ def _extract(doc: Document, body: Node) -> RawMenu | None:
         signs = (currency_of(n.text(deep=True)) for n in body.css("[class*=currency], [class*=Currency]"))
         raw.currency = next((c for c in signs if c), None)
     return raw if raw.item_count() else None
+
+
+def _line_menu(body: Node) -> RawMenu | None:
+    """A menu typed as lines of text ("Pizza Margherita ...... 5,90 €"), each line one element."""
+    raw = RawMenu()
+    by_name: dict[str, RawCategory] = {}
+    category = "Menu"
+    inside: Node | None = None
+    for node in body.traverse():
+        if inside is not None and _is_descendant(node, inside):
+            continue
+        inside = None
+        if node.tag in SKIPPED_TAGS or _in_skipped(node):
+            continue
+        line = _line(node)
+        if line is not None:
+            inside = node
+            name, price_text = line
+            raw.currency = raw.currency or currency_of(price_text)
+            if category not in by_name:
+                by_name[category] = RawCategory(name=category)
+                raw.categories.append(by_name[category])
+            by_name[category].items.append(RawItem(name=name, price=parse_price(price_text)))
+        elif is_heading(node):
+            category = heading_text(node) or category
+    return raw if raw.item_count() >= 2 else None
+
+
+def _line(node: Node) -> tuple[str, str] | None:
+    if node.tag not in _LINE_ITEM_TAGS or _inside(node, "div, p, li, tr, table, ul, ol, h1, h2, h3, h4"):
+        return None
+    text = " ".join(node.text(deep=True, separator=" ").split())
+    if len(text) > 160:
+        return None
+    match = _LINE.match(text.translate(LOCAL_DIGITS))
+    if match is None or sum(c.isalpha() for c in match.group("name")) < 2:
+        return None
+    amount = match.group("amount")
+    if not (_HAS_CURRENCY.search(amount) or _HAS_CENTS.search(amount)):
+        return None
+    return match.group("name"), amount
 
 
 def _item_elements(body: Node) -> list[Node]:
