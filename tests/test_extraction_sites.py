@@ -555,7 +555,7 @@ def test_a_menu_typed_as_lines_of_text() -> None:
     html = """<html><body><main><h2>Heiß &amp; Aromatisch</h2><ul>
       <li>Tasse Kaffee ........ 1.50€</li><li>Cappuccino ........ 2,30 €</li>
       <li>Espresso Doppio – 2,50 €</li></ul>
-    <h3>Belegte Brötchen</h3><p>Schinken 2,60 €</p><p>Räucherlachs 3,00 €</p>
+    <p><strong>Belegte Brötchen</strong></p><p>Schinken 2,60 €</p><p>Räucherlachs 3,00 €</p>
     <p>Öffnungszeiten: Mo–Fr 8–18 Uhr, Tel. 0331 123456</p></main></body></html>"""
     menu = _menu(html, "dom")
     assert menu.currency == "EUR"

@@ -144,9 +144,18 @@ def _line_menu(body: Node) -> RawMenu | None:
                 by_name[category] = RawCategory(name=category)
                 raw.categories.append(by_name[category])
             by_name[category].items.append(RawItem(name=name, price=parse_price(price_text)))
-        elif is_heading(node):
+        elif is_heading(node) or _bold_line(node):
             category = heading_text(node) or category
     return raw if raw.item_count() >= 2 else None
+
+
+def _bold_line(node: Node) -> bool:
+    """ "<p><strong>STARTERS</strong></p>": a typed menu's section title, bold and without a number."""
+    if node.tag not in ("p", "div", "li"):
+        return False
+    text = node.text(deep=True).strip()
+    bold = " ".join(n.text(deep=True) for n in _inside(node, "strong, b")).strip()
+    return bool(text) and bold == text and len(text) <= 60 and not _DIGIT.search(text)
 
 
 def _line(node: Node) -> tuple[str, str] | None:
