@@ -110,10 +110,7 @@ def _extract(doc: Document, body: Node) -> RawMenu | None:
             sizes = tiers.get(node.mem_id)
             price_text = sizes[0][1] if sizes else _price_nodes(node)[0].text(deep=True, separator=" ")
             raw.currency = raw.currency or currency_of(price_text)
-            if category not in by_name:
-                by_name[category] = RawCategory(name=category)
-                raw.categories.append(by_name[category])
-            by_name[category].items.append(_item(node, name_node, price_text, doc, sizes))
+            _add(raw, by_name, category, _item(node, name_node, price_text, doc, sizes))
         elif node.mem_id not in name_ids and is_heading(node) and not _in_skipped(node):
             category = heading_text(node) or category
     if raw.currency is None:
@@ -121,6 +118,16 @@ def _extract(doc: Document, body: Node) -> RawMenu | None:
         signs = (currency_of(n.text(deep=True)) for n in body.css("[class*=currency], [class*=Currency]"))
         raw.currency = next((c for c in signs if c), None)
     return raw if raw.item_count() else None
+
+
+def _add(raw: RawMenu, by_name: dict[str, RawCategory], category: str, item: RawItem) -> None:
+    """Files the item under its category once: menu tabs (lunch, dinner) repeat whole sections."""
+    if category not in by_name:
+        by_name[category] = RawCategory(name=category)
+        raw.categories.append(by_name[category])
+    same = (str(item.name).split(), item.price)
+    if not any((str(other.name).split(), other.price) == same for other in by_name[category].items):
+        by_name[category].items.append(item)
 
 
 def _line_menu(body: Node) -> RawMenu | None:
@@ -140,10 +147,7 @@ def _line_menu(body: Node) -> RawMenu | None:
             inside = node
             name, price_text = line
             raw.currency = raw.currency or currency_of(price_text)
-            if category not in by_name:
-                by_name[category] = RawCategory(name=category)
-                raw.categories.append(by_name[category])
-            by_name[category].items.append(RawItem(name=name, price=parse_price(price_text)))
+            _add(raw, by_name, category, RawItem(name=name, price=parse_price(price_text)))
         elif is_heading(node) or _bold_line(node):
             category = heading_text(node) or category
     return raw if raw.item_count() >= 2 else None
