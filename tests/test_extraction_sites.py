@@ -571,11 +571,13 @@ def test_a_menu_typed_as_lines_of_text() -> None:
 def test_a_section_repeated_by_another_menu_tab_is_read_once() -> None:
     section = """<div class="menu-section"><h2 class="menu-section-name">Starters</h2>
       <div class="menu-item"><h4 class="menu-item-name">Soup</h4><span class="menu-item-price">10</span></div>
-      <div class="menu-item"><h4 class="menu-item-name">Olives</h4><span class="menu-item-price">5</span></div></div>"""
+      <div class="menu-item"><h4 class="menu-item-name">Olives</h4>
+        <span class="menu-item-price">5</span></div></div>"""
     html = f"""<html><body><main><div class="menu-body" data-menu-slug="main">{section}</div>
     <div class="menu-body" data-menu-slug="brunch">{section}
       <div class="menu-section"><h2 class="menu-section-name">Brunch</h2>
-      <div class="menu-item"><h4 class="menu-item-name">Eggs</h4><span class="menu-item-price">13</span></div></div>
+      <div class="menu-item"><h4 class="menu-item-name">Eggs</h4>
+        <span class="menu-item-price">13</span></div></div>
     </div></main></body></html>"""
     assert _flat(_menu(html, "dom")) == [
         ("Starters", "Soup", "10.00"),
