@@ -6,19 +6,9 @@ tests pin one trap each on a small page, through the same `extract_from_html` th
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from yolobatch.domain.menu import Menu
-from yolobatch.integrations.extraction.builder import (
-    RawCategory,
-    RawItem,
-    RawMenu,
-    RawOption,
-    RawOptionSet,
-    build_menu,
-)
 from yolobatch.integrations.extraction.cleaning import clean_name, currency_of, parse_price
 from yolobatch.integrations.extraction.page import extract_from_html
 
@@ -80,31 +70,6 @@ def test_currency_only_from_real_codes_and_signs() -> None:
 )
 def test_names_lose_menu_numbers_and_entities(raw: str, expected: str) -> None:
     assert clean_name(raw) == expected
-
-
-def test_a_max_of_zero_means_no_limit_and_none_a_single_choice() -> None:
-    options = [RawOption(name="Cheese", price=Decimal("1")), RawOption(name="Bacon", price=Decimal("2"))]
-    raw = RawMenu(
-        categories=[
-            RawCategory(
-                name="Mains",
-                items=[
-                    RawItem(
-                        name="Burger",
-                        price=Decimal("10"),
-                        option_sets=[
-                            RawOptionSet(name="Extras", max_selections=0, options=options),
-                            RawOptionSet(name="Sauce", options=options),
-                        ],
-                    )
-                ],
-            )
-        ]
-    )
-    menu, _ = build_menu(raw)
-    assert menu is not None
-    limits = {o.name: (o.max_selections, o.multiple_selections_allowed) for o in menu.option_sets}
-    assert limits == {"Extras": (2, True), "Sauce": (1, False)}
 
 
 # -- schema.org JSON-LD ---------------------------------------------------------------------------------

@@ -17,15 +17,21 @@ from yolobatch.domain.menu import Menu
 # The registration config's own opening-hours entry: extraction output drops straight into it.
 OpeningHoursEntry = OpeningHours
 
+# "next_data" and "react_query" named the invented page-state shapes that came before the real
+# platforms; no strategy produces them now, they stay readable in extraction results already stored.
 MenuSource = Literal[
+    "deliveroo",
+    "talabat",
+    "ubereats",
+    "grab",
     "jsonld",
     "microdata",
     "rdfa",
-    "next_data",
-    "react_query",
     "squarespace",
     "wix",
     "dom",
+    "next_data",
+    "react_query",
 ]
 
 

@@ -47,7 +47,12 @@ class PipelineActivities:
             raise logged(error, batch_id=job.batch_id, job_id=inp.job_id, sub_step="extract_store")
         try:
             result = await extract_store(
-                url, http=self._http, guard=self._guard, max_bytes=self._settings.fetch_max_bytes
+                url,
+                http=self._http,
+                guard=self._guard,
+                max_bytes=self._settings.fetch_max_bytes,
+                # Per-item option requests (Uber Eats) keep to the lookup rate the task queue enforces.
+                item_rate=self._settings.lookups_per_second / self._settings.time_scale,
             )
         except ExtractionError as exc:
             raise _failed(exc, job.batch_id, inp.job_id) from None

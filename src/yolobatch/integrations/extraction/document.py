@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -21,6 +21,13 @@ class Document:
     # The JSON-LD part of `structured`: the menu strategies read microdata from the DOM, where its
     # nesting (sections around items) is still visible.
     jsonld: list[dict[str, Any]] = field(default_factory=list)
+    # Parsed page state by name, so that the menu, branding and details read a multi-megabyte blob once.
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     def absolute(self, href: object) -> str | None:
         """An absolute http(s) URL for a link or image reference; None for data:, javascript:, blanks."""
