@@ -549,3 +549,49 @@ def test_a_section_repeated_by_another_menu_tab_is_read_once() -> None:
         ("Starters", "Olives", "5.00"),
         ("Brunch", "Eggs", "13.00"),
     ]
+
+
+def test_elementor_price_list_widget() -> None:
+    # Elementor Pro's "Price List" widget (its render(): li.elementor-price-list-item › header › title,
+    # separator, price; p.elementor-price-list-description), sections in Elementor heading widgets.
+    def item(title: str, price: str, description: str) -> str:
+        return (
+            '<li class="elementor-price-list-item"><div class="elementor-price-list-text">'
+            '<div class="elementor-price-list-header">'
+            f'<span class="elementor-price-list-title">{title}</span>'
+            '<span class="elementor-price-list-separator"></span>'
+            f'<span class="elementor-price-list-price">{price}</span></div>'
+            f'<p class="elementor-price-list-description">{description}</p></div></li>'
+        )
+
+    html = f"""<html><body><div class="elementor elementor-12"><section class="elementor-section">
+    <div class="elementor-widget-heading">
+      <h2 class="elementor-heading-title elementor-size-default">Polévky</h2></div>
+    <div class="elementor-widget-price-list"><ul class="elementor-price-list">
+      {item("Hovězí vývar s nudlemi", "49 Kč", "0,33 l")}
+      {item("Česnečka", "49 Kč", "se sýrem a krutony")}</ul></div>
+    <div class="elementor-widget-heading">
+      <h2 class="elementor-heading-title elementor-size-default">Hlavní jídla</h2></div>
+    <div class="elementor-widget-price-list"><ul class="elementor-price-list">
+      {item("Vepřová žebra", "179 Kč", "BBQ omáčka")}
+      {item("Smažený řízek", "169 Kč", "bramborový salát")}</ul></div>
+    </section></div></body></html>"""
+    menu = _menu(html, "dom")
+    assert menu.currency == "CZK"
+    assert _flat(menu) == [
+        ("Polévky", "Hovězí vývar s nudlemi", "49.00"),
+        ("Polévky", "Česnečka", "49.00"),
+        ("Hlavní jídla", "Vepřová žebra", "179.00"),
+        ("Hlavní jídla", "Smažený řízek", "169.00"),
+    ]
+    assert menu.items()[2].description == "BBQ omáčka"
+
+
+def test_definition_list_menu() -> None:
+    html = """<html><body><main><h3>Desserts</h3><dl class="menu">
+      <dt>Sticky Toffee Pudding</dt><dd>with custard</dd><dd class="cost">£7.50</dd>
+      <dt>Eton Mess</dt><dd>strawberries, meringue</dd><dd class="cost">£6.95</dd>
+    </dl></main></body></html>"""
+    menu = _menu(html, "dom")
+    assert menu.currency == "GBP"
+    assert _flat(menu) == [("Desserts", "Sticky Toffee Pudding", "7.50"), ("Desserts", "Eton Mess", "6.95")]

@@ -65,7 +65,7 @@ _LINE = re.compile(
 )
 _LINE_ITEM_TAGS = frozenset({"li", "p", "dd", "dt", "div", "td", "span"})
 _SMALL_PRINT = frozenset({"em", "i", "sup", "sub", "small"})
-_PRICE_PARTS = ("lbl", "label", "currency", "unit", "name", "title", "size")
+_PRICE_PARTS = ("lbl", "label", "currency", "unit", "name", "title", "size", "separator", "image", "desc")
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
 
 
