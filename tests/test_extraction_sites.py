@@ -66,6 +66,9 @@ def test_currency_only_from_real_codes_and_signs() -> None:
         ("Fish &amp; Chips", "Fish & Chips"),
         ("Fish &amp;amp; Chips", "Fish & Chips"),
         ("Caf&eacute; Latte", "Café Latte"),
+        ("<strong>Soup</strong> of the day", "Soup of the day"),
+        ("Fish &lt;b&gt;and&lt;/b&gt; Chips", "Fish and Chips"),
+        ("Steak < 300g", "Steak < 300g"),
     ],
 )
 def test_names_lose_menu_numbers_and_entities(raw: str, expected: str) -> None:

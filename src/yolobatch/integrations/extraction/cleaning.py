@@ -26,6 +26,8 @@ _NOISE = [
 # ("100% beef patty"), so it is only removed from names.
 _BARE_PERCENT = re.compile(r"\b\d{1,3}\s*%")
 _SPACES = re.compile(r"\s+")
+# Markup inside a JSON string ("<strong>Soup</strong>", or escaped "&lt;br&gt;"), as page builders write it.
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
 _EDGE_PUNCTUATION = " \t-–—·•|,;:"
 # A menu number before a dish ("62. Butter Chicken", "12) Pad Thai", "#4 - Falafel"): the restaurant's
 # ordering aid, not part of the name. Only a number set apart by ". ", ") " or " - " counts, which keeps
@@ -39,7 +41,7 @@ def clean_text(value: object, *, is_name: bool = False) -> str | None:
         return None
     # Entities are decoded wherever they come from: JSON-LD and page state carry `&amp;` inside JSON,
     # and some sites escape twice (`&amp;amp;`), which the HTML parser leaves half-decoded.
-    text = _unescape(str(value))
+    text = _TAG.sub(" ", _unescape(str(value)))
     for pattern in _NOISE:
         text = pattern.sub(" ", text)
     if is_name:
