@@ -524,7 +524,8 @@ def test_a_menu_typed_as_lines_of_text() -> None:
       <li>Tasse Kaffee ........ 1.50€</li><li>Cappuccino ........ 2,30 €</li>
       <li>Espresso Doppio – 2,50 €</li></ul>
     <p><strong>Belegte Brötchen</strong></p><p>Schinken 2,60 €</p><p>Räucherlachs 3,00 €</p>
-    <p>Öffnungszeiten: Mo–Fr 8–18 Uhr, Tel. 0331 123456</p></main></body></html>"""
+    <p>Öffnungszeiten: Mo–Fr 8–18 Uhr, Tel. 0331 123456</p>
+    <div class="promo"><strong>Gutschein</strong> <span class="price">ab 10,00 €</span></div></main></body></html>"""
     menu = _menu(html, "dom")
     assert menu.currency == "EUR"
     assert _flat(menu) == [

@@ -82,9 +82,20 @@ def extract_dom_menu(doc: Document) -> RawMenu | None:
 
 
 def _extract(doc: Document, body: Node) -> RawMenu | None:
+    raw = _element_menu(doc, body)
+    if raw is not None and raw.item_count() >= 2:
+        return raw
+    # One stray price ("Gift cards from $25") must not hide a menu typed as lines of text.
+    lines = _line_menu(body)
+    if lines is not None and lines.item_count() > (raw.item_count() if raw else 0):
+        return lines
+    return raw
+
+
+def _element_menu(doc: Document, body: Node) -> RawMenu | None:
     items = _item_elements(body)
     if not items:
-        return _line_menu(body)
+        return None
     names = {item.mem_id: _name_node(item) for item in items}
     items, tiers = _tiered(items, names)
     items = _repeated(items, names)
@@ -165,6 +176,8 @@ def _bold_line(node: Node) -> bool:
 def _line(node: Node) -> tuple[str, str] | None:
     if node.tag not in _LINE_ITEM_TAGS or _inside(node, "div, p, li, tr, table, ul, ol, h1, h2, h3, h4"):
         return None
+    if _is_price(node) or any(_is_price(n) for n in _inside(node)):
+        return None  # a price in an element of its own: the element heuristic's, not a typed line
     text = " ".join(node.text(deep=True, separator=" ").split())
     if len(text) > 160:
         return None
