@@ -105,9 +105,10 @@ def test_jsonld_has_menu_as_a_url_leaves_the_page_to_the_dom() -> None:
     html = """<html><head><script type="application/ld+json">
     {"@context":"https://schema.org","@type":"Restaurant","name":"Linked","hasMenu":"https://linked.example/menu.pdf"}
     </script></head><body><main><h2>Mains</h2>
-    <div class="dish"><h3>Lamb Shank</h3><span class="price">$28.00</span></div></main></body></html>"""
+    <div class="dish"><h3>Lamb Shank</h3><span class="price">$28.00</span></div>
+    <div class="dish"><h3>Fish of the Day</h3><span class="price">$32.00</span></div></main></body></html>"""
     menu = _menu(html, "dom")
-    assert _flat(menu) == [("Mains", "Lamb Shank", "28.00")]
+    assert _flat(menu) == [("Mains", "Lamb Shank", "28.00"), ("Mains", "Fish of the Day", "32.00")]
 
 
 def test_jsonld_bare_items_without_a_menu() -> None:
@@ -300,7 +301,9 @@ def test_a_one_dish_section_keeps_its_heading_and_the_dish_its_name() -> None:
 
 
 def test_bare_numbers_are_not_prices_without_a_price_class() -> None:
+    # Nor is one lone priced element a menu ("Gutschein ab 25 €").
     html = """<html><body><main><h2>Kontakt</h2>
+    <div class="promo"><strong>Gutschein</strong><span class="price">ab 25 €</span></div>
     <div class="box"><strong>PLZ</strong><span>10115</span></div>
     <div class="box"><strong>Telefon</strong><span>030 1234567</span></div>
     <div class="box"><strong>Nummer</strong><span>62</span></div>
@@ -360,7 +363,7 @@ def test_a_bare_dollar_takes_the_restaurants_country() -> None:
     html = """<html><head><script type="application/ld+json">{"@context":"https://schema.org",
       "@type":"Restaurant","name":"Diner","address":{"@type":"PostalAddress","addressCountry":"US"}}</script>
     </head><body><main><h2>Mains</h2><div class="dish"><h3>Burger</h3><span class="price">$12</span></div>
-    </main></body></html>"""
+    <div class="dish"><h3>Fries</h3><span class="price">$5</span></div></main></body></html>"""
     assert _menu(html, "dom").currency == "USD"
     unknown = html.replace('"addressCountry":"US"', '"addressCountry":"Atlantis"')
     assert _menu(unknown, "dom").currency == "NZD"
@@ -525,7 +528,8 @@ def test_a_menu_typed_as_lines_of_text() -> None:
       <li>Espresso Doppio – 2,50 €</li></ul>
     <p><strong>Belegte Brötchen</strong></p><p>Schinken 2,60 €</p><p>Räucherlachs 3,00 €</p>
     <p>Öffnungszeiten: Mo–Fr 8–18 Uhr, Tel. 0331 123456</p>
-    <div class="promo"><strong>Gutschein</strong> <span class="price">ab 10,00 €</span></div></main></body></html>"""
+    <div class="promo"><strong>Gutschein</strong> <span class="price">ab 10,00 €</span></div>
+    </main></body></html>"""
     menu = _menu(html, "dom")
     assert menu.currency == "EUR"
     assert _flat(menu) == [

@@ -89,7 +89,8 @@ def _extract(doc: Document, body: Node) -> RawMenu | None:
     lines = _line_menu(body)
     if lines is not None and lines.item_count() > (raw.item_count() if raw else 0):
         return lines
-    return raw
+    # A single priced element ("Gift voucher $50", "Delivery from $5") is no menu.
+    return None
 
 
 def _element_menu(doc: Document, body: Node) -> RawMenu | None:
