@@ -15,6 +15,7 @@ Truth file (`tests/fixtures/real/SOURCES.md` says where each page's structure an
       "page": "deliveroo-menu.html",             # the page's bytes, as served
       "url": "https://deliveroo.co.uk/menu/...",  # the URL it is served at (its canonical URL)
       "content_type": "text/html; charset=utf-8", # optional; served as the Content-Type header
+      "content_encoding": "gzip",                 # optional; the page is served compressed so (or deflate)
       "format": "deliveroo", "strategy": "next_data",  # expected MenuSource (optional)
       "categories": ["Mains", "Sides"],           # expected category names (their count is checked)
       "items": [{"name": "Butter Chicken", "price": "12.50", "categories": ["Mains"]}],
@@ -30,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import re
 import sys
 import time
 import tracemalloc
 import unicodedata
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -112,12 +115,19 @@ def load_truths(only: list[str] | None = None) -> list[tuple[str, dict[str, Any]
     return truths
 
 
+def _encoded(body: bytes, coding: str | None) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(body)
+    if coding == "deflate":
+        return zlib.compress(body)
+    return body
+
+
 def _transport(truth: dict[str, Any]) -> httpx.MockTransport:
+    coding = truth.get("content_encoding")
+    page = (CORPUS / truth["page"]).read_bytes()
     routes: dict[str, tuple[bytes, str]] = {
-        truth["url"]: (
-            (CORPUS / truth["page"]).read_bytes(),
-            truth.get("content_type", "text/html; charset=utf-8"),
-        )
+        truth["url"]: (_encoded(page, coding), truth.get("content_type", "text/html; charset=utf-8"))
     }
     for url, spec in truth.get("responses", {}).items():
         routes[url] = ((CORPUS / spec["file"]).read_bytes(), spec.get("content_type", "application/json"))
@@ -128,7 +138,12 @@ def _transport(truth: dict[str, Any]) -> httpx.MockTransport:
         if found is None:
             return httpx.Response(404, text="not in the corpus")
         body, content_type = found
-        return httpx.Response(200, content=body, headers={"content-type": content_type})
+        headers = {"content-type": content_type}
+        if coding and str(request.url) == truth["url"]:
+            headers["content-encoding"] = coding
+        # A stream, not `content=`: httpx would read and decode that eagerly, skipping the fetch's own
+        # bounded decoding that real responses go through.
+        return httpx.Response(200, stream=httpx.ByteStream(body), headers=headers)
 
     return httpx.MockTransport(handler)
 

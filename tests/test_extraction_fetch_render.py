@@ -1,0 +1,134 @@
+"""Fetching as a browser would: charsets, compressed bodies (bombs included) and the optional render in
+headless Chromium, each against a real local HTTP server."""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+import zlib
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.page_server import PageServer, Served, page_server
+from yolobatch.integrations.extraction import ExtractionError, UrlGuard, fetch_page
+from yolobatch.integrations.extraction.decoding import StreamDecoder, decode_html
+
+SHIFT_JIS_PAGE = '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"><p>牛タン定食 ①</p>'
+BOMB_DECODED = 500 * 1024 * 1024  # 500 MB of zeros: ~0.5 MB gzip, the size the security review used
+PAGE = "<html><body><h2>Plats</h2><ul><li><strong>Crème brûlée</strong> <span class=price>7,50 €</span></li>"
+
+
+def _bomb(wbits: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    zeros = b"\0" * (1 << 20)
+    parts = [packer.compress(b"<html><body>")]
+    parts += [packer.compress(zeros) for _ in range(BOMB_DECODED >> 20)]
+    return b"".join([*parts, packer.flush()])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PageServer]:
+    gzip_bomb = _bomb(16 + zlib.MAX_WBITS)
+    routes = {
+        "/bomb-gzip": Served(gzip_bomb, headers={"Content-Encoding": "gzip"}),
+        "/bomb-deflate-raw": Served(_bomb(-zlib.MAX_WBITS), headers={"Content-Encoding": "deflate"}),
+        # Two codings: a bomb inside a gzip stream, each layer bounded on its own.
+        "/bomb-twice": Served(gzip.compress(gzip_bomb, 1), headers={"Content-Encoding": "gzip, gzip"}),
+        "/page-gzip": Served(gzip.compress(PAGE.encode()), headers={"Content-Encoding": "gzip"}),
+        "/page-deflate": Served(zlib.compress(PAGE.encode()), headers={"Content-Encoding": "deflate"}),
+        "/page-brotli": Served(b"\x0b\x02\x80hello\x03", headers={"Content-Encoding": "br"}),
+        "/page-broken-gzip": Served(
+            b"\x1f\x8b\x08\0\0\0\0\0\0\x03\xff\xff\xff", headers={"Content-Encoding": "gzip"}
+        ),
+        "/latin1": Served(PAGE.encode("cp1252"), content_type="text/html; charset=ISO-8859-1"),
+    }
+    with page_server(routes) as running:
+        yield running
+
+
+async def _fetch(server: PageServer, path: str, **kwargs) -> str:
+    guard = UrlGuard(allowed_hosts=frozenset({server.netloc}))
+    async with httpx.AsyncClient() as http:
+        page = await fetch_page(f"{server.url}{path}", http=http, guard=guard, **kwargs)
+    return page.text
+
+
+# -- compressed bodies ------------------------------------------------------------------------------------
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("path", ["/bomb-gzip", "/bomb-deflate-raw", "/bomb-twice"])
+async def test_a_compression_bomb_stops_at_the_cap_with_bounded_memory(server: PageServer, path: str) -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(ExtractionError) as caught:
+            await _fetch(server, path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.code == "too_large"
+    # The 5 MB cap plus one decoded chunk; httpx's own decoder inflated a whole network read at once.
+    assert peak < 20_000_000, f"peak {peak / 1e6:.1f} MB while refusing a bomb"
+
+
+async def test_compressed_pages_decode(server: PageServer) -> None:
+    assert await _fetch(server, "/page-gzip") == PAGE
+    assert await _fetch(server, "/page-deflate") == PAGE
+
+
+@pytest.mark.parametrize("path", ["/page-brotli", "/page-broken-gzip"])
+async def test_an_unasked_or_broken_coding_is_a_clear_error(server: PageServer, path: str) -> None:
+    with pytest.raises(ExtractionError) as caught:
+        await _fetch(server, path)
+    assert caught.value.code == "bad_encoding"
+
+
+def test_stream_decoder_emits_bounded_chunks_and_the_whole_body() -> None:
+    body = b"menu " * 200_000  # 1 MB, compresses to a few KB: one feed holds the whole stream
+    decoder = StreamDecoder("deflate")
+    chunks = [*decoder.feed(zlib.compress(body)), *decoder.flush()]
+    assert b"".join(chunks) == body
+    assert len(chunks) > 10 and max(map(len, chunks)) <= 64 * 1024
+    raw = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    decoder = StreamDecoder("deflate")  # raw deflate, as some servers send it
+    assert b"".join(decoder.feed(raw.compress(body) + raw.flush())) == body
+
+
+# -- charsets ---------------------------------------------------------------------------------------------
+
+
+async def test_a_declared_latin1_page_decodes_as_windows_1252(server: PageServer) -> None:
+    # Browsers read ISO-8859-1 as windows-1252: the euro sign (0x80) exists only there.
+    text = await _fetch(server, "/latin1")
+    assert "7,50 €" in text and "Crème brûlée" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "text"),
+    [
+        # The header wins over the page's own declaration.
+        (
+            '<meta charset="shift_jis"><p>Œuf €</p>'.encode("cp1252"),
+            "text/html; charset=windows-1252",
+            "Œuf €",
+        ),
+        # http-equiv in a page served without a charset; Shift_JIS read as browsers do (cp932).
+        (SHIFT_JIS_PAGE.encode("cp932"), "text/html", "牛タン定食 ①"),
+        # A byte-order mark beats the header.
+        (
+            b"\xff\xfe" + "<p>Café – مقهى</p>".encode("utf-16-le"),
+            "text/html; charset=iso-8859-1",
+            "Café – مقهى",
+        ),
+        (b"\xef\xbb\xbf<p>Caf\xc3\xa9</p>", "text/html", "Café"),
+        # Nothing declared: UTF-8 when valid, else windows-1252 (the legacy default).
+        ("<p>Tiramisù 6€</p>".encode(), "text/html", "Tiramisù 6€"),
+        ("<p>Tiramisù 6€</p>".encode("cp1252"), "text/html", "Tiramisù 6€"),
+        ("<p>Tiramisù 6€</p>".encode("cp1252"), "", "Tiramisù 6€"),
+    ],
+)
+def test_charset_rules(body: bytes, content_type: str, text: str) -> None:
+    _encoding, decoded = decode_html(body, content_type)
+    assert text in decoded
