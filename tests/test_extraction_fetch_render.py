@@ -4,6 +4,7 @@ headless Chromium, each against a real local HTTP server."""
 from __future__ import annotations
 
 import gzip
+import json
 import tracemalloc
 import zlib
 from collections.abc import Iterator
@@ -12,8 +13,10 @@ import httpx
 import pytest
 
 from tests.page_server import PageServer, Served, page_server
-from yolobatch.integrations.extraction import ExtractionError, UrlGuard, fetch_page
+from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store, fetch_page
 from yolobatch.integrations.extraction.decoding import StreamDecoder, decode_html
+from yolobatch.integrations.extraction.render import RenderOptions
 
 SHIFT_JIS_PAGE = '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"><p>牛タン定食 ①</p>'
 BOMB_DECODED = 500 * 1024 * 1024  # 500 MB of zeros: ~0.5 MB gzip, the size the security review used
@@ -132,3 +135,96 @@ async def test_a_declared_latin1_page_decodes_as_windows_1252(server: PageServer
 def test_charset_rules(body: bytes, content_type: str, text: str) -> None:
     _encoding, decoded = decode_html(body, content_type)
     assert text in decoded
+
+
+# -- rendering in headless Chromium ---------------------------------------------------------------------
+
+MENU_JSON = {
+    "categories": [
+        {"name": "Noodles", "items": [{"name": "Dan Dan Noodles", "price": "$14.50"}]},
+        {"name": "Dumplings", "items": [{"name": "Pork & Chive Dumplings", "price": "$11.00"}]},
+    ]
+}
+# The menu exists only once /app.js has fetched /api/menu.json and built the DOM; the page also asks
+# for a private address (another local port the guard does not allow), by script and by an image.
+APP_JS = """
+fetch('HONEYPOT/steal').catch(() => {});
+fetch('/api/menu.json', {headers: {'Accept': 'application/json'}}).then(r => r.json()).then(data => {
+  const root = document.getElementById('menu');
+  root.textContent = '';
+  for (const category of data.categories) {
+    const heading = document.createElement('h2');
+    heading.textContent = category.name;
+    root.appendChild(heading);
+    const list = document.createElement('ul');
+    for (const item of category.items) {
+      const row = document.createElement('li');
+      row.innerHTML = '<strong></strong> <span class="price"></span>';
+      row.querySelector('strong').textContent = item.name;
+      row.querySelector('.price').textContent = item.price;
+      list.appendChild(row);
+    }
+    root.appendChild(list);
+  }
+});
+"""
+SPA_PAGE = """<!doctype html><html><head><title>Noodle Bar</title>
+<script src="/app.js" defer></script></head><body><h1>Noodle Bar</h1>
+<div id="menu">Loading the menu…</div><img src="HONEYPOT/pixel.png" alt=""></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def spa() -> Iterator[tuple[PageServer, PageServer]]:
+    with page_server({"/pixel.png": Served(b"", "image/png"), "/steal": Served(b"{}")}) as honeypot:
+        routes = {
+            "/": Served(SPA_PAGE.replace("HONEYPOT", honeypot.url).encode()),
+            "/app.js": Served(APP_JS.replace("HONEYPOT", honeypot.url).encode(), "text/javascript"),
+            "/api/menu.json": Served(json.dumps(MENU_JSON).encode(), "application/json"),
+        }
+        with page_server(routes) as site:
+            yield site, honeypot
+
+
+async def _extract_spa(site: PageServer, render: RenderOptions | None) -> ExtractionResult:
+    guard = UrlGuard(allowed_hosts=frozenset({site.netloc}))
+    async with httpx.AsyncClient() as http:
+        return await extract_store(f"{site.url}/", http=http, guard=guard, render=render)
+
+
+async def test_a_script_built_menu_needs_the_render(spa: tuple[PageServer, PageServer]) -> None:
+    site, honeypot = spa
+    static = await _extract_spa(site, None)
+    assert static.menu is None and not static.rendered
+    assert "no_menu" in static.warning_codes()
+
+    result = await _extract_spa(site, RenderOptions(timeout=60))
+    assert result.rendered
+    assert result.menu is not None, result.warnings
+    assert [(c.name, [(i.name, str(i.price)) for i in c.items]) for c in result.menu.categories] == [
+        ("Noodles", [("Dan Dan Noodles", "14.50")]),
+        ("Dumplings", [("Pork & Chive Dumplings", "11.00")]),
+    ]
+    # Every request of the browser went through the fetch here: the site saw them, the honeypot none.
+    assert {"GET /app.js", "GET /api/menu.json"} <= set(site.requests)
+    assert honeypot.requests == []
+    blocked = [w for w in result.warnings if w.code == "render_blocked_requests"]
+    assert len(blocked) == 1 and f"{honeypot.url}/steal" in blocked[0].message
+
+
+async def test_the_render_has_a_byte_budget(spa: tuple[PageServer, PageServer]) -> None:
+    site, _ = spa
+    # Room for the page and its script, not for the menu the script fetches.
+    budget = len(site.routes["/"].body) + len(site.routes["/app.js"].body) + 10
+    result = await _extract_spa(site, RenderOptions(timeout=60, max_bytes=budget))
+    assert result.rendered and result.menu is None
+    assert "render_over_budget" in result.warning_codes()
+
+
+async def test_a_missing_browser_leaves_the_static_result_with_a_warning(
+    spa: tuple[PageServer, PageServer],
+) -> None:
+    site, _ = spa
+    result = await _extract_spa(site, RenderOptions(chromium_path="/nonexistent/chromium"))
+    assert result.menu is None and not result.rendered
+    failed = [w.message for w in result.warnings if w.code == "render_failed"]
+    assert failed and "apt-get install chromium" in failed[0]

@@ -12,9 +12,10 @@ from temporalio.exceptions import ApplicationError
 from yolobatch.domain.company import CompanyDetails, SearchTerms, is_unambiguous, street_search_terms
 from yolobatch.domain.derive import derive_config, generate_password, validate_config
 from yolobatch.domain.extraction import ExtractionResult
-from yolobatch.engine.activities import as_application_error
+from yolobatch.engine.activities import _with_heartbeats, as_application_error
 from yolobatch.engine.contracts import LookupInput, StepOutput
 from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store
+from yolobatch.integrations.extraction.render import render_options
 from yolobatch.integrations.registry import RegistryError, make_registry
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
@@ -45,8 +46,15 @@ class PipelineActivities:
         if not url:
             raise ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
         try:
-            result = await extract_store(
-                url, http=self._http, guard=self._guard, max_bytes=self._settings.fetch_max_bytes
+            # Heartbeats: with a render, step 1 can outlast the lookups' 30 s heartbeat timeout.
+            result = await _with_heartbeats(
+                extract_store(
+                    url,
+                    http=self._http,
+                    guard=self._guard,
+                    max_bytes=self._settings.fetch_max_bytes,
+                    render=render_options(self._settings),
+                )
             )
         except ExtractionError as exc:
             raise as_application_error(exc, BACKOFF, activity.info().attempt) from None
@@ -58,6 +66,7 @@ class PipelineActivities:
                 "source": result.source,
                 "menu_id": menu.id if menu else None,
                 "items": len(menu.items()) if menu else 0,
+                "rendered": result.rendered,
                 "warnings": [w.message for w in result.warnings],
             }
         )

@@ -45,6 +45,18 @@ class Fetched:
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """What a request carries besides its URL (a rendered page's scripts may POST to their API)."""
+
+    method: str = "GET"
+    content: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+GET = Outgoing()
+
+
+@dataclass(frozen=True)
 class Page:
     url: str
     final_url: str
@@ -113,11 +125,14 @@ async def fetch_bytes(
     max_bytes: int,
     timeout: float,
     max_redirects: int,
+    outgoing: Outgoing = GET,
 ) -> Fetched:
     """The shared fetch loop; `timeout` bounds the whole fetch, redirects and slow bodies included."""
     try:
         async with asyncio.timeout(timeout):
-            return await _fetch(url, http, guard, accept, refusal, max_bytes, timeout, max_redirects)
+            return await _fetch(
+                url, http, guard, accept, refusal, max_bytes, timeout, max_redirects, outgoing
+            )
     except TimeoutError as exc:
         raise ExtractionError(f"Fetching {url} took longer than {timeout} s", "timeout", True) from exc
 
@@ -131,6 +146,7 @@ async def _fetch(
     max_bytes: int,
     timeout: float,
     max_redirects: int,
+    outgoing: Outgoing,
 ) -> Fetched:
     current = url
     for _hop in range(max_redirects + 1):
@@ -138,7 +154,7 @@ async def _fetch(
         pinned = await asyncio.to_thread(guard.check, current)
         try:
             # Redirects are followed by hand so that every hop passes the guard.
-            request = _pinned_request(http, current, pinned, timeout)
+            request = _pinned_request(http, current, pinned, timeout, outgoing)
             response = await http.send(request, stream=True, follow_redirects=False)
         except httpx.TimeoutException as exc:
             raise ExtractionError(f"Timed out fetching {current}", "timeout", True) from exc
@@ -147,6 +163,8 @@ async def _fetch(
         try:
             if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                 current = urljoin(current, response.headers["location"])
+                if response.status_code not in (307, 308):
+                    outgoing = GET  # as browsers do: 301/302/303 turn any method into a GET
                 continue
             return await _read(url, current, response, accept, refusal, max_bytes)
         finally:
@@ -155,17 +173,21 @@ async def _fetch(
 
 
 def _pinned_request(
-    http: httpx.AsyncClient, url: str, address: IPAddress | None, timeout: float
+    http: httpx.AsyncClient, url: str, address: IPAddress | None, timeout: float, outgoing: Outgoing
 ) -> httpx.Request:
-    """A GET of `url` that connects to `address` (the one the guard approved), not to a new resolution.
-    The Host header and the TLS server name (SNI and certificate check) stay those of the URL."""
+    """A request for `url` that connects to `address` (the one the guard approved), not to a new
+    resolution. The Host header and the TLS server name (SNI and certificate check) stay the URL's."""
+    headers = dict(outgoing.headers)
     # Set by hand: httpx would offer every coding it has a decoder for, but the body is decoded here.
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
+    headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING})
+    method, content = outgoing.method, outgoing.content
     if address is None:
-        return http.build_request("GET", url, headers=headers, timeout=timeout)
+        return http.build_request(method, url, headers=headers, content=content, timeout=timeout)
     target = httpx.URL(url)
     headers["Host"] = target.netloc.decode("ascii")
-    request = http.build_request("GET", target.copy_with(host=str(address)), headers=headers, timeout=timeout)
+    request = http.build_request(
+        method, target.copy_with(host=str(address)), headers=headers, content=content, timeout=timeout
+    )
     if target.scheme == "https":
         request.extensions["sni_hostname"] = target.host
     return request

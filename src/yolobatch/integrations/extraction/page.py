@@ -6,13 +6,14 @@ import asyncio
 
 import httpx
 
-from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.domain.extraction import ExtractionResult, ExtractionWarning
 from yolobatch.integrations.extraction.branding import extract_branding
 from yolobatch.integrations.extraction.details import extract_contact, extract_opening_hours
 from yolobatch.integrations.extraction.document import Document, parse_document
 from yolobatch.integrations.extraction.fetch import fetch_page
 from yolobatch.integrations.extraction.guard import UrlGuard
 from yolobatch.integrations.extraction.menu import extract_menu
+from yolobatch.integrations.extraction.render import RenderError, RenderOptions, render_page
 
 DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_TIMEOUT = 20.0
@@ -41,12 +42,42 @@ async def extract_store(
     guard: UrlGuard,
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DEFAULT_TIMEOUT,
+    render: RenderOptions | None = None,
 ) -> ExtractionResult:
-    """Raises `ExtractionError` when the page cannot be had; anything missing inside it is a warning."""
+    """Raises `ExtractionError` when the page cannot be had; anything missing inside it is a warning.
+    With `render`, a page whose static HTML holds no menu is rendered in headless Chromium and read again."""
     page = await fetch_page(url, http=http, guard=guard, max_bytes=max_bytes, timeout=timeout)
     # Parsing a multi-megabyte page is CPU work; keep it off the event loop.
     doc, result = await asyncio.to_thread(extract_from_html, page.final_url, page.text)
+    if result.menu is None and render is not None:
+        doc, result = await _rendered(page.final_url, doc, result, http, guard, render)
     branding, branding_warnings = await extract_branding(doc, http=http, guard=guard, timeout=timeout)
     return result.model_copy(
         update={"url": url, "branding": branding, "warnings": result.warnings + branding_warnings}
     )
+
+
+async def _rendered(
+    url: str,
+    doc: Document,
+    static: ExtractionResult,
+    http: httpx.AsyncClient,
+    guard: UrlGuard,
+    options: RenderOptions,
+) -> tuple[Document, ExtractionResult]:
+    """The page read again after its scripts ran; the static reading stands when the render fails."""
+    try:
+        rendered = await render_page(url, http=http, guard=guard, options=options)
+    except RenderError as exc:
+        warning = ExtractionWarning(code="render_failed", message=str(exc))
+        return doc, static.model_copy(update={"warnings": [*static.warnings, warning]})
+    doc, result = await asyncio.to_thread(extract_from_html, url, rendered.html)
+    warnings = list(result.warnings)
+    for code, urls, why in (
+        ("render_blocked_requests", rendered.blocked, "refused by the URL guard"),
+        ("render_over_budget", rendered.over_budget, "beyond the render's byte or request budget"),
+    ):
+        if urls:
+            shown = ", ".join(urls[:3]) + (f" and {len(urls) - 3} more" if len(urls) > 3 else "")
+            warnings.append(ExtractionWarning(code=code, message=f"{len(urls)} request(s) {why}: {shown}"))
+    return doc, result.model_copy(update={"rendered": True, "warnings": warnings})

@@ -1,0 +1,203 @@
+"""Optional render of a store page in headless Chromium, for pages that build their menu with JavaScript.
+
+The browser never touches the network itself. Every request it makes (the page, scripts, API calls,
+images) is intercepted and fetched here, through the same guarded, pinned, size-capped fetch as the
+static page, then handed back to the browser; a refused one is aborted and recorded. A dead proxy for
+everything else makes a request that escapes interception (a new kind of sub-resource, a WebSocket) fail
+instead of reaching the machine's network. The whole render has a time budget, and all its responses
+together a byte and a request budget.
+
+Playwright is an optional dependency (`pip install 'yolobatch[render]'`); the browser is the system's
+Chromium (Debian's `chromium` package), never one Playwright downloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from yolobatch.integrations.extraction.errors import ExtractionError
+from yolobatch.integrations.extraction.fetch import Fetched, Outgoing, fetch_bytes
+from yolobatch.integrations.extraction.guard import UrlGuard
+from yolobatch.settings import Settings
+
+if TYPE_CHECKING:
+    from playwright.async_api import Route
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Nothing listens on port 9 ("discard"): a request that is not intercepted fails there. Loopback
+    # is proxied too (Chromium bypasses the proxy for it by default).
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+]
+# Request headers a page's script may set that the API it calls needs; cookies and the like stay out.
+FORWARDED_HEADERS = frozenset({"accept", "accept-language", "content-type", "x-requested-with"})
+
+
+class RenderError(Exception):
+    """The render could not run or finish (no Playwright, no Chromium, out of time)."""
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    chromium_path: str = DEFAULT_CHROMIUM
+    timeout: float = 30.0  # the whole render: browser start, page, its requests, settling
+    max_bytes: int = 20_000_000  # every response of the render together
+    max_requests: int = 300
+    settle: float = 1.5  # how long the network must be idle before the DOM is read
+
+
+def render_options(settings: Settings) -> RenderOptions | None:
+    """The render budget a deployment chose, or None when rendering is off (the default)."""
+    if not settings.render_pages:
+        return None
+    return RenderOptions(
+        chromium_path=settings.chromium_path,
+        timeout=settings.render_timeout_seconds,
+        max_bytes=settings.render_max_bytes,
+    )
+
+
+@dataclass
+class RenderedPage:
+    url: str
+    html: str
+    requests: int = 0
+    bytes: int = 0
+    blocked: list[str] = field(default_factory=list)  # refused by the URL guard
+    over_budget: list[str] = field(default_factory=list)
+
+
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _slot() -> asyncio.Semaphore:
+    """One browser at a time per process: Chromium is heavy, and renders are a rare fallback."""
+    loop = asyncio.get_running_loop()
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(1)
+    return _slots[loop]
+
+
+async def render_page(
+    url: str, *, http: httpx.AsyncClient, guard: UrlGuard, options: RenderOptions
+) -> RenderedPage:
+    """The page's DOM after its scripts ran. Raises `RenderError`; refused requests are in `blocked`."""
+    try:
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import async_playwright
+    except ImportError as exc:
+        raise RenderError("rendering needs Playwright: pip install 'yolobatch[render]'") from exc
+    if not os.access(options.chromium_path, os.X_OK):
+        raise RenderError(
+            f"rendering needs Chromium at {options.chromium_path} (apt-get install chromium); "
+            "no browser is ever downloaded"
+        )
+    rendered = RenderedPage(url=url, html="")
+    try:
+        async with _slot(), asyncio.timeout(options.timeout), async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=options.chromium_path, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(service_workers="block", accept_downloads=False)
+                proxy = _Proxy(rendered, http, guard, options)
+                await context.route("**/*", proxy.handle)
+                page = await context.new_page()
+                await page.goto(url, wait_until="load")
+                await _settle(page, options.settle)
+                rendered.html = await page.content()
+            finally:
+                await browser.close()
+    except TimeoutError as exc:
+        raise RenderError(f"rendering {url} took longer than {options.timeout} s") from exc
+    except PlaywrightError as exc:
+        raise RenderError(f"rendering {url} failed: {exc.message.splitlines()[0]}") from exc
+    return rendered
+
+
+async def _settle(page: Any, quiet: float) -> None:
+    """Wait until the page's scripts stop fetching (or the render's own timeout ends the wait)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    # A page that polls forever never idles: read what it has built so far.
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_load_state("networkidle", timeout=max(quiet, 0.5) * 1000 * 10)
+    await page.wait_for_timeout(quiet * 1000 / 3)
+
+
+class _Proxy:
+    """Answers every request of the browser with a guarded fetch, within the render's budgets."""
+
+    def __init__(
+        self, rendered: RenderedPage, http: httpx.AsyncClient, guard: UrlGuard, options: RenderOptions
+    ) -> None:
+        self._rendered = rendered
+        self._http = http
+        self._guard = guard
+        self._options = options
+
+    async def handle(self, route: Route) -> None:
+        request = route.request
+        rendered, options = self._rendered, self._options
+        remaining = options.max_bytes - rendered.bytes
+        if rendered.requests >= options.max_requests or remaining <= 0:
+            rendered.over_budget.append(request.url)
+            await route.abort("blockedbyclient")
+            return
+        rendered.requests += 1
+        outgoing = Outgoing(
+            method=request.method,
+            content=request.post_data_buffer,
+            headers=tuple((k, v) for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS),
+        )
+        try:
+            fetched = await fetch_bytes(
+                request.url,
+                http=self._http,
+                guard=self._guard,
+                accept=lambda _media_type: True,
+                refusal="not_html",
+                max_bytes=remaining,
+                timeout=options.timeout,
+                max_redirects=5,
+                outgoing=outgoing,
+            )
+        except ExtractionError as exc:
+            await self._refused(route, exc)
+            return
+        rendered.bytes += len(fetched.body)
+        await route.fulfill(status=fetched.status, headers=_headers(fetched), body=fetched.body)
+
+    async def _refused(self, route: Route, exc: ExtractionError) -> None:
+        if exc.code in ("ssrf_refused", "invalid_url"):
+            self._rendered.blocked.append(route.request.url)
+            await route.abort("blockedbyclient")
+        elif exc.code == "too_large":
+            self._rendered.over_budget.append(route.request.url)
+            await route.abort("blockedbyclient")
+        elif exc.code == "http_error" and exc.status is not None:
+            await route.fulfill(status=exc.status, body=b"")
+        else:
+            await route.abort("failed")
+
+
+def _headers(fetched: Fetched) -> dict[str, str]:
+    # CORS guards a user's cookies; this browser has none, and a store page's own API is often on another
+    # origin, whose real CORS headers `Fetched` does not keep.
+    headers = {"access-control-allow-origin": "*"}
+    if fetched.content_type:
+        headers["content-type"] = fetched.content_type
+    return headers
