@@ -146,9 +146,11 @@ MENU_JSON = {
     ]
 }
 # The menu exists only once /app.js has fetched /api/menu.json and built the DOM; the page also asks
-# for a private address (another local port the guard does not allow), by script and by an image.
+# for a private address (another local port the guard does not allow): by fetch, WebSocket and image.
 APP_JS = """
 fetch('HONEYPOT/steal').catch(() => {});
+// Route interception does not see WebSockets; the browser must not open one to a private address.
+try { new WebSocket('HONEYPOT/socket'.replace('http', 'ws')); } catch (e) {}
 fetch('/api/menu.json', {headers: {'Accept': 'application/json'}}).then(r => r.json()).then(data => {
   const root = document.getElementById('menu');
   root.textContent = '';
@@ -206,7 +208,7 @@ async def test_a_script_built_menu_needs_the_render(spa: tuple[PageServer, PageS
     ]
     # Every request of the browser went through the fetch here: the site saw them, the honeypot none.
     assert {"GET /app.js", "GET /api/menu.json"} <= set(site.requests)
-    assert honeypot.requests == []
+    assert honeypot.requests == [], honeypot.requests
     blocked = [w for w in result.warnings if w.code == "render_blocked_requests"]
     assert len(blocked) == 1 and f"{honeypot.url}/steal" in blocked[0].message
 
