@@ -11,12 +11,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from temporalio.testing import ActivityEnvironment
 
 from tests.page_server import PageServer, Served, page_server
+from yolobatch.domain.batch_input import parse_batch
 from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.engine.contracts import LookupInput
+from yolobatch.engine.pipeline_activities import PipelineActivities
 from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store, fetch_page
 from yolobatch.integrations.extraction.decoding import StreamDecoder, decode_html
 from yolobatch.integrations.extraction.render import RenderOptions
+from yolobatch.settings import Settings
+from yolobatch.store.repository import Store
 
 SHIFT_JIS_PAGE = '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"><p>牛タン定食 ①</p>'
 BOMB_DECODED = 500 * 1024 * 1024  # 500 MB of zeros: ~0.5 MB gzip, the size the security review used
@@ -230,3 +236,29 @@ async def test_a_missing_browser_leaves_the_static_result_with_a_warning(
     assert result.menu is None and not result.rendered
     failed = [w.message for w in result.warnings if w.code == "render_failed"]
     assert failed and "apt-get install chromium" in failed[0]
+
+
+async def test_step_1_in_the_engine_renders_when_the_setting_says_so(
+    spa: tuple[PageServer, PageServer], store: Store, tmp_path
+) -> None:
+    """The extract_store activity (the worker's step 1) reads YOLOBATCH_RENDER_PAGES from its settings."""
+    site, _ = spa
+    batch = parse_batch(json.dumps({"restaurants": [{"name": "Noodle Bar", "storeUrl": f"{site.url}/"}]}))
+    store.ensure_org("render-org")
+    batch_id = store.create_batch("render-org", batch.name, batch.restaurants)
+    [(_, job_id, _)] = store.job_ids_page(batch_id, -1, 10)
+    summaries = {}
+    for render in (False, True):
+        settings = Settings(
+            data_dir=tmp_path,
+            database_url=store.engine.url.render_as_string(hide_password=False),
+            fetch_allowed_hosts=[site.netloc],
+            render_pages=render,
+        )
+        async with httpx.AsyncClient() as http:
+            activities = PipelineActivities(store, http, settings)
+            output = await ActivityEnvironment().run(activities.extract_store, LookupInput(job_id))
+        summaries[render] = output.summary
+    assert (summaries[False]["items"], summaries[False]["rendered"]) == (0, False)
+    assert (summaries[True]["items"], summaries[True]["rendered"]) == (2, True)
+    assert store.extraction(job_id)["rendered"] is True
