@@ -109,3 +109,13 @@ def test_render_flag_reads_a_script_built_menu(site: PageServer) -> None:
     assert code == 0, out
     assert "(rendered in headless Chromium)" in out and "14.50  Dan Dan Noodles" in out
     assert "render_blocked_requests" in out and "http://10.0.0.1/steal" in out
+
+
+def test_a_saved_file_renders_with_its_sites_requests(site: PageServer, tmp_path: Path) -> None:
+    saved = tmp_path / "spa.html"
+    saved.write_text(SPA_PAGE.replace("HONEYPOT", "http://10.0.0.1"), encoding="utf-8")
+    code, _, err = _run(str(saved), "--render", allowed=site.netloc)
+    assert code == 2 and "needs --url" in err
+    code, out, _ = _run(str(saved), "--render", "--url", f"{site.url}/spa", allowed=site.netloc)
+    assert code == 0, out
+    assert "11.00  Pork & Chive Dumplings" in out and "(rendered in headless Chromium)" in out

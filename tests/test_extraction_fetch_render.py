@@ -205,8 +205,11 @@ async def test_a_script_built_menu_needs_the_render(spa: tuple[PageServer, PageS
     assert static.menu is None and not static.rendered
     assert "no_menu" in static.warning_codes()
 
+    site.requests.clear()
     result = await _extract_spa(site, RenderOptions(timeout=60))
     assert result.rendered
+    # The browser was handed the page already fetched, not sent for it again.
+    assert site.requests.count("GET /") == 1
     assert result.menu is not None, result.warnings
     assert [(c.name, [(i.name, str(i.price)) for i in c.items]) for c in result.menu.categories] == [
         ("Noodles", [("Dan Dan Noodles", "14.50")]),
@@ -221,8 +224,8 @@ async def test_a_script_built_menu_needs_the_render(spa: tuple[PageServer, PageS
 
 async def test_the_render_has_a_byte_budget(spa: tuple[PageServer, PageServer]) -> None:
     site, _ = spa
-    # Room for the page and its script, not for the menu the script fetches.
-    budget = len(site.routes["/"].body) + len(site.routes["/app.js"].body) + 10
+    # Room for the script (the page itself is handed over), not for the menu the script fetches.
+    budget = len(site.routes["/app.js"].body) + 10
     result = await _extract_spa(site, RenderOptions(timeout=60, max_bytes=budget))
     assert result.rendered and result.menu is None
     assert "render_over_budget" in result.warning_codes()

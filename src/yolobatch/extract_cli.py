@@ -25,6 +25,7 @@ from yolobatch.settings import Settings
 
 if TYPE_CHECKING:
     from yolobatch.integrations.extraction import UrlGuard
+    from yolobatch.integrations.extraction.render import RenderOptions
 
 EXIT_MENU, EXIT_NO_MENU, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -76,20 +77,28 @@ async def _extract(target: str, canonical: str | None, settings: Settings) -> Ex
                 )
             if "://" in target:
                 _fail(f"{target}: only http and https URLs can be fetched")
-            return await _extract_file(Path(target), canonical, settings, http, guard)
+            return await _extract_file(Path(target), canonical, settings, http, guard, render)
         except ExtractionError as exc:
             _fail(f"{exc.code}: {exc.message}")
 
 
 async def _extract_file(
-    path: Path, canonical: str | None, settings: Settings, http: httpx.AsyncClient, guard: UrlGuard
+    path: Path,
+    canonical: str | None,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    guard: UrlGuard,
+    render: RenderOptions | None,
 ) -> ExtractionResult:
     from yolobatch.integrations.extraction.branding import extract_branding
     from yolobatch.integrations.extraction.decoding import decode_html
-    from yolobatch.integrations.extraction.page import extract_from_html
+    from yolobatch.integrations.extraction.page import extract_from_html, extract_rendered
 
     if canonical is not None and not canonical.lower().startswith(("http://", "https://")):
         _fail(f"--url {canonical!r} is not an http(s) URL")
+    if render is not None and canonical is None:
+        # Its scripts and API calls are fetched from the site it came from, which only --url says.
+        _fail("--render of a FILE needs --url (the site its scripts and requests come from)")
     try:
         size = path.stat().st_size
         if not path.is_file():
@@ -102,6 +111,8 @@ async def _extract_file(
     page_url = canonical or path.resolve().as_uri()
     _encoding, text = decode_html(body, None)
     doc, result = await asyncio.to_thread(extract_from_html, page_url, text)
+    if result.menu is None and render is not None:
+        doc, result = await extract_rendered(page_url, doc, result, text, http, guard, render)
     branding, warnings = await extract_branding(doc, http=http, guard=guard, timeout=20.0)
     return result.model_copy(update={"branding": branding, "warnings": result.warnings + warnings})
 

@@ -50,24 +50,26 @@ async def extract_store(
     # Parsing a multi-megabyte page is CPU work; keep it off the event loop.
     doc, result = await asyncio.to_thread(extract_from_html, page.final_url, page.text)
     if result.menu is None and render is not None:
-        doc, result = await _rendered(page.final_url, doc, result, http, guard, render)
+        doc, result = await extract_rendered(page.final_url, doc, result, page.text, http, guard, render)
     branding, branding_warnings = await extract_branding(doc, http=http, guard=guard, timeout=timeout)
     return result.model_copy(
         update={"url": url, "branding": branding, "warnings": result.warnings + branding_warnings}
     )
 
 
-async def _rendered(
+async def extract_rendered(
     url: str,
     doc: Document,
     static: ExtractionResult,
+    html: str,
     http: httpx.AsyncClient,
     guard: UrlGuard,
     options: RenderOptions,
 ) -> tuple[Document, ExtractionResult]:
-    """The page read again after its scripts ran; the static reading stands when the render fails."""
+    """The page (`html`, at `url`) read again after its scripts ran; the static reading stands when the
+    render fails."""
     try:
-        rendered = await render_page(url, http=http, guard=guard, options=options)
+        rendered = await render_page(url, http=http, guard=guard, options=options, document=html)
     except RenderError as exc:
         warning = ExtractionWarning(code="render_failed", message=str(exc))
         return doc, static.model_copy(update={"warnings": [*static.warnings, warning]})

@@ -58,7 +58,7 @@ class RenderOptions:
     timeout: float = 30.0  # the whole render: browser start, page, its requests, settling
     max_bytes: int = 20_000_000  # every response of the render together
     max_requests: int = 300
-    settle: float = 1.5  # how long the network must be idle before the DOM is read
+    settle: float = 0.5  # how long to wait, once the network is idle, before the DOM is read
 
 
 def render_options(settings: Settings) -> RenderOptions | None:
@@ -94,9 +94,17 @@ def _slot() -> asyncio.Semaphore:
 
 
 async def render_page(
-    url: str, *, http: httpx.AsyncClient, guard: UrlGuard, options: RenderOptions
+    url: str,
+    *,
+    http: httpx.AsyncClient,
+    guard: UrlGuard,
+    options: RenderOptions,
+    document: str | None = None,
 ) -> RenderedPage:
-    """The page's DOM after its scripts ran. Raises `RenderError`; refused requests are in `blocked`."""
+    """The page's DOM after its scripts ran. Raises `RenderError`; refused requests are in `blocked`.
+
+    `document`: the page's HTML, already fetched (or read from a file) and decoded; the browser is given
+    it at `url` instead of fetching the page a second time. Its sub-requests are fetched as usual."""
     try:
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import async_playwright
@@ -113,11 +121,13 @@ async def render_page(
             browser = await pw.chromium.launch(executable_path=options.chromium_path, args=CHROMIUM_ARGS)
             try:
                 context = await browser.new_context(service_workers="block", accept_downloads=False)
-                proxy = _Proxy(rendered, http, guard, options)
+                proxy = _Proxy(
+                    rendered, http, guard, options, url if document is not None else None, document
+                )
                 await context.route("**/*", proxy.handle)
                 page = await context.new_page()
                 await page.goto(url, wait_until="load")
-                await _settle(page, options.settle)
+                await _settle(page, options)
                 rendered.html = await page.content()
             finally:
                 await browser.close()
@@ -128,30 +138,48 @@ async def render_page(
     return rendered
 
 
-async def _settle(page: Any, quiet: float) -> None:
-    """Wait until the page's scripts stop fetching (or the render's own timeout ends the wait)."""
+async def _settle(page: Any, options: RenderOptions) -> None:
+    """Wait until the page's scripts stop fetching (no request for 0.5 s), then `settle` more for the DOM
+    updates that follow the last response."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    # A page that polls forever never idles: read what it has built so far.
+    # A page that polls forever never idles: after half the budget, read what it has built so far.
     with contextlib.suppress(PlaywrightTimeout):
-        await page.wait_for_load_state("networkidle", timeout=max(quiet, 0.5) * 1000 * 10)
-    await page.wait_for_timeout(quiet * 1000 / 3)
+        await page.wait_for_load_state("networkidle", timeout=options.timeout * 1000 / 2)
+    await page.wait_for_timeout(options.settle * 1000)
 
 
 class _Proxy:
     """Answers every request of the browser with a guarded fetch, within the render's budgets."""
 
     def __init__(
-        self, rendered: RenderedPage, http: httpx.AsyncClient, guard: UrlGuard, options: RenderOptions
+        self,
+        rendered: RenderedPage,
+        http: httpx.AsyncClient,
+        guard: UrlGuard,
+        options: RenderOptions,
+        document_url: str | None,
+        document: str | None,
     ) -> None:
         self._rendered = rendered
         self._http = http
         self._guard = guard
         self._options = options
+        self._document_url = document_url
+        self._document = document
 
     async def handle(self, route: Route) -> None:
         request = route.request
         rendered, options = self._rendered, self._options
+        if (
+            self._document is not None
+            and request.url == self._document_url
+            and request.is_navigation_request()
+        ):
+            # Decoded already (as a browser would): handed over as UTF-8, which the header makes binding.
+            body, self._document = self._document.encode(), None
+            await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
+            return
         remaining = options.max_bytes - rendered.bytes
         if rendered.requests >= options.max_requests or remaining <= 0:
             rendered.over_budget.append(request.url)
