@@ -25,6 +25,15 @@ from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 
 SHIFT_JIS_PAGE = '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"><p>牛タン定食 ①</p>'
+# Legacy XHTML: an XML declaration naming the byte encoding, then schema.org JSON-LD.
+SJIS_JSONLD = """<?xml version="1.0" encoding="Shift_JIS"?>
+<html xmlns="http://www.w3.org/1999/xhtml"><head>
+<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS" />
+<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Menu", "hasMenuSection": [
+ {"@type": "MenuSection", "name": "定食", "hasMenuItem": [
+  {"@type": "MenuItem", "name": "牛タン定食（松）",
+   "offers": {"@type": "Offer", "price": "2980", "priceCurrency": "JPY"}}]}]}
+</script></head><body><h1>牛たん</h1></body></html>"""
 BOMB_DECODED = 500 * 1024 * 1024  # 500 MB of zeros: ~0.5 MB gzip, the size the security review used
 PAGE = "<html><body><h2>Plats</h2><ul><li><strong>Crème brûlée</strong> <span class=price>7,50 €</span></li>"
 
@@ -51,6 +60,7 @@ def server() -> Iterator[PageServer]:
         "/page-broken-gzip": Served(
             b"\x1f\x8b\x08\0\0\0\0\0\0\x03\xff\xff\xff", headers={"Content-Encoding": "gzip"}
         ),
+        "/sjis-jsonld": Served(SJIS_JSONLD.encode("cp932"), content_type="text/html"),
         "/latin1": Served(PAGE.encode("cp1252"), content_type="text/html; charset=ISO-8859-1"),
     }
     with page_server(routes) as running:
@@ -112,6 +122,14 @@ async def test_a_declared_latin1_page_decodes_as_windows_1252(server: PageServer
     # Browsers read ISO-8859-1 as windows-1252: the euro sign (0x80) exists only there.
     text = await _fetch(server, "/latin1")
     assert "7,50 €" in text and "Crème brûlée" in text
+
+
+async def test_structured_data_survives_an_xml_encoding_declaration(server: PageServer) -> None:
+    guard = UrlGuard(allowed_hosts=frozenset({server.netloc}))
+    async with httpx.AsyncClient() as http:
+        result = await extract_store(f"{server.url}/sjis-jsonld", http=http, guard=guard)
+    assert result.source == "jsonld" and result.menu is not None
+    assert [(i.name, str(i.price)) for i in result.menu.items()] == [("牛タン定食（松）", "2980.00")]
 
 
 @pytest.mark.parametrize(
