@@ -9,6 +9,7 @@ import tracemalloc
 import zlib
 from collections.abc import Iterator
 
+import brotli
 import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
@@ -38,6 +39,14 @@ BOMB_DECODED = 500 * 1024 * 1024  # 500 MB of zeros: ~0.5 MB gzip, the size the 
 PAGE = "<html><body><h2>Plats</h2><ul><li><strong>Crème brûlée</strong> <span class=price>7,50 €</span></li>"
 
 
+def _brotli_bomb() -> bytes:
+    packer = brotli.Compressor(quality=5)
+    zeros = b"\0" * (1 << 20)
+    parts = [packer.process(b"<html><body>")]
+    parts += [packer.process(zeros) for _ in range(BOMB_DECODED >> 20)]
+    return b"".join([*parts, packer.finish()])  # about 1 KB on the wire
+
+
 def _bomb(wbits: int) -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
     zeros = b"\0" * (1 << 20)
@@ -56,7 +65,10 @@ def server() -> Iterator[PageServer]:
         "/bomb-twice": Served(gzip.compress(gzip_bomb, 1), headers={"Content-Encoding": "gzip, gzip"}),
         "/page-gzip": Served(gzip.compress(PAGE.encode()), headers={"Content-Encoding": "gzip"}),
         "/page-deflate": Served(zlib.compress(PAGE.encode()), headers={"Content-Encoding": "deflate"}),
-        "/page-brotli": Served(b"\x0b\x02\x80hello\x03", headers={"Content-Encoding": "br"}),
+        "/bomb-brotli": Served(_brotli_bomb(), headers={"Content-Encoding": "br"}),
+        "/page-brotli": Served(brotli.compress(PAGE.encode()), headers={"Content-Encoding": "br"}),
+        "/page-zstd": Served(b"(\xb5/\xfd\x00Xhello", headers={"Content-Encoding": "zstd"}),
+        "/page-broken-brotli": Served(b"\xff\xff\xff\xff", headers={"Content-Encoding": "br"}),
         "/page-broken-gzip": Served(
             b"\x1f\x8b\x08\0\0\0\0\0\0\x03\xff\xff\xff", headers={"Content-Encoding": "gzip"}
         ),
@@ -78,7 +90,7 @@ async def _fetch(server: PageServer, path: str, **kwargs) -> str:
 
 
 @pytest.mark.security
-@pytest.mark.parametrize("path", ["/bomb-gzip", "/bomb-deflate-raw", "/bomb-twice"])
+@pytest.mark.parametrize("path", ["/bomb-gzip", "/bomb-deflate-raw", "/bomb-twice", "/bomb-brotli"])
 async def test_a_compression_bomb_stops_at_the_cap_with_bounded_memory(server: PageServer, path: str) -> None:
     tracemalloc.start()
     try:
@@ -95,9 +107,10 @@ async def test_a_compression_bomb_stops_at_the_cap_with_bounded_memory(server: P
 async def test_compressed_pages_decode(server: PageServer) -> None:
     assert await _fetch(server, "/page-gzip") == PAGE
     assert await _fetch(server, "/page-deflate") == PAGE
+    assert await _fetch(server, "/page-brotli") == PAGE
 
 
-@pytest.mark.parametrize("path", ["/page-brotli", "/page-broken-gzip"])
+@pytest.mark.parametrize("path", ["/page-zstd", "/page-broken-gzip", "/page-broken-brotli"])
 async def test_an_unasked_or_broken_coding_is_a_clear_error(server: PageServer, path: str) -> None:
     with pytest.raises(ExtractionError) as caught:
         await _fetch(server, path)

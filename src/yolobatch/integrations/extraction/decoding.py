@@ -15,9 +15,23 @@ from typing import Protocol
 from w3lib.encoding import html_to_unicode
 
 OUTPUT_CHUNK = 64 * 1024
-# Only what can be decoded in bounded steps is offered to servers (brotli's Python binding cannot cap
-# its output per call, so it is not).
-ACCEPT_ENCODING = "gzip, deflate"
+
+
+def _bounded_brotli() -> bool:
+    """brotli ≥ 1.2 caps the output of one call (`output_buffer_limit`); older bindings inflate a whole
+    input at once, like httpx's decoders, and would reopen the bomb."""
+    try:
+        import brotli
+
+        brotli.Decompressor().process(b"", output_buffer_limit=1)
+    except (ImportError, TypeError):
+        return False
+    return True
+
+
+BROTLI = _bounded_brotli()
+# Only what can be decoded in bounded steps is offered to servers.
+ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI else "gzip, deflate"
 
 
 class UnsupportedEncoding(ValueError):
@@ -72,6 +86,34 @@ class _ZlibStage:
         yield from self._drain(b"")
 
 
+class _BrotliStage:
+    """Brotli in bounded steps: after an output-capped call, the decoder is drained with empty input until
+    it can take more (the binding's contract)."""
+
+    def __init__(self) -> None:
+        import brotli
+
+        self._error = brotli.error
+        self._obj = brotli.Decompressor()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            out = self._obj.process(data, output_buffer_limit=OUTPUT_CHUNK)
+            while True:
+                if out:
+                    yield out
+                if self._obj.can_accept_more_data() or self._obj.is_finished():
+                    return
+                out = self._obj.process(b"", output_buffer_limit=OUTPUT_CHUNK)
+                if not out:
+                    return
+        except self._error as exc:
+            raise UnsupportedEncoding(f"invalid br data: {exc}") from exc
+
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
+
+
 class _Identity:
     def feed(self, data: bytes) -> Iterator[bytes]:
         if data:
@@ -88,6 +130,8 @@ def _stage(coding: str) -> _Stage:
         return _ZlibStage("gzip")
     if coding == "deflate":
         return _ZlibStage("deflate")
+    if coding == "br" and BROTLI:
+        return _BrotliStage()
     raise UnsupportedEncoding(f"unsupported Content-Encoding {coding!r}")
 
 
