@@ -163,6 +163,8 @@ async def test_structured_data_survives_an_xml_encoding_declaration(server: Page
             "Café – مقهى",
         ),
         (b"\xef\xbb\xbf<p>Caf\xc3\xa9</p>", "text/html", "Café"),
+        # A <meta> saying UTF-16 in ASCII bytes is read as UTF-8, as the HTML standard says.
+        ('<meta charset="utf-16"><p>Café</p>'.encode(), "text/html", "<p>Café</p>"),
         # Nothing declared: UTF-8 when valid, else windows-1252 (the legacy default).
         ("<p>Tiramisù 6€</p>".encode(), "text/html", "Tiramisù 6€"),
         ("<p>Tiramisù 6€</p>".encode("cp1252"), "text/html", "Tiramisù 6€"),

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_to_unicode, read_bom
 
 OUTPUT_CHUNK = 64 * 1024
 
@@ -174,4 +174,9 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     """(encoding used, text): BOM, then the Content-Type charset, then `<meta charset>` / http-equiv,
     then a sniff, with the browser's aliases (ISO-8859-1 and ASCII mean windows-1252, Shift_JIS cp932)."""
     header = content_type if content_type and "charset" in content_type.lower() else None
-    return html_to_unicode(header, body, auto_detect_fun=_utf8_or_windows_1252)
+    encoding, text = html_to_unicode(header, body, auto_detect_fun=_utf8_or_windows_1252)
+    if encoding.startswith(("utf-16", "utf-32")) and read_bom(body) == (None, None) and header is None:
+        # A page that could say "utf-16" in readable ASCII is not UTF-16: the HTML standard reads such a
+        # <meta> as UTF-8 (w3lib takes it at its word and returns garbage).
+        return "utf-8", body.decode("utf-8", errors="replace")
+    return encoding, text
