@@ -121,9 +121,7 @@ async def render_page(
             browser = await pw.chromium.launch(executable_path=options.chromium_path, args=CHROMIUM_ARGS)
             try:
                 context = await browser.new_context(service_workers="block", accept_downloads=False)
-                proxy = _Proxy(
-                    rendered, http, guard, options, url if document is not None else None, document
-                )
+                proxy = _Proxy(rendered, http, guard, options, document)
                 await context.route("**/*", proxy.handle)
                 page = await context.new_page()
                 await page.goto(url, wait_until="load")
@@ -158,34 +156,42 @@ class _Proxy:
         http: httpx.AsyncClient,
         guard: UrlGuard,
         options: RenderOptions,
-        document_url: str | None,
         document: str | None,
     ) -> None:
         self._rendered = rendered
         self._http = http
         self._guard = guard
         self._options = options
-        self._document_url = document_url
         self._document = document
+        # As many fetches at once as a browser opens to one host: bounds the bodies held side by side.
+        self._fetching = asyncio.Semaphore(6)
 
     async def handle(self, route: Route) -> None:
         request = route.request
         rendered, options = self._rendered, self._options
-        if (
-            self._document is not None
-            and request.url == self._document_url
-            and request.is_navigation_request()
-        ):
-            # Decoded already (as a browser would): handed over as UTF-8, which the header makes binding.
+        if self._document is not None and request.is_navigation_request():
+            # The first navigation is the `goto` of the page itself (Chromium may have normalised its
+            # URL, e.g. added a trailing slash). Decoded already, as a browser would: handed over as UTF-8,
+            # which the header makes binding over the page's own <meta charset>.
             body, self._document = self._document.encode(), None
             await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
             return
-        remaining = options.max_bytes - rendered.bytes
-        if rendered.requests >= options.max_requests or remaining <= 0:
+        if rendered.requests >= options.max_requests:
             rendered.over_budget.append(request.url)
             await route.abort("blockedbyclient")
             return
         rendered.requests += 1
+        async with self._fetching:
+            await self._answer(route)
+
+    async def _answer(self, route: Route) -> None:
+        request = route.request
+        rendered, options = self._rendered, self._options
+        remaining = options.max_bytes - rendered.bytes
+        if remaining <= 0:
+            rendered.over_budget.append(request.url)
+            await route.abort("blockedbyclient")
+            return
         outgoing = Outgoing(
             method=request.method,
             content=request.post_data_buffer,
@@ -205,6 +211,11 @@ class _Proxy:
             )
         except ExtractionError as exc:
             await self._refused(route, exc)
+            return
+        if rendered.bytes + len(fetched.body) > options.max_bytes:
+            # Fetched side by side, each within what was left when it started: only one fits.
+            rendered.over_budget.append(request.url)
+            await route.abort("blockedbyclient")
             return
         rendered.bytes += len(fetched.body)
         await route.fulfill(status=fetched.status, headers=_headers(fetched), body=fetched.body)
