@@ -48,10 +48,11 @@ def test_a_file_is_read_as_if_fetched_from_its_url() -> None:
     code, out, _ = _run(str(LATIN1), "--url", "https://www.absinthe-cafe.example/menu-hiver.php")
     assert code == 0, out
     assert "strategy: dom" in out
-    assert "menu: 3 categories, 8 items" in out
-    # windows-1252 bytes declared ISO-8859-1, decoded as a browser would.
+    assert "menu: 3 categories, 12 items" in out
+    # windows-1252 bytes declared ISO-8859-1, decoded as a browser would; entities decoded too.
     assert "22.00  Filet de bœuf façon Rossini" in out
-    assert "Les Desserts (2)" in out and "no_logo" in out
+    assert "14.50  Suprême de poulet à la thaï, riz basmati" in out
+    assert "Les Desserts (3)" in out and "no_logo" in out
 
 
 def test_json_is_the_extraction_result() -> None:
