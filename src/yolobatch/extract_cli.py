@@ -11,17 +11,16 @@ Exit codes: 0 a menu was found, 1 no menu, 2 bad input (or a page that cannot be
 from __future__ import annotations
 
 import asyncio
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import httpx
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.settings import Settings
+from yolobatch.terminal import safe
 
 if TYPE_CHECKING:
     from yolobatch.integrations.extraction import UrlGuard
@@ -118,22 +117,13 @@ async def _extract_file(
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {_safe(message)}")
+    err.print(f"[red]error:[/] {safe(message)}")
     raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _safe(value: object) -> str:
-    """Page text for a terminal: control characters shown escaped (a page must not move the cursor or
-    recolour the operator's terminal), then Rich markup escaped."""
-    text = "".join(
-        c if unicodedata.category(c) != "Cc" or c in "\n\t" else f"\\x{ord(c):02x}" for c in str(value)
-    )
-    return escape(text)
 
 
 def _print(result: ExtractionResult) -> None:
     menu = result.menu
-    out.print(f"[bold]{_safe(result.final_url or result.url)}[/]")
+    out.print(f"[bold]{safe(result.final_url or result.url)}[/]")
     out.print(f"strategy: {result.source}" + (" (rendered in headless Chromium)" if result.rendered else ""))
     if menu is None:
         out.print("[yellow]no menu found[/]")
@@ -144,21 +134,19 @@ def _print(result: ExtractionResult) -> None:
             f"groups, currency {menu.currency}"
         )
         for category in menu.categories:
-            out.print(f"\n[bold]{_safe(category.name)}[/] ({len(category.items)})")
+            out.print(f"\n[bold]{safe(category.name)}[/] ({len(category.items)})")
             for item in category.items:
-                extras = (
-                    f"  [dim]options: {_safe(', '.join(item.option_sets))}[/]" if item.option_sets else ""
-                )
-                tags = f"  [dim]tags: {_safe(', '.join(item.tags))}[/]" if item.tags else ""
-                out.print(f"  {item.price:>9}  {_safe(item.name)}{extras}{tags}")
+                extras = f"  [dim]options: {safe(', '.join(item.option_sets))}[/]" if item.option_sets else ""
+                tags = f"  [dim]tags: {safe(', '.join(item.tags))}[/]" if item.tags else ""
+                out.print(f"  {item.price:>9}  {safe(item.name)}{extras}{tags}")
         if menu.option_sets:
             out.print("\n[bold]Option groups[/]")
             for group in menu.option_sets:
                 shown = group.display_name or group.name
                 options = ", ".join(f"{o.name} +{o.price}" for o in group.items)
                 out.print(
-                    f"  {_safe(shown)} (min {group.min_selections}, max {group.max_selections}): "
-                    f"{_safe(options)}"
+                    f"  {safe(shown)} (min {group.min_selections}, max {group.max_selections}): "
+                    f"{safe(options)}"
                 )
     _print_details(result)
 
@@ -167,15 +155,15 @@ def _print_details(result: ExtractionResult) -> None:
     b, c = result.branding, result.contact
     out.print("\n[bold]Branding[/]")
     logo = f"{b.logo_url} (confidence {b.logo_confidence:.2f})" if b.logo_url else "none"
-    out.print(f"  logo: {_safe(logo)}")
+    out.print(f"  logo: {safe(logo)}")
     colours = ", ".join(x for x in (b.primary_color, b.secondary_color) if x) or "none"
     out.print(f"  colours: {colours} · theme {b.theme}")
     for label, value in (("favicon", b.favicon_url), ("cover image", b.cover_image_url)):
         if value:
-            out.print(f"  {label}: {_safe(value)}")
+            out.print(f"  {label}: {safe(value)}")
     out.print("\n[bold]Contact[/]")
     for label, value in (("phone", c.phone), ("email", c.email), ("address", c.address), ("city", c.city)):
-        out.print(f"  {label}: {_safe(value) if value else '-'}")
+        out.print(f"  {label}: {safe(value) if value else '-'}")
     out.print("\n[bold]Opening hours[/]")
     if not result.opening_hours:
         out.print("  -")
@@ -185,4 +173,4 @@ def _print_details(result: ExtractionResult) -> None:
     if not result.warnings:
         out.print("  -")
     for warning in result.warnings:
-        out.print(f"  {warning.code}: {_safe(warning.message)}")
+        out.print(f"  {warning.code}: {safe(warning.message)}")
