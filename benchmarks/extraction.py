@@ -24,10 +24,12 @@ Truth file (`tests/fixtures/real/SOURCES.md` says where each page's structure an
       "format": "deliveroo", "strategy": "next_data",  # expected MenuSource (optional)
       "categories": ["Mains", "Sides"],           # expected category names (their count is checked)
       "items": [{"name": "Butter Chicken", "price": "12.50", "categories": ["Mains"]}],
+                                                  # a dish listed in two categories is expected in both
       "option_groups": [                          # exact: name, min, max (null: no limit), options
         {"name": "Choose a drink", "min": 1, "max": 1, "items": ["Butter Chicken"],
          "options": [{"name": "Coke", "price": "0.00"}]}],
-      "responses": {"https://.../item/1": {"file": "x.json", "content_type": "application/json"}},
+      "responses": {"https://.../item/1": {"file": "x.json", "content_type": "application/json"},
+                    "https://.../api": [{"file": "a.json", "json": {"id": "a"}}]},  # by JSON body
       "branding": {"cover_image_url": "https://..."}, "contact": {"phone": "..."}  # optional, exact
     }
 """
@@ -140,25 +142,34 @@ def page_bytes(truth: dict[str, Any]) -> bytes:
 
 def _transport(truth: dict[str, Any]) -> httpx.MockTransport:
     coding = truth.get("content_encoding")
-    page = page_bytes(truth)
-    routes: dict[str, tuple[bytes, str]] = {
-        truth["url"]: (_encoded(page, coding), truth.get("content_type", "text/html; charset=utf-8"))
+    page = {
+        "body": _encoded(page_bytes(truth), coding),
+        "content_type": truth.get("content_type", "text/html; charset=utf-8"),
+        "content_encoding": coding,
     }
+    routes: dict[str, list[dict[str, Any]]] = {truth["url"]: [page]}
     for url, spec in truth.get("responses", {}).items():
-        routes[url] = ((CORPUS / spec["file"]).read_bytes(), spec.get("content_type", "application/json"))
+        # One spec per URL, or several told apart by what their JSON request body contains.
+        routes[url] = spec if isinstance(spec, list) else [spec]
 
     def handler(request: httpx.Request) -> httpx.Response:
-        # Headers the page's own host saw (Host, method, body) select nothing here: a URL is a route.
-        found = routes.get(str(request.url))
-        if found is None:
-            return httpx.Response(404, text="not in the corpus")
-        body, content_type = found
-        headers = {"content-type": content_type}
-        if coding and str(request.url) == truth["url"]:
-            headers["content-encoding"] = coding
-        # A stream, not `content=`: httpx would read and decode that eagerly, skipping the fetch's own
-        # bounded decoding that real responses go through.
-        return httpx.Response(200, stream=httpx.ByteStream(body), headers=headers)
+        # Headers the page's own host saw (Host, method) select nothing here: a URL (and body) is a route.
+        for spec in routes.get(str(request.url), []):
+            if "json" in spec:
+                try:
+                    body = json.loads(request.content or b"null")
+                except ValueError:
+                    continue
+                if not isinstance(body, dict) or any(body.get(k) != v for k, v in spec["json"].items()):
+                    continue
+            content = spec["body"] if "body" in spec else (CORPUS / spec["file"]).read_bytes()
+            headers = {"content-type": spec.get("content_type", "application/json")}
+            if spec.get("content_encoding"):
+                headers["content-encoding"] = spec["content_encoding"]
+            # A stream, not `content=`: httpx would read and decode that eagerly, skipping the fetch's own
+            # bounded decoding that real responses go through.
+            return httpx.Response(200, stream=httpx.ByteStream(content), headers=headers)
+        return httpx.Response(404, text="not in the corpus")
 
     return httpx.MockTransport(handler)
 
@@ -231,7 +242,9 @@ def score(
 ) -> PageScore:
     menu = result.menu
     found = Counter((norm(i.name), cents(i.price)) for i in (menu.items() if menu else []))
-    expected = Counter((norm(i["name"]), cents(i["price"])) for i in truth["items"])
+    expected: Counter[tuple[str, Decimal]] = Counter()
+    for i in truth["items"]:
+        expected[(norm(i["name"]), cents(i["price"]))] += max(len(i.get("categories") or []), 1)
     matched = sum((found & expected).values())
     n_found, n_expected = sum(found.values()), sum(expected.values())
     precision = matched / n_found if n_found else 0.0

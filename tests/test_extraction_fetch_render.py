@@ -190,7 +190,9 @@ APP_JS = """
 fetch('HONEYPOT/steal').catch(() => {});
 // Route interception does not see WebSockets; the browser must not open one to a private address.
 try { new WebSocket('HONEYPOT/socket'.replace('http', 'ws')); } catch (e) {}
-fetch('/api/menu.json', {headers: {'Accept': 'application/json'}}).then(r => r.json()).then(data => {
+// A GraphQL-style POST, as script-built menus often load theirs.
+const query = {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"query": "menu"}'};
+fetch('/api/menu.json', query).then(r => r.json()).then(data => {
   const root = document.getElementById('menu');
   root.textContent = '';
   for (const category of data.categories) {
@@ -249,7 +251,7 @@ async def test_a_script_built_menu_needs_the_render(spa: tuple[PageServer, PageS
         ("Dumplings", [("Pork & Chive Dumplings", "11.00")]),
     ]
     # Every request of the browser went through the fetch here: the site saw them, the honeypot none.
-    assert {"GET /app.js", "GET /api/menu.json"} <= set(site.requests)
+    assert {"GET /app.js", "POST /api/menu.json"} <= set(site.requests)
     assert honeypot.requests == [], honeypot.requests
     blocked = [w for w in result.warnings if w.code == "render_blocked_requests"]
     assert len(blocked) == 1 and f"{honeypot.url}/steal" in blocked[0].message

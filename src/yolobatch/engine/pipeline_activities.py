@@ -54,6 +54,8 @@ class PipelineActivities:
                     http=self._http,
                     guard=self._guard,
                     max_bytes=self._settings.fetch_max_bytes,
+                    # Per-item option requests (Uber Eats) keep to the lookup rate the task queue enforces.
+                    item_rate=self._settings.lookups_per_second / self._settings.time_scale,
                     render=render_options(self._settings),
                 )
             )

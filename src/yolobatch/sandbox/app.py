@@ -32,6 +32,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.include_router(_control_router())
     app.include_router(registry_api.router())
     app.include_router(store_pages.router())
+    app.include_router(store_pages.item_router())
     return app
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from yolobatch.integrations.extraction.errors import ExtractionError
-from yolobatch.integrations.extraction.fetch import Fetched, Outgoing, fetch_bytes
+from yolobatch.integrations.extraction.fetch import Fetched, Post, fetch_bytes
 from yolobatch.integrations.extraction.guard import UrlGuard
 from yolobatch.settings import Settings
 
@@ -192,11 +192,19 @@ class _Proxy:
             rendered.over_budget.append(request.url)
             await route.abort("blockedbyclient")
             return
-        outgoing = Outgoing(
-            method=request.method,
-            content=request.post_data_buffer,
-            headers=tuple((k, v) for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS),
-        )
+        if request.method not in ("GET", "POST"):
+            # A preview reads; a script's PUT or DELETE would change something on the site.
+            await route.abort("blockedbyclient")
+            return
+        post = None
+        if request.method == "POST":
+            # The browser's own Content-Type replaces the JSON default of `Post` (one spelling of the name).
+            headers = {
+                ("Content-Type" if k.lower() == "content-type" else k): v
+                for k, v in request.headers.items()
+                if k.lower() in FORWARDED_HEADERS
+            }
+            post = Post(request.post_data_buffer or b"", headers)
         try:
             fetched = await fetch_bytes(
                 request.url,
@@ -207,7 +215,7 @@ class _Proxy:
                 max_bytes=remaining,
                 timeout=options.timeout,
                 max_redirects=5,
-                outgoing=outgoing,
+                post=post,
             )
         except ExtractionError as exc:
             await self._refused(route, exc)
