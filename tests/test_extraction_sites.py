@@ -603,3 +603,15 @@ def test_definition_list_menu() -> None:
     menu = _menu(html, "dom")
     assert menu.currency == "GBP"
     assert _flat(menu) == [("Desserts", "Sticky Toffee Pudding", "7.50"), ("Desserts", "Eton Mess", "6.95")]
+
+
+def test_a_price_class_in_french_with_leaders_after_a_bare_name() -> None:
+    # A café's winter menu as written (12c's cp1252 capture): the name is the line's own text, the price
+    # a "text-prix" span whose amount follows typographic leaders.
+    html = """<html><body><div id="carte-plat"><h2>Les plats</h2><ul>
+      <li>Suprême de poulet à la thaï, riz basmati <span class="text-prix">…… 14,50</span></li>
+      <li>Filet de bœuf façon Rossini <span class="text-prix">…… 22,00</span></li></ul></div></body></html>"""
+    assert _flat(_menu(html, "dom")) == [
+        ("Les plats", "Suprême de poulet à la thaï, riz basmati", "14.50"),
+        ("Les plats", "Filet de bœuf façon Rossini", "22.00"),
+    ]

@@ -33,7 +33,8 @@ from yolobatch.integrations.extraction.headings import class_words, heading_text
 
 _CURRENCY = r"(?:[$€£¥₹₪₺₩₫฿₱]|R\$|zł|kr|Kč|Rs\.?|د\.إ|ر\.س|د\.ك|ر\.ق|[A-Z]{3}|[A-Z]{2}\$)"
 _AMOUNT = r"\d{1,4}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?(?:[.,][-–])?"
-LONE_AMOUNT = re.compile(rf"^\s*\+?\s*(?:{_CURRENCY}\s?)?{_AMOUNT}\s?(?:{_CURRENCY})?\s*\*?\s*$")
+# Leaders before the amount ("…… 9,50", ". . . 12.00") belong to the price's layout, not its value.
+LONE_AMOUNT = re.compile(rf"^[\s.…·_]*\+?\s*(?:{_CURRENCY}\s?)?{_AMOUNT}\s?(?:{_CURRENCY})?\s*\*?\s*$")
 _HAS_CURRENCY = re.compile(_CURRENCY)
 _DIGIT = re.compile(r"\d")
 _HAS_CENTS = re.compile(r"\d[.,]\d{2}\s*\D*$")
@@ -65,6 +66,7 @@ _LINE = re.compile(
 )
 _LINE_ITEM_TAGS = frozenset({"li", "p", "dd", "dt", "div", "td", "span"})
 _SMALL_PRINT = frozenset({"em", "i", "sup", "sub", "small"})
+_PRICE_WORDS = ("price", "prix", "preis", "precio", "prezzo", "preco", "preço")
 _PRICE_PARTS = ("lbl", "label", "currency", "unit", "name", "title", "size", "separator", "image", "desc")
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
 
@@ -346,12 +348,15 @@ def _name_node(item: Node) -> Node | None:
             and not _has_block_children(node)
         ):
             return node
+    if item is not price and sum(c.isalpha() for c in item.text(deep=False)) >= 2:
+        # "<li>Suprême de poulet <span class=text-prix>…… 14,50</span></li>": the line's own words.
+        return item
     if item is price or not candidates:
         sibling = item.prev
         for _ in range(4):
             while sibling is not None and sibling.tag in ("-text", "_comment"):
                 sibling = sibling.prev
-            if sibling is None or _is_price(sibling) or _inside(sibling, "[class*=price]"):
+            if sibling is None or _is_price(sibling) or any(_is_price(n) for n in _inside(sibling)):
                 return None
             if (sibling.tag in _NAME_TAGS or _NAME_CLASS.search(class_words(sibling))) and _has_words(
                 sibling
@@ -391,7 +396,7 @@ def _item(
     image_url = None
     if image is not None:
         image_url = doc.absolute(image.attributes.get("src") or image.attributes.get("data-src"))
-    name = _name_text(name_node)
+    name = name_node.text(deep=False) if name_node.mem_id == node.mem_id else _name_text(name_node)
     description_text = description.text(deep=True, separator=" ") if description is not None else None
     own = name_node.text(deep=False)
     if name_node.tag in _LINE_TAGS and _inside(name_node, "br, small") and sum(c.isalpha() for c in own) >= 2:
@@ -463,18 +468,23 @@ def _is_price(node: Node) -> bool:
     return found
 
 
+def _price_class(words: str) -> bool:
+    """A class naming a price, in the languages restaurant sites are written in ("text-prix", "Preis")."""
+    return any(word in words for word in _PRICE_WORDS)
+
+
 def _looks_like_price(node: Node) -> bool:
     if node.tag in SKIPPED_TAGS or node.tag in ("-text", "_comment", "img", "body", "html"):
         return False
     if node.attributes.get("itemprop") == "price":
         return True
     words = class_words(node)
-    if "price" in words:
+    if _price_class(words):
         # Parts and neighbours of a price are not prices: its label ("price-lbl": 9"), its currency sign,
         # the row holding name and price ("name-price-row"); nor a wrapper of prices ("menu-prices").
         if any(part in words for part in _PRICE_PARTS):
             return False
-        return not any(_is_price(n) for n in _inside(node, "[class*=rice]"))
+        return not any(_is_price(n) for n in _inside(node) if _price_class(class_words(n)))
     own_text = node.text(deep=False)
     # A price is short: a long text (a paragraph, a script-like blob) is never a lone amount.
     if not own_text or len(own_text) > 80 or not _DIGIT.search(own_text):
