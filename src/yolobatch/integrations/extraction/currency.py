@@ -7,14 +7,8 @@ from __future__ import annotations
 
 from yolobatch.integrations.extraction.details import business_node
 from yolobatch.integrations.extraction.document import Document, first_text
+from yolobatch.integrations.extraction.platforms.common import COUNTRY_CURRENCY
 
-COUNTRY_CURRENCIES = {
-    "NZ": "NZD", "AU": "AUD", "US": "USD", "CA": "CAD", "GB": "GBP", "UK": "GBP", "IE": "EUR", "DE": "EUR",
-    "FR": "EUR", "ES": "EUR", "IT": "EUR", "NL": "EUR", "BE": "EUR", "AT": "EUR", "PT": "EUR", "FI": "EUR",
-    "GR": "EUR", "LU": "EUR", "CH": "CHF", "SG": "SGD", "HK": "HKD", "AE": "AED", "SA": "SAR", "KW": "KWD",
-    "QA": "QAR", "BH": "BHD", "OM": "OMR", "JO": "JOD", "EG": "EGP", "IN": "INR", "MY": "MYR", "ZA": "ZAR",
-    "MX": "MXN", "BR": "BRL", "JP": "JPY", "SE": "SEK", "NO": "NOK", "DK": "DKK", "PL": "PLN", "TR": "TRY",
-}  # fmt: skip
 _COUNTRY_NAMES = {
     "NEW ZEALAND": "NZ", "AUSTRALIA": "AU", "UNITED STATES": "US", "USA": "US", "CANADA": "CA",
     "UNITED KINGDOM": "GB", "IRELAND": "IE", "GERMANY": "DE", "DEUTSCHLAND": "DE", "FRANCE": "FR",
@@ -30,6 +24,6 @@ def page_currency(doc: Document) -> str | None:
             continue
         country = (first_text(address.get("addressCountry")) or "").strip().upper()
         code = _COUNTRY_NAMES.get(country, country)
-        if code in COUNTRY_CURRENCIES:
-            return COUNTRY_CURRENCIES[code]
+        if code in COUNTRY_CURRENCY:
+            return COUNTRY_CURRENCY[code]
     return None
