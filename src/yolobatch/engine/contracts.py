@@ -5,14 +5,53 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The queue names of an installation created before installations had their own (and of recorded histories).
 WORKFLOW_QUEUE = "yolobatch-workflows"
 PLATFORM_QUEUE = "yolobatch-platform"
 ACCOUNTS_QUEUE = "yolobatch-accounts"
 LOOKUP_QUEUE = "yolobatch-lookup"  # extraction and registry calls
+WORKFLOWS_SUFFIX = "-workflows"
+
+
+@dataclass(frozen=True)
+class Queues:
+    """An installation's task queues, all named `<prefix>-<role>`. The prefix comes from the installation's
+    database, so work never reaches a worker of another installation on the same Temporal server."""
+
+    prefix: str = "yolobatch"
+
+    @classmethod
+    def of_workflow_queue(cls, task_queue: str) -> Queues:
+        """The queues of the installation whose workflows run on `task_queue` (inside a workflow: its own
+        `workflow.info().task_queue`, which is deterministic and survives replay)."""
+        if not task_queue.endswith(WORKFLOWS_SUFFIX):
+            raise ValueError(f"{task_queue!r} is not a yolobatch workflow task queue")
+        return cls(task_queue.removesuffix(WORKFLOWS_SUFFIX))
+
+    @property
+    def workflows(self) -> str:
+        return self.prefix + WORKFLOWS_SUFFIX
+
+    @property
+    def platform(self) -> str:
+        return f"{self.prefix}-platform"
+
+    @property
+    def accounts(self) -> str:
+        return f"{self.prefix}-accounts"
+
+    @property
+    def lookup(self) -> str:
+        return f"{self.prefix}-lookup"
 
 
 def onboarding_workflow_id(job_id: str) -> str:
     return f"onboard-{job_id}"
+
+
+def workflow_summary(restaurant_name: str, batch_name: str) -> str:
+    """The static summary a restaurant's workflow carries (names only: never a secret)."""
+    return f"{restaurant_name} · batch {batch_name}"[:400]
 
 
 def starter_workflow_id(batch_id: str) -> str:
