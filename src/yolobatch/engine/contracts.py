@@ -10,7 +10,6 @@ WORKFLOW_QUEUE = "yolobatch-workflows"
 PLATFORM_QUEUE = "yolobatch-platform"
 ACCOUNTS_QUEUE = "yolobatch-accounts"
 LOOKUP_QUEUE = "yolobatch-lookup"  # extraction and registry calls
-WORKFLOWS_SUFFIX = "-workflows"
 
 
 @dataclass(frozen=True)
@@ -20,17 +19,9 @@ class Queues:
 
     prefix: str = "yolobatch"
 
-    @classmethod
-    def of_workflow_queue(cls, task_queue: str) -> Queues:
-        """The queues of the installation whose workflows run on `task_queue` (inside a workflow: its own
-        `workflow.info().task_queue`, which is deterministic and survives replay)."""
-        if not task_queue.endswith(WORKFLOWS_SUFFIX):
-            raise ValueError(f"{task_queue!r} is not a yolobatch workflow task queue")
-        return cls(task_queue.removesuffix(WORKFLOWS_SUFFIX))
-
     @property
     def workflows(self) -> str:
-        return self.prefix + WORKFLOWS_SUFFIX
+        return f"{self.prefix}-workflows"
 
     @property
     def platform(self) -> str:
@@ -78,6 +69,8 @@ class OnboardingInput:
     yolo: bool = False  # auto-approve valid configs; never wait for a company choice
     auto_select: bool = True  # take an unambiguous registry match without asking
     company_number: str | None = None  # given in the input: chosen when the search finds it
+    # The installation's task queues (`Queues`); histories from before it was passed use the old names.
+    queue_prefix: str = "yolobatch"
 
 
 @dataclass

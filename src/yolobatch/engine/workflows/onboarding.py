@@ -183,7 +183,7 @@ class RestaurantOnboarding(PipelineMixin):
         timeout = max(MIN_CALL_TIMEOUT, spec.limit_seconds * tuning.time_scale)
         # Polling an asynchronous image upload may outlast the call itself.
         schedule = timeout * (4 if spec.key == SubStep.UPLOAD_IMAGES else 1) + 5
-        queues = Queues.of_workflow_queue(workflow.info().task_queue)
+        queues = Queues(self._inp.queue_prefix)
         accounts = spec.call_class == CallClass.ACCOUNTS
         queue = queues.accounts if accounts else queues.platform
         if accounts:
@@ -411,7 +411,7 @@ class RestaurantOnboarding(PipelineMixin):
             await workflow.execute_activity(
                 "record",
                 record,
-                task_queue=workflow.info().task_queue,
+                task_queue=Queues(self._inp.queue_prefix).workflows,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=0),
             )

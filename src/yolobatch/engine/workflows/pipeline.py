@@ -142,7 +142,7 @@ class PipelineMixin:
                     activity,
                     arg,
                     result_type=StepOutput,
-                    task_queue=Queues.of_workflow_queue(workflow.info().task_queue).lookup,
+                    task_queue=Queues(self._inp.queue_prefix).lookup,
                     activity_id=f"{STEP_NAMES[step]}/{activity}/{workflow.info().get_current_history_length()}",
                     start_to_close_timeout=timedelta(seconds=max(15.0, 180 * tuning.time_scale)),
                     heartbeat_timeout=timedelta(seconds=30),
