@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from temporalio.client import Client
 
@@ -50,7 +51,11 @@ class Engine:
 
 def workflow_url(ui_url: str | None, namespace: str, workflow_id: str) -> str | None:
     """The Temporal Web UI's page of one workflow."""
-    return f"{ui_url.rstrip('/')}/namespaces/{namespace}/workflows/{workflow_id}" if ui_url else None
+    if not ui_url:
+        return None
+    return (
+        f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
+    )
 
 
 def embedded_record(settings: Settings, store: Store, ip: str | None = None) -> EngineRecord:
