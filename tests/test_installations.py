@@ -3,21 +3,28 @@ installation's work stays on its own task queues, and a server that is not this 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from tests.conftest import SECRET_KEY, batch_of, make_store, settings_for
 from tests.engine_helpers import all_completed, create, launch, state, wait_until, worker
+from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import Queues, onboarding_workflow_id
+from yolobatch.engine.devserver import free_port
 from yolobatch.engine.embedded import RECORD_FILE, ensure_record
 from yolobatch.engine.runtime import open_store
 from yolobatch.settings import Settings
@@ -142,3 +149,79 @@ def test_a_database_with_batches_keeps_the_queue_names_of_its_workflows_in_fligh
 
     fresh = make_store("sqlite", _mkdir(tmp_path / "new")).installation()
     assert fresh.task_queue_prefix == f"yolobatch-{fresh.id[:12]}"
+
+
+async def test_up_serves_the_temporal_ui_and_the_drawer_links_to_each_workflow(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "yolobatch",
+                "up",
+                "--sandbox",
+                "--time-scale",
+                "0.01",
+                "--port",
+                str(port),
+            ],
+            env=user_env(data_dir),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_for(lambda: "Ctrl-C stops everything" in log.read_text(), process, log)
+        found = re.search(r"Temporal UI at (http://\S+)/namespaces/(\S+)/workflows", log.read_text())
+        assert found, log.read_text()
+        ui_url, namespace = found.groups()
+        token = (data_dir / "local-token").read_text().strip()
+        csv = (EXAMPLES / "plain-restaurants.csv").read_text().replace("{sandbox}", f"{base}/sandbox")
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as api:
+            created = await api.post(
+                "/api/batches/upload",
+                files={"file": ("ui.csv", csv.encode(), "text/csv")},
+                data={"yolo": "true", "start": "true"},
+            )
+            assert created.status_code == 201, created.text
+            batch_id = created.json()["batch_id"]
+            detail = (await api.get(f"/api/batches/{batch_id}")).json()
+            job = next(j for j in detail["jobs"] if j["restaurant_name"] == "Jax Burger Shack")
+            drawer = await api.get(f"/jobs/{job['job_id']}/drawer", cookies={"yb_session": token})
+            link = f"{ui_url}/namespaces/{namespace}/workflows/{onboarding_workflow_id(job['job_id'])}"
+            assert f'href="{link}"' in drawer.text, drawer.text[:2000]
+            async with httpx.AsyncClient() as browser:
+                page = await browser.get(link)
+                assert page.status_code == 200 and "<html" in page.text.lower()
+        record = json.loads((data_dir / RECORD_FILE).read_text())
+        client = await Client.connect(f"127.0.0.1:{record['port']}", namespace=namespace)
+        handle = client.get_workflow_handle(onboarding_workflow_id(job["job_id"]))
+        description = await _described(handle)
+        assert await description.static_summary() == "Jax Burger Shack · batch ui"
+        assert description.typed_search_attributes.get(BATCH_ID) == batch_id
+    finally:
+        process.terminate()
+        process.wait(60)
+    assert process.returncode == 0, log.read_text()[-3000:]
+
+
+async def _wait_for(predicate, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"not ready (exit {process.poll()}): {log.read_text()[-3000:]}")
+        await asyncio.sleep(0.2)
+
+
+async def _described(handle, timeout: float = 60):
+    """The workflow's description once the batch's starter has started it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await handle.describe()
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
