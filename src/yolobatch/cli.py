@@ -760,7 +760,10 @@ def bench(
 def sandbox_command(
     port: Annotated[int, typer.Option()] = 8765,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    time_scale: Annotated[float, typer.Option(help="Multiplies the platform's real latencies")] = 1.0,
+    time_scale: Annotated[
+        float,
+        typer.Option(envvar="YOLOBATCH_TIME_SCALE", help="Multiplies the platform's real latencies"),
+    ] = 1.0,
     seed: Annotated[int, typer.Option()] = 0,
     fault_rate_5xx: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
