@@ -617,6 +617,8 @@ async def _serve(
             f"Temporal at {engine.address}, namespace {engine.namespace}"
             + (" · worker running" if worker else "")
         )
+        if worker:
+            console.print(f"Task queues {store.installation().task_queue_prefix}-*")
         if engine.ui_url:
             console.print(f"Temporal UI at {engine.ui_url}/namespaces/{engine.namespace}/workflows")
             settings = settings.model_copy(update={"temporal_ui_url": engine.ui_url})
