@@ -43,10 +43,10 @@ def user_env(data_dir: Path) -> dict[str, str]:
     return env | {"YOLOBATCH_DATA_DIR": str(data_dir)}
 
 
-def start(data_dir: Path, *args: str) -> subprocess.Popen:
+def start(data_dir: Path, *args: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "yolobatch", *args],
-        env=user_env(data_dir),
+        env=user_env(data_dir) | env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -75,10 +75,11 @@ def test_two_installations_on_one_host_both_finish_with_no_port_options(tmp_path
     assert len(ports) == 4 and 7233 not in ports, records
     assert records[0]["namespace"] != records[1]["namespace"]
 
-    # A later start reuses what the data dir recorded.
-    code, out, err = finish(start(dirs[0], *RUN))
+    # A later start reuses what the data dir recorded; the Web UI can be turned off.
+    code, out, err = finish(start(dirs[0], *RUN, YOLOBATCH_TEMPORAL_UI="false"))
     assert code == 0, err[-3000:]
     assert json.loads((dirs[0] / RECORD_FILE).read_text()) == records[0]
+    assert "Temporal UI at" in results[0][2] and "Temporal UI at" not in err
 
 
 async def test_a_server_that_is_not_this_installations_is_refused(dev_server, world, tmp_path):
@@ -225,3 +226,13 @@ async def _described(handle, timeout: float = 60):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
+
+
+def test_up_keeps_its_dashboard_port_in_the_data_dir(tmp_path):
+    from yolobatch.cli import _dashboard_port
+    from yolobatch.engine.embedded import port_answers
+
+    taken = port_answers("127.0.0.1", 8000)
+    first = _dashboard_port(tmp_path)
+    assert _dashboard_port(tmp_path) == first
+    assert (first == 8000) != taken  # 8000 when free, another port when something answers there
