@@ -117,6 +117,7 @@ def test_temporal_environment_variables_configure_the_client(tmp_path):
     assert mixed["tls"].client_cert == b"other cert"
 
 
+@pytest.mark.security
 def test_a_profile_of_the_temporal_config_file_configures_the_client(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nprivate ca\n")
@@ -136,6 +137,8 @@ def test_a_profile_of_the_temporal_config_file_configures_the_client(tmp_path):
     assert config["namespace"] == "onboarding-prod" and config["api_key"] == "prod-key"
     assert config["tls"].server_root_ca_cert == ca.read_bytes()
 
-    config_file.write_text("[profile.prod\naddress = ")
-    with pytest.raises(TemporalConfigError, match="Temporal client settings"):
+    # A broken file is a clear error that says where, without quoting the line (it may hold the key).
+    config_file.write_text('[profile.prod]\napi_key = "planted-key-7f3a" oops\n')
+    with pytest.raises(TemporalConfigError, match="line 2, column") as refused:
         connect_config(Settings(data_dir=tmp_path), env=env)
+    assert "planted-key-7f3a" not in str(refused.value)

@@ -9,6 +9,7 @@ name) and a profile of the config file (`TEMPORAL_PROFILE`, `TEMPORAL_CONFIG_FIL
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 
 from yolobatch.settings import Settings
+
+_QUOTED = re.compile(r"^\s*\d*\s*\|")
 
 
 class TemporalConfigError(ValueError):
@@ -29,7 +32,7 @@ def connect_config(settings: Settings, env: Mapping[str, str] | None = None) -> 
         profile = ClientConfigProfile.load(override_env_vars=env)
         config: dict[str, Any] = dict(profile.to_client_connect_config())
     except (RuntimeError, ValueError, OSError) as exc:
-        raise TemporalConfigError(f"Temporal client settings: {exc}") from None
+        raise TemporalConfigError(f"Temporal client settings: {_without_quoted_lines(str(exc))}") from None
     if settings.temporal_address:
         config["target_host"] = settings.temporal_address
     if settings.temporal_namespace:
@@ -52,6 +55,8 @@ def connect_config(settings: Settings, env: Mapping[str, str] | None = None) -> 
     return config
 
 
-def describe(config: Mapping[str, Any]) -> str:
-    """Where a config points, for messages (never the API key or certificates)."""
-    return f"{config.get('target_host')} (namespace {config.get('namespace')})"
+def _without_quoted_lines(message: str) -> str:
+    """A TOML parse error quotes the offending line of the config file, which may hold an API key: keep
+    where it is and what is wrong, never the line itself."""
+    kept = [line.strip() for line in message.splitlines() if line.strip() and not _QUOTED.match(line)]
+    return " · ".join(kept)
