@@ -196,6 +196,13 @@ async def test_up_serves_the_temporal_ui_and_the_drawer_links_to_each_workflow(t
             async with httpx.AsyncClient() as browser:
                 page = await browser.get(link)
                 assert page.status_code == 200 and "<html" in page.text.lower()
+        # Commands reach the running engine through the data dir's record; a second engine is refused.
+        # (An unknown job: the engine was reached, and then the job not found in the database.)
+        unknown = "00000000-0000-0000-0000-000000000000"
+        code, _, err = await asyncio.to_thread(finish, start(data_dir, "cancel", unknown))
+        assert code == 1 and f"job {unknown} not found" in err and "engine" not in err, err[-3000:]
+        code, _, err = await asyncio.to_thread(finish, start(data_dir, *RUN))
+        assert code == 1 and "this data dir's engine already runs" in err, err[-3000:]
         record = json.loads((data_dir / RECORD_FILE).read_text())
         client = await Client.connect(f"127.0.0.1:{record['port']}", namespace=namespace)
         handle = client.get_workflow_handle(onboarding_workflow_id(job["job_id"]))
@@ -236,3 +243,11 @@ def test_up_keeps_its_dashboard_port_in_the_data_dir(tmp_path):
     first = _dashboard_port(tmp_path)
     assert _dashboard_port(tmp_path) == first
     assert (first == 8000) != taken  # 8000 when free, another port when something answers there
+
+
+def test_a_data_dir_from_before_the_record_keeps_the_namespace_of_its_workflows(tmp_path):
+    (tmp_path / "temporal.db").write_bytes(b"")  # an engine ran here before ports were recorded
+    record = ensure_record(tmp_path, "abcdef0123456789")
+    assert record.namespace == "default" and record.marker == "yolobatch-abcdef012345"
+    assert record.namespaces == ("yolobatch-abcdef012345",)  # the marker is created beside it
+    assert record.port != record.ui_port
