@@ -512,10 +512,14 @@ def engine(
     """The Temporal server alone, for `yolobatch worker` and `yolobatch api` processes on this host: the
     dev server with its database file in the data dir, the BatchId search attribute, one task-queue
     partition and fairness, and the namespace of TEMPORAL_NAMESPACE. Ctrl-C / SIGTERM stops it."""
-    from yolobatch.engine.temporal_client import connect_config
+    from yolobatch.engine.temporal_client import TemporalConfigError, connect_config
 
     settings = _settings(data_dir, temporal_ui=temporal_ui, temporal_ui_port=ui_port)
-    wanted = connect_config(settings)
+    try:
+        wanted = connect_config(settings)
+    except TemporalConfigError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
     target = wanted.get("target_host")
     if port is None and target:
         port = urlsplit(f"//{target}").port

@@ -101,8 +101,13 @@ async def temporal(
         ip=record.ip,
     )
     try:
-        client = await Client.connect(server.address, namespace=record.namespace)
+        # Checked again: whoever took the port between the first check and the start would have answered.
+        client = await running_engine(record, settings.data_dir)
+        if client is None or server.process.poll() is not None:
+            raise EngineUnavailable(f"the engine did not start: see {server.log_path}")
         yield Engine(client, server, server.address, record.ui_url if settings.temporal_ui else None)
+    except ForeignEngine as exc:
+        raise EngineUnavailable(str(exc)) from None
     finally:
         server.stop()
 
