@@ -1,15 +1,20 @@
-# The two quick-start commands: `make demo` and `make test`. Each builds .venv on first use.
+# The two quick-start commands: `make demo` and `make test`. Each builds .venv on first use, from the lock
+# file: the exact versions (and hashes) that were tested. `make lock` upgrades it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# The lock holds no index URL: pip and uv use whatever index this machine is configured with.
+LOCK_OPTIONS := --extra test --extra otel --python-version 3.11 --generate-hashes --no-emit-index-url \
+	--no-emit-find-links --custom-compile-command 'make lock'
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,6 +27,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
+
+# Re-resolve every dependency to its newest allowed version (pyproject.toml's ranges); review the diff, run
+# `make test`, commit both. To move one package only: `$(BIN)/uv pip compile ... --upgrade-package NAME`.
+lock:
+	test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/uv || $(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS) --upgrade -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) .yolobatch test-output

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -91,6 +93,29 @@ def make_store(kind: str, tmp_path: Path, schema: str = "yolobatch_test") -> Sto
     engine = make_engine(url)
     migrate(engine)
     return Store(engine, SecretBox(SECRET_KEY))
+
+
+@pytest.fixture
+def structured_log() -> Iterator[io.StringIO]:
+    """Everything the process logs during the test, rendered as a deployment ships it (JSON lines, DEBUG and
+    up, through yolobatch.logs); the previous logging setup is restored afterwards."""
+    from yolobatch.logs import CHATTY, configure
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    chatty = {name: logging.getLogger(name).level for name in CHATTY}
+    out = io.StringIO()
+    handler = configure(level="DEBUG", fmt="json", stream=out)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+        for kept in handlers:
+            if kept not in root.handlers:
+                root.addHandler(kept)
+        root.setLevel(level)
+        for name, was in chatty.items():
+            logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture

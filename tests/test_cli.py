@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,27 @@ def test_names_and_messages_from_outside_are_printed_as_text_never_as_markup(tmp
     shown = yolobatch("status", batch_id, data_dir=tmp_path / "data")
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert "Evil [/] [link=http://evil.ex" in shown.stdout, shown.stdout  # literal (and cut to fit)
+
+
+@pytest.mark.security
+def test_control_characters_from_outside_are_shown_escaped_never_sent_to_the_terminal(tmp_path):
+    """An ESC sequence in a name could recolour, clear or retitle the operator's terminal; a carriage
+    return or a bidi override could make a line read as something else."""
+    name = "Evil\x1b[2J\x1b]0;pwned\x07Bar\x08X\u202eY"
+    from yolobatch.domain.batch_input import parse_csv_batch
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.settings import Settings
+
+    store = open_store(Settings(data_dir=tmp_path))
+    store.ensure_org("default")
+    batch = parse_csv_batch(f"name,storeUrl,city\n{name},https://example.com/menu,Auckland\n", "esc")
+    assert batch.restaurants[0].name == name  # kept as given: only the terminal must not obey it
+    batch_id = store.create_batch("default", "esc", batch.restaurants)
+    shown = yolobatch("status", batch_id, data_dir=tmp_path)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    out = shown.stdout + shown.stderr
+    assert not any(c in out for c in ("\x1b", "\x07", "\x08", "\u202e")), repr(out)
+    assert "Evil\\x1b[2J" in shown.stdout, shown.stdout
 
 
 def test_plain_csv_runs_the_whole_pipeline_in_yolo_mode(tmp_path):
@@ -187,3 +209,27 @@ def test_api_process_never_prints_a_login_token_into_its_log(dev_server, tmp_pat
     token = (tmp_path / "local-token").read_text().strip()
     assert "Log in at" in text and str(tmp_path / "local-token") in text, text
     assert token not in text and "login?token=" not in text
+
+
+@pytest.mark.security
+def test_login_links_tokens_list_and_revoke_from_the_command_line(tmp_path):
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.settings import Settings
+    from yolobatch.store.access import Access
+
+    link = yolobatch("login-link", "--url", "http://127.0.0.1:8123/", data_dir=tmp_path)
+    assert link.returncode == 0, link.stderr
+    assert link.stdout.startswith("http://127.0.0.1:8123/login?code=ybl_")  # a code, not a token (yb_)
+    access = Access(open_store(Settings(data_dir=tmp_path)))
+    caller = access.peek_login_code(link.stdout.strip().split("code=")[1])
+    assert caller is not None and (caller.org_id, caller.token_name) == ("default", "local dashboard")
+
+    token = yolobatch("token", "create", "--org", "acme", "--name", "ci", data_dir=tmp_path).stdout.strip()
+    listed = json.loads(yolobatch("token", "list", "--org", "acme", "--json", data_dir=tmp_path).stdout)
+    assert [(t["name"], t["revoked_at"]) for t in listed] == [("ci", None)] and token not in str(listed)
+    session = access.open_session(access.token_caller(token), timedelta(hours=1))
+    wrong_org = yolobatch("token", "revoke", listed[0]["id"], "--org", "default", data_dir=tmp_path)
+    assert wrong_org.returncode == 1 and access.token_caller(token) is not None
+    revoked = yolobatch("token", "revoke", listed[0]["id"], "--org", "acme", data_dir=tmp_path)
+    assert revoked.returncode == 0 and "sessions are ended" in revoked.stderr
+    assert access.token_caller(token) is None and access.session_caller(session) is None

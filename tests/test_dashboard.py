@@ -12,9 +12,10 @@ from temporalio.client import Client
 
 from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import fault, sub_step_is, wait_until
-from tests.web_helpers import ORG, Dashboard, chromium, log_in, serving, shot
+from tests.web_helpers import ORG, Dashboard, chromium, log_in, login_csrf, open_session, serving, shot
 from yolobatch.api.security import csrf_token
 from yolobatch.cli import sandbox_settings
+from yolobatch.store.access import Access
 from yolobatch.web.routes import router as web_router
 
 LIVE = 120_000  # ms: the whole pipeline runs at test speed, but a person's page must keep up with it
@@ -74,10 +75,12 @@ async def test_pages_need_a_session_and_actions_need_the_csrf_token(dash, page):
         for path in ("/", "/inbox", "/batches/new"):
             response = await http.get(path)
             assert response.status_code == 303 and response.headers["location"] == "/login", path
-        refused = await http.post("/login", data={"token": "yb_wrong"})
+        refused = await http.post("/login", data={"token": "yb_wrong", **await login_csrf(http)})
         assert refused.status_code == 401 and "not valid" in refused.text
 
-        http.cookies.set("yb_session", dash.token)
+        http.cookies.set("yb_session", dash.token)  # the API token is not a session
+        assert (await http.get("/")).status_code == 303
+        http.cookies.set("yb_session", dash.session)
         assert (await http.get("/")).status_code == 200
         no_csrf = await http.post("/batches/new", files={"file": ("b.csv", b"name\nX\n")})
         assert no_csrf.status_code == 403
@@ -97,11 +100,16 @@ async def test_pages_need_a_session_and_actions_need_the_csrf_token(dash, page):
 @pytest.mark.security
 async def test_the_session_cookie_is_secure_behind_https(dash):
     async with httpx.AsyncClient(base_url=dash.url) as http:
-        plain = await http.post("/login", data={"token": dash.token})
+        plain = await http.post("/login", data={"token": dash.token, **await login_csrf(http)})
         behind_tls = await http.post(
-            "/login", data={"token": dash.token}, headers={"X-Forwarded-Proto": "https"}
+            "/login",
+            data={"token": dash.token, **await login_csrf(http)},
+            headers={"X-Forwarded-Proto": "https"},
         )
-    flags = [r.headers["set-cookie"].lower().split("; ") for r in (plain, behind_tls)]
+    flags = [
+        next(c for c in r.headers.get_list("set-cookie") if c.startswith("yb_session=")).lower().split("; ")
+        for r in (plain, behind_tls)
+    ]
     for cookie in flags:
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie, cookie
     assert "secure" not in flags[0]  # plain http on a laptop: a Secure cookie would never be sent back
@@ -115,7 +123,7 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
     job_id = dash.store.batch_progress(batch_id)["jobs"][0]["job_id"]
     name = batch.restaurants[0].name
     dash.store.ensure_org("other-org")
-    intruder = dash.store.create_token("other-org", "intruder")
+    intruder = open_session(dash.store, dash.store.create_token("other-org", "intruder"))
     scoped = [
         (method, route.path)
         for route in web_router.routes
@@ -141,10 +149,10 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
 
 @pytest.mark.reliability
 async def test_a_form_sent_twice_creates_one_batch(dash, world):
-    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.token}) as http:
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
         form = (await http.get("/batches/new")).text
         submission = re.search(r'name="submission" value="([0-9a-f]{32})"', form).group(1)
-        fields = {"csrf_token": csrf_token(dash.token), "submission": submission, "name": "twice"}
+        fields = {"csrf_token": csrf_token(dash.session), "submission": submission, "name": "twice"}
         files = {"file": ("b.csv", store_csv(world.url).encode(), "text/csv")}
         sent = [await http.post("/batches/new", data=fields, files=files) for _ in range(2)]
         assert [r.status_code for r in sent] == [303, 303]
@@ -170,8 +178,11 @@ async def test_a_bad_upload_shows_every_bad_row_and_creates_nothing(dash, page):
 
 async def test_a_batch_from_upload_to_registered_stores(dash, page):
     world = dash.world
-    await page.goto(f"{dash.url}/login?token={dash.token}")  # the one-click login link
+    code = Access(dash.store).create_login_code(Access(dash.store).token_caller(dash.token).token_id)
+    await page.goto(f"{dash.url}/login?code={code}")  # a one-time link, as `yolobatch login-link` prints
+    await page.click(f"main button:has-text('Log in to {ORG}')")
     await expect(page).to_have_url(f"{dash.url}/")
+    await expect(page.locator("header .org")).to_contain_text(ORG)
     await upload(page, dash, "Dashboard batch", store_csv(world.url), start=False)
     await expect(page.locator(".flash.ok")).to_contain_text("Created with 2 restaurants")
     batch_id = page.url.split("/batches/")[1].split("?")[0]
@@ -274,3 +285,27 @@ async def test_a_large_batch_is_paged_filtered_and_stays_on_its_page_when_live(d
     await expect(page.locator("tr.row")).to_have_count(4, timeout=LIVE)
     await expect(page.locator(".pager")).to_have_count(0)
     await shot(page, "batch-grid-paged")
+
+
+@pytest.mark.security
+async def test_no_page_trips_the_content_security_policy_and_the_api_docs_render_offline(dash, page):
+    """The policy allows no inline script, handler or style: every page, the drawer and the pager still
+    work, and the browser reports no violation. /docs renders from local assets alone."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    await log_in(page, dash)
+    batch_id = dash.store.create_batch(ORG, "csp", batch_of(2).restaurants)
+    for path in ("/", "/inbox", "/batches/new", f"/batches/{batch_id}"):
+        await page.goto(f"{dash.url}{path}")
+        await expect(page.locator("header .org")).to_contain_text(ORG)
+    await page.locator("a[data-drawer]").first.click()
+    await expect(page.locator("#drawer .drawer")).to_be_visible()
+    await page.click("#drawer button[aria-label=Close]")
+    await expect(page.locator("#drawer .drawer")).to_have_count(0)
+    await page.goto(f"{dash.url}/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("yolobatch")
+    assert violations == [], violations
+    await page.goto(f"{dash.url}/redoc")
+    await expect(page.locator("redoc h1")).to_contain_text("yolobatch")
+    # ReDoc's bundle asks for its "powered by" logo from its CDN: the policy blocks that, and only that.
+    assert all("img-src" in v and "cdn.redoc.ly" in v for v in violations), violations

@@ -74,7 +74,7 @@ GOLDEN: dict[str, dict[str, Any]] = {
         },
     },
     "pizza-palace-cbd": {
-        "source": "next_data",
+        "source": "deliveroo",
         "categories": {
             "Mains": [("Classic Main", "22.00"), ("Deluxe Main", "12.00"), ("Spicy Main", "19.50")],
             "Sides": [
@@ -90,14 +90,15 @@ GOLDEN: dict[str, dict[str, Any]] = {
                 ("Kids Drink", "29.00"),
             ],
         },
-        "tags": {"Veggie Side": ["gf"], "Classic Main": ["popular"], "Family Side": ["new"]},
+        # Deliveroo items carry a `popular` flag and no other tags.
+        "tags": {"Veggie Side": [], "Classic Main": ["popular"], "Family Side": []},
         "option_sets": {
             "Size": (1, 1, [("Regular", "0.00"), ("Large", "3.50")]),
             "Extras": (0, 3, [("Cheese", "1.50"), ("Bacon", "2.50")]),
         },
     },
     "golden-dragon-noodle-house": {
-        "source": "react_query",
+        "source": "ubereats",
         "categories": {
             "Mains": [("Classic Main", "6.00"), ("Deluxe Main", "15.00"), ("Spicy Main", "27.90")],
             "Sides": [
@@ -113,7 +114,7 @@ GOLDEN: dict[str, dict[str, Any]] = {
                 ("Kids Drink", "21.50"),
             ],
         },
-        "tags": {"Spicy Main": ["hot"], "Deluxe Side": ["vegan"]},
+        "tags": {"Spicy Main": [], "Deluxe Side": []},  # Uber Eats' catalogue items carry no tags
         "option_sets": {
             "Size": (1, 1, [("Regular", "0.00"), ("Large", "3.50")]),
             "Extras": (0, 3, [("Cheese", "1.50"), ("Bacon", "2.50")]),
@@ -211,10 +212,14 @@ async def test_every_store_matches_the_demo_menu(
             assert item.price == Decimal(want["price"])
             assert item.description == want["description"]
             assert item.image_url == want["image_url"]
-            tags = [JSONLD_TAGS.get(t, t) for t in want["tags"]] if kind == "jsonld" else want["tags"]
+            tags = {
+                "jsonld": [JSONLD_TAGS.get(t, t) for t in want["tags"]],
+                "deliveroo": [t for t in want["tags"] if t == "popular"],
+                "ubereats": [],
+            }.get(kind, want["tags"])
             assert sorted(item.tags) == sorted(tags)
             assert item.option_sets == ([] if kind == "dom" else want["option_sets"])
-    if kind in ("next_data", "react_query"):
+    if kind in ("deliveroo", "ubereats"):
         for option_set in result.menu.option_sets:
             want = expected_sets[option_set.name]
             assert option_set.min_selections == want.get("min_selections", 0)
@@ -466,7 +471,7 @@ async def test_redirects_are_followed_to_the_final_page(sandbox: RunningSandbox,
     result = await _extract(sandbox, guard, f"/stores/_moved/{SLUGS[5]}")
     assert result.url == f"{sandbox.url}/stores/_moved/{SLUGS[5]}"
     assert result.final_url == f"{sandbox.url}/stores/{SLUGS[5]}"
-    assert result.source == "next_data"
+    assert result.source == "deliveroo"
 
 
 async def test_retryable_failures(sandbox: RunningSandbox) -> None:
@@ -518,7 +523,7 @@ async def test_store_page_503_is_retryable_and_logged(sandbox: RunningSandbox, g
     error = await _error(sandbox, guard, f"/stores/{slug}")
     assert (error.code, error.status, error.retryable) == ("http_error", 503, True)
     result = await _extract(sandbox, guard, f"/stores/{slug}")  # the plan was used up
-    assert result.menu is not None and result.source == "next_data"
+    assert result.menu is not None and result.source == "deliveroo"
 
     assert (await _calls(sandbox, "store-page", f"/stores/{slug}"))[before:] == [(503, "503"), (200, None)]
 

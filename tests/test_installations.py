@@ -175,7 +175,7 @@ async def test_up_serves_the_temporal_ui_and_the_drawer_links_to_each_workflow(t
     base = f"http://127.0.0.1:{port}"
     try:
         await _wait_for(lambda: "Ctrl-C stops everything" in log.read_text(), process, log)
-        found = re.search(r"Temporal UI at (http://\S+)/namespaces/(\S+)/workflows", log.read_text())
+        found = re.search(r"Temporal UI at (http://[\d.:]+)/namespaces/([\w.-]+)/workflows", log.read_text())
         assert found, log.read_text()
         ui_url, namespace = found.groups()
         token = (data_dir / "local-token").read_text().strip()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -19,6 +22,7 @@ from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
 from yolobatch.engine.devserver import free_port
 from yolobatch.settings import Settings
+from yolobatch.store.access import Access
 from yolobatch.store.repository import Store
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,6 +49,15 @@ class Dashboard:
     token: str
     store: Store
     world: object
+    session: str  # a logged-in session id of `token`, for the cookie of plain HTTP clients
+
+
+def open_session(store: Store, token: str) -> str:
+    """A dashboard session of `token`, as /login opens one (the cookie's value; never the token)."""
+    access = Access(store)
+    caller = access.token_caller(token)
+    assert caller is not None, "not a live token"
+    return access.open_session(caller, timedelta(hours=1))
 
 
 @contextlib.asynccontextmanager
@@ -66,7 +79,7 @@ async def serving(client: Client, store: Store, settings: Settings, world) -> As
         await asyncio.sleep(0.05)
     try:
         async with worker(client, store, settings):
-            yield Dashboard(f"http://127.0.0.1:{port}", token, store, world)
+            yield Dashboard(f"http://127.0.0.1:{port}", token, store, world, open_session(store, token))
     finally:
         server.should_exit = True
         await task
@@ -97,3 +110,11 @@ async def log_in(page: Page, dash: Dashboard) -> None:
     await page.fill("input[name=token]", dash.token)
     await page.click("main button[type=submit]")
     await page.wait_for_url(f"{dash.url}/")
+
+
+async def login_csrf(http: httpx.AsyncClient) -> dict[str, str]:
+    """The login form's CSRF field, as a browser gets it: GET /login sets the pre-login cookie."""
+    form = (await http.get("/login")).text
+    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form)
+    assert match, form
+    return {"csrf_token": match.group(1)}

@@ -1,3 +1,8 @@
 """yolobatch: durable batch onboarding of restaurants."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("yolobatch")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

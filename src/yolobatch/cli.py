@@ -8,6 +8,8 @@ import dataclasses
 import functools
 import json
 import logging
+import os
+import secrets
 import signal
 import sys
 import time
@@ -18,13 +20,13 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
 
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.devserver import free_port
 from yolobatch.settings import Settings
+from yolobatch.terminal import safe
 
 app = typer.Typer(
     help="Durable batch onboarding of restaurants onto the ordering platform.", no_args_is_help=True
@@ -64,6 +66,44 @@ TimeScale = Annotated[
     float | None,
     typer.Option(help="Scale call timeouts, backoff and the account rate (and sandbox latency), e.g. 0.05"),
 ]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from yolobatch import __version__
+
+        print(f"yolobatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _process(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Durable batch onboarding of restaurants onto the ordering platform."""
+    # Everything this process and its children (the embedded Temporal server) create is for this user
+    # only: the data dir holds the secret key, tokens and every restaurant's config.
+    os.umask(0o077)
+    from yolobatch.logs import LogConfigError, configure
+
+    try:
+        configure()
+    except LogConfigError as exc:
+        console.print(f"[red]Invalid settings:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _open_store(settings: Settings):
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.store.crypto import SecretKeyMissing
+
+    try:
+        return open_store(settings)
+    except SecretKeyMissing as exc:
+        console.print(f"[red]Refusing to start: {safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
 
 
 def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
@@ -146,7 +186,7 @@ def _load_batch(file: Path, sandbox_url: str | None = None):
         if sandbox_url:
             text = text.replace("{sandbox}", sandbox_url)
     except (OSError, UnicodeDecodeError) as exc:
-        console.print(f"[red]Cannot read {file}:[/] {escape(str(getattr(exc, 'strerror', None) or exc))}")
+        console.print(f"[red]Cannot read {file}:[/] {safe(str(getattr(exc, 'strerror', None) or exc))}")
         raise typer.Exit(2) from None
     try:
         if file.suffix.lower() == ".csv":
@@ -157,7 +197,7 @@ def _load_batch(file: Path, sandbox_url: str | None = None):
     except BatchInputError as exc:
         console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
         for problem in exc.problems:
-            console.print(f"  • {escape(problem)}")
+            console.print(f"  • {safe(problem)}")
         raise typer.Exit(2) from None
 
 
@@ -171,11 +211,16 @@ async def _run_batch(
     ask: bool = False,
 ) -> int:
     from yolobatch.engine.control import start_batch, tuning_for
-    from yolobatch.engine.runtime import EngineUnavailable, open_store, temporal
+    from yolobatch.engine.runtime import EngineUnavailable, temporal
     from yolobatch.engine.worker import running_worker
+    from yolobatch.logs import LEVEL_ENV
+    from yolobatch.telemetry import install_runtime
 
     # Failed attempts are recorded in the database and summarised at the end; tracebacks would bury the view.
     logging.getLogger("temporalio").setLevel(logging.ERROR)
+    if LEVEL_ENV not in os.environ:  # each retried call is a log line: the live view shows them already
+        logging.getLogger("yolobatch").setLevel(logging.WARNING)
+    install_runtime()
     with contextlib.ExitStack() as stack:
         world = None
         if sandbox_port is not None:
@@ -192,7 +237,7 @@ async def _run_batch(
             stack.callback(world.stop)
             settings = settings.model_copy(update=sandbox_settings(world.url))
             console.print(f"Sandbox (platform API, store pages, registries) at {world.url}")
-        store = open_store(settings)
+        store = _open_store(settings)
         store.ensure_org(DEFAULT_ORG)
         started = time.monotonic()
         try:
@@ -205,7 +250,7 @@ async def _run_batch(
                 await start_batch(engine.client, store, batch_id, tuning_for(settings))
                 progress = await _watch(store, batch_id, quiet=as_json, client=engine.client if ask else None)
         except EngineUnavailable as exc:
-            console.print(f"[red]{escape(str(exc))}[/]")
+            console.print(f"[red]{safe(str(exc))}[/]")
             return 1
         elapsed = time.monotonic() - started
         if as_json:
@@ -279,11 +324,11 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
     try:
         if kind == "company":
             candidates = await asyncio.to_thread(store.candidates, job_id)
-            console.print(f"\n[bold]{escape(job.restaurant_name)}[/]: {escape(reason)}")
+            console.print(f"\n[bold]{safe(job.restaurant_name)}[/]: {safe(reason)}")
             for index, c in enumerate(candidates[:9], start=1):
                 where = c.get("address") or ""
                 line = f"  {index}. {c['name']} ({c['number']}) score {c['score']:.0f} · {where}"
-                console.print(escape(line))
+                console.print(safe(line))
             answer = await ask(
                 "Number to choose, [s]earch again, [m]anual entry, [n]o company, Enter to leave"
             )
@@ -304,17 +349,17 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
             elif answer.lower() == "n":
                 choice = CompanyChoice("no_company", actor="cli")
             if choice is not None:
-                console.print(await choose_company(client, store, job_id, choice))
+                console.print(safe(await choose_company(client, store, job_id, choice)))
         else:
             review = await asyncio.to_thread(store.config_review, job_id) or {}
             config = review.get("config", {})
-            console.print(f"\n[bold]{escape(job.restaurant_name)}[/]: {escape(reason)}")
+            console.print(f"\n[bold]{safe(job.restaurant_name)}[/]: {safe(reason)}")
             account, website = config.get("account", {}), config.get("website", {})
-            console.print(escape(f"  owner {account.get('email')} · phone {account.get('phone')}"))
+            console.print(safe(f"  owner {account.get('email')} · phone {account.get('phone')}"))
             colours = f"{website.get('primaryColor')}/{website.get('secondaryColor')}"
-            console.print(escape(f"  colours {colours} ({website.get('theme')})"))
+            console.print(safe(f"  colours {colours} ({website.get('theme')})"))
             for warning in review.get("warnings", []):
-                console.print(f"  [yellow]⚠ {escape(str(warning))}[/]")
+                console.print(f"  [yellow]⚠ {safe(str(warning))}[/]")
             answer = await ask("[a]pprove, [e]mail to set, Enter to leave")
             if answer.lower() == "e":
                 email = await ask("Owner email")
@@ -322,9 +367,9 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
                 await asyncio.to_thread(store.edit_config, job_id, changes, "cli")
                 answer = "a"
             if answer.lower() == "a":
-                console.print(await approve_config(client, store, job_id, Approval(actor="cli")))
+                console.print(safe(await approve_config(client, store, job_id, Approval(actor="cli"))))
     except (DecisionRejected, ValueError) as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
 
 
 @contextlib.contextmanager
@@ -387,7 +432,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
             cells.insert(
                 0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
             )
-        table.add_row(escape(job["restaurant_name"]), *cells, job["status"])
+        table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
 
 
@@ -398,15 +443,15 @@ def _report(progress: dict, elapsed: float, world) -> None:
     if choices:
         console.print("Companies:")
         for name, step in choices:
-            console.print(escape(f"  {name}: {step['reason'] or step['status']}"))
+            console.print(safe(f"  {name}: {step['reason'] or step['status']}"))
     for job in progress["jobs"]:
         if job["status"] == "action_required":
             console.print(
-                f"  [red]{escape(job['restaurant_name'])}[/] ({job['job_id']}): {escape(str(job['error']))}"
+                f"  [red]{safe(job['restaurant_name'])}[/] ({job['job_id']}): {safe(str(job['error']))}"
             )
             for key, sub in job["sub_steps"].items():
                 if sub["status"] == "failed":
-                    console.print(escape(f"      {key}: {sub['error']}"))
+                    console.print(safe(f"      {key}: {sub['error']}"))
     if world is not None:
         summary = _sandbox_summary(world.url)
         console.print(
@@ -518,7 +563,7 @@ def engine(
     try:
         wanted = connect_config(settings)
     except TemporalConfigError as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(2) from None
     target = wanted.get("target_host")
     if port is None and target:
@@ -559,7 +604,7 @@ def _require_cluster(settings: Settings, what: str) -> None:
     try:
         configured = "target_host" in connect_config(settings)
     except TemporalConfigError as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(2) from None
     if not configured:
         console.print(
@@ -580,11 +625,74 @@ def token_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a bearer token; it is shown once and stored only as a hash."""
-    from yolobatch.engine.runtime import open_store
 
-    store = open_store(_settings(data_dir))
+    store = _open_store(_settings(data_dir))
     store.ensure_org(org)
     print(store.create_token(org, name))
+
+
+@token_app.command("list")
+def token_list(
+    org: Annotated[str, typer.Option(help="Organisation id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """The organisation's tokens (id, name, dates); never their values, which are not stored."""
+    from yolobatch.store.access import Access
+
+    rows = Access(_open_store(_settings(data_dir))).list_tokens(org)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "name", "created", "last used", "revoked")
+    for row in rows:
+        dates = [(row[k] or "")[:19].replace("T", " ") for k in ("created_at", "last_used_at", "revoked_at")]
+        table.add_row(row["id"], safe(row["name"]), *dates)
+    Console().print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (`yolobatch token list`)")],
+    org: Annotated[str, typer.Option(help="Organisation id the token belongs to")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a token at once; the dashboard sessions opened with it end too."""
+    from yolobatch.store.access import Access
+    from yolobatch.store.repository import NotFound
+
+    try:
+        revoked = Access(_open_store(_settings(data_dir))).revoke_token(org, token_id)
+    except NotFound as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    console.print(
+        "Revoked; its sessions are ended." if revoked else "Already revoked; its sessions are ended."
+    )
+
+
+@app.command(name="login-link")
+def login_link(
+    org: Annotated[str, typer.Option(help="Organisation id")] = DEFAULT_ORG,
+    name: Annotated[str, typer.Option(help="Name of the token the session acts as (audit log)")] = (
+        "local dashboard"
+    ),
+    url: Annotated[str, typer.Option(help="Address of the dashboard")] = "http://127.0.0.1:8000",
+    data_dir: DataDir = None,
+) -> None:
+    """Print a one-time login link for the dashboard, valid for 10 minutes; it carries no API token."""
+    from yolobatch.store.access import Access
+
+    store = _open_store(_settings(data_dir))
+    if org == DEFAULT_ORG:
+        store.ensure_org(DEFAULT_ORG, "Local")
+    access = Access(store)
+    try:
+        token_id = access.dashboard_token(org, name)
+    except LookupError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    print(f"{url.rstrip('/')}/login?code={access.create_login_code(token_id)}")
 
 
 async def _serve(
@@ -596,11 +704,11 @@ async def _serve(
     ip: str | None = None,
     embedded: bool = False,
 ) -> None:
-    from yolobatch.engine.runtime import EngineUnavailable, open_store, temporal
+    from yolobatch.engine.runtime import EngineUnavailable, temporal
     from yolobatch.engine.temporal_client import TemporalConfigError
     from yolobatch.engine.worker import running_worker
 
-    store = open_store(settings)
+    store = _open_store(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -610,50 +718,114 @@ async def _serve(
         sandbox_url = f"http://{api[0]}:{api[1]}/sandbox"
         settings = settings.model_copy(update=sandbox_settings(sandbox_url))
     async with contextlib.AsyncExitStack() as stack:
+        metrics_url = _telemetry(stack, settings, store if api is not None else None)
         try:
             engine = await stack.enter_async_context(temporal(settings, store, ip=ip, embedded=embedded))
         except (EngineUnavailable, TemporalConfigError) as exc:
-            console.print(f"[red]{escape(str(exc))}[/]")
+            console.print(f"[red]{safe(str(exc))}[/]")
             raise typer.Exit(1) from None
+        client = _traced(engine.client, settings)
         if worker:
-            await stack.enter_async_context(running_worker(engine.client, store, settings))
-        console.print(
+            await stack.enter_async_context(running_worker(client, store, settings))
+        _announce(
             f"Temporal at {engine.address}, namespace {engine.namespace}"
-            + (" · worker running" if worker else "")
+            + (" · worker running" if worker else ""),
+            temporal=engine.address,
+            namespace=engine.namespace,
         )
         if worker:
-            console.print(f"Task queues {store.installation().task_queue_prefix}-*")
+            queues = f"{store.installation().task_queue_prefix}-*"
+            _announce(f"Task queues {queues}", task_queues=queues)
         if engine.ui_url:
-            console.print(f"Temporal UI at {engine.ui_url}/namespaces/{engine.namespace}/workflows")
+            workflows = f"{engine.ui_url}/namespaces/{engine.namespace}/workflows"
+            _announce(f"Temporal UI at {workflows}", temporal_ui=workflows)
             settings = settings.model_copy(update={"temporal_ui_url": engine.ui_url})
         if embedded:
-            console.print(
+            _announce(
                 f"Other processes: TEMPORAL_ADDRESS={engine.address} TEMPORAL_NAMESPACE={engine.namespace}"
             )
         server = serving = None
         if api is not None:
-            server = _api_server(settings, store, engine.client, api, sandbox_url)
+            server = _api_server(settings, store, client, api, sandbox_url)
             serving = asyncio.create_task(server.serve())
             base = f"http://{api[0]}:{api[1]}"
-            console.print(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)")
+            _announce(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)", api=base)
             if sandbox_url:
-                console.print(f"Sandbox mounted at {sandbox_url}")
-            token = _local_login(store, settings)
-            if sys.stdout.isatty():
-                console.print(f"Log in: {base}/login?token={token}")
+                admin = settings.data_dir / "sandbox-admin-token"
+                _announce(
+                    f"Sandbox mounted at {sandbox_url} (its /_sandbox control surface needs the header "
+                    f"X-Sandbox-Admin-Token: the token in {admin})",
+                    sandbox=sandbox_url,
+                )
+            _local_login(store, settings)
+            if console.is_terminal:
+                console.print(f"Log in (one-time link, 10 min): {_one_time_link(store, base)}")
             else:  # output going to a file or a log collector must not carry a credential
-                console.print(f"Log in at {base}/login with the token in {settings.data_dir / 'local-token'}")
-        console.print("Ctrl-C stops everything")
+                _announce(
+                    f"Log in at {base}/login with the token in {settings.data_dir / 'local-token'}, "
+                    f"or with a one-time link from `yolobatch login-link --url {base}`"
+                )
+        if metrics_url:
+            _announce(f"Metrics (Prometheus) at {metrics_url}", metrics=metrics_url)
+        _announce("Ctrl-C stops everything")
         await stop.wait()
-        console.print("Stopping: the API, then the worker (draining), then the engine")
+        _announce("Stopping: the API, then the worker (draining), then the engine")
         if server is not None and serving is not None:
             server.should_exit = True
             await serving
 
 
+def _announce(message: str, **fields: object) -> None:
+    """A service's status line: text in a terminal, a log record (a JSON line) for a file or a collector."""
+    if console.is_terminal:
+        console.print(safe(message))
+    else:
+        from yolobatch.logs import get_logger
+
+        get_logger("yolobatch.cli").info(message, **fields)
+
+
+def _telemetry(stack: contextlib.AsyncExitStack, settings: Settings, store) -> str | None:
+    """The process's Temporal runtime and metrics endpoint (the read model's gauges where the API runs);
+    returns the endpoint's URL, if one is served."""
+    from yolobatch.api.metrics import ReadModelCollector
+    from yolobatch.telemetry import TelemetryError, process_telemetry
+
+    try:
+        return stack.enter_context(
+            process_telemetry(settings, read_model=ReadModelCollector(store) if store else None)
+        )
+    except TelemetryError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
+
+
+def _traced(client, settings: Settings):
+    from yolobatch.telemetry import TelemetryError, traced
+
+    try:
+        return traced(client, settings)
+    except TelemetryError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
+
+
 def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox_url: str | None):
     import uvicorn
 
+    app_ = api_app(settings, store, client, sandbox_url)
+    # log_config=None: uvicorn's records go through yolobatch.logs like every other, not its own handlers.
+    config = uvicorn.Config(
+        app_, host=api[0], port=api[1], log_level="warning", log_config=None, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # our own handlers stop things in order
+    return server
+
+
+def api_app(settings: Settings, store, client, sandbox_url: str | None):
+    """The API and dashboard; with `sandbox_url`, the sandbox mounted at /sandbox, its control surface
+    (every org's accounts and call logs, reset, faults) closed to all but the admin token in the data dir."""
     from yolobatch.api.app import create_app
     from yolobatch.api.context import AppContext
 
@@ -663,13 +835,23 @@ def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox
         from yolobatch.sandbox.settings import SandboxSettings
 
         world = SandboxSettings(
-            service_key=settings.registration_service_key.get_secret_value(), time_scale=settings.time_scale
+            service_key=settings.registration_service_key.get_secret_value(),
+            time_scale=settings.time_scale,
+            admin_token=_private_token(settings.data_dir / "sandbox-admin-token"),
         )
         app_.mount("/sandbox", create_sandbox(world))
-    config = uvicorn.Config(app_, host=api[0], port=api[1], log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # our own handlers stop things in order
-    return server
+    return app_
+
+
+def _private_token(path: Path) -> str:
+    """A random token kept (0600) in `path` across restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
 
 
 def _local_login(store, settings: Settings) -> str:
@@ -686,14 +868,21 @@ def _local_login(store, settings: Settings) -> str:
     return token
 
 
+def _one_time_link(store, base: str) -> str:
+    from yolobatch.store.access import Access
+
+    access = Access(store)
+    code = access.create_login_code(access.dashboard_token(DEFAULT_ORG, "local dashboard"))
+    return f"{base}/login?code={code}"
+
+
 @app.command(name="rotate-secrets")
 def rotate_secrets(data_dir: DataDir = None) -> None:
     """Re-encrypt every stored secret with the first of YOLOBATCH_SECRET_KEY's keys (set `NEW,OLD` first,
     run this once, then keep only `NEW`)."""
-    from yolobatch.engine.runtime import open_store
 
     try:
-        count = open_store(_settings(data_dir)).reseal_secrets()
+        count = _open_store(_settings(data_dir)).reseal_secrets()
     except ValueError as exc:  # a secret sealed with a key that is not in the list
         console.print(f"[red]{exc}: add the key they were sealed with after the new one.[/]")
         raise typer.Exit(2) from None
@@ -729,7 +918,7 @@ def reconcile(
             )
         for job_id, why in report.unreachable.items():
             console.print(
-                f"[yellow]{job_id}: no answer from its workflow ({escape(why)}); is a worker running?[/]"
+                f"[yellow]{job_id}: no answer from its workflow ({safe(why)}); is a worker running?[/]"
             )
         verb = "found" if check else f"found, {report.repaired} rows repaired"
         console.print(f"{report.jobs_checked} restaurants checked: {len(report.drift)} differences {verb}.")
@@ -797,14 +986,13 @@ def status(
     batch_id: str, data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """Show a batch's progress from the database (no engine needed)."""
-    from yolobatch.engine.runtime import open_store
     from yolobatch.store.repository import NotFound
 
-    store = open_store(_settings(data_dir))
+    store = _open_store(_settings(data_dir))
     try:
         progress = store.batch_progress(batch_id)
     except NotFound as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(progress, indent=2))
@@ -865,30 +1053,33 @@ def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_
         settings,
         lambda client, store: decide(client, store, job, action, sub_step, reason=reason, actor=actor),
     )
-    console.print(message)
+    console.print(safe(message))
 
 
 def _engine_call(settings: Settings, call):
     """Run `call(client, store)` against the running engine (this data dir's `yolobatch up`, or
     TEMPORAL_ADDRESS); never against a server the data dir does not record."""
     from yolobatch.engine.control import DecisionRejected
-    from yolobatch.engine.runtime import EngineUnavailable, connect, open_store
+    from yolobatch.engine.runtime import EngineUnavailable, connect
     from yolobatch.engine.temporal_client import TemporalConfigError
     from yolobatch.store.repository import NotFound
+    from yolobatch.telemetry import install_runtime
+
+    install_runtime()
 
     async def go():
-        store = open_store(settings)
+        store = _open_store(settings)
         try:
             engine = await connect(settings, store)
         except (EngineUnavailable, TemporalConfigError) as exc:
-            console.print(f"[red]{escape(str(exc))}[/]")
+            console.print(f"[red]{safe(str(exc))}[/]")
             raise typer.Exit(1) from None
         return await call(engine.client, store)
 
     try:
         return asyncio.run(go())
     except (NotFound, DecisionRejected) as exc:
-        console.print(f"[red]{escape(str(exc))}[/]")
+        console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None
 
 

@@ -71,12 +71,28 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=1, description="scales call timeouts and the account rate (demos, tests)"
     )
     retry_attempts: int = Field(default=4, ge=1, le=20, description="automatic attempts per sub-step call")
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="how long a dashboard login lasts before logging in again"
+    )
     shutdown_grace_seconds: float = Field(
         default=30.0,
         ge=0,
         description="on SIGTERM, how long calls in flight may run on and report before they are cancelled "
         "(and retried elsewhere with the same idempotency key); no new work is taken meanwhile. "
         "Wall-clock seconds, not scaled by time_scale: keep it below the supervisor's kill timeout",
+    )
+
+    # Telemetry (yolobatch.telemetry). Logging is set by YOLOBATCH_LOG_LEVEL / _FORMAT (yolobatch.logs),
+    # read before any settings because every command logs.
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="port of the Prometheus endpoint of `up`, `api` and `worker`; unset = none served",
+    )
+    metrics_host: str = Field(default="127.0.0.1", min_length=1, description="interface of metrics_port")
+    otel_tracing: bool = Field(
+        default=False, description="OpenTelemetry spans of workflows and activities (extra `otel`)"
     )
 
     @field_validator("registration_api_url")

@@ -1,22 +1,24 @@
-"""The FastAPI application: the HTTP API, health and metrics, and the dashboard, over one store."""
+"""The FastAPI application: the HTTP API, health, and the dashboard, over one store (metrics are served on
+the metrics port, `yolobatch.telemetry`)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
-from sqlalchemy import func, select, text
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch import __version__
 from yolobatch.api.context import AppContext
+from yolobatch.api.docs import add_docs
+from yolobatch.api.headers import SecurityHeaders
 from yolobatch.api.routes import events, jobs, router
+from yolobatch.api.tokens import tokens
 from yolobatch.engine.control import DecisionRejected
 from yolobatch.store.repository import NotFound
-from yolobatch.store.tables import Job, JobStep, SubStepRow
 
 MAX_BODY_BYTES = 11_000_000  # a 10 MB upload plus its multipart envelope
 ENGINE_UNAVAILABLE = frozenset(
@@ -33,14 +35,19 @@ scoped to the token's organisation.
 
 
 def create_app(ctx: AppContext) -> FastAPI:
-    app = FastAPI(title="yolobatch", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="yolobatch", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None
+    )
     app.state.context = ctx
+    add_docs(app)
     app.include_router(router)
     app.include_router(jobs)
     app.include_router(events)
+    app.include_router(tokens)
     _errors(app)
     _operations(app)
     _limit_body_size(app)
+    app.add_middleware(SecurityHeaders)
     try:
         from yolobatch.web.routes import router as dashboard
     except ImportError:  # the dashboard is optional for API-only deployments
@@ -134,45 +141,7 @@ def _operations(app: FastAPI) -> None:
             {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
         )
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    async def metrics(request: Request) -> PlainTextResponse:
-        """Prometheus metrics, computed from the read model at scrape time (so every API process agrees)."""
-        ctx: AppContext = request.app.state.context
-        body = await asyncio.to_thread(_metrics, ctx)
-        return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
-
 
 def _ping_database(ctx: AppContext) -> None:
     with ctx.store.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-
-
-def _metrics(ctx: AppContext) -> bytes:
-    registry = CollectorRegistry()
-    jobs = Gauge("yolobatch_restaurants", "Restaurants by status", ["status"], registry=registry)
-    waiting = Gauge("yolobatch_waiting_for_human", "Steps waiting for a person", ["step"], registry=registry)
-    calls = Gauge(
-        "yolobatch_registration_calls", "Registration calls by outcome", ["status"], registry=registry
-    )
-    throttled = Gauge("yolobatch_rate_limited_calls", "Calls whose last error was a 429", registry=registry)
-    with ctx.store.session() as s:
-        for status, n in s.execute(select(Job.status, func.count()).group_by(Job.status)):
-            jobs.labels(status).set(n)
-        waiting_rows = s.execute(
-            select(JobStep.step, func.count())
-            .where(JobStep.status.in_(("action_required", "failed")))
-            .group_by(JobStep.step)
-        )
-        for step, n in waiting_rows:
-            waiting.labels(str(step)).set(n)
-        for status, n in s.execute(select(SubStepRow.status, func.count()).group_by(SubStepRow.status)):
-            calls.labels(status).set(n)
-        failed_calls = s.scalar(
-            select(func.count()).select_from(SubStepRow).where(SubStepRow.status == "failed")
-        )
-        waiting.labels("6").set(failed_calls or 0)
-        throttled.set(
-            s.scalar(select(func.count()).select_from(SubStepRow).where(SubStepRow.error.like("%HTTP 429%")))
-            or 0
-        )
-    return generate_latest(registry)

@@ -17,7 +17,9 @@ from yolobatch.domain.menu import Menu
 # The registration config's own opening-hours entry: extraction output drops straight into it.
 OpeningHoursEntry = OpeningHours
 
-MenuSource = Literal["jsonld", "next_data", "react_query", "dom"]
+# "next_data" and "react_query" named the invented page-state shapes that came before the real
+# platforms; no strategy produces them now, they stay readable in extraction results already stored.
+MenuSource = Literal["deliveroo", "talabat", "ubereats", "grab", "jsonld", "dom", "next_data", "react_query"]
 
 
 class _Model(BaseModel):

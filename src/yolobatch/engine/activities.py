@@ -39,9 +39,11 @@ from yolobatch.engine.contracts import (
 from yolobatch.integrations.errors import ExternalCallError
 from yolobatch.integrations.registration.client import CallFailed, CallResult, RegistrationClient
 from yolobatch.integrations.registration.payloads import SENDS_MENU, build_request, context_from_response
+from yolobatch.logs import get_logger, mark_logged
 from yolobatch.store.repository import Registration, Store
 
 T = TypeVar("T")
+log = get_logger(__name__)
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is 10 s
 BATCH_ID = SearchAttributeKey.for_keyword("BatchId")
 # An account call may start this fraction of the interval after its reserved time, and reserves again
@@ -129,7 +131,9 @@ class RegistrationActivities:
                 error=f"attempt {info.attempt}: {failure.message}",
                 response=failure.response if isinstance(failure.response, dict) else None,
             )
-            raise as_application_error(failure, inp.backoff_seconds, info.attempt) from None
+            error = as_application_error(failure, inp.backoff_seconds, info.attempt)
+            batch_id = registration.batch_id
+            raise logged(error, batch_id=batch_id, job_id=inp.job_id, sub_step=key.value) from None
         await running
         await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
         return CallOutput(
@@ -186,6 +190,31 @@ def as_application_error(failure: ExternalCallError, backoff: float, attempt: in
         # Exponential backoff with full jitter, so restaurants that failed together do not retry together.
         delay = random.uniform(0.5, 1.5) * backoff * 2 ** (attempt - 1)
     return ApplicationError(failure.message, type="Retryable", next_retry_delay=timedelta(seconds=delay))
+
+
+def logged(error: ApplicationError, *, batch_id: str, job_id: str, sub_step: str) -> ApplicationError:
+    """Logs an outside call's failure as one line with its context, and returns it to be raised: INFO while
+    Temporal will try again, WARNING when this was the last attempt (a person decides next). The SDK's own
+    record of it, a traceback, is dropped (`yolobatch.logs.ExpectedActivityFailures`)."""
+    info = activity.info()
+    policy = info.retry_policy
+    last = error.non_retryable or bool(
+        policy and policy.maximum_attempts and info.attempt >= policy.maximum_attempts
+    )
+    context = {
+        "batch_id": batch_id,
+        "job_id": job_id,
+        "sub_step": sub_step,
+        "attempt": info.attempt,
+        "error": error.message,
+    }
+    if last:
+        log.warning("call failed, no retry left", retryable=not error.non_retryable, **context)
+    else:
+        delay = error.next_retry_delay.total_seconds() if error.next_retry_delay else None
+        log.info("call failed, retrying", retry_in_seconds=delay and round(delay, 3), **context)
+    mark_logged(error)
+    return error
 
 
 class StoreActivities:

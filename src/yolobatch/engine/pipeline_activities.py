@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from yolobatch.domain.company import CompanyDetails, SearchTerms, is_unambiguous, street_search_terms
 from yolobatch.domain.derive import derive_config, generate_password, validate_config
 from yolobatch.domain.extraction import ExtractionResult
-from yolobatch.engine.activities import as_application_error
+from yolobatch.engine.activities import as_application_error, logged
 from yolobatch.engine.contracts import LookupInput, StepOutput
 from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store
 from yolobatch.integrations.registry import RegistryError, make_registry
@@ -43,13 +43,19 @@ class PipelineActivities:
         job, _ = await asyncio.to_thread(self._store.job_facts, inp.job_id)
         url = (job.input or {}).get("store_url")
         if not url:
-            raise ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
+            error = ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
+            raise logged(error, batch_id=job.batch_id, job_id=inp.job_id, sub_step="extract_store")
         try:
             result = await extract_store(
-                url, http=self._http, guard=self._guard, max_bytes=self._settings.fetch_max_bytes
+                url,
+                http=self._http,
+                guard=self._guard,
+                max_bytes=self._settings.fetch_max_bytes,
+                # Per-item option requests (Uber Eats) keep to the lookup rate the task queue enforces.
+                item_rate=self._settings.lookups_per_second / self._settings.time_scale,
             )
         except ExtractionError as exc:
-            raise as_application_error(exc, BACKOFF, activity.info().attempt) from None
+            raise _failed(exc, job.batch_id, inp.job_id) from None
         menu = result.menu
         data = result.model_dump(mode="json", exclude={"menu"})
         await asyncio.to_thread(self._store.save_extraction, inp.job_id, job.org_id, data, menu)
@@ -75,7 +81,7 @@ class PipelineActivities:
         try:
             ranked = await self._registry(options.get("registry", self._settings.registry)).search(terms)
         except RegistryError as exc:
-            raise as_application_error(exc, BACKOFF, activity.info().attempt) from None
+            raise _failed(exc, job.batch_id, inp.job_id) from None
         await asyncio.to_thread(
             self._store.save_candidates, inp.job_id, [c.model_dump(mode="json") for c in ranked]
         )
@@ -87,13 +93,13 @@ class PipelineActivities:
 
     @activity.defn(name="company_details")
     async def company_details(self, inp: LookupInput) -> StepOutput:
-        _, options = await asyncio.to_thread(self._store.job_facts, inp.job_id)
+        job, options = await asyncio.to_thread(self._store.job_facts, inp.job_id)
         try:
             details = await self._registry(options.get("registry", self._settings.registry)).details(
                 inp.number or ""
             )
         except RegistryError as exc:
-            raise as_application_error(exc, BACKOFF, activity.info().attempt) from None
+            raise _failed(exc, job.batch_id, inp.job_id) from None
         await asyncio.to_thread(
             self._store.save_company_details, inp.job_id, details.model_dump(mode="json"), manual=False
         )
@@ -154,6 +160,14 @@ class PipelineActivities:
             return StepOutput(summary={"errors": errors}, ok=False)
         self._store.approve_config(inp.job_id, inp.actor)
         return StepOutput(summary={"config": config.to_public()})
+
+
+def _failed(exc: ExtractionError | RegistryError, batch_id: str, job_id: str) -> ApplicationError:
+    """The lookup's failure as Temporal should treat it, logged with its context (the activity's name is
+    the sub-step: steps 1-5 have one call each)."""
+    info = activity.info()
+    error = as_application_error(exc, BACKOFF, info.attempt)
+    return logged(error, batch_id=batch_id, job_id=job_id, sub_step=info.activity_type)
 
 
 def _company(raw: dict[str, Any] | None) -> CompanyDetails | None:

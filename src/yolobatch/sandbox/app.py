@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,9 +28,11 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.include_router(_api_router())
+    app.include_router(_health_router())
     app.include_router(_control_router())
     app.include_router(registry_api.router())
     app.include_router(store_pages.router())
+    app.include_router(store_pages.item_router())
     return app
 
 
@@ -69,13 +72,31 @@ def _api_router() -> APIRouter:
     return router
 
 
-def _control_router() -> APIRouter:
-    """Observability and fault control for tests and demos: no auth, no faults, no latency."""
+def _health_router() -> APIRouter:
     router = APIRouter(prefix="/_sandbox")
 
     @router.get("/health")
     async def health() -> dict[str, bool]:
         return {"ok": True}
+
+    return router
+
+
+ADMIN_HEADER = "X-Sandbox-Admin-Token"
+
+
+async def _admin_only(request: Request) -> None:
+    """With an admin token configured, the control surface answers only to it. A custom header also means
+    another site's page cannot send it: a browser would need a CORS preflight, which is never granted."""
+    expected = sandbox_of(request).settings.admin_token
+    sent = request.headers.get(ADMIN_HEADER, "")
+    if expected is not None and not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise StarletteHTTPException(401, f"the sandbox's control surface needs the {ADMIN_HEADER} header")
+
+
+def _control_router() -> APIRouter:
+    """Observability and fault control for tests and demos: no faults, no latency; admin token if set."""
+    router = APIRouter(prefix="/_sandbox", dependencies=[Depends(_admin_only)])
 
     @router.get("/calls")
     async def calls(request: Request, endpoint: str | None = None, restaurant_id: str | None = None) -> Any:

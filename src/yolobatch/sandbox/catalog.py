@@ -31,7 +31,8 @@ REGISTRY_ENDPOINTS: Final = frozenset(
 REGISTRY_NOMINAL_SECONDS: Final = 0.4
 
 # Restaurant store pages for extraction (sandbox/store_pages.py): like the registries, scripted faults only.
-STORE_PAGE_ENDPOINTS: Final = frozenset({"store-page", "store-logo"})
+# "store-item" is Uber Eats' per-item option groups (`POST /_p/api/getMenuItemV1`).
+STORE_PAGE_ENDPOINTS: Final = frozenset({"store-page", "store-logo", "store-item"})
 
 ADMIN_URL: Final = "https://admin.pumpd.co.nz"
 CDN_URL: Final = "https://ucarecdn.com"

@@ -51,6 +51,7 @@ def _config(app: FastAPI, host: str, port: int, log_level: str = "warning") -> u
         host=host,
         port=port,
         log_level=log_level,
+        log_config=None,  # its records go through yolobatch.logs, like every other record of the process
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )

@@ -14,6 +14,12 @@ class SandboxSettings(BaseModel):
     registry_api_key: str = Field(
         default="sandbox-registry-key", min_length=1, description="NZBN and Companies House API key"
     )
+    admin_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="when set, /_sandbox/* (accounts, call logs, reset, faults) needs it in "
+        "X-Sandbox-Admin-Token; `up --sandbox` sets one, since it serves the sandbox on the dashboard's port",
+    )
     time_scale: float = Field(default=1.0, gt=0, description="latency = nominal seconds × time_scale")
     jitter: float = Field(default=0.2, ge=0, le=1, description="± fraction of each latency, seeded")
     seed: int = 0

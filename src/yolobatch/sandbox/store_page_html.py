@@ -1,9 +1,11 @@
 """The four kinds of restaurant store page the sandbox serves, built from the demo batch.
 
-Each kind carries its menu the way real sites do (schema.org JSON-LD, Next.js `__NEXT_DATA__`,
-React Query state, plain HTML) and each sprinkles the delivery-platform UI noise the extractor must
-remove (reference §4.4 (9)): "Plus small", "Thumb up outline 94% (120)", "No. 2 most liked", "(12)"
-counts and hard line breaks. Clean names, prices and option sets equal the demo data.
+Each kind carries its menu the way real sites do (schema.org JSON-LD, Deliveroo's `__NEXT_DATA__`,
+Uber Eats' `__REACT_QUERY_STATE__` with option groups per item, plain HTML; the platforms' shapes are
+those of the real captures listed in tests/fixtures/real/SOURCES.md) and each sprinkles the
+delivery-platform UI noise the extractor must remove (reference §4.4 (9)): "Plus small",
+"Thumb up outline 94% (120)", "No. 2 most liked", "(12)" counts and hard line breaks. Clean names,
+prices and option sets equal the demo data.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import json
 from decimal import Decimal
 from typing import Any, Literal
 
-PageKind = Literal["jsonld", "next_data", "react_query", "dom"]
-KINDS: list[PageKind] = ["jsonld", "next_data", "react_query", "dom"]
+PageKind = Literal["jsonld", "deliveroo", "ubereats", "dom"]
+KINDS: list[PageKind] = ["jsonld", "deliveroo", "ubereats", "dom"]
 DAY_CODES = "Mo-Su"
 
 
 def page_kind(index: int) -> PageKind:
-    """0, 4, 8 → JSON-LD; 1, 5, 9 → __NEXT_DATA__; 2, 6 → React Query; 3, 7 → DOM only."""
+    """0, 4, 8 → JSON-LD; 1, 5, 9 → Deliveroo; 2, 6 → Uber Eats; 3, 7 → DOM only."""
     return KINDS[index % len(KINDS)]
 
 
@@ -167,121 +169,241 @@ def jsonld_page(restaurant: dict[str, Any], index: int, slug: str) -> str:
     return f"<!doctype html><html lang='en'>{_head(restaurant, slug, script)}{body}</html>"
 
 
-# -- __NEXT_DATA__ (UberEats-like) -----------------------------------------------------------------------
+# -- Deliveroo (`__NEXT_DATA__`) ------------------------------------------------------------------------
 
 
-def next_data_page(restaurant: dict[str, Any], index: int, slug: str) -> str:
+def _fractional(price: str) -> dict[str, Any]:
+    return {"code": "NZD", "fractional": _cents(price), "formatted": f"NZ${Decimal(price):.2f}"}
+
+
+def deliveroo_page(restaurant: dict[str, Any], index: int, slug: str) -> str:
+    """The real Deliveroo state (tests/fixtures/real/SOURCES.md): categories, items with a categoryId,
+    modifier groups by id, prices in minor units, and each modifier option again among the items
+    without a category. Deliveroo items carry only a `popular` flag, so other demo tags do not show."""
     option_sets = _option_sets(restaurant)
-    catalog = []
-    for category in restaurant["menu"]["categories"]:
-        items = []
+    group_ids = {name: f"{index}{n:03d}" for n, name in enumerate(option_sets)}
+    details = restaurant["config"]["restaurant"]
+    street, city, _country = (part.strip() for part in details["address"].split(",", 2))
+    categories, items, hidden = [], [], []
+    for c, category in enumerate(restaurant["menu"]["categories"]):
+        category_id = f"{index}{c:02d}"
+        categories.append(
+            {"id": category_id, "name": noisy_category(category["name"], len(category["items"]))}
+        )
         for position, item in enumerate(category["items"]):
             items.append(
                 {
-                    "uuid": f"{slug}-{category['name']}-{position}",
-                    "title": noisy_name(item["name"], position),
-                    "itemDescription": noisy_description(item["description"], position),
-                    "price": _cents(item["price"]),
-                    "imageUrl": item["image_url"],
-                    "tags": [{"text": t.title()} for t in item["tags"]],
-                    "customizations": [
-                        {
-                            "uuid": f"{slug}-{name}",
-                            "title": name,
-                            "minPermitted": option_sets[name].get("min_selections", 0),
-                            "maxPermitted": option_sets[name].get("max_selections", 1),
-                            "options": [
-                                {"title": o["name"], "price": _cents(o["price"])}
-                                for o in option_sets[name]["items"]
-                            ],
-                        }
-                        for name in item["option_sets"]
-                    ],
+                    "id": f"{category_id}{position:02d}",
+                    "drnId": f"{slug}-{c}-{position}",
+                    "categoryId": category_id,
+                    "name": noisy_name(item["name"], position),
+                    "description": noisy_description(item["description"], position),
+                    "price": _fractional(item["price"]),
+                    "priceDiscounted": None,
+                    "image": {"typeName": "Image", "altText": item["name"], "url": item["image_url"]},
+                    "popular": "popular" in item["tags"],
+                    "available": True,
+                    "modifierGroupIds": [group_ids[name] for name in item["option_sets"]],
                 }
             )
-        catalog.append({"title": noisy_category(category["name"], len(items)), "items": items})
-    state = {
-        "props": {
-            "pageProps": {
-                "store": {
-                    "uuid": slug,
-                    "title": restaurant["name"],
-                    "currencyCode": "NZD",
-                    "heroImageUrl": f"https://images.example.com/{slug}/cover.jpg",
-                    "catalog": catalog,
-                }
+    groups = []
+    for name, option_set in option_sets.items():
+        options = []
+        for n, option in enumerate(option_set["items"]):
+            record = {
+                "id": f"{group_ids[name]}{n:02d}",
+                "name": option["name"],
+                "price": _fractional(option["price"]),
+                "available": True,
+                "modifierGroupIds": [],
             }
+            options.append(record)
+            # Deliveroo lists every option again as an item without a category, unavailable.
+            hidden.append(
+                {**record, "categoryId": "", "description": None, "image": None, "available": False}
+            )
+        groups.append(
+            {
+                "id": group_ids[name],
+                "name": name,
+                "minSelection": option_set.get("min_selections", 0),
+                "maxSelection": option_set.get("max_selections", 1),
+                "multiselect": option_set.get("multiple_selections_allowed", False),
+                "modifierOptions": options,
+            }
+        )
+    root = {
+        "restaurant": {
+            "id": str(index),
+            "name": restaurant["name"],
+            "currencyCode": "NZD",
+            "location": {
+                "address": {"address1": street, "postCode": None, "neighborhood": city, "city": city.lower()}
+            },
         },
-        "page": "/store/[slug]",
-        "buildId": "sandbox",
+        "categories": categories,
+        "modifierGroups": groups,
+        "items": items + hidden,
     }
-    header = (
+    header = {"title": restaurant["name"], "image": {"url": f"https://images.example.com/{slug}/cover.jpg"}}
+    state = {
+        "props": {"initialState": {"menuPage": {"menu": {"metas": {"root": root}, "header": header}}}},
+        "page": "/menu/[city]/[neighborhood]/[restaurant]",
+    }
+    logo = (
         f'<header class="site-header"><img class="store-logo" src="/stores/{slug}/logo.png" '
         f'alt="{html.escape(restaurant["name"])}"></header>'
     )
     script = f'<script id="__NEXT_DATA__" type="application/json">{_script_json(state)}</script>'
     body = (
-        f'<body><div id="__next">{header}<main>Loading menu…</main>{_footer(restaurant)}</div>{script}</body>'
+        f'<body><div id="__next">{logo}<main>Loading menu…</main>{_footer(restaurant)}</div>{script}</body>'
     )
-    return f"<!doctype html><html lang='en'>{_head(restaurant, slug)}{body}</html>"
+    return f"<!doctype html><html lang='en' dir='ltr'>{_head(restaurant, slug)}{body}</html>"
 
 
-# -- __REACT_QUERY_STATE__ (DoorDash-like) --------------------------------------------------------------
+# -- Uber Eats (`__REACT_QUERY_STATE__` + getMenuItemV1) ------------------------------------------------
 
 
-def react_query_page(restaurant: dict[str, Any], index: int, slug: str) -> str:
-    option_sets = _option_sets(restaurant)
-    # One page states its currency, the other only shows it in the display prices ("NZ$12.50").
-    explicit_currency = index % 8 == 2
-    sign = "$" if explicit_currency else "NZ$"
+def ubereats_item_uuid(slug: str, category: int, position: int) -> str:
+    return f"{slug}-item-{category}-{position}"
 
-    def display(price: str, prefix: str = "") -> str:
-        return "Free" if Decimal(price) == 0 else f"{prefix}{sign}{Decimal(price):.2f}"
 
-    categories = []
-    for category in restaurant["menu"]["categories"]:
+def ubereats_page(restaurant: dict[str, Any], index: int, slug: str) -> str:
+    """The real Uber Eats `getStoreV1` state, escaped as Uber does, with a "Picks for you" carousel
+    repeating dishes of the real sections; option groups are served per item by `getMenuItemV1`."""
+    section = f"{slug}-menu"
+    subsections, first_items = [], []
+    for c, category in enumerate(restaurant["menu"]["categories"]):
         items = []
         for position, item in enumerate(category["items"]):
             items.append(
                 {
-                    "id": f"{slug}-{category['name']}-{position}",
-                    "name": noisy_name(item["name"], position),
-                    "description": noisy_description(item["description"], position),
-                    "displayPrice": display(item["price"]),
+                    "uuid": ubereats_item_uuid(slug, c, position),
                     "imageUrl": item["image_url"],
-                    "badges": [{"type": "tag", "title": t.upper()} for t in item["tags"]],
-                    "optionGroups": [
-                        {
-                            "name": name,
-                            "minSelection": option_sets[name].get("min_selections", 0),
-                            "maxSelection": option_sets[name].get("max_selections", 1),
-                            "options": [
-                                {"name": o["name"], "displayPrice": display(o["price"], "+")}
-                                for o in option_sets[name]["items"]
-                            ],
-                        }
-                        for name in item["option_sets"]
-                    ],
+                    "title": noisy_name(item["name"], position),
+                    "itemDescription": noisy_description(item["description"], position),
+                    "price": _cents(item["price"]),
+                    "priceTagline": {"text": f"NZ${Decimal(item['price']):.2f}"},
+                    "isSoldOut": False,
+                    "hasCustomizations": bool(item["option_sets"]),
+                    "subsectionUuid": f"{slug}-sub-{c}",
+                    "sectionUuid": section,
+                    "isAvailable": True,
                 }
             )
-        categories.append({"name": noisy_category(category["name"], len(items)), "items": items})
-    menu: dict[str, Any] = {"id": slug, "categories": categories}
-    if explicit_currency:
-        menu["currency"] = "NZD"
+        first_items.append(items[0])
+        subsections.append(
+            {
+                "type": "VERTICAL_GRID",
+                "catalogSectionUUID": f"{slug}-sub-{c}",
+                "payload": {
+                    "type": "standardItemsPayload",
+                    "standardItemsPayload": {
+                        "title": {"text": noisy_category(category["name"], len(items))},
+                        "catalogItems": items,
+                    },
+                },
+            }
+        )
+    picks = {
+        "type": "HORIZONTAL_GRID",
+        "catalogSectionUUID": f"{slug}-picks",
+        "payload": {
+            "type": "standardItemsPayload",
+            "standardItemsPayload": {"title": {"text": "Picks for you"}, "catalogItems": first_items},
+        },
+    }
+    details = restaurant["config"]["restaurant"]
+    street, city, country = (part.strip() for part in details["address"].split(",", 2))
+    meta = {
+        "@context": "https://schema.org",
+        "@type": "Restaurant",
+        "name": restaurant["name"],
+        "telephone": details["phone"],
+        "openingHoursSpecification": [
+            {
+                "@type": "OpeningHoursSpecification",
+                "dayOfWeek": [h["day"]],
+                # Uber Eats writes times unpadded: "11:0".
+                "opens": f"{int(h['open'][:2])}:{int(h['open'][3:])}",
+                "closes": f"{int(h['close'][:2])}:{int(h['close'][3:])}",
+            }
+            for h in details["openingHours"]
+        ],
+    }
+    store = {
+        "uuid": slug,
+        "title": restaurant["name"],
+        "heroImageUrls": [
+            {"url": f"https://images.example.com/{slug}/cover-small.jpg", "width": 550},
+            {"url": f"https://images.example.com/{slug}/cover.jpg", "width": 2880},
+        ],
+        "location": {"streetAddress": street, "city": city, "country": country, "region": "ANZ"},
+        "phoneNumber": details["phone"],
+        "metaJson": json.dumps(meta),
+        "sections": [{"uuid": section, "title": "Menu", "isTop": True}],
+        "catalogSectionsMap": {section: [picks, *subsections]},
+    }
     state = {
         "mutations": [],
         "queries": [
-            {"queryKey": ["store", slug], "state": {"data": {"store": {"name": restaurant["name"]}}}},
-            {"queryKey": ["menu", slug], "state": {"data": {"menu": menu}, "status": "success"}},
+            {
+                "queryKey": ["getStoreV1", {"storeUuid": slug}],
+                "queryHash": json.dumps(["getStoreV1", {"storeUuid": slug}]),
+                "state": {"data": store, "status": "success"},
+            }
         ],
     }
-    extra = f'<link rel="apple-touch-icon" sizes="180x180" href="/stores/{slug}/logo.png">'
     script = (
-        "<script>window.__APP_VERSION__ = '1.0';\n"
-        f"window.__REACT_QUERY_STATE__ = {_script_json(state)};</script>"
+        '<script type="application/json" id="__REACT_QUERY_STATE__">'
+        f"{_uber_escaped(json.dumps(state))}</script>"
     )
-    body = f'<body><div id="root"></div>{_footer(restaurant)}{script}</body>'
-    return f"<!doctype html><html lang='en'>{_head(restaurant, slug, extra)}{body}</html>"
+    # On a platform's page its icons are the platform's: the store's logo is the header image.
+    logo = (
+        f'<header class="site-header"><img class="store-logo" src="/stores/{slug}/logo.png" '
+        f'alt="{html.escape(restaurant["name"])}"></header>'
+    )
+    body = f'<body><div id="root">{logo}</div>{_footer(restaurant)}{script}</body>'
+    return f"<!doctype html><html lang='en'>{_head(restaurant, slug)}{body}</html>"
+
+
+def _uber_escaped(text: str) -> str:
+    """The JSON as the body of a JS string literal, the way Uber Eats serves it (`{\\u0022queries...`)."""
+    body = json.dumps(text)[1:-1]
+    for char in "\"<>&'":
+        body = body.replace(char if char != '"' else '\\"', f"\\u{ord(char):04X}")
+    return body
+
+
+def ubereats_item(restaurant: dict[str, Any], slug: str, item_uuid: str) -> dict[str, Any] | None:
+    """The `getMenuItemV1` answer for one item of a sandbox store, or None for an unknown item."""
+    option_sets = _option_sets(restaurant)
+    for c, category in enumerate(restaurant["menu"]["categories"]):
+        for position, item in enumerate(category["items"]):
+            if ubereats_item_uuid(slug, c, position) != item_uuid:
+                continue
+            groups = [
+                {
+                    "uuid": f"{slug}-{name}",
+                    "title": name,
+                    "minPermitted": option_sets[name].get("min_selections", 0),
+                    "maxPermitted": option_sets[name].get("max_selections", 1),
+                    "options": [
+                        {
+                            "uuid": f"{slug}-{name}-{o['name']}",
+                            "title": o["name"],
+                            "price": _cents(o["price"]),
+                        }
+                        for o in option_sets[name]["items"]
+                    ],
+                }
+                for name in item["option_sets"]
+            ]
+            return {
+                "status": "success",
+                "data": {"uuid": item_uuid, "title": item["name"], "customizationsList": groups},
+            }
+    return None
 
 
 # -- plain HTML -----------------------------------------------------------------------------------------
@@ -315,7 +437,7 @@ def dom_page(restaurant: dict[str, Any], index: int, slug: str) -> str:
 
 RENDERERS = {
     "jsonld": jsonld_page,
-    "next_data": next_data_page,
-    "react_query": react_query_page,
+    "deliveroo": deliveroo_page,
+    "ubereats": ubereats_page,
     "dom": dom_page,
 }

@@ -4,6 +4,9 @@
 of four page kinds (see `store_page_html`), with a Pillow-drawn logo in the restaurant's colours and a
 favicon. The `_`-prefixed slugs are hostile pages that exercise the extractor's refusals.
 
+The Uber Eats-kind stores serve their items' option groups as Uber Eats does, on `POST
+/_p/api/getMenuItemV1` ({storeUuid, menuItemUuid, ...}; endpoint "store-item" for faults and the call log).
+
 The page and its logo are logged in the call log and take scripted faults (`POST /_sandbox/faults` with
 endpoint "store-page" or "store-logo"; `restaurant_id` narrows a plan to one slug), like the registries.
 A "success_false" plan has no meaning for a web page: it is used up and logged, and the page served as usual.
@@ -16,7 +19,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from PIL import Image, ImageDraw
 
@@ -24,7 +27,7 @@ from yolobatch.demo import demo_batch
 from yolobatch.sandbox.faults import Fault
 from yolobatch.sandbox.pipeline import serve_scripted
 from yolobatch.sandbox.protocol import Reply, fail
-from yolobatch.sandbox.store_page_html import RENDERERS, page_kind
+from yolobatch.sandbox.store_page_html import RENDERERS, page_kind, ubereats_item
 
 LOGO_SIZE = 200
 # Logos of these demo indexes sit on an opaque white square; the rest are transparent PNGs.
@@ -173,5 +176,27 @@ def router() -> APIRouter:
         website = restaurant["config"]["website"]
         icon = favicon_ico(index, website["primaryColor"], website["secondaryColor"])
         return Response(icon, media_type="image/x-icon")
+
+    return routes
+
+
+def item_router() -> APIRouter:
+    routes = APIRouter()
+
+    @routes.post("/_p/api/getMenuItemV1")
+    async def menu_item(request: Request, payload: dict[str, Any] = Body(default_factory=dict)) -> Response:
+        slug = str(payload.get("storeUuid") or "")
+
+        async def answer(fault: Fault | None) -> Reply:
+            found = _restaurant(slug)
+            if isinstance(found, Reply):
+                return found
+            _index, restaurant = found
+            item = ubereats_item(restaurant, slug, str(payload.get("menuItemUuid") or ""))
+            if item is None:
+                return fail(404, "No such item")
+            return Reply(200, body=item)
+
+        return await serve_scripted(request, "store-item", slug, answer)
 
     return routes

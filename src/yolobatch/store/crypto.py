@@ -13,6 +13,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
+class SecretKeyMissing(RuntimeError):
+    """Stored secrets exist but the key that sealed them is not here: starting would make them unreadable."""
+
+
 class SecretBox:
     def __init__(self, key: str | bytes) -> None:
         """`key`: one Fernet key, or several separated by commas, the first one sealing."""
@@ -26,10 +30,18 @@ class SecretBox:
             ) from exc
 
     @classmethod
-    def from_settings(cls, secret_key: str | None, data_dir: Path) -> SecretBox:
+    def from_settings(cls, secret_key: str | None, data_dir: Path, *, may_generate: bool = True) -> SecretBox:
+        """The configured key, else the data dir's, else a new one there; with `may_generate` False (secrets
+        are already stored) a missing key is an error, never silently a new one."""
         if secret_key:
             return cls(secret_key)
         path = data_dir / "secret.key"
+        if not path.exists() and not may_generate:
+            raise SecretKeyMissing(
+                f"the database holds encrypted secrets but there is no secret key: {path} is missing and "
+                "YOLOBATCH_SECRET_KEY is not set. Restore the key file or set YOLOBATCH_SECRET_KEY to the "
+                "key the secrets were sealed with; a new key could not read them."
+            )
         if not path.exists():
             data_dir.mkdir(parents=True, exist_ok=True)
             # O_EXCL: two processes starting at once must not each write a different key.

@@ -139,6 +139,12 @@ class Store:
 
     # -- writes from people (CLI / API) -------------------------------------------------------------
 
+    @staticmethod
+    def sealed_sample(engine: Engine) -> str | None:
+        """One stored sealed secret, if any: proof, before starting, that the secret key still opens them."""
+        with engine.connect() as connection:
+            return connection.scalar(select(RegistrationConfigRow.secrets).limit(1))
+
     def ensure_org(self, org_id: str, name: str | None = None) -> None:
         with self.transaction() as s:
             if s.get(Organisation, org_id) is None:

@@ -1,14 +1,17 @@
 """The dashboard: server-rendered pages and HTMX partials over the same store and engine as the API.
 
-Pages authenticate with the `yb_session` cookie (set from a token at /login) and redirect to /login
-without it; every unsafe request goes through the API's `current_org`, which also checks the CSRF token.
+Pages authenticate with the `yb_session` cookie (a server-side session opened at /login with a token or a
+one-time login code) and redirect to /login without it; every unsafe request goes through the API's
+`current_org`, which also checks the origin and the CSRF token.
 Actions are plain forms (post, then redirect) or HTMX posts that answer the re-rendered partial.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -22,11 +25,13 @@ from jinja2 import Environment, FileSystemLoader
 from yolobatch.api.context import AppContext, context
 from yolobatch.api.security import (
     SESSION_COOKIE,
-    caller_token,
+    bearer_token,
+    check_csrf,
     check_token,
     csrf_token,
     current_actor,
     current_org,
+    session_caller,
 )
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
 from yolobatch.domain.derive import validate_config
@@ -34,6 +39,7 @@ from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
 from yolobatch.engine.control import DecisionRejected
 from yolobatch.engine.runtime import workflow_url
+from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
 from yolobatch.web import config_form, views
 
@@ -46,6 +52,8 @@ static = StaticFiles(directory=HERE / "static")
 Ctx = Annotated[AppContext, Depends(context)]
 Org = Annotated[str, Depends(current_org)]
 Actor = Annotated[str, Depends(current_actor)]  # "dashboard:<token name>" in the audit log
+LINK_USED = "This login link has expired or was already used; get a new one with `yolobatch login-link`."
+LOGIN_COOKIE = "yb_login"  # a random nonce before login: the login form's CSRF token is derived from it
 
 
 class LoginRequired(HTTPException):
@@ -56,10 +64,15 @@ class LoginRequired(HTTPException):
 
 
 async def page_org(request: Request, ctx: Ctx) -> str:
-    token, _ = caller_token(request)
-    org = await check_token(request, ctx, token)
+    token = bearer_token(request)
+    if token is not None:
+        org = await check_token(request, ctx, token)
+    else:
+        caller = await session_caller(request, ctx)
+        org = caller.org_id if caller else None
     if org is None:
         raise LoginRequired()
+    request.state.org_id = org
     return org
 
 
@@ -67,8 +80,11 @@ PageOrg = Annotated[str, Depends(page_org)]
 
 
 def _render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-    token, _ = caller_token(request)
-    values.setdefault("csrf", csrf_token(token) if token else "")
+    session_id = getattr(request.state, "session_id", None)
+    values.setdefault("csrf", csrf_token(session_id) if session_id else "")
+    # Every page says whose data it shows: a browser switched to another organisation must be obvious.
+    values.setdefault("org_name", getattr(request.state, "org_name", ""))
+    values.setdefault("org_id", getattr(request.state, "org_id", ""))
     values.setdefault("notice", request.query_params.get("notice", ""))
     values.setdefault("problem", request.query_params.get("problem", ""))
     return templates.TemplateResponse(request, template, values, status_code=status_code)
@@ -89,34 +105,105 @@ async def static_file(path: str, request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, ctx: Ctx, token: str | None = None) -> Response:
-    if token:  # a link handed out by `yolobatch up` logs in with one click
-        return await _log_in(request, ctx, token)
-    return _render(request, "login.html", csrf="")
+async def login_page(
+    request: Request,
+    ctx: Ctx,
+    code: Annotated[str | None, Query(max_length=200)] = None,
+    token: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """The login form; with `?code=` (a one-time link from `yolobatch login-link`), a confirmation naming
+    the organisation. Nothing logs in on a GET: another site could send a browser to any link."""
+    if token is not None:
+        problem = "Login links no longer carry a token; get a one-time link with `yolobatch login-link`."
+        return _login_form(request, 400, problem=problem)
+    if code is None:
+        return _login_form(request, 200)
+    caller = await asyncio.to_thread(Access(ctx.store).peek_login_code, code)
+    if caller is None:
+        return _login_form(request, 400, problem=LINK_USED)
+    org_name = await asyncio.to_thread(Access(ctx.store).org_name, caller.org_id)
+    return _login_form(request, 200, code=code, target_org=org_name, target_org_id=caller.org_id)
+
+
+def _login_form(request: Request, status_code: int, **values: Any) -> HTMLResponse:
+    """The login page with a login CSRF token bound to a pre-login cookie (double submit)."""
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if not nonce or len(nonce) > 100:
+        nonce = secrets.token_urlsafe(24)
+    page = _render(request, "login.html", status_code, csrf="", login_csrf=csrf_token(nonce), **values)
+    page.set_cookie(
+        LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=_https(request), path="/login"
+    )
+    return page
+
+
+def _https(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, ctx: Ctx, token: Annotated[str, Form(max_length=500)]) -> Response:
-    return await _log_in(request, ctx, token.strip())
-
-
-async def _log_in(request: Request, ctx: AppContext, token: str) -> Response:
+async def login(
+    request: Request,
+    ctx: Ctx,
+    token: Annotated[str, Form(max_length=500)] = "",
+    code: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Log in with an API token or a one-time code: a new server-side session, never the token itself."""
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
     try:
-        org = await check_token(request, ctx, token)
-    except HTTPException as refused:  # too many invalid tokens from this address
-        page = _render(request, "login.html", refused.status_code, csrf="", problem=str(refused.detail))
-        page.headers.update(refused.headers or {})
-        return page
-    if org is None:
-        return _render(request, "login.html", 401, csrf="", problem="That token is not valid.")
+        if not nonce:
+            raise HTTPException(403, detail="missing or invalid CSRF token")
+        await check_csrf(request, nonce)
+    except HTTPException as refused:
+        return _login_form(request, 403, problem=f"{refused.detail}: open the login page and try again.")
+    access = Access(ctx.store)
+    if code:
+        caller = await asyncio.to_thread(access.use_login_code, code.strip())
+        if caller is None:
+            return _login_form(request, 401, problem=LINK_USED)
+    else:
+        try:
+            caller = await _token_caller(request, ctx, token.strip())
+        except HTTPException as refused:  # too many invalid tokens like this one from this address
+            page = _login_form(request, refused.status_code, problem=str(refused.detail))
+            page.headers.update(refused.headers or {})
+            return page
+        if caller is None:
+            return _login_form(request, 401, problem="That token is not valid.")
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous and len(previous) <= 200:  # logging in again, maybe as another organisation: one session
+        await asyncio.to_thread(access.end_session, previous)
+    lifetime = timedelta(hours=ctx.settings.session_hours)
+    session_id = await asyncio.to_thread(access.open_session, caller, lifetime)
     response = RedirectResponse("/", status_code=303)
-    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=_https(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
+async def _token_caller(request: Request, ctx: AppContext, token: str) -> Caller | None:
+    if not token:
+        return None
+    caller = await asyncio.to_thread(Access(ctx.store).token_caller, token)
+    if caller is None:
+        await check_token(request, ctx, token)  # counts the failure; raises 429 when locked out
+    return caller
+
+
 @router.post("/logout")
-async def logout(org: Org) -> Response:
+async def logout(request: Request, org: Org, ctx: Ctx) -> Response:
+    """Ends the session on the server too: a copied cookie stops working at once."""
+    session_id = getattr(request.state, "session_id", None)
+    if session_id:
+        await asyncio.to_thread(Access(ctx.store).end_session, session_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

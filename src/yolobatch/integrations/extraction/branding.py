@@ -16,9 +16,11 @@ from yolobatch.integrations.extraction.errors import ExtractionError
 from yolobatch.integrations.extraction.fetch import fetch_image
 from yolobatch.integrations.extraction.guard import UrlGuard
 from yolobatch.integrations.extraction.palette import HEX_PATTERN, Palette, palette_from_image
+from yolobatch.integrations.extraction.platforms.facts import platform_facts
 
 # How often each kind of reference is the restaurant's real logo, from experience with store pages.
 CONFIDENCE = {
+    "platform_logo": 0.95,  # a delivery platform's own logo field for the store
     "jsonld_logo": 0.95,
     "header_logo_img": 0.85,
     "logo_img": 0.8,
@@ -26,9 +28,11 @@ CONFIDENCE = {
     "jsonld_image": 0.5,
     "header_img": 0.45,
     "icon": 0.4,
+    "platform_icon": 0.1,  # a delivery platform's page: its icons are the platform's, not the store's
     "og_image": 0.3,  # usually a food photo or a cover, only sometimes the logo
 }
 HEADER_CLASSES = frozenset({"header", "site-header", "page-header", "navbar", "masthead", "topbar"})
+# A logo at or below this is a guess (a dish photo, a cover, a generic image): warned about.
 LOW_CONFIDENCE = 0.5
 MAX_LOGO_ATTEMPTS = 3
 IMAGE_MAX_BYTES = 5_000_000
@@ -45,6 +49,9 @@ def logo_candidates(doc: Document) -> list[LogoCandidate]:
         if url not in found or found[url].confidence < candidate.confidence:
             found[url] = candidate
 
+    facts = platform_facts(doc)
+    if facts is not None and facts.logo_url:
+        add(facts.logo_url, "platform_logo")
     business = business_node(doc)
     if business is not None:
         add(first_text(business.get("logo")), "jsonld_logo")
@@ -62,9 +69,9 @@ def logo_candidates(doc: Document) -> list[LogoCandidate]:
     for link in doc.tree.css("link[rel][href]"):
         rel = (link.attributes.get("rel") or "").lower().split()
         if "apple-touch-icon" in rel or "apple-touch-icon-precomposed" in rel:
-            add(link.attributes.get("href"), "apple_touch_icon")
+            add(link.attributes.get("href"), "platform_icon" if facts else "apple_touch_icon")
         elif "icon" in rel:
-            add(link.attributes.get("href"), "icon")
+            add(link.attributes.get("href"), "platform_icon" if facts else "icon")
     add(_meta(doc, "og:image"), "og_image")
     return sorted(found.values(), key=lambda c: c.confidence, reverse=True)
 
@@ -77,7 +84,11 @@ def favicon_url(doc: Document) -> str | None:
 
 
 def cover_image_url(doc: Document) -> str | None:
-    """og:image, else the largest (by declared size) image in a header/hero/banner."""
+    """The platform's hero image, else og:image, else the largest (by declared size) image in a
+    header/hero/banner."""
+    facts = platform_facts(doc)
+    if facts is not None and facts.cover_image_url:
+        return facts.cover_image_url
     og = doc.absolute(_meta(doc, "og:image"))
     if og:
         return og
@@ -117,7 +128,7 @@ async def extract_branding(
     if branding.logo_url is None and candidates:
         # Nothing readable: still offer the best guess to the human reviewing the config.
         branding.logo_url, branding.logo_confidence = candidates[0].url, candidates[0].confidence
-    if branding.logo_url is not None and branding.logo_confidence < LOW_CONFIDENCE:
+    if branding.logo_url is not None and branding.logo_confidence <= LOW_CONFIDENCE:
         warnings.append(
             ExtractionWarning(
                 code="low_confidence_logo",

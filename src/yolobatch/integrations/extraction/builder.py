@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from yolobatch.domain.extraction import ExtractionWarning
 from yolobatch.domain.menu import Menu, MenuCategory, MenuItem, OptionItem, OptionSet
@@ -39,6 +40,9 @@ class RawItem:
     image_url: str | None = None
     tags: list[object] = field(default_factory=list)
     option_sets: list[RawOptionSet] = field(default_factory=list)
+    # Where the platform serves this item's option groups only on request (Uber Eats `getMenuItemV1`):
+    # the request body; `RawMenu.options_url` is where it goes.
+    options_request: dict[str, Any] | None = None
 
 
 @dataclass
@@ -52,6 +56,7 @@ class RawCategory:
 class RawMenu:
     categories: list[RawCategory] = field(default_factory=list)
     currency: str | None = None
+    options_url: str | None = None
 
     def item_count(self) -> int:
         return sum(len(c.items) for c in self.categories)
@@ -61,10 +66,14 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
     """The normalised menu, or None (with a `no_menu` warning) when nothing item-like survived cleaning."""
     warnings: list[ExtractionWarning] = []
     option_sets: dict[str, OptionSet] = {}
+    # A raw group shared by many items (platforms define groups once) is cleaned once.
+    registered: dict[int, str | None] = {}
     categories: list[MenuCategory] = []
     unpriced: list[str] = []
     for raw_category in raw.categories:
-        items = [item for raw_item in raw_category.items if (item := _item(raw_item, option_sets, warnings))]
+        items = [
+            item for raw_item in raw_category.items if (item := _item(raw_item, option_sets, registered))
+        ]
         unpriced += [n for r in raw_category.items if r.price is None and (n := clean_name(r.name))]
         name = clean_name(raw_category.name) or "Menu"
         if not items:
@@ -94,13 +103,20 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
 
 
 def _item(
-    raw: RawItem, option_sets: dict[str, OptionSet], warnings: list[ExtractionWarning]
+    raw: RawItem,
+    option_sets: dict[str, OptionSet],
+    registered: dict[int, str | None],
 ) -> MenuItem | None:
     name = clean_name(raw.name)
     if name is None:
         return None
     tags = list(dict.fromkeys(t for t in (clean_tag(tag) for tag in raw.tags) if t))
-    names = [n for raw_set in raw.option_sets if (n := _option_set(raw_set, option_sets, warnings))]
+    names: list[str] = []
+    for raw_set in raw.option_sets:
+        if id(raw_set) not in registered:
+            registered[id(raw_set)] = _option_set(raw_set, option_sets)
+        if (set_name := registered[id(raw_set)]) is not None:
+            names.append(set_name)
     return MenuItem(
         name=name[:300],
         # The platform needs a price; 0.00 is what the original imported for unparsable prices.
@@ -112,10 +128,10 @@ def _item(
     )
 
 
-def _option_set(
-    raw: RawOptionSet, option_sets: dict[str, OptionSet], warnings: list[ExtractionWarning]
-) -> str | None:
-    """Registers the set (first definition of a name wins) and returns its name for the item."""
+def _option_set(raw: RawOptionSet, option_sets: dict[str, OptionSet]) -> str | None:
+    """Registers the set and returns its name for the item. Platforms reuse a title for different
+    groups (Deliveroo's many "Your Choice Of"): each distinct group gets a name of its own, "Name (2)",
+    with the title the diner sees kept in `display_name`."""
     name = clean_name(raw.name)
     items = [
         OptionItem(name=option_name[:MAX_NAME], price=o.price or Decimal("0.00"))
@@ -124,7 +140,7 @@ def _option_set(
     ]
     if name is None or not items:
         return None
-    name = name[:MAX_NAME]
+    name = name[: MAX_NAME - 8]
     minimum = max(raw.min_selections or 0, 0)
     # Unknown maximum: a single choice, the commonest kind of modifier (size, doneness, base).
     maximum = raw.max_selections if raw.max_selections and raw.max_selections > 0 else 1
@@ -137,19 +153,16 @@ def _option_set(
         max_selections=maximum,
         items=items,
     )
-    existing = option_sets.get(name)
-    if existing is None:
-        option_sets[name] = candidate
-    elif existing != candidate and not any(
-        w.code == "option_set_conflict" and name in w.message for w in warnings
-    ):
-        warnings.append(
-            ExtractionWarning(
-                code="option_set_conflict",
-                message=f"Option set {name!r} differs between items; the first definition is used",
-            )
-        )
-    return name
+    key, copy = name, 1
+    while (existing := option_sets.get(key)) is not None:
+        if existing.model_copy(update={"name": name, "display_name": None}) == candidate:
+            return key
+        copy += 1
+        key = f"{name} ({copy})"
+    option_sets[key] = (
+        candidate if key == name else candidate.model_copy(update={"name": key, "display_name": name})
+    )
+    return key
 
 
 def _image_warnings(categories: list[MenuCategory]) -> list[ExtractionWarning]:

@@ -1,4 +1,5 @@
-"""Opening hours and contact details: schema.org first, then the page's tel:/mailto: links and <address>."""
+"""Opening hours and contact details: a delivery platform's own state first where the page carries one,
+then schema.org, then the page's tel:/mailto: links and <address>."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from yolobatch.domain.extraction import ContactDetails, OpeningHoursEntry
 from yolobatch.integrations.extraction.cleaning import squash
 from yolobatch.integrations.extraction.document import Document, as_list, first_text, schema_enum
+from yolobatch.integrations.extraction.platforms.common import address as join_address
+from yolobatch.integrations.extraction.platforms.facts import platform_facts
 
 BUSINESS_TYPES = (
     "Restaurant",
@@ -21,7 +24,8 @@ BUSINESS_TYPES = (
 )
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 DAY_ABBREVIATIONS = {day[:2]: day for day in DAYS}
-TIME = re.compile(r"^(\d{1,2}):(\d{2})")
+# "11:00", "11:00:00", and Uber Eats' unpadded "10:0" (ten o'clock).
+TIME = re.compile(r"^(\d{1,2}):(\d{1,2})(?!\d)")
 # "Mo-Fr 11:00-21:30", "Sa,Su 10:00-22:00", "Mo 11:00-14:00"
 OPENING_HOURS_TEXT = re.compile(
     r"^\s*(?P<days>[A-Za-z]{2}(?:\s*[-,]\s*[A-Za-z]{2})*)\s+(?P<open>\d{1,2}:\d{2})\s*-\s*(?P<close>\d{1,2}:\d{2})\s*$"
@@ -38,8 +42,9 @@ def business_node(doc: Document) -> dict[str, Any] | None:
 
 
 def extract_opening_hours(doc: Document) -> list[OpeningHoursEntry]:
-    node = business_node(doc)
-    if node is None:
+    facts = platform_facts(doc)
+    node = business_node(doc) or (facts.business if facts is not None else None)
+    if not node:
         return []
     entries: list[OpeningHoursEntry] = []
     for spec in as_list(node.get("openingHoursSpecification")):
@@ -91,9 +96,13 @@ def _time(value: object) -> str | None:
 
 
 def extract_contact(doc: Document) -> ContactDetails:
-    node = business_node(doc) or {}
+    facts = platform_facts(doc)
+    node = business_node(doc) or (facts.business if facts is not None else None) or {}
     address, city = _address(node.get("address"))
-    phone = first_text(node.get("telephone")) or _link(doc, "tel:")
+    if facts is not None and facts.address:
+        # The platform's own record of the store beats its SEO summary ("postalCode": "00000").
+        address, city = facts.address, facts.city or city
+    phone = (facts.phone if facts else None) or first_text(node.get("telephone")) or _link(doc, "tel:")
     email = first_text(node.get("email")) or _link(doc, "mailto:")
     if address is None:
         element = doc.tree.css_first("address")
@@ -121,8 +130,9 @@ def _address(value: object) -> tuple[str | None, str | None]:
                     "addressCountry",
                 )
             ]
-            text = ", ".join(str(first_text(p)) for p in parts if first_text(p))
-            return squash(text), squash(first_text(entry.get("addressLocality")))
+            # Without repeats ("The Palm Jumeirah, The Palm Jumeirah") or platform regions ("EMEA").
+            text = join_address(*(first_text(p) for p in parts))
+            return text, squash(first_text(entry.get("addressLocality")))
     return None, None
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -18,6 +18,13 @@ class Document:
     url: str
     tree: HTMLParser
     structured: list[dict[str, Any]]
+    # Parsed page state by name, so that the menu, branding and details read a multi-megabyte blob once.
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     def absolute(self, href: object) -> str | None:
         """An absolute http(s) URL for a link or image reference; None for data:, javascript:, blanks."""

@@ -16,6 +16,7 @@ ErrorCode = Literal[
     "too_large",
     "not_html",
     "not_image",
+    "not_json",
 ]
 
 

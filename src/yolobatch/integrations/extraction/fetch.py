@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -13,6 +14,7 @@ from yolobatch.integrations.extraction.errors import ErrorCode, ExtractionError
 from yolobatch.integrations.extraction.guard import IPAddress, UrlGuard
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+JSON_TYPES = frozenset({"application/json", "text/json"})
 IMAGE_TYPES = frozenset(
     {
         "image/png",
@@ -36,6 +38,14 @@ class Fetched:
     content_type: str
     charset: str | None
     body: bytes
+
+
+@dataclass(frozen=True)
+class Post:
+    """A JSON request body (and extra headers) for the platforms' per-item APIs."""
+
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,34 @@ async def fetch_image(
     )
 
 
+async def post_json(
+    url: str,
+    payload: object,
+    *,
+    http: httpx.AsyncClient,
+    guard: UrlGuard,
+    headers: dict[str, str] | None = None,
+    max_bytes: int = 2_000_000,
+    timeout: float = 20.0,
+) -> object:
+    """POST JSON, read JSON back, through the same guard and caps as a page fetch."""
+    fetched = await fetch_bytes(
+        url,
+        http=http,
+        guard=guard,
+        accept=lambda mt: mt in JSON_TYPES,
+        refusal="not_json",
+        max_bytes=max_bytes,
+        timeout=timeout,
+        max_redirects=2,
+        post=Post(json.dumps(payload).encode(), headers or {}),
+    )
+    try:
+        return json.loads(fetched.body)
+    except ValueError as exc:
+        raise ExtractionError(f"{url} answered something that is not JSON", "not_json") from exc
+
+
 async def fetch_bytes(
     url: str,
     *,
@@ -107,11 +145,12 @@ async def fetch_bytes(
     max_bytes: int,
     timeout: float,
     max_redirects: int,
+    post: Post | None = None,
 ) -> Fetched:
     """The shared fetch loop; `timeout` bounds the whole fetch, redirects and slow bodies included."""
     try:
         async with asyncio.timeout(timeout):
-            return await _fetch(url, http, guard, accept, refusal, max_bytes, timeout, max_redirects)
+            return await _fetch(url, http, guard, accept, refusal, max_bytes, timeout, max_redirects, post)
     except TimeoutError as exc:
         raise ExtractionError(f"Fetching {url} took longer than {timeout} s", "timeout", True) from exc
 
@@ -125,6 +164,7 @@ async def _fetch(
     max_bytes: int,
     timeout: float,
     max_redirects: int,
+    post: Post | None = None,
 ) -> Fetched:
     current = url
     for _hop in range(max_redirects + 1):
@@ -132,7 +172,7 @@ async def _fetch(
         pinned = await asyncio.to_thread(guard.check, current)
         try:
             # Redirects are followed by hand so that every hop passes the guard.
-            request = _pinned_request(http, current, pinned, timeout)
+            request = _pinned_request(http, current, pinned, timeout, post)
             response = await http.send(request, stream=True, follow_redirects=False)
         except httpx.TimeoutException as exc:
             raise ExtractionError(f"Timed out fetching {current}", "timeout", True) from exc
@@ -141,6 +181,8 @@ async def _fetch(
         try:
             if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                 current = urljoin(current, response.headers["location"])
+                if response.status_code in (301, 302, 303):
+                    post = None  # what browsers do: the body is not sent on to the new place
                 continue
             return await _read(url, current, response, accept, refusal, max_bytes)
         finally:
@@ -149,16 +191,21 @@ async def _fetch(
 
 
 def _pinned_request(
-    http: httpx.AsyncClient, url: str, address: IPAddress | None, timeout: float
+    http: httpx.AsyncClient, url: str, address: IPAddress | None, timeout: float, post: Post | None = None
 ) -> httpx.Request:
-    """A GET of `url` that connects to `address` (the one the guard approved), not to a new resolution.
-    The Host header and the TLS server name (SNI and certificate check) stay those of the URL."""
+    """A GET (or `post`) of `url` that connects to `address` (the one the guard approved), not to a new
+    resolution. The Host header and the TLS server name (SNI and certificate check) stay those of the URL."""
     headers = {"User-Agent": USER_AGENT}
+    method, body = ("POST", post.body) if post is not None else ("GET", None)
+    if post is not None:
+        headers |= {"Content-Type": "application/json", **post.headers}
     if address is None:
-        return http.build_request("GET", url, headers=headers, timeout=timeout)
+        return http.build_request(method, url, headers=headers, content=body, timeout=timeout)
     target = httpx.URL(url)
     headers["Host"] = target.netloc.decode("ascii")
-    request = http.build_request("GET", target.copy_with(host=str(address)), headers=headers, timeout=timeout)
+    request = http.build_request(
+        method, target.copy_with(host=str(address)), headers=headers, content=body, timeout=timeout
+    )
     if target.scheme == "https":
         request.extensions["sni_hostname"] = target.host
     return request

@@ -1,8 +1,9 @@
 """Menu extraction: the strategies in order of trust, the first that yields items wins.
 
-Structured data is the site's own statement about its menu, embedded page state is the platform's
-internal model, and the DOM heuristic is a guess, hence JSON-LD/microdata → `__NEXT_DATA__` →
-`__REACT_QUERY_STATE__` → DOM.
+A delivery platform's embedded state comes first where the page carries one: it is the platform's own
+model of the menu, with hidden entries, option groups and cross-listings a page's schema.org summary
+does not carry. Then structured data (the site's own statement about its menu), then the DOM heuristic,
+which is a guess.
 """
 
 from __future__ import annotations
@@ -12,35 +13,74 @@ from collections.abc import Callable
 from yolobatch.domain.extraction import ExtractionWarning, MenuSource
 from yolobatch.domain.menu import Menu
 from yolobatch.integrations.extraction.builder import RawMenu, build_menu
+from yolobatch.integrations.extraction.cleaning import clean_name
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.menu_dom import extract_dom_menu
 from yolobatch.integrations.extraction.menu_jsonld import extract_jsonld_menu
-from yolobatch.integrations.extraction.menu_state import (
-    extract_next_data_menu,
-    extract_react_query_menu,
-    next_data,
-    react_query_state,
-)
+from yolobatch.integrations.extraction.platforms.deliveroo import deliveroo_menu_state, extract_deliveroo_menu
+from yolobatch.integrations.extraction.platforms.grab import extract_grab_menu, grab_merchant_state
+from yolobatch.integrations.extraction.platforms.state import State
+from yolobatch.integrations.extraction.platforms.talabat import extract_talabat_menu, talabat_menu_state
+from yolobatch.integrations.extraction.platforms.ubereats import extract_ubereats_menu, ubereats_store_state
 
 Strategy = Callable[[Document, list[ExtractionWarning]], RawMenu | None]
 
+
+def _noting(state: State, warnings: list[ExtractionWarning]) -> None:
+    if state.warning is not None and state.warning not in warnings:
+        warnings.append(state.warning)
+
+
+def _deliveroo(doc: Document, warnings: list[ExtractionWarning]) -> RawMenu | None:
+    menu, state = deliveroo_menu_state(doc)
+    _noting(state, warnings)
+    return extract_deliveroo_menu(menu) if menu is not None else None
+
+
+def _talabat(doc: Document, warnings: list[ExtractionWarning]) -> RawMenu | None:
+    menu, state = talabat_menu_state(doc)
+    _noting(state, warnings)
+    return extract_talabat_menu(menu) if menu is not None else None
+
+
+def _ubereats(doc: Document, warnings: list[ExtractionWarning]) -> RawMenu | None:
+    store, state = ubereats_store_state(doc)
+    _noting(state, warnings)
+    return extract_ubereats_menu(store, doc.url) if store is not None else None
+
+
+def _grab(doc: Document, warnings: list[ExtractionWarning]) -> RawMenu | None:
+    merchant, state = grab_merchant_state(doc)
+    _noting(state, warnings)
+    return extract_grab_menu(merchant) if merchant is not None else None
+
+
 STRATEGIES: list[tuple[MenuSource, Strategy]] = [
+    ("deliveroo", _deliveroo),
+    ("talabat", _talabat),
+    ("ubereats", _ubereats),
+    ("grab", _grab),
     ("jsonld", lambda doc, _warnings: extract_jsonld_menu(doc)),
-    ("next_data", lambda doc, warnings: extract_next_data_menu(next_data(doc, warnings))),
-    ("react_query", lambda doc, warnings: extract_react_query_menu(react_query_state(doc, warnings))),
     ("dom", lambda doc, _warnings: extract_dom_menu(doc)),
 ]
 
 
-def extract_menu(doc: Document) -> tuple[Menu | None, MenuSource, list[ExtractionWarning]]:
-    """The menu, the strategy that found it ("dom", the last tried, when none did) and warnings."""
+def find_menu(doc: Document) -> tuple[RawMenu | None, MenuSource, list[ExtractionWarning]]:
+    """The raw menu of the first strategy whose items survive cleaning, its source, and warnings."""
     warnings: list[ExtractionWarning] = []
     for source, strategy in STRATEGIES:
         raw = strategy(doc, warnings)
-        if raw is None or raw.item_count() == 0:
-            continue
-        menu, menu_warnings = build_menu(raw)
-        if menu is not None:
-            return menu, source, warnings + menu_warnings
+        # `build_menu` keeps a category only for an item whose name survives cleaning: the same test.
+        if raw is not None and any(clean_name(i.name) for c in raw.categories for i in c.items):
+            return raw, source, warnings
     warnings.append(ExtractionWarning(code="no_menu", message=f"No menu found on {doc.url}"))
     return None, "dom", warnings
+
+
+def extract_menu(doc: Document) -> tuple[Menu | None, MenuSource, list[ExtractionWarning]]:
+    """The menu, the strategy that found it ("dom", the last tried, when none did) and warnings."""
+    raw, source, warnings = find_menu(doc)
+    if raw is None:
+        return None, source, warnings
+    menu, menu_warnings = build_menu(raw)
+    return menu, source, warnings + menu_warnings

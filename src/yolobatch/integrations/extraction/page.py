@@ -6,32 +6,50 @@ import asyncio
 
 import httpx
 
-from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.domain.extraction import ExtractionResult, ExtractionWarning, MenuSource
 from yolobatch.integrations.extraction.branding import extract_branding
+from yolobatch.integrations.extraction.builder import RawMenu, build_menu
 from yolobatch.integrations.extraction.details import extract_contact, extract_opening_hours
 from yolobatch.integrations.extraction.document import Document, parse_document
 from yolobatch.integrations.extraction.fetch import fetch_page
 from yolobatch.integrations.extraction.guard import UrlGuard
-from yolobatch.integrations.extraction.menu import extract_menu
+from yolobatch.integrations.extraction.menu import find_menu
+from yolobatch.integrations.extraction.platforms.ubereats import fetch_item_options
 
 DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_TIMEOUT = 20.0
+# Per-item option requests (Uber Eats): at most this many per page, at this pace, so that one store
+# page never turns into hundreds of calls to the platform.
+DEFAULT_ITEM_BUDGET = 40
+DEFAULT_ITEM_RATE = 5.0
 
 
 def extract_from_html(url: str, html: str) -> tuple[Document, ExtractionResult]:
-    """Everything that needs no network: menu, hours, contact (branding colours need the logo)."""
+    """Everything that needs no network: menu, hours, contact (branding colours need the logo; option
+    groups a platform serves per item need their requests)."""
+    doc, raw, source, warnings = _parse(url, html)
+    return doc, _result(doc, url, raw, source, warnings)
+
+
+def _parse(url: str, html: str) -> tuple[Document, RawMenu | None, MenuSource, list[ExtractionWarning]]:
     doc = parse_document(url, html)
-    menu, source, warnings = extract_menu(doc)
-    result = ExtractionResult(
+    raw, source, warnings = find_menu(doc)
+    return doc, raw, source, warnings
+
+
+def _result(
+    doc: Document, url: str, raw: RawMenu | None, source: MenuSource, warnings: list[ExtractionWarning]
+) -> ExtractionResult:
+    menu, menu_warnings = build_menu(raw) if raw is not None else (None, [])
+    return ExtractionResult(
         url=url,
         final_url=url,
         source=source,
         menu=menu,
         opening_hours=extract_opening_hours(doc),
         contact=extract_contact(doc),
-        warnings=warnings,
+        warnings=warnings + menu_warnings,
     )
-    return doc, result
 
 
 async def extract_store(
@@ -41,11 +59,18 @@ async def extract_store(
     guard: UrlGuard,
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DEFAULT_TIMEOUT,
+    item_budget: int = DEFAULT_ITEM_BUDGET,
+    item_rate: float = DEFAULT_ITEM_RATE,
 ) -> ExtractionResult:
     """Raises `ExtractionError` when the page cannot be had; anything missing inside it is a warning."""
     page = await fetch_page(url, http=http, guard=guard, max_bytes=max_bytes, timeout=timeout)
     # Parsing a multi-megabyte page is CPU work; keep it off the event loop.
-    doc, result = await asyncio.to_thread(extract_from_html, page.final_url, page.text)
+    doc, raw, source, warnings = await asyncio.to_thread(_parse, page.final_url, page.text)
+    if raw is not None and raw.options_url is not None:
+        warnings += await fetch_item_options(
+            raw, http=http, guard=guard, timeout=timeout, budget=item_budget, per_second=item_rate
+        )
+    result = await asyncio.to_thread(_result, doc, page.final_url, raw, source, warnings)
     branding, branding_warnings = await extract_branding(doc, http=http, guard=guard, timeout=timeout)
     return result.model_copy(
         update={"url": url, "branding": branding, "warnings": result.warnings + branding_warnings}
