@@ -24,7 +24,7 @@ from tests.conftest import SECRET_KEY, batch_of, make_store, settings_for
 from tests.engine_helpers import all_completed, create, launch, state, wait_until, worker
 from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import Queues, onboarding_workflow_id
-from yolobatch.engine.devserver import free_port
+from yolobatch.engine.devserver import free_port, temporal_binary
 from yolobatch.engine.embedded import RECORD_FILE, ensure_record
 from yolobatch.engine.runtime import open_store
 from yolobatch.settings import Settings
@@ -209,6 +209,18 @@ async def test_up_serves_the_temporal_ui_and_the_drawer_links_to_each_workflow(t
         description = await _described(handle)
         assert await description.static_summary() == "Jax Burger Shack · batch ui"
         assert description.typed_search_attributes.get(BATCH_ID) == batch_id
+        # The README's way to list a batch's workflows from a shell.
+        listed = await asyncio.to_thread(
+            subprocess.run,
+            [str(temporal_binary()), "workflow", "list", "--address", f"127.0.0.1:{record['port']}"]
+            + ["--namespace", namespace, "--query", f"BatchId='{batch_id}'", "--output", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, listed.stderr
+        ids = {item["execution"]["workflowId"] for item in json.loads(listed.stdout)}
+        assert onboarding_workflow_id(job["job_id"]) in ids and f"batch-{batch_id}" in ids, ids
     finally:
         process.terminate()
         process.wait(60)
