@@ -25,6 +25,7 @@ from rich.table import Table
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.devserver import free_port
+from yolobatch.extract_cli import extract as extract_command
 from yolobatch.settings import Settings
 from yolobatch.terminal import safe
 
@@ -1081,6 +1082,10 @@ def _engine_call(settings: Settings, call):
     except (NotFound, DecisionRejected) as exc:
         console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None
+
+
+# Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
+app.command(name="extract")(extract_command)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -58,6 +58,16 @@ class Settings(BaseSettings):
         default_factory=list, description="host[:port] store pages may use despite a private address"
     )
     fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, description="largest store page fetched")
+    render_pages: bool = Field(
+        default=False,
+        description="when a store page's HTML holds no menu, render it in headless Chromium and read it "
+        "again (needs the `render` extra and the system chromium)",
+    )
+    render_timeout_seconds: float = Field(default=30.0, gt=0, description="time budget of one page render")
+    render_max_bytes: int = Field(
+        default=20_000_000, ge=100_000, description="all responses of one page render together"
+    )
+    chromium_path: str = Field(default="/usr/bin/chromium", description="the system Chromium used to render")
 
     lookups_per_second: float = Field(
         default=5.0, gt=0, description="registry and store-page calls per second"

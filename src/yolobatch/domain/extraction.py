@@ -67,6 +67,9 @@ class ExtractionResult(_Model):
     opening_hours: list[OpeningHoursEntry] = Field(default_factory=list)
     contact: ContactDetails = Field(default_factory=ContactDetails)
     warnings: list[ExtractionWarning] = Field(default_factory=list)
+    rendered: bool = Field(
+        default=False, description="read from the DOM after the page's scripts ran in headless Chromium"
+    )
 
     def warning_codes(self) -> list[str]:
         return [w.code for w in self.warnings]

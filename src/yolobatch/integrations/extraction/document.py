@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ import extruct
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 SCHEMA_PREFIXES = ("http://schema.org/", "https://schema.org/", "schema:")
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 @dataclass
@@ -42,6 +44,9 @@ class Document:
 
 
 def parse_document(url: str, html: str) -> Document:
+    # lxml refuses text that still declares a byte encoding (legacy XHTML's `<?xml ... encoding=
+    # "Shift_JIS"?>`), which hid every JSON-LD block of such pages; the text is decoded already.
+    html = XML_DECLARATION.sub("", html, count=1)
     tree = HTMLParser(html)
     try:
         # errors="ignore": one malformed JSON-LD block must not hide the page's other data.
