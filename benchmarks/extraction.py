@@ -5,9 +5,14 @@ served, with any extra responses it needs (per-item option payloads...), by an i
 run through the real `extract_store` — fetch, decoding, parsing, per-item requests — so the score is the
 product's, not a shortcut's. It prints, per source: item precision / recall / F1 (name with entities
 decoded + price to the cent), categories found / expected, option groups found / exact, junk items, time
-and peak memory (tracemalloc) per page.
+and memory per page, plus a ~3 MB page built by `benchmarks/large_page.py` (target: < 2 s, < 200 MB).
 
-    python -m benchmarks.extraction [--only ID ...] [--json]
+Time and memory are measured honestly, in two passes: the first, untraced, gives the wall time and the
+process's RSS high-water mark (VmHWM, reset per page through /proc/self/clear_refs; where that is not
+possible, the process's lifetime peak ru_maxrss, said so), which counts what lxml, selectolax and zlib
+allocate in C; the second gives the Python-heap peak (tracemalloc), which does not, and slows the run.
+
+    python -m benchmarks.extraction [--only ID ...] [--large-mb 3] [--json]
 
 Truth file (`tests/fixtures/real/SOURCES.md` says where each page's structure and facts come from):
 
@@ -15,6 +20,7 @@ Truth file (`tests/fixtures/real/SOURCES.md` says where each page's structure an
       "page": "deliveroo-menu.html",             # the page's bytes, as served
       "url": "https://deliveroo.co.uk/menu/...",  # the URL it is served at (its canonical URL)
       "content_type": "text/html; charset=utf-8", # optional; served as the Content-Type header
+      "content_encoding": "gzip",                 # optional; the page is served compressed so (or deflate)
       "format": "deliveroo", "strategy": "next_data",  # expected MenuSource (optional)
       "categories": ["Mains", "Sides"],           # expected category names (their count is checked)
       "items": [{"name": "Butter Chicken", "price": "12.50", "categories": ["Mains"]}],
@@ -32,12 +38,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import gzip
 import json
 import re
+import resource
 import sys
 import time
 import tracemalloc
 import unicodedata
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -47,6 +57,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from benchmarks.large_page import LARGE_ID, large_page
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.domain.menu import Menu, OptionSet
 from yolobatch.integrations.extraction import UrlGuard, extract_store
@@ -78,6 +89,8 @@ class PageScore:
     seconds: float
     peak_mb: float
     page_kb: float
+    rss_hwm_mb: float = 0.0  # the process's RSS high-water mark during the page (see the module doc)
+    rss_before_mb: float = 0.0  # RSS when the page started: the interpreter and libraries
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -114,8 +127,26 @@ def load_truths(only: list[str] | None = None) -> list[tuple[str, dict[str, Any]
     return truths
 
 
+def _encoded(body: bytes, coding: str | None) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(body)
+    if coding == "deflate":
+        return zlib.compress(body)
+    return body
+
+
+def page_bytes(truth: dict[str, Any]) -> bytes:
+    """A corpus file, or a page built in memory (the large one: `_body`)."""
+    return truth["_body"] if "_body" in truth else (CORPUS / truth["page"]).read_bytes()
+
+
 def _transport(truth: dict[str, Any]) -> httpx.MockTransport:
-    page = {"file": truth["page"], "content_type": truth.get("content_type", "text/html; charset=utf-8")}
+    coding = truth.get("content_encoding")
+    page = {
+        "body": _encoded(page_bytes(truth), coding),
+        "content_type": truth.get("content_type", "text/html; charset=utf-8"),
+        "content_encoding": coding,
+    }
     routes: dict[str, list[dict[str, Any]]] = {truth["url"]: [page]}
     for url, spec in truth.get("responses", {}).items():
         # One spec per URL, or several told apart by what their JSON request body contains.
@@ -131,9 +162,13 @@ def _transport(truth: dict[str, Any]) -> httpx.MockTransport:
                     continue
                 if not isinstance(body, dict) or any(body.get(k) != v for k, v in spec["json"].items()):
                     continue
-            content = (CORPUS / spec["file"]).read_bytes()
-            content_type = spec.get("content_type", "application/json")
-            return httpx.Response(200, content=content, headers={"content-type": content_type})
+            content = spec["body"] if "body" in spec else (CORPUS / spec["file"]).read_bytes()
+            headers = {"content-type": spec.get("content_type", "application/json")}
+            if spec.get("content_encoding"):
+                headers["content-encoding"] = spec["content_encoding"]
+            # A stream, not `content=`: httpx would read and decode that eagerly, skipping the fetch's own
+            # bounded decoding that real responses go through.
+            return httpx.Response(200, stream=httpx.ByteStream(content), headers=headers)
         return httpx.Response(404, text="not in the corpus")
 
     return httpx.MockTransport(handler)
@@ -243,40 +278,88 @@ def score(
         field_errors=_field_errors(result, truth),
         seconds=round(seconds, 4),
         peak_mb=round(peak / 1e6, 1),
-        page_kb=round((CORPUS / truth["page"]).stat().st_size / 1024, 1),
+        page_kb=round(len(page_bytes(truth)) / 1024, 1),
         warnings=result.warning_codes(),
     )
 
 
+def _status_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_rss_peak() -> bool:
+    """Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so each page gets its own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _rss_peak_mb(reset: bool) -> float:
+    hwm = _status_mb("VmHWM") if reset else None
+    # ru_maxrss is in KiB on Linux: the lifetime peak, an upper bound when VmHWM could not be reset.
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 async def run_page(page_id: str, truth: dict[str, Any]) -> PageScore:
-    tracemalloc.start()
+    gc.collect()
+    rss_before = _status_mb("VmRSS") or 0.0
+    reset = _reset_rss_peak()
     started = time.perf_counter()
     result = await extract_page(truth)
     seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return score(page_id, truth, result, seconds, peak)
+    rss_peak = _rss_peak_mb(reset)
+    del result
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = await extract_page(truth)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    page = score(page_id, truth, result, seconds, peak)
+    page.rss_hwm_mb, page.rss_before_mb = round(rss_peak, 1), round(rss_before, 1)
+    return page
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="page ids (file names without .truth.json)")
     parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    parser.add_argument(
+        "--large-mb", type=float, default=3.0, help=f"size of the built page {LARGE_ID} (0: leave it out)"
+    )
     args = parser.parse_args(argv)
-    scores = [asyncio.run(run_page(page_id, truth)) for page_id, truth in load_truths(args.only)]
-    widths = {"P": 5, "R": 5, "F1": 5, "cats": 7, "opts": 7, "junk": 4, "s": 6, "MB": 6}
+    truths = load_truths(args.only)
+    if args.large_mb > 0 and (not args.only or LARGE_ID in args.only):
+        body, truth = large_page(int(args.large_mb * 1_000_000))
+        truths.append((LARGE_ID, truth | {"_body": body}))
+    scores = [asyncio.run(run_page(page_id, truth)) for page_id, truth in truths]
+    widths = {"P": 5, "R": 5, "F1": 5, "cats": 7, "opts": 7, "junk": 4, "s": 6, "heapMB": 6, "rssMB": 6}
     print(f"{'source':34} " + " ".join(f"{c:>{w}}" for c, w in widths.items()) + " ok")
     for s in scores:
         print(
             f"{s.id[:34]:34} {s.precision:5.2f} {s.recall:5.2f} {s.f1:5.2f} "
             f"{s.categories_found:>3}/{s.categories_expected:<3} "
             f"{s.option_groups_exact:>3}/{s.option_groups_expected:<3} {len(s.junk_items):4} "
-            f"{s.seconds:6.3f} {s.peak_mb:6.1f} {'yes' if s.passed else 'NO'}"
+            f"{s.seconds:6.3f} {s.peak_mb:6.1f} {s.rss_hwm_mb:6.1f} {'yes' if s.passed else 'NO'}"
         )
         for problem in s.missing_items[:5] + s.junk_items[:5] + s.option_group_errors[:5] + s.field_errors:
             print(f"    {problem}")
     passed = sum(s.passed for s in scores)
     print(f"{passed} of {len(scores)} sources meet the bar (F1 ≥ 0.97, categories, option groups, no junk)")
+    baseline = scores[0].rss_before_mb if scores else 0
+    print(
+        "s: wall time (untraced); heapMB: Python-heap peak (tracemalloc, misses C allocations); rssMB: the "
+        f"process's RSS high-water mark during the page (RSS before: {baseline} MB: interpreter, libraries)"
+    )
     if args.json:
         print(json.dumps({"sources": [asdict(s) | {"passed": s.passed} for s in scores]}))
     return 0 if passed == len(scores) else 1

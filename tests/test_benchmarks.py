@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-from benchmarks import scale
+from benchmarks import extraction, scale
+from benchmarks.large_page import LARGE_ID
 from temporalio.client import Client
 
 from tests.conftest import SECRET_KEY
@@ -87,3 +88,15 @@ def test_bench_command_refuses_an_unknown_scenario() -> None:
         [sys.executable, "-m", "yolobatch", "bench", "--scenario", "huge"], capture_output=True, text=True
     )
     assert result.returncode == 2 and "Unknown scenario 'huge'" in result.stdout + result.stderr
+
+
+def test_extraction_benchmark_scores_a_corpus_page_and_the_built_large_page(capsys) -> None:
+    assert extraction.main(["--only", "enc-shift-jis", LARGE_ID, "--large-mb", "0.2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    by_id = {source["id"]: source for source in report["sources"]}
+    assert set(by_id) == {"enc-shift-jis", LARGE_ID}
+    large = by_id[LARGE_ID]
+    assert large["passed"] and large["strategy"] == "jsonld"
+    assert large["items_expected"] == large["items_matched"] > 250 and 190 < large["page_kb"] < 260
+    assert large["rss_hwm_mb"] >= large["rss_before_mb"] > 10 and large["peak_mb"] > 0
+    assert large["seconds"] > 0

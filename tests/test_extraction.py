@@ -299,7 +299,7 @@ Plus small</span>
             <span itemprop="name">Toast</span></div>
         </div></div></div></body></html>"""
     _doc, result = extract_from_html("https://cafe.example/", html)
-    assert result.source == "jsonld"
+    assert result.source == "microdata"
     assert result.menu is not None and result.menu.currency == "AUD"
     [category] = result.menu.categories
     assert category.name == "Breakfast"

@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from tests.conftest import ENGINE_SCALE, POSTGRES_URL, batch_of, make_store, settings_for
 from tests.engine_helpers import ORG, calls, spawn_api, spawn_worker, state, stop, wait_ready
-from yolobatch.engine.contracts import PLATFORM_QUEUE, onboarding_workflow_id
+from yolobatch.engine.contracts import Queues, onboarding_workflow_id
 from yolobatch.engine.devserver import free_port
 from yolobatch.engine.reconcile import reconcile
 
@@ -68,7 +68,9 @@ async def test_two_workers_and_two_apis_share_one_batch_within_the_platform_limi
         views = [await _views(reader, batch_id) for reader in readers]
         client = await Client.connect(dev_server.address)
         drift = await reconcile(client, store, batch_id=batch_id, repair=False)
-        identities = await _platform_call_workers(client, detail)
+        identities = await _platform_call_workers(
+            client, detail, Queues(store.installation().task_queue_prefix)
+        )
     finally:
         for reader in readers:
             await reader.aclose()
@@ -142,7 +144,7 @@ async def _views(api: httpx.AsyncClient, batch_id: str) -> tuple:
     return detail, re.sub(r"\d+ (s|seconds?|minutes?) ago", "", grid)
 
 
-async def _platform_call_workers(client: Client, detail: dict) -> Counter:
+async def _platform_call_workers(client: Client, detail: dict, queues: Queues) -> Counter:
     """Which worker process started each platform call, from the restaurants' Temporal histories."""
     identities: Counter = Counter()
     for job in detail["jobs"]:
@@ -154,6 +156,6 @@ async def _platform_call_workers(client: Client, detail: dict) -> Counter:
                 scheduled[event.event_id] = attributes.task_queue.name
             elif event.HasField("activity_task_started_event_attributes"):
                 attributes = event.activity_task_started_event_attributes
-                if scheduled.get(attributes.scheduled_event_id) == PLATFORM_QUEUE:
+                if scheduled.get(attributes.scheduled_event_id) == queues.platform:
                     identities[attributes.identity] += 1
     return identities

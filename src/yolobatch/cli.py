@@ -25,6 +25,7 @@ from rich.table import Table
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.devserver import free_port
+from yolobatch.extract_cli import extract as extract_command
 from yolobatch.settings import Settings
 from yolobatch.terminal import safe
 
@@ -212,7 +213,7 @@ async def _run_batch(
     ask: bool = False,
 ) -> int:
     from yolobatch.engine.control import start_batch, tuning_for
-    from yolobatch.engine.runtime import temporal
+    from yolobatch.engine.runtime import EngineUnavailable, temporal
     from yolobatch.engine.worker import running_worker
     from yolobatch.logs import LEVEL_ENV
     from yolobatch.telemetry import install_runtime
@@ -240,12 +241,19 @@ async def _run_batch(
             console.print(f"Sandbox (platform API, store pages, registries) at {world.url}")
         store = _open_store(settings)
         store.ensure_org(DEFAULT_ORG)
-        batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants, options=options)
-        console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
         started = time.monotonic()
-        async with temporal(settings) as engine, running_worker(engine.client, store, settings):
-            await start_batch(engine.client, store, batch_id, tuning_for(settings))
-            progress = await _watch(store, batch_id, quiet=as_json, client=engine.client if ask else None)
+        try:
+            async with temporal(settings, store) as engine, running_worker(engine.client, store, settings):
+                # Created once the engine is known to be ours: a refused start leaves nothing behind.
+                batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants, options=options)
+                console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
+                if engine.ui_url:
+                    console.print(f"Temporal UI at {engine.ui_url}/namespaces/{engine.namespace}/workflows")
+                await start_batch(engine.client, store, batch_id, tuning_for(settings))
+                progress = await _watch(store, batch_id, quiet=as_json, client=engine.client if ask else None)
+        except EngineUnavailable as exc:
+            console.print(f"[red]{safe(str(exc))}[/]")
+            return 1
         elapsed = time.monotonic() - started
         if as_json:
             summary = _summary(progress, elapsed)
@@ -496,20 +504,88 @@ def _sandbox_summary(url: str) -> dict[str, Any]:
 @app.command()
 def up(
     data_dir: DataDir = None,
-    port: Annotated[int, typer.Option(help="Port of the dashboard and API")] = 8000,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the dashboard and API; default 8000 (another if taken), kept in the data dir"
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="Mount the sandbox at /sandbox and use it")
     ] = False,
     time_scale: TimeScale = None,
-    temporal_port: Annotated[int | None, typer.Option(help="Port of the embedded Temporal server")] = None,
+    temporal_port: Annotated[
+        int | None,
+        typer.Option(help="Port of the embedded Temporal server; default: free, kept in the data dir"),
+    ] = None,
+    temporal_ui: Annotated[
+        bool | None, typer.Option("--temporal-ui/--no-temporal-ui", help="Serve the Temporal Web UI")
+    ] = None,
 ) -> None:
     """Everything in one process: embedded Temporal server, a worker, the API and the dashboard.
 
     Stops cleanly on Ctrl-C / SIGTERM; unfinished work resumes at the next start.
     """
-    settings = _settings(data_dir, temporal_port=temporal_port, time_scale=time_scale)
+    settings = _settings(
+        data_dir, temporal_port=temporal_port, time_scale=time_scale, temporal_ui=temporal_ui
+    )
+    port = port or _dashboard_port(settings.data_dir)
     asyncio.run(_serve(settings, api=(host, port), worker=True, sandbox=sandbox))
+
+
+DASHBOARD_PORT_FILE = "dashboard-port"
+
+
+def _dashboard_port(data_dir: Path) -> int:
+    """The data dir's dashboard port: 8000 at first start if free, else a free one; the same ever after
+    (so bookmarks and login links keep working, and two installations on one host never collide)."""
+    from yolobatch.engine.embedded import port_answers
+
+    path = data_dir / DASHBOARD_PORT_FILE
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        return int(path.read_text())
+    port = 8000 if not port_answers("127.0.0.1", 8000) else free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{port}\n")
+    return port
+
+
+@app.command()
+def engine(
+    data_dir: DataDir = None,
+    ip: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: every one)")] = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(help="gRPC port; default: TEMPORAL_ADDRESS's, else free, kept in the data dir"),
+    ] = None,
+    ui_port: Annotated[int | None, typer.Option(help="Temporal Web UI port; default: free, kept")] = None,
+    temporal_ui: Annotated[
+        bool | None, typer.Option("--temporal-ui/--no-temporal-ui", help="Serve the Temporal Web UI")
+    ] = None,
+) -> None:
+    """The Temporal server alone, for `yolobatch worker` and `yolobatch api` processes on this host: the
+    dev server with its database file in the data dir, the BatchId search attribute, one task-queue
+    partition and fairness, and the namespace of TEMPORAL_NAMESPACE. Ctrl-C / SIGTERM stops it."""
+    from yolobatch.engine.temporal_client import TemporalConfigError, connect_config
+
+    settings = _settings(data_dir, temporal_ui=temporal_ui, temporal_ui_port=ui_port)
+    try:
+        wanted = connect_config(settings)
+    except TemporalConfigError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    target = wanted.get("target_host")
+    if port is None and target:
+        port = urlsplit(f"//{target}").port
+    # The data dir's embedded server, created with the namespace the other processes are told to use.
+    settings = settings.model_copy(
+        update={
+            "temporal_port": port or settings.temporal_port,
+            "temporal_namespace": wanted.get("namespace"),
+        }
+    )
+    asyncio.run(_serve(settings, api=None, worker=False, sandbox=False, ip=ip, embedded=True))
 
 
 @app.command()
@@ -520,11 +596,7 @@ def api(
 ) -> None:
     """The API and dashboard alone, against TEMPORAL_ADDRESS (scale-out: as many as you like)."""
     settings = _settings(data_dir)
-    if not settings.temporal_address:
-        console.print(
-            "[red]Set TEMPORAL_ADDRESS (host:port) to run the API alone; `yolobatch up` embeds one.[/]"
-        )
-        raise typer.Exit(2)
+    _require_cluster(settings, "the API")
     asyncio.run(_serve(settings, api=(host, port), worker=False, sandbox=False))
 
 
@@ -532,12 +604,24 @@ def api(
 def worker(data_dir: DataDir = None) -> None:
     """Run a worker alone, against TEMPORAL_ADDRESS (scale-out: start as many as you like)."""
     settings = _settings(data_dir)
-    if not settings.temporal_address:
+    _require_cluster(settings, "a worker")
+    asyncio.run(_serve(settings, api=None, worker=True, sandbox=False))
+
+
+def _require_cluster(settings: Settings, what: str) -> None:
+    from yolobatch.engine.temporal_client import TemporalConfigError, connect_config
+
+    try:
+        configured = "target_host" in connect_config(settings)
+    except TemporalConfigError as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    if not configured:
         console.print(
-            "[red]Set TEMPORAL_ADDRESS (host:port) to run a worker alone; `yolobatch up` embeds one.[/]"
+            f"[red]Set TEMPORAL_ADDRESS (host:port, or a TEMPORAL_PROFILE with an address) to run {what} "
+            "alone; `yolobatch up` embeds one, `yolobatch engine` serves one.[/]"
         )
         raise typer.Exit(2)
-    asyncio.run(_serve(settings, api=None, worker=True, sandbox=False))
 
 
 token_app = typer.Typer(help="API tokens of organisations.")
@@ -621,8 +705,17 @@ def login_link(
     print(f"{url.rstrip('/')}/login?code={access.create_login_code(token_id)}")
 
 
-async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: bool, sandbox: bool) -> None:
-    from yolobatch.engine.runtime import temporal
+async def _serve(
+    settings: Settings,
+    *,
+    api: tuple[str, int] | None,
+    worker: bool,
+    sandbox: bool,
+    ip: str | None = None,
+    embedded: bool = False,
+) -> None:
+    from yolobatch.engine.runtime import EngineUnavailable, temporal
+    from yolobatch.engine.temporal_client import TemporalConfigError
     from yolobatch.engine.worker import running_worker
 
     store = _open_store(settings)
@@ -636,12 +729,31 @@ async def _serve(settings: Settings, *, api: tuple[str, int] | None, worker: boo
         settings = settings.model_copy(update=sandbox_settings(sandbox_url))
     async with contextlib.AsyncExitStack() as stack:
         metrics_url = _telemetry(stack, settings, store if api is not None else None)
-        engine = await stack.enter_async_context(temporal(settings))
+        try:
+            engine = await stack.enter_async_context(temporal(settings, store, ip=ip, embedded=embedded))
+        except (EngineUnavailable, TemporalConfigError) as exc:
+            console.print(f"[red]{safe(str(exc))}[/]")
+            raise typer.Exit(1) from None
         client = _traced(engine.client, settings)
         if worker:
             await stack.enter_async_context(running_worker(client, store, settings))
-        where = engine.server.address if engine.server else settings.temporal_address
-        _announce(f"Temporal at {where}" + (" · worker running" if worker else ""), temporal=where)
+        _announce(
+            f"Temporal at {engine.address}, namespace {engine.namespace}"
+            + (" · worker running" if worker else ""),
+            temporal=engine.address,
+            namespace=engine.namespace,
+        )
+        if worker:
+            queues = f"{store.installation().task_queue_prefix}-*"
+            _announce(f"Task queues {queues}", task_queues=queues)
+        if engine.ui_url:
+            workflows = f"{engine.ui_url}/namespaces/{engine.namespace}/workflows"
+            _announce(f"Temporal UI at {workflows}", temporal_ui=workflows)
+            settings = settings.model_copy(update={"temporal_ui_url": engine.ui_url})
+        if embedded:
+            _announce(
+                f"Other processes: TEMPORAL_ADDRESS={engine.address} TEMPORAL_NAMESPACE={engine.namespace}"
+            )
         server = serving = None
         if api is not None:
             server = _api_server(settings, store, client, api, sandbox_url)
@@ -851,7 +963,10 @@ def bench(
 def sandbox_command(
     port: Annotated[int, typer.Option()] = 8765,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    time_scale: Annotated[float, typer.Option(help="Multiplies the platform's real latencies")] = 1.0,
+    time_scale: Annotated[
+        float,
+        typer.Option(envvar="YOLOBATCH_TIME_SCALE", help="Multiplies the platform's real latencies"),
+    ] = 1.0,
     seed: Annotated[int, typer.Option()] = 0,
     fault_rate_5xx: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
@@ -957,30 +1072,34 @@ def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_
 
 
 def _engine_call(settings: Settings, call):
-    """Run `call(client, store)` against the running engine (`yolobatch up` or TEMPORAL_ADDRESS)."""
-    from temporalio.client import Client
-
+    """Run `call(client, store)` against the running engine (this data dir's `yolobatch up`, or
+    TEMPORAL_ADDRESS); never against a server the data dir does not record."""
     from yolobatch.engine.control import DecisionRejected
-    from yolobatch.engine.runtime import client_options
+    from yolobatch.engine.runtime import EngineUnavailable, connect
+    from yolobatch.engine.temporal_client import TemporalConfigError
     from yolobatch.store.repository import NotFound
     from yolobatch.telemetry import install_runtime
 
-    address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
     install_runtime()
 
     async def go():
+        store = _open_store(settings)
         try:
-            client = await Client.connect(address, **client_options(settings))
-        except RuntimeError:
-            console.print(f"[red]No engine at {address}: start `yolobatch up` or set TEMPORAL_ADDRESS.[/]")
+            engine = await connect(settings, store)
+        except (EngineUnavailable, TemporalConfigError) as exc:
+            console.print(f"[red]{safe(str(exc))}[/]")
             raise typer.Exit(1) from None
-        return await call(client, _open_store(settings))
+        return await call(engine.client, store)
 
     try:
         return asyncio.run(go())
     except (NotFound, DecisionRejected) as exc:
         console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None
+
+
+# Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
+app.command(name="extract")(extract_command)
 
 
 def main() -> None:  # pragma: no cover - console script entry

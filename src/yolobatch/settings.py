@@ -26,14 +26,25 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TEMPORAL_ADDRESS", "YOLOBATCH_TEMPORAL_ADDRESS"),
         description="host:port of an external Temporal server; unset = embedded dev server",
     )
-    temporal_namespace: str = Field(default="default", min_length=1, description="Temporal namespace")
+    # Unset: TEMPORAL_NAMESPACE (or a TEMPORAL_PROFILE), else `default` on a cluster; the embedded
+    # server's own namespace, named after the installation.
+    temporal_namespace: str | None = Field(default=None, min_length=1, description="Temporal namespace")
     temporal_tls: bool = Field(
         default=False, description="TLS to TEMPORAL_ADDRESS (implied by the options below)"
     )
     temporal_tls_cert: Path | None = Field(default=None, description="client certificate (PEM) for mTLS")
     temporal_tls_key: Path | None = Field(default=None, description="client private key (PEM) for mTLS")
     temporal_api_key: SecretStr | None = Field(default=None, description="API key (Temporal Cloud)")
-    temporal_port: int = Field(default=7233, description="port of the embedded dev server")
+    temporal_port: int | None = Field(
+        default=None, ge=1, le=65535, description="embedded server's port; default: free, kept in data_dir"
+    )
+    temporal_ui: bool = Field(default=True, description="serve the embedded server's Temporal Web UI")
+    temporal_ui_port: int | None = Field(
+        default=None, ge=1, le=65535, description="its port; default: free, kept in data_dir"
+    )
+    temporal_ui_url: str | None = Field(
+        default=None, description="Temporal Web UI of TEMPORAL_ADDRESS's cluster, for the dashboard's links"
+    )
 
     registration_api_url: str = Field(default="http://127.0.0.1:8765", description="platform API base URL")
     registration_service_key: SecretStr = SecretStr("sandbox-service-key")
@@ -47,6 +58,16 @@ class Settings(BaseSettings):
         default_factory=list, description="host[:port] store pages may use despite a private address"
     )
     fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, description="largest store page fetched")
+    render_pages: bool = Field(
+        default=False,
+        description="when a store page's HTML holds no menu, render it in headless Chromium and read it "
+        "again (needs the `render` extra and the system chromium)",
+    )
+    render_timeout_seconds: float = Field(default=30.0, gt=0, description="time budget of one page render")
+    render_max_bytes: int = Field(
+        default=20_000_000, ge=100_000, description="all responses of one page render together"
+    )
+    chromium_path: str = Field(default="/usr/bin/chromium", description="the system Chromium used to render")
 
     lookups_per_second: float = Field(
         default=5.0, gt=0, description="registry and store-page calls per second"

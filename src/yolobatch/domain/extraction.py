@@ -19,7 +19,20 @@ OpeningHoursEntry = OpeningHours
 
 # "next_data" and "react_query" named the invented page-state shapes that came before the real
 # platforms; no strategy produces them now, they stay readable in extraction results already stored.
-MenuSource = Literal["deliveroo", "talabat", "ubereats", "grab", "jsonld", "dom", "next_data", "react_query"]
+MenuSource = Literal[
+    "deliveroo",
+    "talabat",
+    "ubereats",
+    "grab",
+    "jsonld",
+    "microdata",
+    "rdfa",
+    "squarespace",
+    "wix",
+    "dom",
+    "next_data",
+    "react_query",
+]
 
 
 class _Model(BaseModel):
@@ -67,6 +80,9 @@ class ExtractionResult(_Model):
     opening_hours: list[OpeningHoursEntry] = Field(default_factory=list)
     contact: ContactDetails = Field(default_factory=ContactDetails)
     warnings: list[ExtractionWarning] = Field(default_factory=list)
+    rendered: bool = Field(
+        default=False, description="read from the DOM after the page's scripts ran in headless Chromium"
+    )
 
     def warning_codes(self) -> list[str]:
         return [w.code for w in self.warnings]

@@ -25,15 +25,16 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from yolobatch.domain.plan import SPECS, CallClass, SubStep
 from yolobatch.domain.statuses import SubStepStatus
 from yolobatch.engine.contracts import (
-    WORKFLOW_QUEUE,
     CallInput,
     CallOutput,
     OnboardingInput,
+    Queues,
     StartedPage,
     StartPage,
     SubStepRecord,
     Tuning,
     onboarding_workflow_id,
+    workflow_summary,
 )
 from yolobatch.integrations.errors import ExternalCallError
 from yolobatch.integrations.registration.client import CallFailed, CallResult, RegistrationClient
@@ -275,11 +276,14 @@ class StarterActivities:
         jobs = await asyncio.to_thread(
             self._store.job_ids_page, page.batch_id, page.after_position, page.limit
         )
+        batch_name = (await asyncio.to_thread(self._store.batch, page.batch_id)).name
         gate = asyncio.Semaphore(STARTS_IN_FLIGHT)
 
         async def start(job_id: str, org_id: str) -> None:
             async with gate:
-                await start_onboarding(client, self._store, page.batch_id, job_id, org_id, page.tuning)
+                await start_onboarding(
+                    client, self._store, page.batch_id, job_id, org_id, page.tuning, batch_name=batch_name
+                )
                 activity.heartbeat()
 
         await asyncio.gather(*(start(job_id, org_id) for _, job_id, org_id in jobs))
@@ -288,10 +292,20 @@ class StarterActivities:
 
 
 async def start_onboarding(
-    client: Client, store: Store, batch_id: str, job_id: str, org_id: str, tuning: Tuning
+    client: Client,
+    store: Store,
+    batch_id: str,
+    job_id: str,
+    org_id: str,
+    tuning: Tuning,
+    *,
+    batch_name: str | None = None,
 ) -> None:
     """Start one restaurant's workflow. Starting twice is harmless; a finished one is never started again."""
     job, options = await asyncio.to_thread(store.job_facts, job_id)
+    if batch_name is None:
+        batch_name = (await asyncio.to_thread(store.batch, batch_id)).name
+    queues = Queues((await asyncio.to_thread(store.installation)).task_queue_prefix)
     pipeline = await asyncio.to_thread(store.first_step, job_id) < 6
     config = {} if pipeline else await asyncio.to_thread(store.public_config, job_id)
     with contextlib.suppress(WorkflowAlreadyStartedError):
@@ -307,9 +321,12 @@ async def start_onboarding(
                 yolo=bool(options.get("yolo")),
                 auto_select=bool(options.get("auto_select", True)),
                 company_number=(job.input or {}).get("company_number"),
+                queue_prefix=queues.prefix,
             ),
             id=onboarding_workflow_id(job_id),
-            task_queue=WORKFLOW_QUEUE,
+            task_queue=queues.workflows,
+            # What an operator sees first in the Temporal UI's list and the workflow's page.
+            static_summary=workflow_summary(job.restaurant_name, batch_name),
             # Running: attach to it. Finished: never start a second registration of the restaurant.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

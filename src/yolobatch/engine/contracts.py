@@ -5,14 +5,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The queue names of an installation created before installations had their own (and of recorded histories).
 WORKFLOW_QUEUE = "yolobatch-workflows"
 PLATFORM_QUEUE = "yolobatch-platform"
 ACCOUNTS_QUEUE = "yolobatch-accounts"
 LOOKUP_QUEUE = "yolobatch-lookup"  # extraction and registry calls
 
 
+@dataclass(frozen=True)
+class Queues:
+    """An installation's task queues, all named `<prefix>-<role>`. The prefix comes from the installation's
+    database, so work never reaches a worker of another installation on the same Temporal server."""
+
+    prefix: str = "yolobatch"
+
+    @property
+    def workflows(self) -> str:
+        return f"{self.prefix}-workflows"
+
+    @property
+    def platform(self) -> str:
+        return f"{self.prefix}-platform"
+
+    @property
+    def accounts(self) -> str:
+        return f"{self.prefix}-accounts"
+
+    @property
+    def lookup(self) -> str:
+        return f"{self.prefix}-lookup"
+
+
 def onboarding_workflow_id(job_id: str) -> str:
     return f"onboard-{job_id}"
+
+
+def workflow_summary(restaurant_name: str, batch_name: str) -> str:
+    """The static summary a restaurant's workflow carries (names only: never a secret)."""
+    return f"{restaurant_name} · batch {batch_name}"[:400]
 
 
 def starter_workflow_id(batch_id: str) -> str:
@@ -39,6 +69,8 @@ class OnboardingInput:
     yolo: bool = False  # auto-approve valid configs; never wait for a company choice
     auto_select: bool = True  # take an unambiguous registry match without asking
     company_number: str | None = None  # given in the input: chosen when the search finds it
+    # The installation's task queues (`Queues`); histories from before it was passed use the old names.
+    queue_prefix: str = "yolobatch"
 
 
 @dataclass

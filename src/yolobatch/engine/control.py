@@ -6,16 +6,22 @@ import asyncio
 from typing import Literal
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.derive import validate_config
+from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import (
-    WORKFLOW_QUEUE,
     Approval,
     CompanyChoice,
     Decision,
+    Queues,
     StarterInput,
     Tuning,
     onboarding_workflow_id,
@@ -48,14 +54,17 @@ async def start_batch(
 ) -> str:
     """Start (idempotently) the starter workflow that launches one onboarding workflow per restaurant.
     Returns "started", or "already started" when its starter has already run to the end."""
-    await asyncio.to_thread(store.batch, batch_id)
+    batch = await asyncio.to_thread(store.batch, batch_id)
     await asyncio.to_thread(store.mark_batch_started, batch_id, actor)
+    queues = Queues((await asyncio.to_thread(store.installation)).task_queue_prefix)
     try:
         await client.start_workflow(
             "BatchStarter",
             StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),
             id=starter_workflow_id(batch_id),
-            task_queue=WORKFLOW_QUEUE,
+            task_queue=queues.workflows,
+            static_summary=f"starts the restaurants of batch {batch.name}"[:400],
+            search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, batch_id)]),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )

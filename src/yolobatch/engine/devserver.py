@@ -48,25 +48,56 @@ class DevServer:
 
 
 async def start_dev_server(
-    data_dir: Path, port: int, *, ui_port: int | None = None, namespaces: tuple[str, ...] = ()
+    data_dir: Path,
+    port: int,
+    *,
+    ui_port: int | None = None,
+    namespaces: tuple[str, ...] = (),
+    ip: str = "127.0.0.1",
 ) -> DevServer:
     """Start `temporal server start-dev` on `port` and wait until it answers; `namespaces` are created
-    besides `default`."""
+    besides `default`. With `ui_port`, the Temporal Web UI is served there; without, it is off."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "temporal.log"
     args = [
         str(temporal_binary()),
+        *dev_server_args(data_dir, port, ui_port=ui_port, namespaces=namespaces, ip=ip),
+    ]
+    with open(log_path, "ab") as log:
+        # Own process group: Ctrl-C in a terminal reaches us, and we stop the server in order.
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    connect_host = "127.0.0.1" if ip in ("0.0.0.0", "::") else ip
+    server = DevServer(process, f"{connect_host}:{port}", log_path)
+    try:
+        await wait_for_server(server.address, process=process)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def dev_server_args(
+    data_dir: Path,
+    port: int,
+    *,
+    ui_port: int | None = None,
+    namespaces: tuple[str, ...] = (),
+    ip: str = "127.0.0.1",
+) -> list[str]:
+    """The `temporal` arguments of a dev server fit for yolobatch: a database file (without one every
+    workflow is lost on restart), the BatchId search attribute, one task-queue partition and fairness."""
+    ui = ["--ui-port", str(ui_port), "--ui-ip", ip] if ui_port else ["--headless"]
+    args = [
         "server",
         "start-dev",
         "--db-filename",
         str(data_dir / "temporal.db"),
         "--ip",
-        "127.0.0.1",
+        ip,
         "--port",
         str(port),
-        "--ui-port",
-        str(ui_port or port + 1000),
-        "--headless",
+        *ui,
+        "--ui-disable-news-fetch",
         "--sqlite-pragma",
         "journal_mode=wal",
         "--sqlite-pragma",
@@ -86,16 +117,7 @@ async def start_dev_server(
     ]
     for namespace in namespaces:
         args += ["--namespace", namespace]
-    with open(log_path, "ab") as log:
-        # Own process group: Ctrl-C in a terminal reaches us, and we stop the server in order.
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = DevServer(process, f"127.0.0.1:{port}", log_path)
-    try:
-        await wait_for_server(server.address, process=process)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return args
 
 
 async def wait_for_server(

@@ -12,9 +12,10 @@ from temporalio.exceptions import ApplicationError
 from yolobatch.domain.company import CompanyDetails, SearchTerms, is_unambiguous, street_search_terms
 from yolobatch.domain.derive import derive_config, generate_password, validate_config
 from yolobatch.domain.extraction import ExtractionResult
-from yolobatch.engine.activities import as_application_error, logged
+from yolobatch.engine.activities import _with_heartbeats, as_application_error, logged
 from yolobatch.engine.contracts import LookupInput, StepOutput
 from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store
+from yolobatch.integrations.extraction.render import render_options
 from yolobatch.integrations.registry import RegistryError, make_registry
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
@@ -46,13 +47,17 @@ class PipelineActivities:
             error = ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
             raise logged(error, batch_id=job.batch_id, job_id=inp.job_id, sub_step="extract_store")
         try:
-            result = await extract_store(
-                url,
-                http=self._http,
-                guard=self._guard,
-                max_bytes=self._settings.fetch_max_bytes,
-                # Per-item option requests (Uber Eats) keep to the lookup rate the task queue enforces.
-                item_rate=self._settings.lookups_per_second / self._settings.time_scale,
+            # Heartbeats: with a render, step 1 can outlast the lookups' 30 s heartbeat timeout.
+            result = await _with_heartbeats(
+                extract_store(
+                    url,
+                    http=self._http,
+                    guard=self._guard,
+                    max_bytes=self._settings.fetch_max_bytes,
+                    # Per-item option requests (Uber Eats) keep to the lookup rate the task queue enforces.
+                    item_rate=self._settings.lookups_per_second / self._settings.time_scale,
+                    render=render_options(self._settings),
+                )
             )
         except ExtractionError as exc:
             raise _failed(exc, job.batch_id, inp.job_id) from None
@@ -64,6 +69,7 @@ class PipelineActivities:
                 "source": result.source,
                 "menu_id": menu.id if menu else None,
                 "items": len(menu.items()) if menu else 0,
+                "rendered": result.rendered,
                 "warnings": [w.message for w in result.warnings],
             }
         )

@@ -15,7 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from yolobatch.domain.plan import CallClass
 from yolobatch.engine.activities import RegistrationActivities, StarterActivities, StoreActivities
-from yolobatch.engine.contracts import ACCOUNTS_QUEUE, LOOKUP_QUEUE, PLATFORM_QUEUE, WORKFLOW_QUEUE
+from yolobatch.engine.contracts import Queues
 from yolobatch.engine.flow_control import LeaseSlotSupplier
 from yolobatch.engine.pipeline_activities import PipelineActivities
 from yolobatch.engine.workflows.batch_starter import BatchStarter
@@ -39,6 +39,7 @@ STORE_THREADS = 32
 async def running_worker(client: Client, store: Store, settings: Settings) -> AsyncIterator[list[Worker]]:
     """Run the three workers until the context exits, then drain them and give leases back."""
     _enough_threads(asyncio.get_running_loop())
+    queues = Queues((await asyncio.to_thread(store.installation)).task_queue_prefix)
     limits = httpx.Limits(max_connections=MAX_PLATFORM_SLOTS_PER_WORKER * 2)
     async with httpx.AsyncClient(limits=limits) as http:
         registration = RegistrationActivities(
@@ -65,7 +66,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             Worker(
                 client,
                 graceful_shutdown_timeout=grace,
-                task_queue=WORKFLOW_QUEUE,
+                task_queue=queues.workflows,
                 workflows=WORKFLOWS,
                 workflow_runner=WORKFLOW_RUNNER,
                 activities=[records.record, starter.start_jobs_page],
@@ -76,7 +77,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             Worker(
                 client,
                 graceful_shutdown_timeout=grace,
-                task_queue=PLATFORM_QUEUE,
+                task_queue=queues.platform,
                 activities=[registration.platform_call],
                 tuner=WorkerTuner.create_composite(
                     workflow_supplier=FixedSizeSlotSupplier(2),
@@ -89,7 +90,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             Worker(
                 client,
                 graceful_shutdown_timeout=grace,
-                task_queue=ACCOUNTS_QUEUE,
+                task_queue=queues.accounts,
                 activities=[registration.platform_call],
                 # One account call per worker at a time: while it runs (seconds), the next one is already
                 # dispatched and waits at the database rate gate for its exact start (reference: >= 60 s
@@ -104,7 +105,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             Worker(
                 client,
                 graceful_shutdown_timeout=grace,
-                task_queue=LOOKUP_QUEUE,
+                task_queue=queues.lookup,
                 activities=[
                     pipeline.extract_store,
                     pipeline.search_companies,

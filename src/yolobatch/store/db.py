@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -37,17 +40,31 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 # Any constant shared by every process of an installation: they migrate one after the other.
 MIGRATION_LOCK = 7_140_208_105
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent). Processes starting together on one
-    PostgreSQL database take turns: without the lock, both would see an empty schema and the second would
-    fail creating tables the first had just created."""
+    database take turns: without a lock, both would see an empty schema and the second would fail
+    creating tables the first had just created (PostgreSQL: an advisory lock; SQLite: a lock file)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection

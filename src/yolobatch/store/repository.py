@@ -39,6 +39,7 @@ from yolobatch.store.tables import (
     CompanyDetailsRow,
     Event,
     Extraction,
+    Installation,
     Job,
     JobStep,
     MenuRow,
@@ -101,9 +102,16 @@ class JobSnapshot:
     config_approved: bool | None = None  # None: no config stored
 
 
+@dataclass(frozen=True)
+class InstallationIdentity:
+    id: str
+    task_queue_prefix: str
+
+
 class Store:
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine = engine
+        self._identity: InstallationIdentity | None = None
         self.box = box
         self._session = sessionmaker(engine, expire_on_commit=False)
         # SQLite has one writer at a time, and a waiting writer sleeps in its busy handler (up to 100 ms a
@@ -151,6 +159,14 @@ class Store:
                 yield s
             finally:
                 self._local.session = None
+
+    def installation(self) -> InstallationIdentity:
+        """This installation's identity (written once by the migrations; it never changes)."""
+        if self._identity is None:
+            with self.session() as s:
+                row = s.scalars(select(Installation)).one()
+                self._identity = InstallationIdentity(row.id, row.task_queue_prefix)
+        return self._identity
 
     # -- writes from people (CLI / API) -------------------------------------------------------------
 

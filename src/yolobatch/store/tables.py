@@ -25,6 +25,17 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Installation(Base):
+    """The one row naming this installation. Every process sharing the database shares it, so scale-out
+    workers and APIs agree on their task queues while another installation's never match."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_queue_prefix: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiToken(Base):
     """A bearer token of an organisation. Only its SHA-256 is stored: a leaked table grants nothing."""
 

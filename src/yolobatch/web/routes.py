@@ -36,8 +36,9 @@ from yolobatch.api.security import (
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
-from yolobatch.engine.contracts import Approval, CompanyChoice
+from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
 from yolobatch.engine.control import DecisionRejected
+from yolobatch.engine.runtime import workflow_url
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
 from yolobatch.web import config_form, views
@@ -343,7 +344,10 @@ async def batch_action(
 
 async def _drawer(request: Request, ctx: AppContext, job_id: str, org: str, **extra: Any) -> Response:
     values = await asyncio.to_thread(views.drawer, ctx.store, job_id, org)
-    return _render(request, "_drawer.html", **values, **extra)
+    temporal_url = workflow_url(
+        ctx.settings.temporal_ui_url, ctx.client.namespace, onboarding_workflow_id(job_id)
+    )
+    return _render(request, "_drawer.html", **values, temporal_url=temporal_url, **extra)
 
 
 @router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)

@@ -29,15 +29,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from yolobatch.domain.statuses import JobStatus, SubStepStatus
     from yolobatch.engine.contracts import (
-        ACCOUNTS_QUEUE,
-        PLATFORM_QUEUE,
-        WORKFLOW_QUEUE,
         Approval,
         CallInput,
         CallOutput,
         CompanyChoice,
         Decision,
         OnboardingInput,
+        Queues,
         SubStepRecord,
     )
     from yolobatch.engine.workflows.pipeline import STEP_BY_NAME, WAITING, PipelineMixin, StepState
@@ -185,8 +183,10 @@ class RestaurantOnboarding(PipelineMixin):
         timeout = max(MIN_CALL_TIMEOUT, spec.limit_seconds * tuning.time_scale)
         # Polling an asynchronous image upload may outlast the call itself.
         schedule = timeout * (4 if spec.key == SubStep.UPLOAD_IMAGES else 1) + 5
-        queue = ACCOUNTS_QUEUE if spec.call_class == CallClass.ACCOUNTS else PLATFORM_QUEUE
-        if queue == ACCOUNTS_QUEUE:
+        queues = Queues(self._inp.queue_prefix)
+        accounts = spec.call_class == CallClass.ACCOUNTS
+        queue = queues.accounts if accounts else queues.platform
+        if accounts:
             # An account call may first wait its turn at the platform-wide rate gate (one per worker
             # ahead of it); heartbeats, not this bound, detect a dead worker.
             schedule += ACCOUNT_TURN_ALLOWANCE * tuning.time_scale
@@ -411,7 +411,7 @@ class RestaurantOnboarding(PipelineMixin):
             await workflow.execute_activity(
                 "record",
                 record,
-                task_queue=WORKFLOW_QUEUE,
+                task_queue=Queues(self._inp.queue_prefix).workflows,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=0),
             )

@@ -18,12 +18,12 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from yolobatch.engine.contracts import (
-        LOOKUP_QUEUE,
         Approval,
         CompanyChoice,
         Decision,
         LookupInput,
         OnboardingInput,
+        Queues,
         StepOutput,
     )
 
@@ -142,7 +142,7 @@ class PipelineMixin:
                     activity,
                     arg,
                     result_type=StepOutput,
-                    task_queue=LOOKUP_QUEUE,
+                    task_queue=Queues(self._inp.queue_prefix).lookup,
                     activity_id=f"{STEP_NAMES[step]}/{activity}/{workflow.info().get_current_history_length()}",
                     start_to_close_timeout=timedelta(seconds=max(15.0, 180 * tuning.time_scale)),
                     heartbeat_timeout=timedelta(seconds=30),

@@ -7,6 +7,7 @@ percentages with vote counts ("94% (120)") and hard line breaks into whatever a 
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -25,20 +26,37 @@ _NOISE = [
 # ("100% beef patty"), so it is only removed from names.
 _BARE_PERCENT = re.compile(r"\b\d{1,3}\s*%")
 _SPACES = re.compile(r"\s+")
+# Markup inside a JSON string ("<strong>Soup</strong>", or escaped "&lt;br&gt;"), as page builders write it.
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
 _EDGE_PUNCTUATION = " \t-–—·•|,;:"
+# A menu number before a dish ("62. Butter Chicken", "12) Pad Thai", "#4 - Falafel"): the restaurant's
+# ordering aid, not part of the name. Only a number set apart by ". ", ") " or " - " counts, which keeps
+# "7 Up", "3-Cheese Pizza" and "12.5 oz Steak".
+_ITEM_NUMBER = re.compile(r"^\s*#?\d{1,3}[a-zA-Z]?(?:[.)]\s+|\s+[-–—:]\s+)(?=\S)")
 
 
 def clean_text(value: object, *, is_name: bool = False) -> str | None:
     """UI noise, line breaks and runs of spaces out; None when nothing meaningful is left."""
     if value is None:
         return None
-    text = str(value)
+    # Entities are decoded wherever they come from: JSON-LD and page state carry `&amp;` inside JSON,
+    # and some sites escape twice (`&amp;amp;`), which the HTML parser leaves half-decoded.
+    text = _TAG.sub(" ", _unescape(str(value)))
     for pattern in _NOISE:
         text = pattern.sub(" ", text)
     if is_name:
         text = _BARE_PERCENT.sub(" ", text)
+        text = _ITEM_NUMBER.sub("", text, count=1)
     text = _SPACES.sub(" ", text).strip(_EDGE_PUNCTUATION)
     return text or None
+
+
+def _unescape(text: str) -> str:
+    for _ in range(2):
+        if "&" not in text:
+            break
+        text = html.unescape(text)
+    return text
 
 
 def squash(value: object) -> str | None:
@@ -58,8 +76,33 @@ def clean_tag(value: object) -> str | None:
     return text.lower() if text else None
 
 
-_CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+_CURRENCY_SYMBOLS = {
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "₪": "ILS",
+    "₺": "TRY",
+    "zł": "PLN",
+    "Kč": "CZK",
+    "R$": "BRL",
+    "د.إ": "AED",
+    "ر.س": "SAR",
+    "د.ك": "KWD",
+    "ر.ق": "QAR",
+}
+# Arabic-Indic and Persian digits, the Arabic decimal and thousands marks: read as the browser shows them.
+LOCAL_DIGITS = str.maketrans(
+    {**{chr(0x0660 + i): str(i) for i in range(10)}, **{chr(0x06F0 + i): str(i) for i in range(10)}}
+    | {"\u066b": ".", "\u066c": ","}
+)
 _CODE = re.compile(r"\b([A-Z]{3})\b")
+_ISO_CODES = (
+    "AED AUD BDT BGN BHD BRL CAD CHF CLP CNY COP CZK DKK EGP EUR GBP HKD HUF IDR ILS INR JOD JPY KES KRW "
+    "KWD LBP LKR MAD MXN MYR NGN NOK NZD OMR PEN PHP PKR PLN QAR RON RSD RUB SAR SEK SGD THB TND TRY TWD "
+    "UAH USD VND ZAR"
+)
+ISO_CURRENCIES = frozenset(_ISO_CODES.split())
 _NUMBER = re.compile(r"\d[\d.,\s]*")
 _FREE = re.compile(r"^\s*(free|included)\s*$", re.IGNORECASE)
 
@@ -75,7 +118,7 @@ def parse_price(value: object) -> Decimal | None:
     if isinstance(value, int | float | Decimal):
         amount = Decimal(str(value))
     else:
-        text = str(value)
+        text = str(value).translate(LOCAL_DIGITS)
         if _FREE.match(text):
             return Decimal("0.00")
         match = _NUMBER.search(text)
@@ -118,9 +161,10 @@ def currency_of(text: object) -> str | None:
         return "AUD"
     if "US$" in text:
         return "USD"
-    match = _CODE.search(text)
-    if match:
-        return match.group(1)
+    for match in _CODE.finditer(text):
+        # Only a real currency code: "MKT Price", "BBQ" and "AED" all look alike to a regex.
+        if match.group(1) in ISO_CURRENCIES:
+            return match.group(1)
     for symbol, code in _CURRENCY_SYMBOLS.items():
         if symbol in text:
             return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ import extruct
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 SCHEMA_PREFIXES = ("http://schema.org/", "https://schema.org/", "schema:")
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 @dataclass
@@ -18,6 +20,9 @@ class Document:
     url: str
     tree: HTMLParser
     structured: list[dict[str, Any]]
+    # The JSON-LD part of `structured`: the menu strategies read microdata from the DOM, where its
+    # nesting (sections around items) is still visible.
+    jsonld: list[dict[str, Any]] = field(default_factory=list)
     # Parsed page state by name, so that the menu, branding and details read a multi-megabyte blob once.
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -40,8 +45,17 @@ class Document:
             if type_names(node) & wanted:
                 yield node
 
+    def jsonld_nodes(self, *types: str) -> Iterator[dict[str, Any]]:
+        wanted = set(types)
+        for node in walk(self.jsonld):
+            if type_names(node) & wanted:
+                yield node
+
 
 def parse_document(url: str, html: str) -> Document:
+    # lxml refuses text that still declares a byte encoding (legacy XHTML's `<?xml ... encoding=
+    # "Shift_JIS"?>`), which hid every JSON-LD block of such pages; the text is decoded already.
+    html = XML_DECLARATION.sub("", html, count=1)
     tree = HTMLParser(html)
     try:
         # errors="ignore": one malformed JSON-LD block must not hide the page's other data.
@@ -50,8 +64,9 @@ def parse_document(url: str, html: str) -> Document:
         )
     except Exception:  # noqa: BLE001 - extruct/lxml raise a zoo of types on hostile markup
         data = {}
-    structured = [node for syntax in ("json-ld", "microdata") for node in data.get(syntax, [])]
-    return Document(url=url, tree=tree, structured=structured)
+    jsonld = list(data.get("json-ld", []))
+    structured = jsonld + list(data.get("microdata", []))
+    return Document(url=url, tree=tree, structured=structured, jsonld=jsonld)
 
 
 def walk(value: object) -> Iterator[dict[str, Any]]:

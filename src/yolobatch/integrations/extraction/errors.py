@@ -17,6 +17,7 @@ ErrorCode = Literal[
     "not_html",
     "not_image",
     "not_json",
+    "bad_encoding",
 ]
 
 

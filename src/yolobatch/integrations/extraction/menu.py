@@ -2,7 +2,8 @@
 
 A delivery platform's embedded state comes first where the page carries one: it is the platform's own
 model of the menu, with hidden entries, option groups and cross-listings a page's schema.org summary
-does not carry. Then structured data (the site's own statement about its menu), then the DOM heuristic,
+does not carry. Then structured data (the site's own statement about its menu: JSON-LD, microdata,
+RDFa), then a site builder's menu widget (one known markup: Squarespace, Wix), then the DOM heuristic,
 which is a guess.
 """
 
@@ -14,9 +15,13 @@ from yolobatch.domain.extraction import ExtractionWarning, MenuSource
 from yolobatch.domain.menu import Menu
 from yolobatch.integrations.extraction.builder import RawMenu, build_menu
 from yolobatch.integrations.extraction.cleaning import clean_name
+from yolobatch.integrations.extraction.currency import page_currency
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.menu_dom import extract_dom_menu
 from yolobatch.integrations.extraction.menu_jsonld import extract_jsonld_menu
+from yolobatch.integrations.extraction.menu_microdata import extract_microdata_menu, extract_rdfa_menu
+from yolobatch.integrations.extraction.menu_squarespace import extract_squarespace_menu
+from yolobatch.integrations.extraction.menu_wix import extract_wix_menu
 from yolobatch.integrations.extraction.platforms.deliveroo import deliveroo_menu_state, extract_deliveroo_menu
 from yolobatch.integrations.extraction.platforms.grab import extract_grab_menu, grab_merchant_state
 from yolobatch.integrations.extraction.platforms.state import State
@@ -61,6 +66,10 @@ STRATEGIES: list[tuple[MenuSource, Strategy]] = [
     ("ubereats", _ubereats),
     ("grab", _grab),
     ("jsonld", lambda doc, _warnings: extract_jsonld_menu(doc)),
+    ("microdata", lambda doc, _warnings: extract_microdata_menu(doc)),
+    ("rdfa", lambda doc, _warnings: extract_rdfa_menu(doc)),
+    ("squarespace", lambda doc, _warnings: extract_squarespace_menu(doc)),
+    ("wix", lambda doc, _warnings: extract_wix_menu(doc)),
     ("dom", lambda doc, _warnings: extract_dom_menu(doc)),
 ]
 
@@ -72,6 +81,7 @@ def find_menu(doc: Document) -> tuple[RawMenu | None, MenuSource, list[Extractio
         raw = strategy(doc, warnings)
         # `build_menu` keeps a category only for an item whose name survives cleaning: the same test.
         if raw is not None and any(clean_name(i.name) for c in raw.categories for i in c.items):
+            raw.currency = raw.currency or page_currency(doc)
             return raw, source, warnings
     warnings.append(ExtractionWarning(code="no_menu", message=f"No menu found on {doc.url}"))
     return None, "dom", warnings

@@ -15,6 +15,7 @@ from yolobatch.integrations.extraction.fetch import fetch_page
 from yolobatch.integrations.extraction.guard import UrlGuard
 from yolobatch.integrations.extraction.menu import find_menu
 from yolobatch.integrations.extraction.platforms.ubereats import fetch_item_options
+from yolobatch.integrations.extraction.render import RenderError, RenderOptions, render_page
 
 DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_TIMEOUT = 20.0
@@ -61,8 +62,10 @@ async def extract_store(
     timeout: float = DEFAULT_TIMEOUT,
     item_budget: int = DEFAULT_ITEM_BUDGET,
     item_rate: float = DEFAULT_ITEM_RATE,
+    render: RenderOptions | None = None,
 ) -> ExtractionResult:
-    """Raises `ExtractionError` when the page cannot be had; anything missing inside it is a warning."""
+    """Raises `ExtractionError` when the page cannot be had; anything missing inside it is a warning.
+    With `render`, a page whose static HTML holds no menu is rendered in headless Chromium and read again."""
     page = await fetch_page(url, http=http, guard=guard, max_bytes=max_bytes, timeout=timeout)
     # Parsing a multi-megabyte page is CPU work; keep it off the event loop.
     doc, raw, source, warnings = await asyncio.to_thread(_parse, page.final_url, page.text)
@@ -71,7 +74,37 @@ async def extract_store(
             raw, http=http, guard=guard, timeout=timeout, budget=item_budget, per_second=item_rate
         )
     result = await asyncio.to_thread(_result, doc, page.final_url, raw, source, warnings)
+    if result.menu is None and render is not None:
+        doc, result = await extract_rendered(page.final_url, doc, result, page.text, http, guard, render)
     branding, branding_warnings = await extract_branding(doc, http=http, guard=guard, timeout=timeout)
     return result.model_copy(
         update={"url": url, "branding": branding, "warnings": result.warnings + branding_warnings}
     )
+
+
+async def extract_rendered(
+    url: str,
+    doc: Document,
+    static: ExtractionResult,
+    html: str,
+    http: httpx.AsyncClient,
+    guard: UrlGuard,
+    options: RenderOptions,
+) -> tuple[Document, ExtractionResult]:
+    """The page (`html`, at `url`) read again after its scripts ran; the static reading stands when the
+    render fails."""
+    try:
+        rendered = await render_page(url, http=http, guard=guard, options=options, document=html)
+    except RenderError as exc:
+        warning = ExtractionWarning(code="render_failed", message=str(exc))
+        return doc, static.model_copy(update={"warnings": [*static.warnings, warning]})
+    doc, result = await asyncio.to_thread(extract_from_html, url, rendered.html)
+    warnings = list(result.warnings)
+    for code, urls, why in (
+        ("render_blocked_requests", rendered.blocked, "refused by the URL guard"),
+        ("render_over_budget", rendered.over_budget, "beyond the render's byte or request budget"),
+    ):
+        if urls:
+            shown = ", ".join(urls[:3]) + (f" and {len(urls) - 3} more" if len(urls) > 3 else "")
+            warnings.append(ExtractionWarning(code=code, message=f"{len(urls)} request(s) {why}: {shown}"))
+    return doc, result.model_copy(update={"rendered": True, "warnings": warnings})

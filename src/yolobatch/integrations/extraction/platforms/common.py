@@ -10,11 +10,13 @@ from yolobatch.integrations.extraction.cleaning import quantize
 
 # ISO 4217 minor-unit digits where they are not 2; platforms store prices as integers of these units.
 MINOR_DIGITS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "JPY": 0, "KRW": 0}
-# The currency of a store's country, for platforms whose state shows prices only as "$12.99".
+# The currency of a store's country, for pages whose prices show only "$12.99" (platforms' state, sites).
 COUNTRY_CURRENCY = {
-    "AE": "AED", "AU": "AUD", "BE": "EUR", "CA": "CAD", "DE": "EUR", "ES": "EUR", "FR": "EUR", "GB": "GBP",
-    "IE": "EUR", "IT": "EUR", "JP": "JPY", "KW": "KWD", "MX": "MXN", "NL": "EUR", "NZ": "NZD", "QA": "QAR",
-    "SA": "SAR", "UK": "GBP", "US": "USD",
+    "AE": "AED", "AT": "EUR", "AU": "AUD", "BE": "EUR", "BH": "BHD", "BR": "BRL", "CA": "CAD", "CH": "CHF",
+    "DE": "EUR", "DK": "DKK", "EG": "EGP", "ES": "EUR", "FI": "EUR", "FR": "EUR", "GB": "GBP", "GR": "EUR",
+    "HK": "HKD", "IE": "EUR", "IN": "INR", "IT": "EUR", "JO": "JOD", "JP": "JPY", "KW": "KWD", "LU": "EUR",
+    "MX": "MXN", "MY": "MYR", "NL": "EUR", "NO": "NOK", "NZ": "NZD", "OM": "OMR", "PL": "PLN", "PT": "EUR",
+    "QA": "QAR", "SA": "SAR", "SE": "SEK", "SG": "SGD", "TR": "TRY", "UK": "GBP", "US": "USD", "ZA": "ZAR",
 }  # fmt: skip
 # Regions some platforms put in a location where an address line is expected.
 PLATFORM_REGIONS = frozenset({"EMEA", "NAMER", "LATAM", "APAC", "APACX", "ANZ", "EU", "NA"})
