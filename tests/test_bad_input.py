@@ -444,8 +444,10 @@ async def test_a_big_upload_is_parsed_off_the_event_loop(api: Api) -> None:
     took = loop.time() - started
     assert refused.status_code == 422 and "a duplicate of row 2" in problems_of(refused.json())
     assert took > 0.5, f"the parse took {took:.2f} s: too quick to show anything"
-    # Parsing on the loop stalls it for the whole parse; off the loop it only competes for the GIL.
-    assert max(lags) < took / 3, (max(lags), took)
+    # Parsing on the loop stalls it for the whole parse (one lag ≈ the whole time); off the loop it only
+    # competes for the GIL, which on a busy machine can still stall a tick for a good part of a second.
+    assert max(lags) < took / 2, (max(lags), took)
+    assert len(lags) >= 10, f"the loop turned only {len(lags)} times in {took:.2f} s"
 
 
 @pytest.mark.reliability
