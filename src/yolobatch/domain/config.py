@@ -95,6 +95,10 @@ class WebsiteSection(_Section):
     nav_text_color: ColourKeyword = "white"
     card_text_color: ColourKeyword = "white"
     item_layout: Literal["list", "card"] = "card"
+    # The images themselves (step 1 found them): the platform cannot read our database for them.
+    logo_url: str | None = Field(default=None, max_length=2000)
+    favicon_url: str | None = Field(default=None, max_length=2000)
+    header_image_url: str | None = Field(default=None, max_length=2000)
 
 
 class PaymentSection(_Section):
@@ -115,6 +119,21 @@ class OnboardingSection(_Section):
         return self
 
 
+class CompanySection(_Section):
+    """What steps 2-4 learned about the company behind the restaurant (all optional)."""
+
+    legal_name: str | None = Field(default=None, max_length=300)
+    company_number: str | None = Field(default=None, max_length=40)
+    nzbn: str | None = Field(default=None, max_length=40)
+    gst_number: str | None = Field(default=None, max_length=40)
+    director_name: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=40)
+
+
+# The original platform's own ids: opaque to us, so only their shape is checked.
+PLATFORM_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
 class RegistrationConfig(_Section):
     """Everything step 6 needs to register one restaurant on the platform."""
 
@@ -126,7 +145,19 @@ class RegistrationConfig(_Section):
     onboarding: OnboardingSection = Field(
         default_factory=lambda: OnboardingSection(create_onboarding_user=False, sync_onboarding_record=False)
     )
+    company: CompanySection = Field(default_factory=CompanySection)
     steps_enabled: dict[SubStep, bool] = Field(default_factory=dict)
+    # Only the `original` platform adapter needs these: that service looks everything up by its own ids.
+    platform_restaurant_id: str | None = Field(
+        default=None,
+        pattern=PLATFORM_ID,
+        description="the original platform's restaurant id (letters, digits, _ . : -; at most 128)",
+    )
+    platform_menu_id: str | None = Field(
+        default=None,
+        pattern=PLATFORM_ID,
+        description="the original platform's menu id (letters, digits, _ . : -; at most 128)",
+    )
 
     def secrets(self) -> list[str]:
         """Clear-text secrets in this config, for redaction of anything derived from it."""
