@@ -107,7 +107,7 @@ def build_original_request(key: SubStep, config: RegistrationConfig, context: di
             body["menuId"] = menu_id
         case S.SYNC_ONBOARDING_USER:
             body |= {"userEmail": onboarding.user_email, "contactPerson": onboarding.user_name}
-            # §4.4 (10): the endpoint accepts an optional `updates.stripeConnectUrl` (the batch never sent it).
+            # §4.4 (10): an optional `updates.stripeConnectUrl` is accepted (the batch never sent it).
             if context.get("stripeConnectUrl"):
                 body["updates"] = {"stripeConnectUrl": context["stripeConnectUrl"]}
     return Request("POST", ENDPOINTS[key].format(menu_id=menu_id), body)
