@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from yolobatch.domain.image_urls import check_image_url
 from yolobatch.domain.plan import SubStep
 
 HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
@@ -99,6 +100,12 @@ class WebsiteSection(_Section):
     logo_url: str | None = Field(default=None, max_length=2000)
     favicon_url: str | None = Field(default=None, max_length=2000)
     header_image_url: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("logo_url", "favicon_url", "header_image_url")
+    @classmethod
+    def _public_image(cls, value: str | None) -> str | None:
+        # The platform fetches these: the same rule as the payload builders, reported at input time.
+        return check_image_url(value) if value else value
 
 
 class PaymentSection(_Section):
