@@ -17,7 +17,7 @@ from yolobatch.domain.derive import derive_config
 from yolobatch.domain.extraction import Branding, ExtractionResult
 from yolobatch.domain.image_urls import UnsafeImageUrl, check_image_url
 from yolobatch.domain.plan import SubStep
-from yolobatch.integrations.registration.client import CallFailed
+from yolobatch.integrations.registration.client import CallFailed, RegistrationClient
 from yolobatch.integrations.registration.conformance import synthetic_restaurant
 from yolobatch.integrations.registration.original_payloads import MissingPlatformId
 from yolobatch.integrations.registration.outcomes import classify, may_retry_blind
@@ -174,7 +174,7 @@ async def test_a_lost_answer_is_ambiguous_and_verify_finds_it_done(original):
     config, menu = synthetic_restaurant("R-300", "M-300")
     async with httpx.AsyncClient() as http:
         port = OriginalAdapter(
-            make_adapter("original", http, original.url, KEY, ORG)._client, timeout_scale=0.002
+            make_adapter("original", http, original.url, KEY, ORG)._client, timeout_scale=0.002port = OriginalAdapter(RegistrationClient(http, original.url, KEY, ORG), timeout_scale=0.002)
         )
         await run(port, S.CLOUDWAITRESS_ACCOUNT, config, menu)
         assert await port.verify(S.RESTAURANT_REGISTRATION, "job-1", config) == "not_done"

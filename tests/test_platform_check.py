@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from yolobatch.domain.plan import SubStep
+from yolobatch.engine.devserver import free_port
 from yolobatch.integrations.registration.conformance import check_platform
 from yolobatch.sandbox.server import RunningSandbox, start_in_thread
 from yolobatch.sandbox.settings import SandboxSettings
@@ -137,3 +139,33 @@ def test_bad_options_are_refused_clearly(args, message):
 def test_the_cli_module_is_registered_with_one_line():
     source = (Path(__file__).parents[1] / "src" / "yolobatch" / "cli.py").read_text()
     assert source.count("platform_app") == 2  # its import and add_typer
+
+
+def test_yolobatch_sandbox_contract_original_serves_the_original_contract(tmp_path):
+    port = free_port()
+    env = {**os.environ, "YOLOBATCH_DATA_DIR": str(tmp_path)}
+    args = [*YOLOBATCH, "sandbox", "--port", str(port), "--contract", "original", "--time-scale", "0.01"]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/_sandbox/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        headers = {"X-Service-Key": KEY, "X-Organisation-ID": "org-1"}
+        body = {
+            "restaurantId": "job-uuid-not-a-platform-id",
+            "email": "a@example.com",
+            "password": "Secret123!",
+        }
+        unknown = httpx.post(f"{url}/api/registration/register-account", json=body, headers=headers)
+        assert unknown.status_code == 404 and unknown.json() == {
+            "success": False,
+            "error": "Restaurant not found",
+        }
+        assert httpx.get(f"{url}/api/registration/status/x", headers=headers).status_code == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
