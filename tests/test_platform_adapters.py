@@ -173,9 +173,8 @@ async def test_a_lost_answer_is_ambiguous_and_verify_finds_it_done(original):
     seed(original, "R-300", "M-300")
     config, menu = synthetic_restaurant("R-300", "M-300")
     async with httpx.AsyncClient() as http:
-        port = OriginalAdapter(
-            make_adapter("original", http, original.url, KEY, ORG)._client, timeout_scale=0.002port = OriginalAdapter(RegistrationClient(http, original.url, KEY, ORG), timeout_scale=0.002)
-        )
+        client = RegistrationClient(http, original.url, KEY, ORG)
+        port = OriginalAdapter(client, timeout_scale=0.002)
         await run(port, S.CLOUDWAITRESS_ACCOUNT, config, menu)
         assert await port.verify(S.RESTAURANT_REGISTRATION, "job-1", config) == "not_done"
         fault(original, "register-restaurant", "timeout")
