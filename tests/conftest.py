@@ -29,6 +29,9 @@ SANDBOX_SCALE = 0.005
 SECRET_KEY = Fernet.generate_key().decode()
 POSTGRES_URL = os.environ.get("YOLOBATCH_TEST_POSTGRES_URL")
 OTHER_NAMESPACE = "yolobatch-ops"  # a namespace besides `default`, as a shared cluster would give us
+# How many times the CI budget the generative suites (hypothesis, schemathesis) spend: CI keeps 1; a
+# release check runs e.g. `YOLOBATCH_FUZZ_BUDGET=10 pytest tests/test_properties.py tests/test_api_fuzz.py`.
+FUZZ_BUDGET = max(1, int(os.environ.get("YOLOBATCH_FUZZ_BUDGET", "1")))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,17 +14,23 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import text, update
 from temporalio.client import Client
 
-from tests.conftest import batch_of, settings_for
+from tests.conftest import POSTGRES_URL, SECRET_KEY, batch_of, make_store, settings_for
 from tests.engine_helpers import all_settled, fault, sub_step_is, wait_until, worker
 from tests.web_helpers import login_csrf, open_session
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
 from yolobatch.cli import sandbox_settings
 from yolobatch.demo import demo_batch, demo_pipeline_batch
+from yolobatch.domain.batch_input import RestaurantInput
+from yolobatch.domain.plan import PLAN
+from yolobatch.engine.contracts import starter_workflow_id
 from yolobatch.engine.devserver import free_port
+from yolobatch.engine.reconcile import reconcile
+from yolobatch.settings import Settings
+from yolobatch.store.tables import RegistrationConfigRow
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -76,6 +83,7 @@ def api_routes(schema: dict) -> list[tuple[str, str]]:
 BODIES = {
     "/company": {"action": "no_company"},
     "/config": {"changes": {"website.itemLayout": "list"}},
+    "/revise": {"changes": {"website.itemLayout": "list"}, "reason": "owner asked"},
     "/batches": {"restaurants": [{"name": "A", "storeUrl": "https://a.example"}]},
 }
 
@@ -89,7 +97,7 @@ async def test_every_route_needs_a_valid_token(api):
     base, _, _, _ = api
     async with httpx.AsyncClient(base_url=base) as http:
         routes = api_routes((await http.get("/openapi.json")).json())
-        assert len(routes) == 19  # every API route; a new one joins this test automatically
+        assert len(routes) == 20  # every API route; a new one joins this test automatically
         for method, path in routes:
             concrete = path.replace("{step}", "servicesConfig").replace("{action}", "retry")
             concrete = concrete.replace("{token_id}", "x")
@@ -109,7 +117,7 @@ async def test_no_route_reaches_another_organisations_batch_or_restaurant(api, w
         job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
         routes = api_routes((await http.get("/openapi.json")).json())
         scoped = [(m, p) for m, p in routes if "{batch_id}" in p or "{job_id}" in p]
-        assert len(scoped) == 13
+        assert len(scoped) == 14
         for method, path in scoped:
             concrete = path.replace("{step}", "servicesConfig").replace("{action}", "retry")
             concrete = concrete.replace("{batch_id}", batch_id).replace("{job_id}", job_id)
@@ -433,3 +441,195 @@ def store_tables() -> list[str]:
     from yolobatch.store.tables import Base
 
     return list(Base.metadata.tables)
+
+
+# -- issue 16: answers for finished batches, config review and revision, progress figures -------------
+
+
+async def test_a_finished_batch_resent_or_started_again_answers_instead_of_failing(api, world, dev_server):
+    base, a, _, store = api
+    body = {"name": "finished", "restaurants": plain(world, 1), "start": True, "options": {"yolo": True}}
+    client = await Client.connect(dev_server.address)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        key = {**a, "Idempotency-Key": "finished-1"}
+        first = await http.post("/api/batches", json=body, headers=key)
+        assert first.status_code == 201, first.text
+        batch_id = first.json()["batch_id"]
+        await client.get_workflow_handle(starter_workflow_id(batch_id)).result()
+        assert (await wait_until(store, batch_id, all_settled))["status"] == "completed"
+
+        again = await http.post("/api/batches", json=body, headers=key)
+        assert again.status_code == 201 and again.json() == first.json(), again.text
+        start = await http.post(f"/api/batches/{batch_id}/start", headers=a)
+        assert start.status_code == 200 and start.json() == {"result": "already started"}, start.text
+    assert store.batch_progress(batch_id)["status"] == "completed"
+
+
+async def test_config_fields_are_checked_frozen_once_approved_and_revised_on_purpose(api, world, dev_server):
+    base, a, _, store = api
+    body = {"name": "review", "restaurants": plain(world, 1), "start": True}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        batch_id = (await http.post("/api/batches", json=body, headers=a)).json()["batch_id"]
+        (job_id,) = [j["job_id"] for j in store.job_summaries(batch_id)]
+        await wait_until(store, batch_id, lambda p: p["jobs"][0]["steps"]["5"]["status"] == "action_required")
+        config = f"/api/jobs/{job_id}/config"
+
+        unknown = await http.patch(config, json={"changes": {"website.nope": 1}}, headers=a)
+        assert unknown.status_code == 422 and "'website.nope' is not a config field" in unknown.text
+        assert "nope" not in json.dumps(store.config_review(job_id))  # not stored
+
+        invalid = await http.patch(config, json={"changes": {"account.email": "not-an-email"}}, headers=a)
+        assert invalid.status_code == 200 and invalid.json()["errors"], invalid.text
+        refused = await http.post(f"{config}/approve", json={}, headers=a)
+        assert refused.status_code == 422 and "account.email" in refused.json()["detail"], refused.text
+        in_bulk = (await http.post(f"/api/batches/{batch_id}/approve-all", headers=a)).json()
+        assert in_bulk[job_id].startswith("not approved: the config is not valid"), in_bulk
+        assert "account.email" in in_bulk[job_id]
+
+        fixed = await http.patch(config, json={"changes": {"account.email": "owner@jax.example"}}, headers=a)
+        assert fixed.json()["errors"] == []
+        approved = await http.post(f"{config}/approve", json={"reason": "checked"}, headers=a)
+        assert approved.status_code == 200, approved.text
+        assert (await wait_until(store, batch_id, all_settled))["status"] == "completed"
+
+        frozen = await http.patch(config, json={"changes": {"website.itemLayout": "list"}}, headers=a)
+        assert frozen.status_code == 409 and "frozen" in frozen.json()["detail"], frozen.text
+        revise = f"{config}/revise"
+        change = {"website.itemLayout": "list"}
+        no_reason = await http.post(revise, json={"changes": change, "reason": ""}, headers=a)
+        assert no_reason.status_code == 422
+        bad = await http.post(revise, json={"changes": {"account.email": "x"}, "reason": "typo"}, headers=a)
+        assert bad.status_code == 422 and "account.email" in bad.json()["detail"]
+        revised = await http.post(revise, json={"changes": change, "reason": "owner asked"}, headers=a)
+        assert revised.status_code == 200 and revised.json()["version"] == 2, revised.text
+    review = store.config_review(job_id)
+    assert review["version"] == 2 and review["approved_by"] == "api:test"
+    assert review["config"]["website"]["itemLayout"] == "list"
+    (event,) = [e for e in store.events(job_id=job_id) if e.kind == "config_revised"]
+    assert event.actor == "api:test" and event.data == {
+        "version": 2,
+        "fields": ["website.itemLayout"],
+        "reason": "owner asked",
+    }
+
+    # Registration calls that ran without an approved config: reconcile reports it (nothing to repair).
+    client = await Client.connect(dev_server.address)
+    assert not (await reconcile(client, store, batch_id=batch_id, repair=False)).drift
+    with store.transaction() as s:
+        s.execute(update(RegistrationConfigRow).values(approved_at=None, approved_by=None))
+    report = await reconcile(client, store, batch_id=batch_id, repair=False)
+    assert [(d.field, d.read_model) for d in report.drift] == [("config approval", "config not approved")]
+
+
+def _set_pipeline_job(store, job_id: str, *, steps: dict[int, str], calls: str, status: str) -> None:
+    for step, step_status in steps.items():
+        store.record_step(job_id, step, "running")
+        store.record_step(job_id, step, step_status)
+    for spec in PLAN:
+        store.record_sub_step(job_id, spec.key.value, calls, 0)
+    store.record_job(job_id, status)
+
+
+async def test_progress_tells_waiting_from_failed_names_the_waiting_step_and_ends_at_100(api):
+    base, a, _, store = api
+    restaurants = [
+        RestaurantInput.model_validate({"name": name, "storeUrl": f"https://{name.lower()}.example"})
+        for name in ("Waiting", "Failed", "Done", "Cancelled")
+    ]
+    batch_id = store.create_batch("org-a", "progress", restaurants)
+    store.mark_batch_started(batch_id)
+    waiting, failed, done, cancelled = [j["job_id"] for j in store.job_summaries(batch_id)]
+    # Waiting for a company choice: step 2 ran last (current_step 2), step 3 waits for a person.
+    _set_pipeline_job(
+        store, waiting, steps={1: "completed", 2: "completed"}, calls="pending", status="running"
+    )
+    store.record_step(waiting, 3, "action_required")
+    store.record_job(waiting, "action_required")
+    all_done = {n: "completed" for n in range(1, 6)}
+    _set_pipeline_job(store, failed, steps=all_done, calls="completed", status="action_required")
+    store.record_sub_step(failed, "menuImport", "failed", 1, error="HTTP 400")
+    _set_pipeline_job(store, done, steps=all_done, calls="completed", status="completed")
+    store.record_sub_step(done, "paymentConfig", "completed", 1, warning="Stripe not connected")
+    _set_pipeline_job(store, cancelled, steps={1: "completed"}, calls="cancelled", status="cancelled")
+
+    url = f"/api/registration-batches/{batch_id}/progress"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        progress = (await http.get(url, headers=a)).json()
+        assert progress["batch"]["failed_restaurants"] == 1
+        assert progress["batch"]["waiting_restaurants"] == 1
+        assert progress["batch"]["restaurants_with_warnings"] == 1
+        by_name = {r["name"]: r for r in progress["restaurants"]}
+        assert by_name["Waiting"]["step_requiring_action"] == 3
+        assert by_name["Failed"]["step_requiring_action"] == 6
+        assert by_name["Done"]["warnings"] == {"paymentConfig": "Stripe not connected"}
+        assert progress["step_requiring_action"] == 3
+
+        detail = (await http.get(f"/api/batches/{batch_id}", headers=a)).json()
+        assert detail["with_warnings"] == 1
+
+        # A person's skip or mark done must say why, on every channel.
+        for action in ("skip", "mark_done"):
+            decide = f"/api/jobs/{failed}/steps/menuImport/{action}"
+            empty = await http.post(decide, json={"reason": "  "}, headers=a)
+            assert empty.status_code == 422 and "reason is required" in empty.json()["detail"], empty.text
+
+        for job_id in (waiting, failed):
+            _set_pipeline_job(store, job_id, steps=all_done, calls="completed", status="completed")
+        finished = (await http.get(url, headers=a)).json()
+    assert finished["percentage"] == 100.0
+    assert finished["batch"]["status"] == "completed_with_cancellations"
+    assert finished["step_requiring_action"] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.reliability
+@pytest.mark.skipif(not POSTGRES_URL, reason="YOLOBATCH_TEST_POSTGRES_URL not set")
+async def test_events_that_commit_out_of_order_are_all_delivered_once(dev_server, tmp_path):
+    """On PostgreSQL an event's id is taken at insert, not at commit: writers holding lower ids while a
+    later one commits must still reach a live feed that has already moved past them."""
+    store = make_store("postgres", tmp_path, schema="yolobatch_event_order")
+    store.ensure_org("org-a")
+    headers = {"Authorization": f"Bearer {store.create_token('org-a', 'feed')}"}
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=store.engine.url.render_as_string(hide_password=False),
+        secret_key=SECRET_KEY,
+    )
+    ctx = AppContext(settings=settings, store=store, client=await Client.connect(dev_server.address))
+    holding, release = threading.Barrier(4), threading.Event()
+
+    def slow(n: int) -> None:
+        with store.transaction():
+            store.add_event("org-a", None, None, "slow", f"slow {n}: an early id, committed late")
+            holding.wait(10)
+            release.wait(30)
+
+    async with (
+        serving(ctx) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        http.stream("GET", "/api/events", headers=headers) as stream,
+    ):
+        lines = stream.aiter_lines()
+        seen: list[dict] = []
+
+        async def until(count: int) -> None:
+            while len(seen) < count:
+                line = await lines.__anext__()
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:]))
+
+        writers = [threading.Thread(target=slow, args=(n,)) for n in range(3)]
+        for writer in writers:
+            writer.start()
+        await asyncio.to_thread(holding.wait, 10)  # three ids taken, none committed
+        for n in range(3):
+            await asyncio.to_thread(store.add_event, "org-a", None, None, "fast", f"fast {n}")
+        await asyncio.wait_for(until(3), 20)
+        release.set()
+        for writer in writers:
+            await asyncio.to_thread(writer.join)
+        await asyncio.wait_for(until(6), 20)
+    assert sorted(e["kind"] for e in seen) == ["fast"] * 3 + ["slow"] * 3
+    assert len({e["id"] for e in seen}) == 6
+    ids = {kind: [e["id"] for e in seen if e["kind"] == kind] for kind in ("slow", "fast")}
+    assert max(ids["slow"]) < min(ids["fast"])  # the slow ones really committed out of order

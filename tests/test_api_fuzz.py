@@ -29,7 +29,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make_store
+from tests.conftest import ENGINE_SCALE, FUZZ_BUDGET, SECRET_KEY, asgi_client, batch_of, make_store
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
 from yolobatch.domain.batch_input import parse_batch
@@ -139,7 +139,7 @@ def aimed_at_real_rows(case: schemathesis.Case, live: LiveApi) -> bool:
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25 * FUZZ_BUDGET, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_a_server_error(case: schemathesis.Case, live: LiveApi) -> None:
     case.call_and_validate(base_url=live.url, headers=live.headers, checks=[not_a_server_error], timeout=60)
     if aimed_at_real_rows(case, live):
@@ -154,7 +154,7 @@ header_text = st.text(
 ).map(lambda value: value.encode("latin-1"))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40 * FUZZ_BUDGET, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     batch_id=st.none() | st.just("real") | st.text(max_size=40),
     after=st.none() | st.integers(min_value=-(2**70), max_value=2**70) | st.text(max_size=10),

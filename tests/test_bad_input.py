@@ -11,10 +11,12 @@ client; SSRF and upstream cases use real sockets: small HTTP servers in threads 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import json
 import socket
+import sqlite3
 import threading
 import tracemalloc
 import uuid
@@ -147,6 +149,19 @@ BAD_UPLOADS = [
     pytest.param("empty.csv", b"", ["choose a CSV or JSON file"], id="empty-file"),
     pytest.param("blank.csv", b" \n\r\n\t\n", ["choose a CSV or JSON file"], id="whitespace-only"),
     pytest.param("header.csv", HEADER.encode(), ["no restaurant rows"], id="header-only"),
+    pytest.param(
+        "surrogate.json",
+        b'{"name": "Week \\ud800", "restaurants": [{"name": "A", "storeUrl": "https://a.example"}]}',
+        ["name: the batch name contains a lone surrogate"],
+        id="lone-surrogate-in-an-uploaded-batch-name",
+    ),
+    # 30 000 columns took 24 s of a quadratic duplicate check, with every other request frozen.
+    pytest.param(
+        "wide.csv",
+        ("name," + ",".join(f"c{i}" for i in range(30_000)) + "\nA\n").encode(),
+        ["the header row has 30001 columns; at most 200 are allowed"],
+        id="30000-columns",
+    ),
     pytest.param(
         "noname.csv",
         b"storeUrl,city\nhttps://a.example,Auckland\n",
@@ -400,6 +415,95 @@ async def test_ten_thousand_rows_are_accepted_and_one_more_is_refused(api: Api) 
     await api.still_serving()
 
 
+@pytest.mark.reliability
+async def test_a_big_upload_is_parsed_off_the_event_loop(api: Api) -> None:
+    """Parsing 10 000 rows takes a while; meanwhile the event loop, which serves every other request of
+    every organisation, must keep turning."""
+    # Ready configs (the heaviest rows to validate), all valid but the last: a duplicate of the first.
+    header = "name,account.email,account.password,restaurant.openingHours,website.cuisines\n"
+    rows = [
+        f"Restaurant {i},owner{i}@r{i}.example,Str0ng-enough-{i},Monday 11:00-21:30; Friday 10:00-23:00,"
+        "Burgers;Fries\n"
+        for i in range(MAX_RESTAURANTS - 1)
+    ]
+    lags: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def probe() -> None:
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            lags.append(loop.time() - before - 0.01)
+
+    ticking = asyncio.create_task(probe())
+    started = loop.time()
+    try:
+        refused = await api.upload("slow.csv", header + "".join(rows) + rows[0])
+    finally:
+        ticking.cancel()
+    took = loop.time() - started
+    assert refused.status_code == 422 and "a duplicate of row 2" in problems_of(refused.json())
+    assert took > 0.5, f"the parse took {took:.2f} s: too quick to show anything"
+    # Parsing on the loop stalls it for the whole parse; off the loop it only competes for the GIL.
+    assert max(lags) < took / 3, (max(lags), took)
+
+
+@pytest.mark.reliability
+async def test_one_organisations_big_upload_does_not_hold_up_anothers_reads(api: Api) -> None:
+    """Every request checks its token; that check used to write (last use) under the store's write lock,
+    so it queued behind a 10 000-row upload of another organisation."""
+    api.store.ensure_org("org-reader")
+    reader = {"Authorization": f"Bearer {api.store.create_token('org-reader', 'reader')}"}
+    rows = "".join(f"Restaurant {i},https://r{i}.example/menu,Auckland\n" for i in range(MAX_RESTAURANTS))
+    database = api.store.engine.url.database
+
+    def writing() -> bool:
+        """Whether a write transaction is open in the database right now (from outside the store)."""
+        probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+
+    upload = asyncio.create_task(api.upload("big.csv", HEADER + rows))
+    for _ in range(3000):
+        if await asyncio.to_thread(writing) or upload.done():
+            break
+        await asyncio.sleep(0.005)
+    assert not upload.done(), "the upload finished before its write could be observed"
+    read = await api.http.get("/api/batches", headers=reader)
+    still_writing = await asyncio.to_thread(writing)
+    assert read.status_code == 200, read.text
+    assert still_writing and not upload.done(), "the read waited for the other organisation's write"
+    assert (await upload).status_code == 201
+
+
+@pytest.mark.reliability
+async def test_text_no_database_can_hold_is_refused_in_every_json_body(api: Api) -> None:
+    """A lone surrogate (or NUL) in any JSON body is a 422 naming where it is, before anything is stored."""
+    ready = demo_batch(1)
+    created = await api.http.post("/api/batches", json={"restaurants": ready["restaurants"]})
+    batch_id = created.json()["batch_id"]
+    (job_id,) = [j["job_id"] for j in api.store.job_summaries(batch_id)]
+    sends = {
+        f"/api/jobs/{job_id}/config": (b'{"changes": {"website.theme": "d\\ud800rk"}}', "patch"),
+        f"/api/jobs/{job_id}/steps/servicesConfig/skip": (b'{"reason": "why \\udc00"}', "post"),
+        f"/api/jobs/{job_id}/company": (b'{"action": "no_company", "reason": "\\u0000"}', "post"),
+    }
+    headers = {"Content-Type": "application/json"}
+    for url, (content, method) in sends.items():
+        body = await api.refused(
+            lambda url=url, content=content, method=method: api.http.request(
+                method, url, content=content, headers=headers
+            )
+        )
+        assert "lone surrogate" in json.dumps(body) or "NUL" in json.dumps(body), (url, body)
+
+
 # -- the JSON endpoint -----------------------------------------------------------------------------------
 
 
@@ -440,6 +544,17 @@ BAD_JSON_BODIES = [
         json.dumps({"restaurants": [{**JSON_ROW, "name": "Al\x00pha"}]}).encode(),
         ["restaurant 1: name: contains a NUL character"],
         id="nul-in-name",
+    ),
+    # A lone surrogate is valid JSON, and was a 500 when the batch (or restaurant) was stored.
+    pytest.param(
+        b'{"name": "Week \\ud800", "restaurants": [{"name": "A", "storeUrl": "https://a.example"}]}',
+        ["name", "unable to parse raw data as a unicode string", "Week \\\\ud800"],
+        id="lone-surrogate-in-batch-name",
+    ),
+    pytest.param(
+        b'{"restaurants": [{"name": "A\\udfff", "storeUrl": "https://a.example"}]}',
+        ["restaurant 1: name: contains a lone surrogate"],
+        id="lone-surrogate-in-restaurant-name",
     ),
     pytest.param(
         json.dumps(

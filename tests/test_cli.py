@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import batch_of
+from yolobatch.domain.plan import PLAN
 from yolobatch.engine.devserver import free_port
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -233,3 +235,35 @@ def test_login_links_tokens_list_and_revoke_from_the_command_line(tmp_path):
     revoked = yolobatch("token", "revoke", listed[0]["id"], "--org", "acme", data_dir=tmp_path)
     assert revoked.returncode == 0 and "sessions are ended" in revoked.stderr
     assert access.token_caller(token) is None and access.session_caller(session) is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "says"),
+    [
+        pytest.param(None, 2, "--reason", id="no-reason"),
+        pytest.param("  ", 1, "reason is required", id="blank-reason"),
+    ],
+)
+def test_a_skip_needs_a_reason(tmp_path, reason, status, says):
+    """Every decision that lets a restaurant go on without the work done says why (issue 16)."""
+    given = [] if reason is None else ["--reason", reason]
+    result = yolobatch("step", "skip", "some-job", "menuImport", *given, data_dir=tmp_path, timeout=60)
+    assert result.returncode == status, result.stdout + result.stderr
+    assert says in result.stdout + result.stderr
+
+
+def test_status_shows_a_success_false_warning_apart_from_a_clean_completion(tmp_path):
+    from yolobatch.engine.runtime import open_store
+    from yolobatch.settings import Settings
+
+    store = open_store(Settings(data_dir=tmp_path))
+    store.ensure_org("o")
+    batch_id = store.create_batch("o", "warned", batch_of(1).restaurants)
+    (job_id,) = [j["job_id"] for j in store.job_summaries(batch_id)]
+    for spec in PLAN:
+        warning = "Stripe not connected" if spec.key.value == "paymentConfig" else None
+        store.record_sub_step(job_id, spec.key.value, "completed", 0, warning=warning)
+    store.record_job(job_id, "completed")
+    shown = yolobatch("status", batch_id, data_dir=tmp_path, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "1 with warnings" in shown.stdout and shown.stdout.count("⚠") == 2, shown.stdout

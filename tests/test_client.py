@@ -9,6 +9,7 @@ from tests.conftest import batch_of
 from yolobatch.domain.plan import SubStep
 from yolobatch.integrations.registration.client import CallFailed, RegistrationClient
 from yolobatch.integrations.registration.payloads import build_request
+from yolobatch.integrations.registry import NzbnRegistry, RegistryError
 
 S = SubStep
 PASSWORD_HOLDER = batch_of(1).restaurants[0]
@@ -124,3 +125,48 @@ async def test_asynchronous_image_upload_is_awaited():
         S.UPLOAD_IMAGES, request(S.UPLOAD_IMAGES), "k", 5, poll_interval=0.01
     )
     assert polls == ["/api/upload-batches/b1"] * 3 and result.extra["upload"]["total"] == 12
+
+
+@pytest.mark.security
+@pytest.mark.parametrize(
+    ("status", "answer", "limit"),
+    [
+        pytest.param(400, lambda text: {"error": text}, 500, id="4xx-error-field"),
+        pytest.param(200, lambda text: {"success": False, "message": text}, 500, id="success-false-message"),
+        pytest.param(502, lambda text: text, 500, id="5xx-text-body"),
+        pytest.param(200, lambda text: text, 200, id="unreadable-2xx-body"),
+    ],
+)
+async def test_a_secret_echoed_across_the_cut_of_an_error_never_shows_its_start(status, answer, limit):
+    """Error bodies are cut to a few hundred characters; a secret the platform echoes right where the
+    cut falls must be masked before it, or its first characters would leak."""
+    (password,) = PASSWORD_HOLDER.config.secrets()[:1]
+    text = "x" * (limit - len(password) // 2) + password + " and more"
+    body = answer(text)
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        if isinstance(body, dict):
+            return httpx.Response(status, json=body)
+        return httpx.Response(status, text=body)
+
+    key = S.SERVICES_CONFIG
+    with pytest.raises(CallFailed) as failed:
+        await client_for(handler).call(key, request(key), "k", 5)
+    shown = str(failed.value) + repr(failed.value.response)
+    assert password[: len(password) // 2] not in shown, shown[-200:]
+    assert len(str(failed.value)) < limit + 100  # still cut
+
+
+@pytest.mark.security
+async def test_a_registry_key_echoed_across_the_cut_of_an_error_never_shows_its_start():
+    key = "registry-key-0123456789abcdef0123456789"
+    echoed = "y" * (300 - len(key) // 2) + key
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"message": echoed})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        registry = NzbnRegistry(http, "http://registry", key)
+        with pytest.raises(RegistryError) as failed:
+            await registry.details("9429041000038")
+    assert key[: len(key) // 2] not in str(failed.value)

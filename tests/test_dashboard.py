@@ -16,6 +16,7 @@ from tests.web_helpers import ORG, Dashboard, chromium, log_in, login_csrf, open
 from yolobatch.api.security import csrf_token
 from yolobatch.cli import sandbox_settings
 from yolobatch.store.access import Access
+from yolobatch.web import views
 from yolobatch.web.routes import router as web_router
 
 LIVE = 120_000  # ms: the whole pipeline runs at test speed, but a person's page must keep up with it
@@ -309,3 +310,39 @@ async def test_no_page_trips_the_content_security_policy_and_the_api_docs_render
     await expect(page.locator("redoc h1")).to_contain_text("yolobatch")
     # ReDoc's bundle asks for its "powered by" logo from its CDN: the policy blocks that, and only that.
     assert all("img-src" in v and "cdn.redoc.ly" in v for v in violations), violations
+
+
+async def test_a_call_answered_success_false_shows_as_a_warning_in_the_grid(dash):
+    """The platform's `success: false` kept as a warning completes the call, but the grid must not show
+    it as plain green: the cell, the restaurant's step 6 and the batch summary say so."""
+    batch = batch_of(2)
+    batch_id = dash.store.create_batch(ORG, "warned", batch.restaurants)
+    warned, clean = [j["job_id"] for j in dash.store.job_summaries(batch_id)]
+    for job_id in (warned, clean):
+        dash.store.record_step(job_id, 6, "running")
+        for key in views.SUB_STEPS:
+            warning = "Stripe account not connected" if job_id == warned and key == "paymentConfig" else None
+            dash.store.record_sub_step(job_id, key, "completed", 0, warning=warning)
+        dash.store.record_step(job_id, 6, "completed")
+        dash.store.record_job(job_id, "completed")
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
+        grid = (await http.get(f"/batches/{batch_id}/grid")).text
+        detail = (await http.get(f"/api/batches/{batch_id}")).json()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'data-job="([^"]+)">(.*?)</tr>', grid, re.S)}
+    cell = 's-warning" title="paymentConfig: completed — warning: Stripe account not connected"'
+    assert cell in rows[warned]
+    assert "12/12 ⚠ 1" in rows[warned]
+    assert "s-warning" not in rows[clean] and "12/12</td>" in rows[clean]
+    assert "1 with warnings" in grid
+    assert detail["with_warnings"] == 1
+
+
+async def test_skip_and_mark_done_from_the_drawer_need_a_reason(dash):
+    batch_id = dash.store.create_batch(ORG, "reasons", batch_of(1).restaurants)
+    (job_id,) = [j["job_id"] for j in dash.store.job_summaries(batch_id)]
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
+        for action in ("skip", "mark_done"):
+            form = {"csrf_token": csrf_token(dash.session), "action": action, "step": "servicesConfig"}
+            answer = await http.post(f"/jobs/{job_id}/decide", data=form | {"reason": " "})
+            assert answer.status_code == 303 and "reason+is+required" in answer.headers["location"], action
+    assert [e.kind for e in dash.store.events(job_id=job_id)] == []  # nothing was decided

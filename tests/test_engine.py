@@ -232,8 +232,12 @@ async def test_cancel_a_restaurant(client, world, store, tmp_path):
 
 @pytest.mark.reliability
 async def test_account_rate_limit_and_global_cap_hold_at_the_platform(client, world, store, tmp_path):
-    # 1 account per minute at time scale 0.01 = one per 0.6 s; at most 3 platform calls at once.
-    settings = settings_for(store, world, tmp_path, accounts_per_minute=1.0, platform_concurrency=3)
+    # 1 account per 2 minutes at time scale 0.01 = one per 1.2 s; at most 3 platform calls at once. The
+    # gaps are measured where the platform receives the calls, so they carry the delivery delays of a
+    # loaded machine (tens to a couple of hundred ms): against a 0.6 s spacing that noise alone broke the
+    # 80 % bound now and then; against 1.2 s the same bound holds, and still fails if spacing is lost.
+    interval = 1.2
+    settings = settings_for(store, world, tmp_path, accounts_per_minute=0.5, platform_concurrency=3)
     batch_id, _ = create(store, batch_of(6))
     async with worker(client, store, settings):
         await launch(client, store, settings, batch_id)
@@ -242,7 +246,7 @@ async def test_account_rate_limit_and_global_cap_hold_at_the_platform(client, wo
     log = calls(world)
     starts = sorted(c["started_at"] for c in log if c["endpoint"] == "register-account")
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert len(starts) == 6 and min(gaps) >= 0.6 * 0.8, gaps
+    assert len(starts) == 6 and min(gaps) >= interval * 0.8, gaps
     platform = [c for c in log if c["endpoint"] != "register-account" and c["method"] == "POST"]
     edges = sorted([(c["started_at"], 1) for c in platform] + [(c["finished_at"], -1) for c in platform])
     in_flight = peak = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import socket
 from collections.abc import Iterator
 from decimal import Decimal
@@ -27,6 +28,7 @@ from yolobatch.integrations.extraction import (
     palette_from_image,
     parse_price,
 )
+from yolobatch.integrations.extraction.cleaning import squash
 from yolobatch.integrations.extraction.palette import distance, parse_hex
 from yolobatch.sandbox import RunningSandbox, SandboxSettings, start_in_thread
 from yolobatch.sandbox.store_page_html import page_kind
@@ -258,6 +260,9 @@ def test_clean_text_rules() -> None:
     assert clean_name("Plus small") is None
     # Descriptions keep a bare percentage, which there is content, not a rating.
     assert clean_text("100% beef patty\n  with cheese 87% (12)") == "100% beef patty with cheese"
+    # A page's JSON may spell a lone surrogate ("\ud800"): no database or page could hold it (issue 16).
+    assert clean_name(json.loads('"Caf\\ud800 Cr\\udfffme"')) == "Caf\ufffd Cr\ufffdme"
+    assert squash(json.loads('"09 \\udc00 555"')) == "09 \ufffd 555"
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import FUZZ_BUDGET
 from yolobatch.demo import demo_batch
 from yolobatch.domain.batch_input import (
     CSV_FACTS,
@@ -44,9 +45,10 @@ from yolobatch.domain.plan import (
 
 pytestmark = pytest.mark.reliability
 
-# Modest: the whole file runs in well under a minute on the 2-core CI machine.
-FEW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-MANY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Modest: the whole file runs in well under a minute on the 2-core CI machine (YOLOBATCH_FUZZ_BUDGET
+# multiplies it for a longer search).
+FEW = settings(max_examples=150 * FUZZ_BUDGET, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(max_examples=300 * FUZZ_BUDGET, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 COLUMNS = [
     "name",

@@ -6,7 +6,9 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -216,3 +218,40 @@ def test_secret_key_rotation_reseals_everything_with_the_new_key(db, tmp_path):
         Store(store.engine, SecretBox(old)).config_wire(job_id)
     with pytest.raises(ValueError, match="not a valid Fernet key"):
         SecretBox("not-a-key")
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("db", database_urls())
+def test_progress_agrees_with_itself_while_writers_change_it(db, tmp_path):
+    """Counts and the page of restaurants come from one snapshot: while other threads move restaurants
+    between statuses, every answer's counts match its own rows (they were read apart and disagreed)."""
+    store = make_store(db, tmp_path)
+    store.ensure_org("o")
+    batch_id = store.create_batch("o", "b", batch_of(40).restaurants)
+    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    stop = threading.Event()
+
+    def flip(mine: list[str]) -> int:
+        flips = 0
+        while not stop.is_set():
+            for job_id in mine:
+                store.record_job(job_id, "completed" if flips % 2 else "running")
+            flips += 1
+        return flips
+
+    checked = 0
+    with ThreadPoolExecutor(2) as pool:
+        writers = [pool.submit(flip, ids[:20]), pool.submit(flip, ids[20:])]
+        try:
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline:
+                progress = store.batch_progress(batch_id, "o")
+                rows = Counter(job["status"] for job in progress["jobs"])
+                assert dict(rows) == progress["counts"], (rows, progress["counts"])
+                states = Counter(job["state"] for job in progress["jobs"])
+                assert {s: states.get(s, 0) for s in progress["state_counts"]} == progress["state_counts"]
+                checked += 1
+        finally:
+            stop.set()
+        assert all(w.result() > 1 for w in writers)  # the writers really ran meanwhile
+    assert checked > 5

@@ -45,6 +45,7 @@ SYMBOLS = {
     "cancelled": "[magenta]⊘[/]",
     "action_required": "[bold yellow]?[/]",
 }
+WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
 SHORT = {
     "cloudwaitressAccount": "acct",
     "codeGeneration": "code",
@@ -410,6 +411,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
     total = len(progress["jobs"]) * len(PLAN)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
     caption = f"{counts} · {done}/{total} registration calls settled"
+    if progress.get("with_warnings"):  # completed, but the platform answered `success: false` somewhere
+        caption += f" · {progress['with_warnings']} with warnings (⚠)"
     if elapsed and done:
         caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
     caption += "\nregistration: " + " ".join(SHORT[spec.key.value] for spec in PLAN) + "\n"
@@ -427,7 +430,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
     table.add_column("registration", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for job in progress["jobs"]:
-        calls = "".join(SYMBOLS.get(job["sub_steps"].get(s.key.value, {}).get("status"), "?") for s in PLAN)
+        calls = "".join(_call_symbol(job["sub_steps"].get(s.key.value, {})) for s in PLAN)
         cells = [calls]
         if pipeline:
             steps = job.get("steps", {})
@@ -436,6 +439,12 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
             )
         table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
+
+
+def _call_symbol(call: dict) -> str:
+    if call.get("warning") and call.get("status") == "completed":
+        return WARNING_SYMBOL
+    return SYMBOLS.get(call.get("status"), "?")
 
 
 def _report(progress: dict, elapsed: float, world) -> None:
@@ -815,12 +824,10 @@ def _traced(client, settings: Settings):
 def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox_url: str | None):
     import uvicorn
 
+    from yolobatch.api.serving import server_config
+
     app_ = api_app(settings, store, client, sandbox_url)
-    # log_config=None: uvicorn's records go through yolobatch.logs like every other, not its own handlers.
-    config = uvicorn.Config(
-        app_, host=api[0], port=api[1], log_level="warning", log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app_, api[0], api[1], settings))
     server.install_signal_handlers = lambda: None  # our own handlers stop things in order
     return server
 
@@ -1023,7 +1030,11 @@ def step_retry(
 
 @step_app.command("skip")
 def step_skip(
-    job: Job, sub_step: SubStepName, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None
+    job: Job,
+    sub_step: SubStepName,
+    reason: Annotated[str, typer.Option(help="Why it is skipped (required)")],
+    actor: Actor = "cli",
+    data_dir: DataDir = None,
 ):
     """Skip a failed sub-step; its dependents run (or skip by their own rules)."""
     _decide(job, "skip", sub_step, reason, actor, data_dir)
@@ -1052,8 +1063,11 @@ def cancel(job: Job, reason: str = "", actor: Actor = "cli", data_dir: DataDir =
 
 
 def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_dir: Path | None) -> None:
-    from yolobatch.engine.control import decide
+    from yolobatch.engine.control import NEEDS_REASON, decide
 
+    if action in NEEDS_REASON and not reason.strip():  # said before any engine is reached
+        console.print(f"[red]{NEEDS_REASON[action]} (--reason)[/]")
+        raise typer.Exit(1)
     settings = _settings(data_dir)
     message = _engine_call(
         settings,

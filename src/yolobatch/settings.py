@@ -105,6 +105,21 @@ class Settings(BaseSettings):
         default=False, description="OpenTelemetry spans of workflows and activities (extra `otel`)"
     )
 
+    # Slow clients: each open connection costs the API process memory and a file descriptor; a client that
+    # trickles a request in must not hold one for long (see api/serving.py).
+    http_head_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a client has to send a request's line and headers"
+    )
+    http_body_idle_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a request body may pause between pieces"
+    )
+    http_body_timeout: float = Field(
+        default=300.0, gt=0, description="seconds a request body may take in all"
+    )
+    http_max_connections: int = Field(
+        default=1000, ge=1, description="open connections (and requests) before new requests get 503"
+    )
+
     @field_validator("registration_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

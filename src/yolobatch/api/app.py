@@ -4,8 +4,11 @@ the metrics port, `yolobatch.telemetry`)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,7 +60,23 @@ def create_app(ctx: AppContext) -> FastAPI:
     return app
 
 
+def _printable(value: Any) -> Any:
+    """`value` with every string made encodable: a 422 echoes the input, and a lone surrogate in it
+    would turn the answer itself into a 500."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, status_code=422)
+
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -16,12 +17,14 @@ from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from yolobatch.api.context import AppContext, context
+from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.schemas import (
     ActionResult,
     BatchCreated,
     BatchList,
     CompanyAnswer,
     ConfigEdits,
+    ConfigRevision,
     CreateBatch,
     InputProblems,
     Reason,
@@ -37,7 +40,7 @@ from yolobatch.domain.batch_input import (
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.store.repository import IdempotencyConflict
+from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
@@ -79,9 +82,9 @@ async def _create(
     return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
 
 
-async def _start(ctx: AppContext, batch_id: str, actor: str) -> None:
+async def _start(ctx: AppContext, batch_id: str, actor: str) -> str:
     tuning = control.tuning_for(ctx.settings)
-    await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+    return await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
 
 
 @router.post("/batches", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -91,8 +94,11 @@ async def create_batch(
     """Create a batch from JSON: plain restaurants run the whole pipeline, ready configs register only.
 
     Send an `Idempotency-Key` to make a resend safe: the same key answers the batch it created."""
+    text = json.dumps({"name": body.name, "restaurants": body.restaurants})
     try:
-        batch = parse_batch(json.dumps({"name": body.name, "restaurants": body.restaurants}))
+        # Off the event loop: validating thousands of rows takes a while, and every other request waits
+        # for the loop.
+        batch = await asyncio.to_thread(parse_batch, text)
     except BatchInputError as exc:
         return _problems(exc)
     return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start, idempotency_key)
@@ -116,7 +122,8 @@ async def upload_batch(
         raise HTTPException(413, detail=f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB")
     filename = file.filename or "upload"
     try:
-        batch = parse_upload(raw, filename, name or filename.rsplit(".", 1)[0], ctx.sandbox_url)
+        title = name or filename.rsplit(".", 1)[0]
+        batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
         return _problems(exc)
     options = {"yolo": yolo, "auto_select": True}
@@ -161,10 +168,10 @@ async def get_batch(
 
 @router.post("/batches/{batch_id}/start", response_model=ActionResult)
 async def start_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> Any:
-    """Start a batch (starting twice is harmless)."""
+    """Start a batch. Starting twice is harmless: a batch already started (or finished) answers
+    `already started`."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    await _start(ctx, batch_id, actor)
-    return ActionResult(result="started")
+    return ActionResult(result=await _start(ctx, batch_id, actor))
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=ActionResult)
@@ -195,31 +202,38 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
     plus our detail under `detail`."""
-    progress = await asyncio.to_thread(ctx.store.batch_progress, batch_id, org, limit=0)  # counts only
-    restaurants = await asyncio.to_thread(ctx.store.job_summaries, batch_id)
-    settled = await asyncio.to_thread(ctx.store.calls_settled, batch_id)
-    total = progress["total"]
-    waiting = [j for j in restaurants if j["status"] == "action_required"]
-    steps_waiting = sorted({j["current_step"] for j in waiting if j["current_step"]})
+    progress = await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
+    restaurants = progress["jobs"]
+    total = len(restaurants)
+    counts = Counter(j["status"] for j in restaurants)
+    states = Counter(j["state"] for j in restaurants)
+    steps_waiting = sorted({j["step_requiring_action"] for j in restaurants if j["step_requiring_action"]})
     return {
         "success": True,
         "batch": {
             "id": batch_id,
             "name": progress["name"],
-            "status": progress["status"],
+            "status": batch_status(counts, started=progress["started"], total=total),
             "total_restaurants": total,
-            "completed_restaurants": progress["counts"].get("completed", 0),
-            "failed_restaurants": len(waiting),
+            "completed_restaurants": counts.get("completed", 0),
+            # A step or call failed and waits for a retry, skip or mark done.
+            "failed_restaurants": states.get("failed", 0),
+            # Waiting for a person's choice (company, config review): not a failure.
+            "waiting_restaurants": states.get("waiting", 0),
+            "restaurants_with_warnings": sum(1 for j in restaurants if j["warnings"]),
         },
-        "percentage": round(100 * settled / max(1, total * 12), 1),
+        "percentage": round(100 * sum(j["done"] for j in restaurants) / max(1, total), 1),
         "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {
                 "job_id": j["job_id"],
                 "name": j["restaurant_name"],
                 "status": j["status"],
+                "state": j["state"],
                 "current_step": j["current_step"],
+                "step_requiring_action": j["step_requiring_action"],
                 "error": j["error"],
+                "warnings": j["warnings"],
             }
             for j in restaurants
         ],
@@ -252,12 +266,15 @@ async def answer_company(job_id: str, body: CompanyAnswer, org: Org, actor: Acto
 
 @jobs.patch("/{job_id}/config")
 async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ctx: Ctx) -> dict[str, Any]:
-    """Step 5: change config fields (`section.field`); answers the config (masked) and what still fails."""
+    """Step 5: change config fields (`section.field`); answers the config (masked) and what still fails.
+    An unknown field is a 422; an approved config is frozen (409): revise it instead."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
         raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
     try:
         await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes, actor)
+    except ConfigFrozen as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
@@ -265,10 +282,38 @@ async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ct
     return {"config": review, "errors": errors}
 
 
-@jobs.post("/{job_id}/config/approve", response_model=ActionResult)
+@jobs.post("/{job_id}/config/revise")
+async def revise_config(
+    job_id: str, body: ConfigRevision, org: Org, actor: Actor, ctx: Ctx
+) -> dict[str, Any]:
+    """Change an approved config: a new version, approved by the caller, audited with its reason. Calls
+    already completed are not sent again; calls that run from now on (retries included) use it."""
+    await asyncio.to_thread(ctx.store.job, job_id, org)
+    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
+        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+    try:
+        version = await asyncio.to_thread(ctx.store.revise_config, job_id, body.changes, actor, body.reason)
+    except ConfigNotApproved as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return {"config": await asyncio.to_thread(ctx.store.config_review, job_id), "version": version}
+
+
+@jobs.post(
+    "/{job_id}/config/approve",
+    response_model=ActionResult,
+    responses={422: {"description": "the stored config is not valid: `detail` says why"}},
+)
 async def approve(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Step 5: approve the stored config; the engine validates it again before registering."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
+    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
+        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    if errors:
+        # Approving would be accepted and then refused by the engine's own check, silently: say why now.
+        raise HTTPException(422, detail="the config is not valid, fix it first: " + "; ".join(errors))
     approval = Approval(actor=actor, reason=body.reason)
     return ActionResult(result=await control.approve_config(ctx.client, ctx.store, job_id, approval))
 
@@ -295,6 +340,8 @@ async def decide(
     """Retry, skip or mark done (`mark_done`, with a reason) a failed step (`extraction`, `companySearch`,
     `companyDetails`, `config`) or registration call (`menuImport`, ...)."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
+    if action in control.NEEDS_REASON and not body.reason.strip():
+        raise HTTPException(422, detail=control.NEEDS_REASON[action])
     result = await control.decide(
         ctx.client,
         ctx.store,
@@ -337,14 +384,21 @@ async def event_stream(
         start = min(int(last_event_id), MAX_EVENT_ID)
 
     async def feed() -> AsyncIterator[str]:
-        cursor = start
+        cursor = FeedCursor(start)
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
             rows = await asyncio.to_thread(
-                ctx.store.events, org_id=org, batch_id=batch_id, after_id=cursor, limit=200
+                ctx.store.events, org_id=org, batch_id=batch_id, after_id=cursor.high, limit=200
             )
-            for e in rows:
-                cursor = e.id
+            late, gaps = [], cursor.gaps
+            for chunk in range(0, len(gaps), 500):  # ids skipped earlier that may have committed since
+                late += await asyncio.to_thread(
+                    ctx.store.events, org_id=org, batch_id=batch_id, ids=gaps[chunk : chunk + 500]
+                )
+            # A late event's own id would move a reconnecting browser's Last-Event-ID backwards.
+            resume = cursor.high
+            for e in cursor.take([*late, *rows]):
+                resume = max(resume, e.id)
                 data = {
                     "id": e.id,
                     "kind": e.kind,
@@ -355,7 +409,7 @@ async def event_stream(
                     "message": e.message,
                 }
                 # One event name for all, so browsers subscribe once; the kind travels in the data.
-                yield f"id: {e.id}\nevent: progress\ndata: {json.dumps(data)}\n\n"
+                yield f"id: {resume}\nevent: progress\ndata: {json.dumps(data)}\n\n"
             if not rows:
                 yield ": keep-alive\n\n"
                 await asyncio.sleep(0.5)

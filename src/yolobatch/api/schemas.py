@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from yolobatch.domain.batch_input import unstorable_path
 
 EXAMPLE_RESTAURANT = {
     "name": "Jax Burger Shack",
@@ -12,6 +14,19 @@ EXAMPLE_RESTAURANT = {
     "city": "Auckland",
     "email": "owner@jaxburgers.co.nz",
 }
+
+
+class Body(BaseModel):
+    """A request body. JSON can spell text no database or page can hold (`"\\ud800"`, `"\\u0000"`): it is
+    refused here with its path, before anything is stored or sent to the engine."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        bad = unstorable_path(data)
+        if bad is not None:
+            raise ValueError(f"{bad[0] or 'body'}: {bad[1]}")
+        return data
 
 
 class BatchOptions(BaseModel):
@@ -55,7 +70,7 @@ class BatchList(BaseModel):
     offset: int
 
 
-class CompanyAnswer(BaseModel):
+class CompanyAnswer(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {"action": "choose", "number": "9429041000038", "reason": "trades as Pizza Palace"}
@@ -73,7 +88,7 @@ class CompanyAnswer(BaseModel):
     reason: str = ""
 
 
-class ConfigEdits(BaseModel):
+class ConfigEdits(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {"changes": {"account.email": "owner@jax.co.nz", "website.itemLayout": "list"}}
@@ -83,7 +98,18 @@ class ConfigEdits(BaseModel):
     changes: dict[str, Any] = Field(min_length=1, description="section.field -> new value")
 
 
-class Reason(BaseModel):
+class ConfigRevision(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"changes": {"payment.includeStripeLink": True}, "reason": "owner asked for Stripe"}
+        }
+    )
+
+    changes: dict[str, Any] = Field(min_length=1, description="section.field -> new value")
+    reason: str = Field(min_length=1, max_length=1000, description="why an approved config changes")
+
+
+class Reason(Body):
     reason: str = Field(default="", max_length=1000)
 
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ from yolobatch.domain.menu import Menu
 
 MAX_RESTAURANTS = 10_000  # the scale benchmark runs a batch this size; its grid and API are paged
 MAX_NAME = 200  # characters in a batch's name
+# Far more than the known columns (name, menu, facts and every config field: under 60); a header beyond it
+# is not a batch file, and refusing it early keeps every later check on the header cheap.
+MAX_COLUMNS = 200
 CSV_FACTS = ("storeUrl", "store_url", "address", "city", "phone", "email", "companyNumber")
 CSV_SECTIONS = ("account", "restaurant", "menu", "website", "payment", "onboarding", "stepsEnabled")
 CSV_LIST_FIELDS = {"website.cuisines"}
@@ -124,9 +128,13 @@ def parse_csv_batch(
         columns = [c.strip() for c in reader.fieldnames or []]
     except csv.Error as exc:
         raise BatchInputError([f"row 1: {exc}"]) from None
+    if len(columns) > MAX_COLUMNS:
+        raise BatchInputError(
+            [f"the header row has {len(columns)} columns; at most {MAX_COLUMNS} are allowed"]
+        )
     if "name" not in columns:
         raise BatchInputError(["the header row must have a 'name' column"])
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    repeated = sorted(c for c, n in Counter(columns).items() if n > 1)
     if repeated:  # a dict keeps the last of them: the first column's cells would vanish silently
         raise BatchInputError([f"column(s) {', '.join(repeated)} appear more than once in the header row"])
     plain = ("name", "menu", *CSV_FACTS)
@@ -214,16 +222,17 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
     problems: list[str] = []
     if len(name) > MAX_NAME:
         problems.append(f"name: the batch name has more than {MAX_NAME} characters")
-    if "\x00" in name:
-        problems.append("name: the batch name contains a NUL character")
+    bad_name = unstorable(name)
+    if bad_name:
+        problems.append(f"name: the batch name {bad_name}")
     restaurants: list[RestaurantInput] = []
     seen: dict[str, str] = {}
     for label, row in labelled:
         title = f"{label} ({row['name']})" if isinstance(row, dict) and row.get("name") else label
-        nul = _nul_path(row)
-        if nul is not None:
-            # PostgreSQL cannot store NUL in text; no restaurant has one in its name or address anyway.
-            problems.append(f"{label}: {nul or 'row'}: contains a NUL character")
+        bad = unstorable_path(row)
+        if bad is not None:
+            # PostgreSQL cannot store NUL in text, nor any database a lone surrogate; no restaurant has one.
+            problems.append(f"{label}: {bad[0] or 'row'}: {bad[1]}")
             continue
         try:
             fingerprint = json.dumps(row, sort_keys=True, default=str)
@@ -256,15 +265,29 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
     return BatchInput(name=name, restaurants=restaurants)
 
 
-def _nul_path(value: Any) -> str | None:
-    """The dotted path of the first string holding a NUL character in `value` ("" for `value` itself), or
-    None. Iterative: a JSON file may nest as deep as the decoder allows."""
+# A lone UTF-16 surrogate (JSON's "\ud800") is a str in Python but no text any database or page can hold.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why `text` cannot be stored or shown (a NUL, a lone surrogate), or None."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if SURROGATE.search(text):
+        return "contains a lone surrogate (invalid Unicode)"
+    return None
+
+
+def unstorable_path(value: Any) -> tuple[str, str] | None:
+    """(dotted path, reason) of the first string in `value` that cannot be stored ("" for `value` itself),
+    or None. Iterative: a JSON file may nest as deep as the decoder allows."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return path
+            reason = unstorable(item)
+            if reason:
+                return path, reason
             continue
         if isinstance(item, dict):
             children: list[tuple[Any, Any]] = list(item.items())
@@ -274,8 +297,9 @@ def _nul_path(value: Any) -> str | None:
             continue
         for key, child in reversed(children):
             where = f"{path}.{key}".lstrip(".")
-            if isinstance(key, str) and "\x00" in key:
-                return where
+            reason = unstorable(key) if isinstance(key, str) else None
+            if reason:
+                return where, reason
             stack.append((where, child))
     return None
 

@@ -190,6 +190,17 @@ class RegistrationConfig(_Section):
         return data
 
 
+def config_fields() -> dict[str, frozenset[str]]:
+    """Every editable `section.field` of a config, in the wire spelling: section -> its fields."""
+    fields: dict[str, frozenset[str]] = {}
+    for name, info in RegistrationConfig.model_fields.items():
+        model = info.annotation
+        if isinstance(model, type) and issubclass(model, _Section):
+            fields[to_camel(name)] = frozenset(to_camel(f) for f in model.model_fields)
+    fields["stepsEnabled"] = frozenset(step.value for step in SubStep)
+    return fields
+
+
 def slug_subdomain(name: str) -> str:
     """The platform's own rule: lower-case alphanumerics; `order-` prefix when shorter than 4."""
     slug = re.sub(r"[^a-z0-9]", "", name.lower())

@@ -24,3 +24,9 @@ def redact(value: Any, secrets: list[str] | tuple[str, ...] = ()) -> Any:
                 value = value.replace(secret, MASK)
         return value
     return value
+
+
+def redacted_excerpt(text: str, secrets: list[str] | tuple[str, ...], limit: int) -> str:
+    """The first `limit` characters of `text` with its secrets masked. Masked first, then cut: cut first,
+    a secret straddling the cut would no longer match and its first characters would show."""
+    return redact(text, secrets)[:limit]

@@ -12,9 +12,10 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from yolobatch.domain.derive import validate_config
 from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import (
     Approval,
@@ -32,6 +33,11 @@ from yolobatch.store.repository import NotFound, Store
 
 Action = Literal["retry", "skip", "mark_done"]
 UPDATES: dict[Action, str] = {"retry": "retry_step", "skip": "skip_step", "mark_done": "mark_step_done"}
+# Every decision that lets a restaurant go on without the work done says why (the audit log keeps it).
+NEEDS_REASON: dict[str, str] = {
+    "skip": "say why it is skipped: a reason is required to skip",
+    "mark_done": "say why it is done: a reason is required to mark it done",
+}
 
 
 class DecisionRejected(ValueError):
@@ -45,21 +51,28 @@ def tuning_for(settings: Settings) -> Tuning:
 
 async def start_batch(
     client: Client, store: Store, batch_id: str, tuning: Tuning | None = None, *, actor: str = "system"
-) -> None:
-    """Start (idempotently) the starter workflow that launches one onboarding workflow per restaurant."""
+) -> str:
+    """Start (idempotently) the starter workflow that launches one onboarding workflow per restaurant.
+    Returns "started", or "already started" when its starter has already run to the end."""
     batch = await asyncio.to_thread(store.batch, batch_id)
     await asyncio.to_thread(store.mark_batch_started, batch_id, actor)
     queues = Queues((await asyncio.to_thread(store.installation)).task_queue_prefix)
-    await client.start_workflow(
-        "BatchStarter",
-        StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),
-        id=starter_workflow_id(batch_id),
-        task_queue=queues.workflows,
-        static_summary=f"starts the restaurants of batch {batch.name}"[:400],
-        search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, batch_id)]),
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-    )
+    try:
+        await client.start_workflow(
+            "BatchStarter",
+            StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),
+            id=starter_workflow_id(batch_id),
+            task_queue=queues.workflows,
+            static_summary=f"starts the restaurants of batch {batch.name}"[:400],
+            search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, batch_id)]),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        # The starter completed: every restaurant was started (and may have finished). Starting again is
+        # the harmless no-op the API documents, not an error.
+        return "already started"
+    return "started"
 
 
 async def decide(
@@ -74,6 +87,8 @@ async def decide(
     request_id: str | None = None,
 ) -> str:
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
+    if action in NEEDS_REASON and not reason.strip():
+        raise DecisionRejected(NEEDS_REASON[action])
     if sub_step in STEP_BY_NAME:  # a pipeline step (extraction, companySearch, ...)
         update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
     else:
@@ -90,7 +105,16 @@ async def choose_company(client: Client, store: Store, job_id: str, choice: Comp
 
 
 async def approve_config(client: Client, store: Store, job_id: str, approval: Approval) -> str:
-    """Approve step 5's config (edit it in the store first; the workflow re-validates what is stored)."""
+    """Approve step 5's config (edit it in the store first; the workflow re-validates what is stored).
+    An invalid config is refused here with its reasons: the workflow would accept the approval, find the
+    config invalid and wait again, and the person would never learn why."""
+    try:
+        wire = await asyncio.to_thread(store.config_wire, job_id)
+    except NotFound:
+        raise DecisionRejected("this restaurant has no config yet (step 5 has not run)") from None
+    _, errors = validate_config(wire)
+    if errors:
+        raise DecisionRejected("the config is not valid, fix it first: " + "; ".join(errors))
     return await _update(
         client, job_id, "approve_config", approval, await _question_id(store, job_id, "approve")
     )

@@ -168,7 +168,7 @@ def _differences(snapshot: JobSnapshot, view: _EngineView) -> list[Drift]:
     if view.progress is None:
         return [Drift(job_id, "workflow", snapshot.status, MISSING)]
     progress = view.progress
-    drift = []
+    drift = _unapproved(snapshot)
     if not _same(snapshot.status, progress.job_status):
         drift.append(Drift(job_id, "status", snapshot.status, progress.job_status))
     for step, status in sorted(snapshot.steps.items()):
@@ -189,6 +189,19 @@ def _differences(snapshot: JobSnapshot, view: _EngineView) -> list[Drift]:
                 )
             )
     return drift
+
+
+def _unapproved(snapshot: JobSnapshot) -> list[Drift]:
+    """A restaurant of the full pipeline registers only with an approved config (a ready-made config
+    arrives approved by its uploader). Calls that ran without one: the engine cannot say what was
+    approved, so this is reported for a person, never repaired."""
+    if 5 not in snapshot.steps or snapshot.config_approved:
+        return []
+    ran = sorted(k for k, (status, _) in snapshot.sub_steps.items() if status not in ("pending", "cancelled"))
+    if not ran:
+        return []
+    state = "no config" if snapshot.config_approved is None else "config not approved"
+    return [Drift(snapshot.job_id, "config approval", state, f"calls ran: {', '.join(ran)}")]
 
 
 async def _repair(client: Client, store: Store, comparison: _Comparison, tuning: Tuning | None) -> int:

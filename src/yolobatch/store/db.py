@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_MS = 30_000  # how long a SQLite writer waits for another's write lock
 
 
 def make_engine(url: str) -> Engine:
@@ -26,10 +27,13 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:
         # WAL lets the API read while workers write; busy_timeout makes writers queue instead of failing.
+        # pysqlite opens a transaction only at the first INSERT/UPDATE/DELETE, so plain reads take no lock
+        # and each SELECT sees the latest commit; `Store.snapshot` opens one explicitly when several reads
+        # must agree. A write transaction lasts from its first write to its commit, never longer.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -17,19 +17,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, delete, func, or_, select, update
+from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yolobatch.domain.batch_input import RestaurantInput
-from yolobatch.domain.config import RegistrationConfig
-from yolobatch.domain.derive import copy_config
+from yolobatch.domain.config import RegistrationConfig, config_fields
+from yolobatch.domain.derive import copy_config, validate_config
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.redaction import MASK
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
 from yolobatch.store.crypto import SecretBox
+from yolobatch.store.db import SQLITE_BUSY_MS
 from yolobatch.store.tables import (
     ApiToken,
     Batch,
@@ -55,6 +57,9 @@ JOB_STATES = ("failed", "waiting", "running", "done")  # the dashboard's filters
 # A worker's request for a held lease stands this many lease TTLs: long enough for the holder's renewal to
 # see it, short enough that a requester that died does not keep the lease from everyone else for long.
 LEASE_REQUEST_TTLS = 2
+# How precisely `api_tokens.last_used_at` tells when a token was last used: finer would be a write per
+# request, and every request would queue behind other writes.
+TOKEN_USE_RESOLUTION = timedelta(seconds=60)
 
 
 class NotFound(LookupError):
@@ -63,6 +68,14 @@ class NotFound(LookupError):
 
 class IdempotencyConflict(ValueError):
     """An idempotency key already used for a different request."""
+
+
+class ConfigFrozen(ValueError):
+    """An edit to an approved config: it needs an explicit revision."""
+
+
+class ConfigNotApproved(ValueError):
+    """A revision of a config that was never approved: edit and approve it instead."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,7 @@ class JobSnapshot:
     status: str
     steps: dict[int, str]  # step number -> status
     sub_steps: dict[str, tuple[str, int]]  # key -> (status, generation)
+    config_approved: bool | None = None  # None: no config stored
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,23 @@ class Store:
 
     def session(self) -> Session:
         return self._session()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session whose queries all see the database as of its first one, so an answer built
+        from several queries (counts and a page) agrees with itself while writers carry on. Neither
+        database makes readers wait for writers here (SQLite in WAL mode, PostgreSQL's MVCC)."""
+        with self.session() as s:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite opens no transaction before a SELECT, so each query would see its own moment.
+                s.connection().exec_driver_sql("BEGIN")
+            else:
+                # READ COMMITTED (the default) takes a new snapshot per statement.
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            try:
+                yield s
+            finally:
+                s.rollback()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -205,6 +236,50 @@ class Store:
         digest: str | None,
     ) -> str:
         batch_id = str(uuid.uuid4())
+        jobs: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        calls: list[dict[str, Any]] = []
+        configs: list[RegistrationConfigRow] = []
+        menus: list[dict[str, Any]] = []
+        now = utcnow()
+        # Rows are built before the write lock is taken and inserted in bulk (one executemany per table):
+        # a 10 000-restaurant upload holds the lock for a second or two, not for the per-object flushes
+        # that made other organisations' writes queue behind it for over a minute.
+        for position, restaurant in enumerate(restaurants):
+            job_id = str(uuid.uuid4())
+            # Ready-made configs start at step 6; the others run the whole pipeline.
+            first_step = 1 if restaurant.config is None else 6
+            jobs.append(
+                {
+                    "id": job_id,
+                    "org_id": org_id,
+                    "batch_id": batch_id,
+                    "position": position,
+                    "restaurant_name": restaurant.name,
+                    "input": restaurant.facts(),
+                    "current_step": first_step,
+                    "status": JobStatus.PENDING.value,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            steps += ({"job_id": job_id, "step": step, "status": "pending"} for step in range(first_step, 7))
+            calls += (
+                {"job_id": job_id, "key": spec.key.value, "status": "pending", "updated_at": now}
+                for spec in PLAN
+            )
+            if restaurant.config is not None:
+                configs.append(self._config_row(job_id, restaurant.config))
+            if restaurant.menu is not None:
+                menus.append(
+                    {
+                        "id": restaurant.menu.id,
+                        "org_id": org_id,
+                        "job_id": job_id,
+                        "data": restaurant.menu.model_dump(mode="json"),
+                        "created_at": now,
+                    }
+                )
         with self.transaction() as s:
             s.add(
                 Batch(
@@ -217,35 +292,10 @@ class Store:
                 )
             )
             s.flush()
-            for position, restaurant in enumerate(restaurants):
-                job_id = str(uuid.uuid4())
-                s.add(
-                    Job(
-                        id=job_id,
-                        org_id=org_id,
-                        batch_id=batch_id,
-                        position=position,
-                        restaurant_name=restaurant.name,
-                        input=restaurant.facts(),
-                        current_step=1 if restaurant.config is None else 6,
-                    )
-                )
-                s.flush()
-                # Ready-made configs start at step 6; the others run the whole pipeline.
-                first_step = 1 if restaurant.config is None else 6
-                s.add_all(JobStep(job_id=job_id, step=step) for step in range(first_step, 7))
-                s.add_all(SubStepRow(job_id=job_id, key=spec.key.value) for spec in PLAN)
-                if restaurant.config is not None:
-                    s.add(self._config_row(job_id, restaurant.config))
-                if restaurant.menu is not None:
-                    s.add(
-                        MenuRow(
-                            id=restaurant.menu.id,
-                            org_id=org_id,
-                            job_id=job_id,
-                            data=restaurant.menu.model_dump(mode="json"),
-                        )
-                    )
+            for table, rows in ((Job, jobs), (JobStep, steps), (SubStepRow, calls), (MenuRow, menus)):
+                if rows:
+                    s.execute(core_insert(table), rows)
+            s.add_all(configs)
             s.add(
                 Event(
                     org_id=org_id,
@@ -351,19 +401,60 @@ class Store:
 
     def edit_config(self, job_id: str, changes: dict[str, Any], actor: str = "system") -> None:
         """Apply a reviewer's edits (`{"account.email": "x@y.z", ...}`) to the stored config; the audit log
-        names the fields changed, never their values (some are passwords)."""
+        names the fields changed, never their values (some are passwords). An approved config is frozen:
+        a change after approval is a revision (`revise_config`)."""
         wire = self.config_wire(job_id)
-        for pointer, value in changes.items():
-            section, _, field = pointer.partition(".")
-            if not field or not isinstance(wire.get(section), dict):
-                raise ValueError(f"{pointer!r} is not a config field (use section.field)")
-            wire[section][field] = value
+        _apply_changes(wire, changes)
         review = self.config_review(job_id) or {}
         job = self.job(job_id)
-        with self.transaction():
+        with self.transaction() as s:
+            row = s.get(RegistrationConfigRow, job_id, with_for_update=True)
+            if row is not None and row.approved_at is not None:
+                raise ConfigFrozen(
+                    f"the config was approved by {row.approved_by}; it is frozen. To change it, revise it "
+                    "(POST /api/jobs/{id}/config/revise with a reason): only calls that run from then on use "
+                    "the revision"
+                )
             self.save_config_draft(job_id, wire, review.get("warnings"))
             fields = ", ".join(sorted(changes))
             self.add_event(job.org_id, job.batch_id, job_id, "config_edited", f"Edited {fields}", actor=actor)
+
+    def revise_config(self, job_id: str, changes: dict[str, Any], actor: str, reason: str) -> int:
+        """A new version of an approved config, approved by whoever makes it (it must validate). Calls that
+        completed keep what they sent; calls that run from now on (first runs after a wait, and retries)
+        read the revision. Audited with its version, fields and reason; returns the new version."""
+        if not reason.strip():
+            raise ValueError("say why the approved config is revised: a reason is required")
+        wire = self.config_wire(job_id)
+        _apply_changes(wire, changes)
+        _, errors = validate_config(wire)
+        if errors:
+            raise ValueError("the revision is not a valid config: " + "; ".join(errors))
+        job = self.job(job_id)
+        sealed = self._wire_row(job_id, wire)
+        with self.transaction() as s:
+            row = s.get(RegistrationConfigRow, job_id, with_for_update=True)
+            if row is None or row.approved_at is None:
+                raise ConfigNotApproved("the config is not approved yet: edit it and approve it instead")
+            revisions = s.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.job_id == job_id, Event.kind == "config_revised")
+            )
+            version = 2 + (revisions or 0)  # version 1 is the config as first approved
+            row.public, row.secrets = sealed.public, sealed.secrets
+            row.approved_by, row.approved_at, row.updated_at = actor, utcnow(), utcnow()
+            fields = sorted(changes)
+            self.add_event(
+                job.org_id,
+                job.batch_id,
+                job_id,
+                "config_revised",
+                f"Config revised to version {version} ({', '.join(fields)}): {reason.strip()}",
+                actor=actor,
+                data={"version": version, "fields": fields, "reason": reason.strip()},
+            )
+        return version
 
     def reseal_secrets(self, batch_size: int = 500) -> int:
         """Re-encrypt every stored secret with the first secret key (key rotation); returns how many."""
@@ -439,11 +530,18 @@ class Store:
             row = s.get(RegistrationConfigRow, job_id)
             if row is None:
                 return None
+            revisions = s.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.job_id == job_id, Event.kind == "config_revised")
+            )
             return {
                 "config": row.public,
                 "warnings": row.warnings or [],
                 "approved_by": row.approved_by,
                 "approved_at": _iso(row.approved_at),
+                # 1 as derived (or given) and approved; each revision after approval adds one.
+                "version": 1 + (revisions or 0),
             }
 
     def record_step(
@@ -503,16 +601,44 @@ class Store:
 
     def token_owner(self, token: str) -> tuple[str, str] | None:
         """(organisation, token name) of a valid token. Lookup is by hash, so timing reveals nothing of the
-        token."""
+        token. A read: every request calls this, and it must never queue behind another's write."""
         digest = _token_hash(token)
-        with self.transaction() as s:
-            row = s.scalars(
-                select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        columns = (ApiToken.id, ApiToken.org_id, ApiToken.name, ApiToken.token_hash, ApiToken.last_used_at)
+        with self.session() as s:
+            row = s.execute(
+                select(*columns).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
             ).first()
-            if row is None or not hmac.compare_digest(row.token_hash, digest):
-                return None
-            row.last_used_at = utcnow()
-            return row.org_id, row.name
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        if row.last_used_at is None or utcnow() - _aware(row.last_used_at) >= TOKEN_USE_RESOLUTION:
+            self._note_token_use(row.id)
+        return row.org_id, row.name
+
+    def _note_token_use(self, token_id: str) -> None:
+        """Record a token's use, unless another write is under way (in this process or, on SQLite, in
+        another): then the use is left for the next request after that write to record."""
+        now = utcnow()
+        stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_USE_RESOLUTION)
+        note = update(ApiToken).where(ApiToken.id == token_id, stale).values(last_used_at=now)
+        if self.engine.dialect.name != "sqlite":
+            with self.transaction() as s:  # a row lock held for one UPDATE
+                s.execute(note, execution_options=self._fast)
+            return
+        lock: Any = self._write_lock
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            with self.session() as s, s.begin():
+                connection = s.connection()
+                connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                try:
+                    connection.execute(note)
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        except OperationalError:
+            return  # "database is locked": another process writes
+        finally:
+            lock.release()
 
     def revoke_tokens(self, org_id: str, name: str) -> int:
         with self.transaction() as s:
@@ -832,13 +958,26 @@ class Store:
         Counts cover the whole batch (aggregated in SQL); `jobs` holds one page of restaurants in input
         order, those in `state` (failed / waiting / running / done) if given. `limit=None`: all of them.
         """
-        batch = self.batch(batch_id, org_id)
-        counts = self.job_status_counts(batch_id)
         in_batch = Job.batch_id == batch_id
-        with self.session() as s:
+        with self.snapshot() as s:
+            batch = s.execute(
+                select(Batch.id, Batch.org_id, Batch.name, Batch.created_at, Batch.started_at).where(
+                    Batch.id == batch_id
+                )
+            ).first()
+            if batch is None or (org_id is not None and batch.org_id != org_id):
+                raise NotFound(f"batch {batch_id} not found")
+            counts: dict[str, int] = dict(
+                s.execute(select(Job.status, func.count()).where(in_batch).group_by(Job.status)).all()
+            )
             state_of = _job_state()
             state_counts = dict(
                 s.execute(select(state_of, func.count()).where(in_batch).group_by(state_of)).all()
+            )
+            with_warnings = s.scalar(
+                select(func.count(func.distinct(SubStepRow.job_id)))
+                .join(Job, Job.id == SubStepRow.job_id)
+                .where(in_batch, SubStepRow.warning.is_not(None))
             )
             job_columns = (
                 Job.id,
@@ -890,6 +1029,9 @@ class Store:
             "total": total,
             "counts": counts,
             "state_counts": {name: state_counts.get(name, 0) for name in JOB_STATES},
+            # A platform answer `success: false` that was recorded as a warning, not a failure: the
+            # restaurant completed, but someone should look.
+            "with_warnings": with_warnings or 0,
             "created_at": _iso(batch.created_at),
             "started_at": _iso(batch.started_at),
             "page": {
@@ -923,10 +1065,14 @@ class Store:
         org_id: str | None = None,
         after_id: int = 0,
         limit: int | None = None,
+        ids: list[int] | None = None,
     ) -> list[Event]:
-        """Events in order; `after_id` and `limit` page through them (the SSE feed resumes from an id)."""
+        """Events in order; `after_id` and `limit` page through them (the SSE feed resumes from an id);
+        `ids` asks for those of these ids that exist now (ids a feed skipped, see `api/event_feed.py`)."""
         with self.session() as s:
             query = select(Event).where(Event.id > after_id).order_by(Event.id)
+            if ids is not None:
+                query = query.where(Event.id.in_(ids))
             if job_id:
                 query = query.where(Event.job_id == job_id)
             if batch_id:
@@ -999,6 +1145,53 @@ class Store:
                 {"job_id": i, "restaurant_name": n, "status": st, "current_step": c, "error": e}
                 for i, n, st, c, e in rows
             ]
+
+    def registration_progress(self, batch_id: str, org_id: str) -> dict[str, Any]:
+        """The original's `/progress` figures, from one snapshot: per restaurant its state (failed /
+        waiting / running / done), the step that waits for a person, warnings and how far it is."""
+        in_batch = Job.batch_id == batch_id
+        with self.snapshot() as s:
+            batch = s.execute(
+                select(Batch.id, Batch.org_id, Batch.name, Batch.started_at).where(Batch.id == batch_id)
+            ).first()
+            if batch is None or batch.org_id != org_id:
+                raise NotFound(f"batch {batch_id} not found")
+            jobs = s.execute(
+                select(Job.id, Job.restaurant_name, Job.status, Job.current_step, Job.error, _job_state())
+                .where(in_batch)
+                .order_by(Job.position)
+            ).all()
+            steps: dict[str, dict[int, str]] = {job.id: {} for job in jobs}
+            for job_id, number, status in s.execute(
+                select(JobStep.job_id, JobStep.step, JobStep.status).join(Job).where(in_batch)
+            ):
+                steps[job_id][number] = status
+            calls: dict[str, list[tuple[str, str, str | None]]] = {job.id: [] for job in jobs}
+            for job_id, key, status, warning in s.execute(
+                select(SubStepRow.job_id, SubStepRow.key, SubStepRow.status, SubStepRow.warning)
+                .join(Job)
+                .where(in_batch)
+            ):
+                calls[job_id].append((key, status, warning))
+        return {
+            "batch_id": batch.id,
+            "name": batch.name,
+            "started": batch.started_at is not None,
+            "jobs": [
+                {
+                    "job_id": job.id,
+                    "restaurant_name": job.restaurant_name,
+                    "status": job.status,
+                    "state": job.state,
+                    "current_step": job.current_step,
+                    "error": job.error,
+                    "step_requiring_action": _step_requiring_action(job.status, steps[job.id], calls[job.id]),
+                    "warnings": {key: warning for key, _, warning in calls[job.id] if warning},
+                    "done": _fraction_done(job.status, steps[job.id], calls[job.id]),
+                }
+                for job in jobs
+            ],
+        }
 
     def calls_settled(self, batch_id: str) -> int:
         """How many registration calls of the batch are completed or skipped (for a percentage)."""
@@ -1111,7 +1304,14 @@ class Store:
             ids = [job.id for job in jobs]
             steps: dict[str, dict[int, str]] = {job_id: {} for job_id in ids}
             calls: dict[str, dict[str, tuple[str, int]]] = {job_id: {} for job_id in ids}
+            approved: dict[str, bool] = {}
             for chunk in _chunks(ids, 500):
+                for job_id, approved_at in s.execute(
+                    select(RegistrationConfigRow.job_id, RegistrationConfigRow.approved_at).where(
+                        RegistrationConfigRow.job_id.in_(chunk)
+                    )
+                ):
+                    approved[job_id] = approved_at is not None
                 for row in s.execute(
                     select(JobStep.job_id, JobStep.step, JobStep.status).where(JobStep.job_id.in_(chunk))
                 ):
@@ -1123,7 +1323,15 @@ class Store:
                 ):
                     calls[row.job_id][row.key] = (row.status, row.generation)
         return [
-            JobSnapshot(job.id, job.org_id, job.batch_id, job.status, steps[job.id], calls[job.id])
+            JobSnapshot(
+                job.id,
+                job.org_id,
+                job.batch_id,
+                job.status,
+                steps[job.id],
+                calls[job.id],
+                config_approved=approved.get(job.id),
+            )
             for job in jobs
         ]
 
@@ -1187,6 +1395,43 @@ def _job_state() -> Any:
     ).label("state")
 
 
+def _apply_changes(wire: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Set `section.field` values in a wire config; an unknown field is refused, never stored (it could
+    not be removed again, and the config would never validate)."""
+    known = config_fields()
+    for pointer, value in changes.items():
+        section, _, field = pointer.partition(".")
+        if section not in known or field not in known[section]:
+            raise ValueError(f"{pointer!r} is not a config field (use section.field, e.g. account.email)")
+        target = wire.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ValueError(f"{pointer!r}: the stored config has no {section} section")
+        target[field] = value
+
+
+def _step_requiring_action(
+    status: str, steps: dict[int, str], calls: list[tuple[str, str, str | None]]
+) -> int | None:
+    """The step a person must act on: the first one waiting or failed (a failed call is step 6's)."""
+    if status != JobStatus.ACTION_REQUIRED:
+        return None
+    waiting = [n for n, st in steps.items() if st in ("action_required", "failed")]
+    if any(st == SubStepStatus.FAILED for _, st, _ in calls):
+        waiting.append(6)
+    return min(waiting) if waiting else None
+
+
+def _fraction_done(status: str, steps: dict[int, str], calls: list[tuple[str, str, str | None]]) -> float:
+    """How much of a restaurant's work is behind it: all of it once finished (completed or cancelled),
+    else its settled steps 1-5 and registration calls over all of them."""
+    if status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+        return 1.0
+    pipeline = [st for n, st in steps.items() if n < 6]
+    settled = sum(1 for st in pipeline if st in ("completed", "skipped"))
+    settled += sum(1 for _, st, _ in calls if st in FINAL_SUB_STEP)
+    return settled / max(1, len(pipeline) + len(calls))
+
+
 def _call_view(row: Any) -> dict[str, Any]:
     """A registration call's state for people (a SubStepRow, or a row of its columns)."""
     return {
@@ -1232,6 +1477,11 @@ def _lease_request_ttl(ttl_seconds: float) -> timedelta:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -248,7 +248,8 @@ async def create_batch(
     filename = file.filename or "upload"
     try:
         title = name.strip() or filename.rsplit(".", 1)[0]
-        batch = parse_upload(raw, filename, title, ctx.sandbox_url)
+        # Off the event loop, as in the API: a big file must not stall every other page and request.
+        batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
         return _new_batch_form(request, 422, problems=exc.problems, name=name)
     options = {"yolo": yolo, "auto_select": True}
@@ -314,8 +315,8 @@ async def _batch_action(batch_id: str, org: str, actor: str, ctx: AppContext, ac
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
     if action == "start":
         tuning = control.tuning_for(ctx.settings)
-        await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
-        return "Batch started"
+        outcome = await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+        return "Batch started" if outcome == "started" else "Batch already started"
     if action == "cancel":
         count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=actor)
         return f"Cancellation requested for {count} restaurants"
@@ -370,8 +371,8 @@ async def job_decide(
     notice = problem = ""
     if action not in ("retry", "skip", "mark_done"):
         problem = f"unknown action {action!r}"
-    elif action == "mark_done" and not reason.strip():
-        problem = "Say why it is done (a reason is required to mark it done)"
+    elif action in control.NEEDS_REASON and not reason.strip():
+        problem = control.NEEDS_REASON[action].capitalize()
     else:
         try:
             outcome = await control.decide(

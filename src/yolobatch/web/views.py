@@ -40,10 +40,11 @@ def duration(started: str | None, finished: str | None) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def step6_summary(job: dict[str, Any]) -> tuple[int, int]:
-    """(settled registration calls, 12)."""
+def step6_summary(job: dict[str, Any]) -> tuple[int, int, int]:
+    """(settled registration calls, 12, calls answered `success: false` and kept as warnings)."""
     subs = job["sub_steps"]
-    return sum(1 for s in subs.values() if s["status"] in SETTLED), len(SUB_STEPS)
+    settled = sum(1 for s in subs.values() if s["status"] in SETTLED)
+    return settled, len(SUB_STEPS), sum(1 for s in subs.values() if s.get("warning"))
 
 
 def grid(progress: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,9 @@ _NOISE = [
 # ("100% beef patty"), so it is only removed from names.
 _BARE_PERCENT = re.compile(r"\b\d{1,3}\s*%")
 _SPACES = re.compile(r"\s+")
+# A lone UTF-16 surrogate ("\ud800" in a page's JSON) is no text: no database stores it and no page can be
+# encoded with it, so it becomes the replacement character here, where scraped text enters.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Markup inside a JSON string ("<strong>Soup</strong>", or escaped "&lt;br&gt;"), as page builders write it.
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
 _EDGE_PUNCTUATION = " \t-–—·•|,;:"
@@ -41,7 +44,7 @@ def clean_text(value: object, *, is_name: bool = False) -> str | None:
         return None
     # Entities are decoded wherever they come from: JSON-LD and page state carry `&amp;` inside JSON,
     # and some sites escape twice (`&amp;amp;`), which the HTML parser leaves half-decoded.
-    text = _TAG.sub(" ", _unescape(str(value)))
+    text = _TAG.sub(" ", _unescape(_SURROGATE.sub("\ufffd", str(value))))
     for pattern in _NOISE:
         text = pattern.sub(" ", text)
     if is_name:
@@ -63,7 +66,7 @@ def squash(value: object) -> str | None:
     """Whitespace normalised only: phones ("(09) 555 1234"), emails and addresses carry no UI noise."""
     if value is None:
         return None
-    return _SPACES.sub(" ", str(value)).strip() or None
+    return _SPACES.sub(" ", _SURROGATE.sub("\ufffd", str(value))).strip() or None
 
 
 def clean_name(value: object) -> str | None:

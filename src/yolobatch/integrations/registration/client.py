@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from yolobatch.domain.plan import SubStep
-from yolobatch.domain.redaction import redact
+from yolobatch.domain.redaction import redact, redacted_excerpt
 from yolobatch.integrations.bounded import ResponseTooLarge, request_bounded
 from yolobatch.integrations.errors import ExternalCallError, retry_after_seconds
 from yolobatch.integrations.registration.payloads import Request
@@ -109,7 +109,7 @@ class RegistrationClient:
         except (ValueError, RecursionError):  # RecursionError: `[[[[...` nested thousands deep
             body = None
         if not isinstance(body, dict):
-            snippet = self.redact(response.text[:200])
+            snippet = redacted_excerpt(response.text, self._secrets, 200)
             raise CallFailed(
                 f"HTTP {response.status_code} with an unreadable body (expected a JSON object): {snippet!r}",
                 retryable=True,
@@ -122,9 +122,10 @@ class RegistrationClient:
         try:
             body = response.json()
         except (ValueError, RecursionError):
-            body = response.text[:MAX_ERROR_CHARS]
+            body = redacted_excerpt(response.text, self._secrets, MAX_ERROR_CHARS)
         detail = body.get("error") or body.get("message") if isinstance(body, dict) else body
-        message = self.redact(f"HTTP {status}: {str(detail or response.reason_phrase)[:MAX_ERROR_CHARS]}")
+        excerpt = redacted_excerpt(str(detail or response.reason_phrase), self._secrets, MAX_ERROR_CHARS)
+        message = self.redact(f"HTTP {status}: {excerpt}")
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         raise CallFailed(
             message,
@@ -142,8 +143,9 @@ class RegistrationClient:
         )
         if body.get("success", True) is not False:
             return result
-        message = str(body.get("message") or body.get("error") or "success: false")[:MAX_ERROR_CHARS]
-        message = self.redact(message)
+        message = redacted_excerpt(
+            str(body.get("message") or body.get("error") or "success: false"), self._secrets, MAX_ERROR_CHARS
+        )
         is_warning = any(marker in message.lower() for marker in WARNING_MARKERS)
         if is_warning and key not in WARNINGS_ARE_FAILURES:
             result.warning = message

@@ -22,7 +22,7 @@ from yolobatch.domain.company import (
     clean_search_name,
     street_search_terms,
 )
-from yolobatch.domain.redaction import redact
+from yolobatch.domain.redaction import redact, redacted_excerpt
 from yolobatch.integrations.bounded import ResponseTooLarge, request_bounded
 from yolobatch.integrations.errors import ExternalCallError, retry_after_seconds
 from yolobatch.integrations.registry.ranking import rank
@@ -118,7 +118,7 @@ class HttpRegistry(ABC):
         try:
             body = response.json()
         except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[...` nested thousands deep
-            snippet = self._redact(response.text[:120])
+            snippet = redacted_excerpt(response.text, self._secrets, 120)
             raise RegistryError(
                 f"{what}: HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
                 retryable=True,  # proxies and gateways answer 200 with HTML pages now and then
@@ -138,7 +138,7 @@ class HttpRegistry(ABC):
 
     def _status_error(self, what: str, response: httpx.Response) -> RegistryError:
         status = response.status_code
-        detail = self._redact(_error_detail(response))
+        detail = redacted_excerpt(_error_detail(response), self._secrets, MAX_ERROR_CHARS)
         if status in (401, 403):
             message = f"{what}: HTTP {status}, the registry refused the API key ({detail})"
         elif status == 404:
@@ -185,16 +185,17 @@ def _retryable(status: int) -> bool:
 
 
 def _error_detail(response: httpx.Response) -> str:
+    """The error the registry gave, whole: it is cut only after its secrets are masked."""
     try:
         body = response.json()
     except (ValueError, RecursionError):
-        return response.text[:MAX_ERROR_CHARS] or response.reason_phrase
+        return response.text or response.reason_phrase
     if isinstance(body, dict):
         # NZBN gateway: {"message"} or {"errorDescription"}; Companies House: {"error"} or {"errors": [...]}
         for key in ("message", "errorDescription", "error"):
             if isinstance(body.get(key), str):
-                return body[key][:MAX_ERROR_CHARS]
+                return body[key]
         errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return str(errors[0].get("error") or errors[0])[:MAX_ERROR_CHARS]
-    return str(body)[:MAX_ERROR_CHARS]
+            return str(errors[0].get("error") or errors[0])
+    return str(body)
