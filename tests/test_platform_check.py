@@ -68,6 +68,22 @@ async def test_every_check_passes_against_the_contract_sandbox(world):
     assert state["duplicates"] == []
 
 
+async def test_a_429_with_retry_after_is_honoured_not_counted_against_the_platform(world):
+    fault = {"endpoint": "configure-services", "fault": "429", "retry_after": 0, "times": 2}
+    httpx.post(f"{world.url}/_sandbox/faults", json=fault).raise_for_status()
+    checks = await check_platform(world.url, KEY, "org-429", timeout_scale=0.05, poll_interval=0.05)
+    services = next(c for c in checks if c.name == "servicesConfig")
+    assert services.ok and "after 2 × 429" in services.detail
+
+
+async def test_a_429_without_end_fails_naming_the_operation(world):
+    fault = {"endpoint": "configure-payment", "fault": "429", "retry_after": 0, "times": 10}
+    httpx.post(f"{world.url}/_sandbox/faults", json=fault).raise_for_status()
+    checks = await check_platform(world.url, KEY, "org-429-forever", timeout_scale=0.05, poll_interval=0.05)
+    payment = next(c for c in checks if c.name == "paymentConfig")
+    assert not payment.ok and "429" in payment.detail
+
+
 def test_the_command_exits_0_and_prints_what_conforms(world):
     result = cli("--url", world.url, "--key", KEY, "--org", "org-cli", "--time-scale", "0.05")
     assert result.returncode == 0, result.stdout + result.stderr

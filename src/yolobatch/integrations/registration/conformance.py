@@ -9,6 +9,7 @@ ignores idempotency keys, so a replay would duplicate).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ S = SubStep
 DEFAULT_ORG = "yolobatch-conformance"
 # More images than any sensible synchronous threshold, so that the upload is asynchronous and polled.
 ASYNC_IMAGES = 12
+MAX_429_WAITS = 3
+MAX_RETRY_AFTER_SECONDS = 60.0
 
 # What each operation's 200 answer must hold (docs/platform-contract.yaml, `required` of its response).
 REQUIRED_FIELDS: dict[SubStep, tuple[str, ...]] = {
@@ -157,7 +160,9 @@ async def check_platform(
             idempotency_key = f"{job_id}:{step}:1"
             try:
                 request = port.build(step, job_id, config, menu, context)
-                result = await port.call(step, request, idempotency_key, poll_interval)
+                result, waits = await _call_honouring_retry_after(
+                    port, step, request, idempotency_key, poll_interval
+                )
             except (ExternalCallError, ValueError) as exc:
                 checks.append(Check(step, False, redactor.redact(str(exc))))
                 continue
@@ -166,6 +171,8 @@ async def check_platform(
                 checks.append(Check(step, False, f"answer lacks {', '.join(missing)}"))
                 continue
             detail = f"HTTP {result.status_code} in {result.seconds:.1f} s"
+            if waits:
+                detail += f" (after {waits} × 429 with Retry-After, honoured)"
             if step == S.UPLOAD_IMAGES:
                 upload = result.extra.get("upload")
                 detail += (
@@ -183,6 +190,20 @@ async def check_platform(
         else:
             checks += await _read_checks(redactor, port, job_id, config, platform_restaurant_id or "")
     return checks
+
+
+async def _call_honouring_retry_after(
+    port: Any, step: SubStep, request: Any, idempotency_key: str, poll_interval: float
+) -> tuple[CallResult, int]:
+    """429 with Retry-After is allowed by the contract (before any effect): wait as asked and call again."""
+    for waits in range(MAX_429_WAITS + 1):
+        try:
+            return await port.call(step, request, idempotency_key, poll_interval), waits
+        except ExternalCallError as exc:
+            if exc.status_code != 429 or exc.retry_after is None or waits == MAX_429_WAITS:
+                raise
+            await asyncio.sleep(min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+    raise AssertionError("unreachable")
 
 
 async def _replay_checks(port: Any, requests: dict[SubStep, Any], poll_interval: float) -> list[Check]:
