@@ -26,6 +26,7 @@ from yolobatch.integrations.registration.port import (
     SERVICE_LIMIT_SECONDS,
     ContractAdapter,
     OriginalAdapter,
+    PlatformPort,
     call_timeout,
     make_adapter,
 )
@@ -269,6 +270,13 @@ async def test_contract_adapter_replays_and_declares_every_operation_idempotent(
         )
         assert missing.status_code == 404
     assert state(world)["duplicates"] == []
+
+
+def test_both_adapters_implement_the_port():
+    http = httpx.AsyncClient()
+    for contract in ("contract", "original"):
+        adapter = make_adapter(contract, http, "http://x", "k", "o")
+        assert isinstance(adapter, PlatformPort) and adapter.name == contract
 
 
 def test_unknown_contract_is_refused():

@@ -7,7 +7,7 @@ its own ids, no idempotency, verification reads). Which one an organisation uses
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
@@ -52,6 +52,7 @@ def call_timeout(key: SubStep, scale: float = 1.0) -> float:
     return (base * MARGIN_FACTOR + MARGIN_SECONDS) * scale
 
 
+@runtime_checkable
 class PlatformPort(Protocol):
     """One organisation's registration platform."""
 
