@@ -664,6 +664,17 @@ BAD_CONFIG_FIELDS = [
     ("website.navTextColor", "purple", "config.website.navTextColor"),
     ("website.cardTextColor", "purple", "config.website.cardTextColor"),
     ("website.itemLayout", "grid", "config.website.itemLayout"),
+    ("website.logoUrl", "file:///etc/passwd", "config.website.logoUrl"),
+    ("website.faviconUrl", "http://169.254.169.254/favicon.ico", "config.website.faviconUrl"),
+    ("website.headerImageUrl", "http://localhost/header.jpg", "config.website.headerImageUrl"),
+    ("company.legalName", 42, "config.company.legalName"),
+    ("company.companyNumber", "9" * 41, "config.company.companyNumber"),
+    ("company.nzbn", "9" * 41, "config.company.nzbn"),
+    ("company.gstNumber", 42, "config.company.gstNumber"),
+    ("company.directorName", 42, "config.company.directorName"),
+    ("company.contactPhone", 42, "config.company.contactPhone"),
+    ("platformRestaurantId", "../restaurants", "config.platformRestaurantId"),
+    ("platformMenuId", "menu 1", "config.platformMenuId"),
     ("payment.includeStripeLink", "sometimes", "config.payment.includeStripeLink"),
     ("onboarding.createOnboardingUser", "sometimes", "config.onboarding.createOnboardingUser"),
     ("onboarding.syncOnboardingRecord", "sometimes", "config.onboarding.syncOnboardingRecord"),
@@ -687,7 +698,7 @@ def with_value(pointer: str, value: Any) -> dict[str, Any]:
     row = copy.deepcopy(READY)
     section, _, field = pointer.partition(".")
     if field:
-        row["config"][section][field] = value
+        row["config"].setdefault(section, {})[field] = value
     elif value is None:
         del row["config"][section]
     else:
