@@ -44,9 +44,16 @@ class SubStepStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"  # retries exhausted; waits for a person (retry / skip / mark done)
+    # An ambiguous answer (timeout, lost connection, 5xx after sending) from a platform that ignores
+    # idempotency keys and offers no read to check: waits for a person to check the platform's portal,
+    # then mark it done or retry it (never retried blindly).
+    OUTCOME_UNKNOWN = "outcome_unknown"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
 
+
+# Sub-steps that wait for a person's decision.
+WAITING_SUB_STEP_STATUSES = frozenset({SubStepStatus.FAILED, SubStepStatus.OUTCOME_UNKNOWN})
 
 SETTLED_SUB_STEP_STATUSES = frozenset(
     {SubStepStatus.COMPLETED, SubStepStatus.SKIPPED, SubStepStatus.CANCELLED}

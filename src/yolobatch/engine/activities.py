@@ -22,7 +22,9 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from yolobatch.domain.image_urls import UnsafeImageUrl
 from yolobatch.domain.plan import SPECS, CallClass, SubStep
+from yolobatch.domain.redaction import redact
 from yolobatch.domain.statuses import SubStepStatus
 from yolobatch.engine.contracts import (
     CallInput,
@@ -36,9 +38,12 @@ from yolobatch.engine.contracts import (
     onboarding_workflow_id,
     workflow_summary,
 )
+from yolobatch.engine.guarded_call import VERIFIED_WARNING, failed_error, guarded_call
 from yolobatch.integrations.errors import ExternalCallError
-from yolobatch.integrations.registration.client import CallFailed, CallResult, RegistrationClient
-from yolobatch.integrations.registration.payloads import SENDS_MENU, build_request, context_from_response
+from yolobatch.integrations.registration.client import CallFailed, CallResult
+from yolobatch.integrations.registration.original_payloads import MissingPlatformId
+from yolobatch.integrations.registration.payloads import SENDS_MENU, context_from_response
+from yolobatch.integrations.registration.port import ContractName, PlatformPort, call_timeout, make_adapter
 from yolobatch.logs import get_logger, mark_logged
 from yolobatch.store.repository import Registration, Store
 
@@ -71,13 +76,20 @@ async def _with_heartbeats(work: Awaitable[T]) -> T:
 
 class RegistrationActivities:
     def __init__(
-        self, store: Store, http: httpx.AsyncClient, base_url: str, service_key: str, account_interval: float
+        self,
+        store: Store,
+        http: httpx.AsyncClient,
+        base_url: str,
+        service_key: str,
+        account_interval: float,
+        contract: ContractName = "contract",
     ) -> None:
         self._store = store
         self._http = http
         self._base_url = base_url
         self._service_key = service_key
         self._account_interval = account_interval
+        self._contract: ContractName = contract
 
     @activity.defn(name="platform_call")
     async def platform_call(self, inp: CallInput) -> CallOutput:
@@ -89,14 +101,8 @@ class RegistrationActivities:
         registration = await asyncio.to_thread(
             self._store.registration, inp.job_id, with_menu=key in SENDS_MENU
         )
-        client = RegistrationClient(
-            self._http,
-            self._base_url,
-            self._service_key,
-            registration.org_id,
-            secrets=registration.config.secrets(),
-        )
-        request = build_request(key, inp.job_id, registration.config, registration.menu, inp.context)
+        port, service_key = await self._port(registration, key, inp.timeout_seconds)
+        log_context = {"batch_id": registration.batch_id, "job_id": inp.job_id, "sub_step": key.value}
 
         async def note(**fields: object) -> None:
             # Progress of this attempt for the read model; the workflow records how the sub-step ends.
@@ -110,35 +116,92 @@ class RegistrationActivities:
                 **fields,
             )
 
+        try:
+            request = port.build(key, inp.job_id, registration.config, registration.menu, inp.context)
+        except (UnsafeImageUrl, MissingPlatformId) as refused:
+            # Retrying cannot help: the restaurant's data must change first (a person's retry re-reads it).
+            await note(error=str(refused))
+            raise logged(failed_error(str(refused)), **log_context) from None
         # Written while the call is under way: the slot is held for the call, not for a database write.
         # It lands before the outcome's note below, so the read model never goes backwards.
-        running = asyncio.ensure_future(note(request=client.redact(request.json)))
+        secrets = [service_key, *registration.config.secrets()]
+        running = asyncio.ensure_future(note(request=redact(request.json, secrets)))
         running.add_done_callback(lambda task: task.cancelled() or task.exception())  # retrieved if abandoned
-        if SPECS[key].call_class == CallClass.ACCOUNTS:
-            await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
-        try:
-            result = await client.call(
-                key,
-                request,
-                # Stable across automatic retries and crashes; a person's explicit retry bumps the generation.
-                idempotency_key=f"{inp.job_id}/{key.value}/{inp.generation}",
-                timeout=inp.timeout_seconds,
-                poll_interval=max(0.05, inp.backoff_seconds / 2),
-            )
-        except CallFailed as failure:
+        # Stable across automatic retries and crashes; a person's explicit retry bumps the generation.
+        idempotency_key = f"{inp.job_id}/{key.value}/{inp.generation}"
+        poll_interval = max(0.05, inp.backoff_seconds / 2)
+
+        async def wait_turn() -> None:
+            if SPECS[key].call_class == CallClass.ACCOUNTS:
+                await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
+
+        async def failed_round(round_: int, failure: CallFailed) -> None:
             await running
             await note(
-                error=f"attempt {info.attempt}: {failure.message}",
+                error=f"attempt {info.attempt}.{round_}: {failure.message}",
                 response=failure.response if isinstance(failure.response, dict) else None,
             )
+
+        if not port.is_idempotent(key):
+            policy = info.retry_policy
+            try:
+                guarded = await guarded_call(
+                    port,
+                    key,
+                    request,
+                    idempotency_key,
+                    earlier_attempt_died=info.attempt > 1,
+                    max_rounds=policy.maximum_attempts if policy else 0,
+                    backoff=inp.backoff_seconds,
+                    poll_interval=poll_interval,
+                    ask=lambda: port.verify(key, inp.job_id, registration.config),
+                    before_send=wait_turn,
+                    on_failure=failed_round,
+                )
+            except ApplicationError as error:
+                await running
+                raise logged(error, **log_context) from None
+            await running
+            result = guarded.result or CallResult(status_code=200, body={}, warning=VERIFIED_WARNING)
+            await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
+            return CallOutput(
+                context=context_from_response(key, result.body), warning=result.warning, replayed=False
+            )
+
+        await wait_turn()
+        try:
+            result = await port.call(key, request, idempotency_key, poll_interval)
+        except CallFailed as failure:
+            await failed_round(1, failure)
             error = as_application_error(failure, inp.backoff_seconds, info.attempt)
-            batch_id = registration.batch_id
-            raise logged(error, batch_id=batch_id, job_id=inp.job_id, sub_step=key.value) from None
+            raise logged(error, **log_context) from None
         await running
         await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )
+
+    async def _port(
+        self, registration: Registration, key: SubStep, timeout: float
+    ) -> tuple[PlatformPort, str]:
+        """The organisation's own platform (URL, key, contract), else this process's default one."""
+        own = await asyncio.to_thread(self._store.org_platform, registration.org_id)
+        url, service_key, contract = (
+            (own.url, own.service_key, own.contract)
+            if own
+            else (self._base_url, self._service_key, self._contract)
+        )
+        port = make_adapter(
+            contract,
+            self._http,
+            url,
+            service_key,
+            registration.org_id,
+            secrets=registration.config.secrets(),
+            # The workflow's timeout for this call is call_timeout scaled (and floored); keep exactly it.
+            timeout_scale=timeout / call_timeout(key),
+        )
+        return port, service_key
 
     def _record_success(
         self, registration: Registration, inp: CallInput, attempt: int, result: CallResult

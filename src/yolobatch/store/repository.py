@@ -27,9 +27,11 @@ from yolobatch.domain.batch_input import RestaurantInput
 from yolobatch.domain.config import RegistrationConfig, config_fields
 from yolobatch.domain.derive import copy_config, validate_config
 from yolobatch.domain.menu import Menu
+from yolobatch.domain.org_platform import OrgPlatform
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.redaction import MASK
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.store import org_platforms
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.db import SQLITE_BUSY_MS
 from yolobatch.store.tables import (
@@ -473,7 +475,8 @@ class Store:
                     row.secrets = self.box.reseal(row.secrets)
             done += len(rows)
             if len(rows) < batch_size:
-                return done
+                with self.transaction() as s:
+                    return done + org_platforms.reseal_all(s, self.box)
 
     def copy_config_to_batch(self, source_job_id: str, actor: str = "system") -> list[str]:
         """Apply one job's config to every other job of its batch that has one and is not yet approved.
@@ -583,6 +586,33 @@ class Store:
             if started:
                 org_id = s.scalar(select(Batch.org_id).where(Batch.id == batch_id))
                 self.add_event(org_id, batch_id, None, "batch_started", "Batch started", actor=actor)
+
+    # -- organisations' platforms ----------------------------------------------------------------------
+
+    def org_platform(self, org_id: str) -> OrgPlatform | None:
+        """`org_id`'s own registration platform (key in clear: for the engine only), None for the default."""
+        with self.session() as s:
+            return org_platforms.read(s, self.box, org_id)
+
+    def set_org_platform(
+        self, org_id: str, url: str, service_key: str, contract: str, *, actor: str
+    ) -> OrgPlatform:
+        """Set `org_id`'s platform and audit who did (never the key). Raises BadPlatform, NotFound."""
+        with self.transaction() as s:
+            try:
+                platform = org_platforms.write(s, self.box, org_id, url, service_key, contract)
+            except org_platforms.UnknownOrganisation as exc:
+                raise NotFound(str(exc)) from None
+        self.add_event(
+            org_id,
+            None,
+            None,
+            "org_platform_set",
+            f"Registration platform set to {platform.url} ({platform.contract} contract)",
+            actor=actor,
+            data=platform.public(),
+        )
+        return platform
 
     # -- organisations and tokens ----------------------------------------------------------------------
 

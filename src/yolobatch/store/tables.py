@@ -256,3 +256,16 @@ class RateGate(Base):
 
     call_class: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)  # unix time before which no call of the class may start
+
+
+class OrgPlatform(Base):
+    """An organisation's own registration platform: its URL, service key (sealed like the configs'
+    secrets) and contract. Organisations without a row use the process's settings."""
+
+    __tablename__ = "org_platforms"
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    contract: Mapped[str] = mapped_column(String(20))
+    service_key: Mapped[str] = mapped_column(Text)  # SecretBox-sealed {"service_key": ...}
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

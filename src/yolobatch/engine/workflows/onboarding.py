@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         priority_key,
         skip_reason,
     )
-    from yolobatch.domain.statuses import JobStatus, SubStepStatus
+    from yolobatch.domain.statuses import WAITING_SUB_STEP_STATUSES, JobStatus, SubStepStatus
     from yolobatch.engine.contracts import (
         Approval,
         CallInput,
@@ -38,7 +38,9 @@ with workflow.unsafe.imports_passed_through():
         Queues,
         SubStepRecord,
     )
+    from yolobatch.engine.guarded_call import OUTCOME_UNKNOWN
     from yolobatch.engine.workflows.pipeline import STEP_BY_NAME, WAITING, PipelineMixin, StepState
+    from yolobatch.integrations.registration.port import call_timeout
 
 PIPELINE_PATCH = "pipeline-steps-1-5"  # histories recorded before steps 1-5 existed replay without them
 # Read-model writes off the calls' critical path: the first record of a step-6 job is an ordinary activity,
@@ -168,7 +170,13 @@ class RestaurantOnboarding(PipelineMixin):
                     # A cancelled workflow must not wait for a person; surface it as cancellation so the
                     # run's cleanup sees it whichever sub-step noticed first.
                     raise asyncio.CancelledError() from err
-                outcome = await self._fail_and_wait(spec.key, _error_message(err))
+                # A guarded call whose effect nobody can tell waits for a person as `outcome_unknown`.
+                status = (
+                    SubStepStatus.OUTCOME_UNKNOWN
+                    if _error_type(err) == OUTCOME_UNKNOWN
+                    else SubStepStatus.FAILED
+                )
+                outcome = await self._fail_and_wait(spec.key, _error_message(err), status)
                 if outcome is not None:
                     return outcome
                 continue
@@ -180,9 +188,16 @@ class RestaurantOnboarding(PipelineMixin):
 
     async def _call(self, spec: SubStepSpec, generation: int, context: dict[str, Any]) -> CallOutput:
         tuning = self._inp.tuning
-        timeout = max(MIN_CALL_TIMEOUT, spec.limit_seconds * tuning.time_scale)
+        # A margin over the service's own limit: it gives up (and answers) first, instead of a race that
+        # turns clean failures into ambiguous ones.
+        timeout = max(MIN_CALL_TIMEOUT, call_timeout(spec.key, tuning.time_scale))
+        backoff = max(0.05, 2.0 * tuning.time_scale)
         # Polling an asynchronous image upload may outlast the call itself.
-        schedule = timeout * (4 if spec.key == SubStep.UPLOAD_IMAGES else 1) + 5
+        per_send = timeout * (4 if spec.key == SubStep.UPLOAD_IMAGES else 1) + 5
+        # On a platform that ignores idempotency keys, one attempt of the activity retries what failed
+        # before any effect itself (and verifies ambiguous answers), so it may send several times.
+        sends = max(1, tuning.retry_attempts)
+        schedule = per_send * sends + backoff * 2**sends
         queues = Queues(self._inp.queue_prefix)
         accounts = spec.call_class == CallClass.ACCOUNTS
         queue = queues.accounts if accounts else queues.platform
@@ -198,7 +213,7 @@ class RestaurantOnboarding(PipelineMixin):
                 generation=generation,
                 context=context,
                 timeout_seconds=timeout,
-                backoff_seconds=max(0.05, 2.0 * tuning.time_scale),
+                backoff_seconds=backoff,
             ),
             result_type=CallOutput,
             task_queue=queue,
@@ -215,11 +230,14 @@ class RestaurantOnboarding(PipelineMixin):
             priority=Priority(priority_key=priority_key(spec.key), fairness_key=self._inp.batch_id),
         )
 
-    async def _fail_and_wait(self, key: SubStep, error: str) -> Outcome | None:
-        """Mark `key` failed, wait for a person, apply the decision. None means: run it again."""
+    async def _fail_and_wait(
+        self, key: SubStep, error: str, status: SubStepStatus = SubStepStatus.FAILED
+    ) -> Outcome | None:
+        """Mark `key` failed (or outcome_unknown), wait for a person, apply the decision. None means: run
+        it again."""
         state = self._states[key]
-        state.status, state.error, state.decision = SubStepStatus.FAILED, error, None
-        await self._record(key, status=SubStepStatus.FAILED, error=error)
+        state.status, state.error, state.decision = status, error, None
+        await self._record(key, status=status, error=error)
         await self._refresh_job_status()
         await workflow.wait_condition(lambda: state.decision is not None)
         action, decision = state.decision  # type: ignore[misc]
@@ -249,7 +267,7 @@ class RestaurantOnboarding(PipelineMixin):
         return outcome
 
     async def _refresh_job_status(self) -> None:
-        waiting = [k.value for k, s in self._states.items() if s.status == SubStepStatus.FAILED]
+        waiting = [k.value for k, s in self._states.items() if s.status in WAITING_SUB_STEP_STATUSES]
         waiting += [name for name, step in STEP_BY_NAME.items() if self._steps[step].status in WAITING]
         status = JobStatus.ACTION_REQUIRED if waiting else JobStatus.RUNNING
         if status != self._job_status:
@@ -277,13 +295,13 @@ class RestaurantOnboarding(PipelineMixin):
 
     @skip_step.validator
     def _validate_skip(self, decision: Decision) -> None:
-        self._validate(decision, needs_reason=False)
+        self._validate(decision, needs_reason=False, skipping=True)
 
     @mark_step_done.validator
     def _validate_mark_done(self, decision: Decision) -> None:
         self._validate(decision, needs_reason=True)
 
-    def _validate(self, decision: Decision, *, needs_reason: bool) -> None:
+    def _validate(self, decision: Decision, *, needs_reason: bool, skipping: bool = False) -> None:
         if decision.sub_step in STEP_BY_NAME:
             if needs_reason:
                 raise ApplicationError("only registration calls can be marked done", type="InvalidDecision")
@@ -296,13 +314,26 @@ class RestaurantOnboarding(PipelineMixin):
                 f"unknown sub-step {decision.sub_step!r}", type="InvalidDecision"
             ) from None
         state = self._states[key]
-        if state.status != SubStepStatus.FAILED or state.decision is not None:
+        if state.status not in WAITING_SUB_STEP_STATUSES or state.decision is not None:
             raise ApplicationError(
                 f"{key} is {state.status}; only a failed sub-step can be retried, skipped or marked done",
                 type="InvalidDecision",
             )
+        if state.status == SubStepStatus.OUTCOME_UNKNOWN:
+            # Nobody knows whether the platform did it: a person must look first and say what they saw.
+            if not needs_reason and skipping:
+                raise ApplicationError(
+                    f"{key} is outcome_unknown: check the platform's portal, then mark it done or retry it",
+                    type="InvalidDecision",
+                )
+            needs_reason = True
         if needs_reason and not decision.reason.strip():
-            raise ApplicationError("marking a sub-step done needs a reason", type="InvalidDecision")
+            what = (
+                "marking a sub-step done"
+                if state.status != SubStepStatus.OUTCOME_UNKNOWN
+                else ("deciding an outcome_unknown sub-step (what the portal showed)")
+            )
+            raise ApplicationError(f"{what} needs a reason", type="InvalidDecision")
 
     def _decide(self, action: str, decision: Decision) -> str:
         if decision.sub_step in STEP_BY_NAME:
@@ -415,6 +446,13 @@ class RestaurantOnboarding(PipelineMixin):
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=0),
             )
+
+
+def _error_type(err: ActivityError) -> str | None:
+    cause = err.cause
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 def _error_message(err: ActivityError) -> str:
