@@ -7,6 +7,7 @@ address; nothing else is shared between processes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
 
     registration_api_url: str = Field(default="http://127.0.0.1:8765", description="platform API base URL")
     registration_service_key: SecretStr = SecretStr("sandbox-service-key")
+    registration_contract: Literal["contract", "original"] = Field(
+        default="contract",
+        description="platform contract of organisations without their own (`yolobatch org platform`)",
+    )
 
     registry: str = Field(default="nzbn", pattern="^(nzbn|companies_house)$", description="company registry")
     nzbn_api_url: str = "https://api.business.govt.nz/gateway/nzbn/v5"

@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from temporalio import activity
@@ -162,11 +162,13 @@ class RegistrationActivities:
                 await running
                 raise logged(error, **log_context) from None
             await running
-            result = guarded.result or CallResult(status_code=200, body={}, warning=VERIFIED_WARNING)
+            if guarded.result is not None:
+                result, context = guarded.result, context_from_response(key, guarded.result.body)
+            else:
+                result = CallResult(status_code=200, body={}, warning=VERIFIED_WARNING)
+                context = await self._recovered_context(port, key, registration, log_context)
             await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
-            return CallOutput(
-                context=context_from_response(key, result.body), warning=result.warning, replayed=False
-            )
+            return CallOutput(context=context, warning=result.warning, replayed=False)
 
         await wait_turn()
         try:
@@ -180,6 +182,16 @@ class RegistrationActivities:
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )
+
+    async def _recovered_context(
+        self, port: PlatformPort, key: SubStep, registration: Registration, log_context: dict[str, str]
+    ) -> dict[str, Any]:
+        try:
+            return await port.recovered_context(key, registration.config)
+        except CallFailed as failure:
+            # Done on the platform, but its result could not be read back: retrying the read is safe.
+            error = ApplicationError(f"{key} was done; reading its result failed: {failure.message}")
+            raise logged(error, **log_context) from None
 
     async def _port(
         self, registration: Registration, key: SubStep, timeout: float

@@ -85,6 +85,11 @@ class PlatformPort(Protocol):
         """After an ambiguous outcome: did `key` take effect? `unknown` where the platform has no read."""
         ...
 
+    async def recovered_context(self, key: SubStep, config: RegistrationConfig) -> dict[str, Any]:
+        """After `verify` said done: what the lost answer would have told the dependents (e.g. the code
+        injection id that configure-website must name), read back from the platform."""
+        ...
+
 
 class ContractAdapter:
     """yolobatch's own contract: every operation honours Idempotency-Key, so a replay is always safe."""
@@ -119,6 +124,9 @@ class ContractAdapter:
     async def verify(self, key: SubStep, job_id: str, config: RegistrationConfig) -> Verification:
         # The contract has no reads; none are needed, since replaying with the same key is safe.
         return "unknown"
+
+    async def recovered_context(self, key: SubStep, config: RegistrationConfig) -> dict[str, Any]:
+        return {}
 
 
 # Which read of the original answers for which sub-step (reference §6.3).
@@ -176,6 +184,19 @@ class OriginalAdapter:
         if not isinstance(value, bool):
             raise CallFailed(f"GET {path}: expected a boolean {flag!r} in the answer", retryable=False)
         return "done" if value else "not_done"
+
+    async def recovered_context(self, key: SubStep, config: RegistrationConfig) -> dict[str, Any]:
+        """Raises CallFailed when the read fails."""
+        restaurant_id, _ = platform_ids(key, config)
+        if key == S.CODE_GENERATION:
+            body = await self._client.get(CODE_INJECTION_READ.format(rid=restaurant_id), self.timeout(key))
+            return {"codeInjectionId": body["codeInjectionId"]} if body.get("codeInjectionId") else {}
+        if key == S.RESTAURANT_REGISTRATION:
+            body = await self._client.get(STATUS_READ.format(rid=restaurant_id), self.timeout(key))
+            pumpd = body.get("pumpdRestaurant")
+            if isinstance(pumpd, dict) and pumpd.get("pumpd_restaurant_id"):
+                return {"platformRestaurantId": pumpd["pumpd_restaurant_id"]}
+        return {}
 
 
 def make_adapter(
