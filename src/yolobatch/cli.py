@@ -42,6 +42,7 @@ SYMBOLS = {
     "completed": "[green]✔[/]",
     "skipped": "[dim]–[/]",
     "failed": "[red]✘[/]",
+    "outcome_unknown": "[bold red]?[/]",  # the platform may have done it: check its portal, then decide
     "cancelled": "[magenta]⊘[/]",
     "action_required": "[bold yellow]?[/]",
 }
@@ -463,6 +464,8 @@ def _report(progress: dict, elapsed: float, world) -> None:
             for key, sub in job["sub_steps"].items():
                 if sub["status"] == "failed":
                     console.print(safe(f"      {key}: {sub['error']}"))
+                elif sub["status"] == "outcome_unknown":
+                    console.print(safe(f"      {key}: outcome unknown, check the portal; mark done or retry"))
     if world is not None:
         summary = _sandbox_summary(world.url)
         console.print(
@@ -623,6 +626,48 @@ def _require_cluster(settings: Settings, what: str) -> None:
             "alone; `yolobatch up` embeds one, `yolobatch engine` serves one.[/]"
         )
         raise typer.Exit(2)
+
+
+org_app = typer.Typer(help="Organisations' own settings.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+
+
+@org_app.command("platform")
+def org_platform(
+    org: Annotated[str, typer.Option(help="Organisation id")],
+    url: Annotated[str | None, typer.Option(help="Base URL of its platform's registration API")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(envvar="YOLOBATCH_PLATFORM_KEY", help="Its service key (asked for when not given)"),
+    ] = None,
+    contract: Annotated[
+        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service)")
+    ] = "contract",
+    data_dir: DataDir = None,
+) -> None:
+    """Show, or with --url set, the registration platform of one organisation (the key is stored
+    encrypted and never shown). Organisations without one use YOLOBATCH_REGISTRATION_API_URL."""
+    from yolobatch.domain.org_platform import BadPlatform
+    from yolobatch.store.repository import NotFound
+
+    settings = _settings(data_dir)
+    store = _open_store(settings)
+    if url is None:
+        own = store.org_platform(org)
+        if own is None:
+            default = f"{settings.registration_api_url} ({settings.registration_contract} contract)"
+            print(f"{org}: the installation's default platform, {default}")
+        else:
+            print(f"{org}: {own.url} ({own.contract} contract), key set")
+        return
+    if key is None:
+        key = typer.prompt("Service key", hide_input=True)
+    try:
+        saved = store.set_org_platform(org, url, key, contract, actor="cli")
+    except (BadPlatform, NotFound) as exc:
+        Console(stderr=True).print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    print(f"{org}: {saved.url} ({saved.contract} contract), key stored encrypted")
 
 
 token_app = typer.Typer(help="API tokens of organisations.")

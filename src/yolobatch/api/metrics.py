@@ -41,7 +41,9 @@ class ReadModelCollector(Collector):
             for status, n in s.execute(select(SubStepRow.status, func.count()).group_by(SubStepRow.status)):
                 calls.add_metric([str(status)], n)
             failed_calls = s.scalar(
-                select(func.count()).select_from(SubStepRow).where(SubStepRow.status == "failed")
+                select(func.count())
+                .select_from(SubStepRow)
+                .where(SubStepRow.status.in_(("failed", "outcome_unknown")))
             )
             waiting.add_metric(["6"], failed_calls or 0)
             throttled = s.scalar(

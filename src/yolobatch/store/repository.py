@@ -30,7 +30,7 @@ from yolobatch.domain.menu import Menu
 from yolobatch.domain.org_platform import OrgPlatform
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.redaction import MASK
-from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.domain.statuses import WAITING_SUB_STEP_STATUSES, JobStatus, SubStepStatus
 from yolobatch.store import org_platforms
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.db import SQLITE_BUSY_MS
@@ -744,7 +744,7 @@ class Store:
         if status == SubStepStatus.RUNNING:
             values.setdefault("started_at", now)
             values.update(finished_at=None, error=None)
-        elif status in (*FINAL_SUB_STEP, SubStepStatus.FAILED, SubStepStatus.CANCELLED):
+        elif status in (*FINAL_SUB_STEP, *WAITING_SUB_STEP_STATUSES, SubStepStatus.CANCELLED):
             values.setdefault("finished_at", now)
         guard = or_(
             SubStepRow.generation < generation,
@@ -1413,7 +1413,7 @@ def _job_state() -> Any:
     """SQL for a restaurant's place in the dashboard's filters (JOB_STATES): failed (waiting for a person
     because a step or call failed), waiting (for a person's choice), running, or done."""
     failed_call = select(SubStepRow.job_id).where(
-        SubStepRow.job_id == Job.id, SubStepRow.status == SubStepStatus.FAILED
+        SubStepRow.job_id == Job.id, SubStepRow.status.in_(WAITING_SUB_STEP_STATUSES)
     )
     failed_step = select(JobStep.job_id).where(JobStep.job_id == Job.id, JobStep.status == "failed")
     waiting = Job.status == JobStatus.ACTION_REQUIRED
@@ -1446,7 +1446,7 @@ def _step_requiring_action(
     if status != JobStatus.ACTION_REQUIRED:
         return None
     waiting = [n for n, st in steps.items() if st in ("action_required", "failed")]
-    if any(st == SubStepStatus.FAILED for _, st, _ in calls):
+    if any(st in WAITING_SUB_STEP_STATUSES for _, st, _ in calls):
         waiting.append(6)
     return min(waiting) if waiting else None
 

@@ -413,6 +413,7 @@ KIND_TITLES = {
     "config": "Config review",
     "failed_step": "Failed step",
     "failed_call": "Failed registration call",
+    "outcome_unknown": "Outcome unknown: check the platform's portal",
 }
 
 

@@ -67,7 +67,7 @@ def grid(progress: dict[str, Any]) -> dict[str, Any]:
 class InboxItem:
     """One thing a person must answer for one restaurant."""
 
-    kind: str  # "company", "config", "failed_step", "failed_call"
+    kind: str  # "company", "config", "failed_step", "failed_call", "outcome_unknown"
     batch_id: str
     batch_name: str
     job_id: str
@@ -102,6 +102,9 @@ def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> 
         sub = job["sub_steps"].get(key)
         if sub and sub["status"] == "failed":
             items.append(InboxItem("failed_call", **base, reason=sub["error"] or "", step=key))
+        elif sub and sub["status"] == "outcome_unknown":
+            # Nobody knows whether the platform did it: the person checks its portal before deciding.
+            items.append(InboxItem("outcome_unknown", **base, reason=sub["error"] or "", step=key))
     return items
 
 
