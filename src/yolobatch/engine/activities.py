@@ -7,7 +7,7 @@ import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -157,6 +157,7 @@ class RegistrationActivities:
                     ask=lambda: port.verify(key, inp.job_id, registration.config),
                     before_send=wait_turn,
                     on_failure=failed_round,
+                    deadline=attempt_deadline(info),
                 )
             except ApplicationError as error:
                 await running
@@ -252,6 +253,14 @@ class RegistrationActivities:
             await asyncio.sleep(max(0.0, start_at - time.time()))
             if time.time() - start_at <= LATE_START_TOLERANCE * interval:
                 return
+
+
+def attempt_deadline(info: activity.Info) -> float | None:
+    """When Temporal will time this attempt out, on time.monotonic()'s clock (with a little slack)."""
+    if info.start_to_close_timeout is None:
+        return None
+    elapsed = (datetime.now(UTC) - info.started_time).total_seconds()
+    return time.monotonic() + 0.9 * info.start_to_close_timeout.total_seconds() - max(0.0, elapsed)
 
 
 def as_application_error(failure: ExternalCallError, backoff: float, attempt: int) -> ApplicationError:

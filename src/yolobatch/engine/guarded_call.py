@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -76,11 +77,14 @@ async def guarded_call(
     ask: Callable[[], Awaitable[Verification]],
     before_send: Callable[[], Awaitable[None]],
     on_failure: Callable[[int, CallFailed], Awaitable[None]],
+    deadline: float | None = None,
 ) -> Guarded:
     """Send `request` at most as often as the platform's answers and reads allow (module docstring).
 
     `earlier_attempt_died`: Temporal started this activity again, so an earlier attempt ended without
     reporting (worker killed, heartbeat lost) — possibly mid-call — and its effect must be asked first.
+    `deadline` (time.monotonic()): when this attempt will be timed out; a wait past it fails the call
+    instead, since Temporal's next attempt would have to treat the clean refusal as a lost worker.
     """
     if earlier_attempt_died:
         verdict = await verify(ask)
@@ -109,5 +113,9 @@ async def guarded_call(
                 delay = failure.retry_after
             else:
                 delay = random.uniform(0.5, 1.5) * backoff * 2 ** (round_ - 1)
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                raise failed_error(
+                    f"{failure.message}; waiting {delay:.1f} s more would outlast this attempt"
+                ) from None
             await asyncio.sleep(delay)
     raise AssertionError("unreachable: the last round returns or raises")
