@@ -212,10 +212,10 @@ async def _run_batch(
     options: dict[str, Any] | None = None,
     ask: bool = False,
 ) -> int:
-    from yolobatch.engine.control import start_batch, tuning_for
     from yolobatch.engine.runtime import EngineUnavailable, temporal
     from yolobatch.engine.worker import running_worker
     from yolobatch.logs import LEVEL_ENV
+    from yolobatch.service.control import start_batch, tuning_for
     from yolobatch.telemetry import install_runtime
 
     # Failed attempts are recorded in the database and summarised at the end; tracebacks would bury the view.
@@ -318,7 +318,7 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
     from rich.prompt import Prompt
 
     from yolobatch.engine.contracts import Approval, CompanyChoice
-    from yolobatch.engine.control import DecisionRejected, approve_config, choose_company
+    from yolobatch.service.control import DecisionRejected, approve_config, choose_company
 
     job_id, kind, reason = question
     job = await asyncio.to_thread(store.job, job_id)
@@ -906,8 +906,8 @@ def reconcile(
 ) -> None:
     """Compare the database with the engine's truth and repair what differs (needs a running worker:
     `yolobatch up` or `yolobatch worker`). Exits 1 if drift remains (with --check: if any was found)."""
-    from yolobatch.engine.control import tuning_for
     from yolobatch.engine.reconcile import reconcile as run_reconcile
+    from yolobatch.service.control import tuning_for
 
     settings = _settings(data_dir)
 
@@ -1050,7 +1050,7 @@ def step_done(
 @app.command()
 def cancel(job: Job, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None) -> None:
     """Cancel one restaurant's registration (calls in flight are cancelled, nothing new starts)."""
-    from yolobatch.engine.control import cancel_job
+    from yolobatch.service.control import cancel_job
 
     settings = _settings(data_dir)
     _engine_call(settings, lambda client, store: cancel_job(client, store, job, actor=actor, reason=reason))
@@ -1058,7 +1058,7 @@ def cancel(job: Job, reason: str = "", actor: Actor = "cli", data_dir: DataDir =
 
 
 def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_dir: Path | None) -> None:
-    from yolobatch.engine.control import NEEDS_REASON, decide
+    from yolobatch.service.control import NEEDS_REASON, decide
 
     if action in NEEDS_REASON and not reason.strip():  # said before any engine is reached
         console.print(f"[red]{NEEDS_REASON[action]} (--reason)[/]")
@@ -1074,9 +1074,9 @@ def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_
 def _engine_call(settings: Settings, call):
     """Run `call(client, store)` against the running engine (this data dir's `yolobatch up`, or
     TEMPORAL_ADDRESS); never against a server the data dir does not record."""
-    from yolobatch.engine.control import DecisionRejected
     from yolobatch.engine.runtime import EngineUnavailable, connect
     from yolobatch.engine.temporal_client import TemporalConfigError
+    from yolobatch.service.control import DecisionRejected
     from yolobatch.store.repository import NotFound
     from yolobatch.telemetry import install_runtime
 

@@ -20,7 +20,7 @@ from yolobatch.api.docs import add_docs
 from yolobatch.api.headers import SecurityHeaders
 from yolobatch.api.routes import events, jobs, router
 from yolobatch.api.tokens import tokens
-from yolobatch.engine.control import DecisionRejected
+from yolobatch.service.control import DecisionRejected
 from yolobatch.store.repository import NotFound
 
 MAX_BODY_BYTES = 11_000_000  # a 10 MB upload plus its multipart envelope

@@ -38,8 +38,8 @@ from yolobatch.domain.batch_input import (
     parse_upload,
 )
 from yolobatch.domain.derive import validate_config
-from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
+from yolobatch.service import control
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
 
 router = APIRouter(prefix="/api", tags=["batches"])

@@ -35,10 +35,10 @@ from yolobatch.api.security import (
 )
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
 from yolobatch.domain.derive import validate_config
-from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
-from yolobatch.engine.control import DecisionRejected
 from yolobatch.engine.runtime import workflow_url
+from yolobatch.service import control
+from yolobatch.service.control import DecisionRejected
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
 from yolobatch.web import config_form, views
