@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from yolobatch.api.context import AppContext, context
 from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.schemas import (
     ActionResult,
@@ -29,7 +28,6 @@ from yolobatch.api.schemas import (
     InputProblems,
     Reason,
 )
-from yolobatch.api.security import current_actor, current_org
 from yolobatch.domain.batch_input import (
     MAX_UPLOAD_BYTES,
     BatchInput,
@@ -39,6 +37,8 @@ from yolobatch.domain.batch_input import (
 )
 from yolobatch.domain.derive import validate_config
 from yolobatch.engine.contracts import Approval, CompanyChoice
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.security import current_actor, current_org
 from yolobatch.service import control
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
 

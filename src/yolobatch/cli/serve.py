@@ -278,7 +278,7 @@ def _traced(client, settings: Settings):
 def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox_url: str | None):
     import uvicorn
 
-    from yolobatch.api.serving import server_config
+    from yolobatch.http.serving import server_config
 
     app_ = api_app(settings, store, client, sandbox_url)
     server = uvicorn.Server(server_config(app_, api[0], api[1], settings))
@@ -289,8 +289,8 @@ def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox
 def api_app(settings: Settings, store, client, sandbox_url: str | None):
     """The API and dashboard; with `sandbox_url`, the sandbox mounted at /sandbox, its control surface
     (every org's accounts and call logs, reset, faults) closed to all but the admin token in the data dir."""
-    from yolobatch.api.app import create_app
-    from yolobatch.api.context import AppContext
+    from yolobatch.http.app import create_app
+    from yolobatch.http.context import AppContext
 
     app_ = create_app(AppContext(settings=settings, store=store, client=client, sandbox_url=sandbox_url))
     if sandbox_url:

@@ -22,8 +22,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
-from yolobatch.api.context import AppContext, context
-from yolobatch.api.security import (
+from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
+from yolobatch.domain.derive import validate_config
+from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
+from yolobatch.engine.runtime import workflow_url
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.security import (
     SESSION_COOKIE,
     bearer_token,
     check_csrf,
@@ -33,10 +37,6 @@ from yolobatch.api.security import (
     current_org,
     session_caller,
 )
-from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
-from yolobatch.domain.derive import validate_config
-from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
-from yolobatch.engine.runtime import workflow_url
 from yolobatch.service import control
 from yolobatch.service.control import DecisionRejected
 from yolobatch.store.access import Access, Caller

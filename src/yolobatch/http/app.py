@@ -15,11 +15,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch import __version__
-from yolobatch.api.context import AppContext
 from yolobatch.api.docs import add_docs
-from yolobatch.api.headers import SecurityHeaders
 from yolobatch.api.routes import events, jobs, router
 from yolobatch.api.tokens import tokens
+from yolobatch.http.context import AppContext
+from yolobatch.http.headers import SecurityHeaders
 from yolobatch.service.control import DecisionRejected
 from yolobatch.store.repository import NotFound
 
