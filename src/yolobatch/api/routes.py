@@ -39,7 +39,7 @@ from yolobatch.domain.derive import validate_config
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
 from yolobatch.http.security import current_actor, current_org
-from yolobatch.service import control
+from yolobatch.service import batches, control
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
 
 router = APIRouter(prefix="/api", tags=["batches"])
@@ -72,19 +72,20 @@ async def _create(
     idempotency_key: str | None,
 ) -> BatchCreated:
     try:
-        batch_id = await asyncio.to_thread(
-            ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options, idempotency_key
+        created = await batches.create(
+            ctx.client,
+            ctx.store,
+            ctx.settings,
+            org=org,
+            actor=actor,
+            batch=batch,
+            options=options,
+            start_now=start,
+            idempotency_key=idempotency_key,
         )
     except IdempotencyConflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
-    if start:  # again on a resend: starting is idempotent, and the first attempt may have failed (503)
-        await _start(ctx, batch_id, actor)
-    return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
-
-
-async def _start(ctx: AppContext, batch_id: str, actor: str) -> str:
-    tuning = control.tuning_for(ctx.settings)
-    return await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+    return BatchCreated(batch_id=created.batch_id, restaurants=created.restaurants, started=created.started)
 
 
 @router.post("/batches", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -171,7 +172,9 @@ async def start_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Start a batch. Starting twice is harmless: a batch already started (or finished) answers
     `already started`."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    return ActionResult(result=await _start(ctx, batch_id, actor))
+    return ActionResult(
+        result=await batches.start(ctx.client, ctx.store, ctx.settings, batch_id, actor=actor)
+    )
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=ActionResult)

@@ -126,7 +126,7 @@ async def _run_batch(
     from yolobatch.engine.runtime import EngineUnavailable, temporal
     from yolobatch.engine.worker import running_worker
     from yolobatch.logs import LEVEL_ENV
-    from yolobatch.service.control import start_batch, tuning_for
+    from yolobatch.service import batches
     from yolobatch.telemetry import install_runtime
 
     # Failed attempts are recorded in the database and summarised at the end; tracebacks would bury the view.
@@ -160,7 +160,7 @@ async def _run_batch(
                 console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
                 if engine.ui_url:
                     console.print(f"Temporal UI at {engine.ui_url}/namespaces/{engine.namespace}/workflows")
-                await start_batch(engine.client, store, batch_id, tuning_for(settings))
+                await batches.start(engine.client, store, settings, batch_id)
                 progress = await _watch(store, batch_id, quiet=as_json, client=engine.client if ask else None)
         except EngineUnavailable as exc:
             console.print(f"[red]{safe(str(exc))}[/]")

@@ -37,7 +37,7 @@ from yolobatch.http.security import (
     current_org,
     session_caller,
 )
-from yolobatch.service import control
+from yolobatch.service import batches, control
 from yolobatch.service.control import DecisionRejected
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
@@ -255,17 +255,22 @@ async def create_batch(
     options = {"yolo": yolo, "auto_select": True}
     key = f"dashboard:{submission}" if submission else None
     try:
-        batch_id = await asyncio.to_thread(
-            ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options, key
+        created = await batches.create(
+            ctx.client,
+            ctx.store,
+            ctx.settings,
+            org=org,
+            actor=actor,
+            batch=batch,
+            options=options,
+            start_now=start,
+            idempotency_key=key,
         )
     except IdempotencyConflict:
         problem = "This form was already sent with another file; it is shown afresh, upload again."
         return _new_batch_form(request, 409, problems=[problem], name=name)
-    if start:
-        tuning = control.tuning_for(ctx.settings)
-        await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
-    notice = f"Created with {len(batch.restaurants)} restaurants" + (" and started" if start else "")
-    return _back(f"/batches/{batch_id}", notice=notice)
+    notice = f"Created with {created.restaurants} restaurants" + (" and started" if start else "")
+    return _back(f"/batches/{created.batch_id}", notice=notice)
 
 
 # The event feed names every message "progress" (its kind is in the data), so one trigger covers all.
@@ -314,8 +319,7 @@ async def batch_grid(
 async def _batch_action(batch_id: str, org: str, actor: str, ctx: AppContext, action: str) -> str:
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
     if action == "start":
-        tuning = control.tuning_for(ctx.settings)
-        outcome = await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+        outcome = await batches.start(ctx.client, ctx.store, ctx.settings, batch_id, actor=actor)
         return "Batch started" if outcome == "started" else "Batch already started"
     if action == "cancel":
         count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=actor)
