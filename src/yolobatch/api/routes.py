@@ -343,8 +343,8 @@ async def decide(
     """Retry, skip or mark done (`mark_done`, with a reason) a failed step (`extraction`, `companySearch`,
     `companyDetails`, `config`) or registration call (`menuImport`, ...)."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    if action in control.NEEDS_REASON and not body.reason.strip():
-        raise HTTPException(422, detail=control.NEEDS_REASON[action])
+    if problem := control.missing_reason(action, body.reason):
+        raise HTTPException(422, detail=problem)
     result = await control.decide(
         ctx.client,
         ctx.store,

@@ -241,10 +241,10 @@ def cancel(job: Job, reason: str = "", actor: Actor = "cli", data_dir: DataDir =
 
 
 def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_dir: Path | None) -> None:
-    from yolobatch.service.control import NEEDS_REASON, decide
+    from yolobatch.service.control import decide, missing_reason
 
-    if action in NEEDS_REASON and not reason.strip():  # said before any engine is reached
-        console.print(f"[red]{NEEDS_REASON[action]} (--reason)[/]")
+    if problem := missing_reason(action, reason):  # said before any engine is reached
+        console.print(f"[red]{problem} (--reason)[/]")
         raise typer.Exit(1)
     settings = _settings(data_dir)
     message = _engine_call(

@@ -37,7 +37,7 @@ from yolobatch.http.security import (
     current_org,
     session_caller,
 )
-from yolobatch.service import batches, control
+from yolobatch.service import batches, control, inbox
 from yolobatch.service.control import DecisionRejected
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
@@ -215,7 +215,7 @@ async def logout(request: Request, org: Org, ctx: Ctx) -> Response:
 @router.get("/", response_class=HTMLResponse)
 async def batch_list(request: Request, org: PageOrg, ctx: Ctx) -> Response:
     items, total = await asyncio.to_thread(ctx.store.list_batches, org, limit=200)
-    waiting = len(await asyncio.to_thread(views.inbox, ctx.store, org))
+    waiting = len(await asyncio.to_thread(inbox.waiting, ctx.store, org))
     return _render(request, "batches.html", batches=items, total=total, inbox_count=waiting)
 
 
@@ -375,8 +375,8 @@ async def job_decide(
     notice = problem = ""
     if action not in ("retry", "skip", "mark_done"):
         problem = f"unknown action {action!r}"
-    elif action in control.NEEDS_REASON and not reason.strip():
-        problem = control.NEEDS_REASON[action].capitalize()
+    elif missing := control.missing_reason(action, reason):
+        problem = missing.capitalize()
     else:
         try:
             outcome = await control.decide(
@@ -424,16 +424,13 @@ KIND_TITLES = {
 async def inbox_page(
     request: Request, org: PageOrg, ctx: Ctx, kind: str | None = None, batch: str | None = None
 ) -> Response:
-    items = await asyncio.to_thread(views.inbox, ctx.store, org, kind or None, batch or None)
-    everything = items if not (kind or batch) else await asyncio.to_thread(views.inbox, ctx.store, org)
-    batches = sorted({(i.batch_id, i.batch_name) for i in everything}, key=lambda b: b[1])
-    kinds = {k: sum(1 for i in everything if i.kind == k) for k in KIND_TITLES}
+    waiting = await asyncio.to_thread(inbox.inbox, ctx.store, org, kind or None, batch or None)
     return _render(
         request,
         "inbox.html",
-        items=items,
-        batches=batches,
-        kinds=kinds,
+        items=waiting.items,
+        batches=waiting.batches,
+        kinds={k: waiting.kinds[k] for k in KIND_TITLES},
         kind_titles=KIND_TITLES,
         kind=kind or "",
         batch=batch or "",
