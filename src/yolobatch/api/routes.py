@@ -35,11 +35,10 @@ from yolobatch.domain.batch_input import (
     parse_batch,
     parse_upload,
 )
-from yolobatch.domain.derive import validate_config
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
 from yolobatch.http.security import current_actor, current_org
-from yolobatch.service import batches, control
+from yolobatch.service import batches, configs, control
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
 
 router = APIRouter(prefix="/api", tags=["batches"])
@@ -273,14 +272,14 @@ async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ct
     An unknown field is a 422; an approved config is frozen (409): revise it instead."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+        raise HTTPException(409, detail=str(configs.NoConfigYet()))
     try:
         await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes, actor)
     except ConfigFrozen as exc:
         raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    errors = await asyncio.to_thread(configs.problems, ctx.store, job_id)
     review = await asyncio.to_thread(ctx.store.config_review, job_id)
     return {"config": review, "errors": errors}
 
@@ -293,7 +292,7 @@ async def revise_config(
     already completed are not sent again; calls that run from now on (retries included) use it."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+        raise HTTPException(409, detail=str(configs.NoConfigYet()))
     try:
         version = await asyncio.to_thread(ctx.store.revise_config, job_id, body.changes, actor, body.reason)
     except ConfigNotApproved as exc:
@@ -311,14 +310,13 @@ async def revise_config(
 async def approve(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Step 5: approve the stored config; the engine validates it again before registering."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
-    if errors:
-        # Approving would be accepted and then refused by the engine's own check, silently: say why now.
-        raise HTTPException(422, detail="the config is not valid, fix it first: " + "; ".join(errors))
     approval = Approval(actor=actor, reason=body.reason)
-    return ActionResult(result=await control.approve_config(ctx.client, ctx.store, job_id, approval))
+    try:
+        return ActionResult(result=await configs.approve(ctx.client, ctx.store, job_id, approval))
+    except configs.NoConfigYet as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except configs.ConfigInvalid as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
 @jobs.post("/{job_id}/config/copy-to-all")

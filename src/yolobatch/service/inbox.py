@@ -9,9 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.workflows.pipeline import STEP_NAMES
+from yolobatch.service.configs import problems
 from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
@@ -50,7 +50,7 @@ def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> 
             items.append(InboxItem("company", **base, reason=text, candidates=candidates))
         elif number == "5" and step["status"] == "action_required":
             review = store.config_review(job["job_id"])
-            _, errors = validate_config(store.config_wire(job["job_id"])) if review else (None, [])
+            errors = problems(store, job["job_id"]) if review else []
             items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
         elif step["status"] == "failed" and int(number) in STEP_NAMES:
             items.append(InboxItem("failed_step", **base, reason=text, step=STEP_NAMES[int(number)]))

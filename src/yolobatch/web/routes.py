@@ -23,7 +23,6 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
-from yolobatch.domain.derive import validate_config
 from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
 from yolobatch.engine.runtime import workflow_url
 from yolobatch.http.context import AppContext, context
@@ -37,7 +36,7 @@ from yolobatch.http.security import (
     current_org,
     session_caller,
 )
-from yolobatch.service import batches, control, inbox
+from yolobatch.service import batches, configs, control, inbox
 from yolobatch.service.control import DecisionRejected
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
@@ -500,7 +499,7 @@ async def review_config(request: Request, job_id: str, org: Org, actor: Actor, c
             await asyncio.to_thread(ctx.store.edit_config, job_id, changes, actor)
     except ValueError as exc:
         return _back("/inbox", problem=str(exc))
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    errors = await asyncio.to_thread(configs.problems, ctx.store, job_id)
     do = (form.get("do") or ["save"])[-1]
     saved = f"Saved {len(changes)} change(s)" if changes else "No changes"
     if errors:
