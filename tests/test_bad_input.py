@@ -130,12 +130,11 @@ def deeply_nested(depth: int) -> bytes:
 
 BAD_UPLOADS = [
     pytest.param(
-        "latin1.csv",
-        (HEADER + "Café Crème,https://cafe.example,Auckland\n").encode("latin-1"),
-        ["not UTF-8", "byte 23"],
-        id="latin-1-bytes",
+        "png.csv",
+        b"\x89PNG\r\n\x1a\n" + bytes(range(0x80, 0xA0)) * 2,
+        ["not UTF-8", "byte 1", "cp1252"],
+        id="bytes-no-windows-code-page-decodes",
     ),
-    pytest.param("utf16.csv", (HEADER + ROW_A).encode("utf-16"), ["not UTF-8"], id="utf-16-with-bom"),
     pytest.param(
         "utf16le.csv", (HEADER + ROW_A).encode("utf-16-le"), ["not UTF-8", "NUL"], id="utf-16-without-bom"
     ),
@@ -147,6 +146,10 @@ BAD_UPLOADS = [
         "nul.csv", (HEADER + "Alpha\x00Diner,https://a.example,X\n").encode(), ["NUL"], id="nul-byte"
     ),
     pytest.param("empty.csv", b"", ["choose a CSV or JSON file"], id="empty-file"),
+    pytest.param(
+        "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), [".xls", "save it as .xlsx"], id="old-xls"
+    ),
+    pytest.param("broken.xlsx", b"PK\x03\x04" + bytes(64), ["not a readable .xlsx"], id="truncated-xlsx"),
     pytest.param("blank.csv", b" \n\r\n\t\n", ["choose a CSV or JSON file"], id="whitespace-only"),
     pytest.param("header.csv", HEADER.encode(), ["no restaurant rows"], id="header-only"),
     pytest.param(
@@ -314,6 +317,21 @@ GOOD_UPLOADS = [
         "name,storeUrl\nCafé Crème 🍰,https://cafe.example\n".encode(),
         ["Café Crème 🍰"],
         id="utf-8-non-ascii",
+    ),
+    # What Excel saves: "CSV" on Windows is cp1252 (here with a semicolon list separator); "Unicode Text" is
+    # UTF-16 with a byte-order mark and tabs. Both used to be refused as "not UTF-8".
+    pytest.param(
+        "latin1.csv",
+        (HEADER + "Café Crème,https://cafe.example,Auckland\n").encode("cp1252"),
+        ["Café Crème"],
+        id="cp1252",
+    ),
+    pytest.param("utf16.csv", (HEADER + ROW_A).encode("utf-16"), ["Alpha Diner"], id="utf-16-with-bom"),
+    pytest.param(
+        "utf16be.txt",
+        "\ufeff".encode("utf-16-be") + (HEADER + ROW_A).replace(",", "\t").encode("utf-16-be"),
+        ["Alpha Diner"],
+        id="utf-16-be-tabs",
     ),
     # Too long for a batch name, but only a default for one: shortened rather than refused (was a 500).
     pytest.param(
