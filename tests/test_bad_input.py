@@ -37,6 +37,7 @@ from temporalio.client import Client
 
 from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make_store, settings_for
 from tests.engine_helpers import wait_until, worker
+from tests.xlsx_files import workbook
 from yolobatch.api.app import MAX_BODY_BYTES, create_app
 from yolobatch.api.context import AppContext
 from yolobatch.cli import sandbox_settings
@@ -110,6 +111,9 @@ async def api(dev_server, tmp_path_factory) -> AsyncIterator[Api]:
     app = create_app(AppContext(settings=settings, store=store, client=client))
     async with asgi_client(app, token) as http:
         yield Api(http, store, app)
+
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def problems_of(body: dict[str, Any]) -> str:
@@ -332,6 +336,26 @@ GOOD_UPLOADS = [
         "\ufeff".encode("utf-16-be") + (HEADER + ROW_A).replace(",", "\t").encode("utf-16-be"),
         ["Alpha Diner"],
         id="utf-16-be-tabs",
+    ),
+    # The bundled examples of what staff have, through the upload API as through `yolobatch run`.
+    pytest.param(
+        "excel-export.csv",
+        (EXAMPLES / "excel-export.csv").read_bytes().replace(b"{sandbox}", b"https://sandbox.example"),
+        ["Jax Burger Shack", "Pizza Palace CBD (Café, lunch €12)", "Taco Loco"],
+        id="excel-csv-semicolons-cp1252",
+    ),
+    pytest.param(
+        "Restaurants.xlsx",
+        workbook(
+            {
+                "Restaurants": [
+                    ["Restaurant Name", "Store URL", "Phone Number", "NZBN"],
+                    ["Café Kāpiti", "https://kapiti.example", 42981234, 9429041000038],
+                ]
+            }
+        ),
+        ["Café Kāpiti"],
+        id="xlsx",
     ),
     # Too long for a batch name, but only a default for one: shortened rather than refused (was a 500).
     pytest.param(

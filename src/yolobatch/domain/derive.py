@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.phone import normalise_phone
 
 if TYPE_CHECKING:
     from yolobatch.domain.company import CompanyDetails
@@ -45,13 +46,19 @@ def derive_config(
     company: CompanyDetails | None,
     menu_id: str | None,
     password: str,
+    country: str = "NZ",
 ) -> tuple[dict[str, Any], list[str]]:
-    """The config as wire JSON (camelCase, secrets in clear) and the warnings a reviewer should see."""
+    """The config as wire JSON (camelCase, secrets in clear) and the warnings a reviewer should see.
+    `country` reads phone numbers written without a country code."""
     warnings: list[str] = []
     contact = extraction.contact if extraction else None
     branding = extraction.branding if extraction else None
     email = _first(facts.get("email"), contact and contact.email, company and company.email)
     phone = _first(facts.get("phone"), contact and contact.phone, company and company.phone)
+    if phone:
+        phone, doubt = normalise_phone(phone, country)
+        if doubt:
+            warnings.append(doubt)
     address = _first(
         facts.get("address"), contact and contact.address, company and company.registered_address
     )
