@@ -30,6 +30,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls (and other Office 97 file
 MAX_XLSX_UNPACKED = 100_000_000
 MAX_XLSX_PARTS = 1_000
 MAX_XLSX_CELLS = 2_000_000
+MAX_XLSX_BLANK_ROWS = 10_000  # blank rows tolerated between restaurants before the sheet counts as too long
 RESTAURANT_SHEET = re.compile(r"restaurant|store|batch", re.IGNORECASE)
 
 
@@ -144,10 +145,20 @@ def read_xlsx(raw: bytes, max_rows: int, max_columns: int) -> Table:
         if not sheets:
             raise FileReadError("the workbook has no sheets")
         sheet = next((s for s in sheets if RESTAURANT_SHEET.search(s.title)), sheets[0])
+        if (sheet.max_column or 0) > max_columns:  # the used range Excel records, A1:XY99
+            raise FileReadError(f"the sheet {sheet.title!r} has more than {max_columns} columns")
         rows: list[Row] = []
         cells_seen = 0
+        last_row = max_rows + MAX_XLSX_BLANK_ROWS
+        # Bounded on both axes: a sheet may declare (or hold one cell at) XFD1048576, and read-only mode
+        # fills every row and column up to that with empty cells.
+        values_by_row = sheet.iter_rows(max_row=last_row + 1, max_col=max_columns + 1, values_only=True)
         # Enumerated, not the cells' own row numbers: read-only sheets fill skipped rows with empty cells.
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, values in enumerate(values_by_row, start=1):
+            if number > last_row:  # filler or data past the bound: cells there would be dropped unseen
+                raise FileReadError(f"the sheet {sheet.title!r} has cells past row {last_row}")
+            if values.count(None) == len(values):
+                continue
             cells = [_cell_text(v) for v in values]
             while cells and cells[-1] == "":
                 cells.pop()
@@ -156,8 +167,7 @@ def read_xlsx(raw: bytes, max_rows: int, max_columns: int) -> Table:
             cells_seen += len(cells)
             if len(cells) > max_columns:
                 raise FileReadError(
-                    f"row {number} of sheet {sheet.title!r} has {len(cells)} columns; "
-                    f"at most {max_columns} are allowed"
+                    f"row {number} of sheet {sheet.title!r} has more than {max_columns} columns"
                 )
             if len(rows) > max_rows or cells_seen > MAX_XLSX_CELLS:
                 raise FileReadError(f"the sheet {sheet.title!r} has more than {max_rows} rows")
