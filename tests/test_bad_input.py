@@ -486,8 +486,10 @@ async def test_a_big_upload_is_parsed_off_the_event_loop(api: Api) -> None:
     took = loop.time() - started
     assert refused.status_code == 422 and "a duplicate of row 2" in problems_of(refused.json())
     assert took > 0.5, f"the parse took {took:.2f} s: too quick to show anything"
-    # Parsing on the loop stalls it for the whole parse; off the loop it only competes for the GIL.
-    assert max(lags) < took / 3, (max(lags), took)
+    # Parsing on the loop stalls it for the whole parse (one lag ≈ the whole time); off the loop it only
+    # competes for the GIL, which on a busy machine can still stall a tick for a good part of a second.
+    assert max(lags) < took / 2, (max(lags), took)
+    assert len(lags) >= 10, f"the loop turned only {len(lags)} times in {took:.2f} s"
 
 
 @pytest.mark.reliability
@@ -704,6 +706,17 @@ BAD_CONFIG_FIELDS = [
     ("website.navTextColor", "purple", "config.website.navTextColor"),
     ("website.cardTextColor", "purple", "config.website.cardTextColor"),
     ("website.itemLayout", "grid", "config.website.itemLayout"),
+    ("website.logoUrl", "file:///etc/passwd", "config.website.logoUrl"),
+    ("website.faviconUrl", "http://169.254.169.254/favicon.ico", "config.website.faviconUrl"),
+    ("website.headerImageUrl", "http://localhost/header.jpg", "config.website.headerImageUrl"),
+    ("company.legalName", 42, "config.company.legalName"),
+    ("company.companyNumber", "9" * 41, "config.company.companyNumber"),
+    ("company.nzbn", "9" * 41, "config.company.nzbn"),
+    ("company.gstNumber", 42, "config.company.gstNumber"),
+    ("company.directorName", 42, "config.company.directorName"),
+    ("company.contactPhone", 42, "config.company.contactPhone"),
+    ("platformRestaurantId", "../restaurants", "config.platformRestaurantId"),
+    ("platformMenuId", "menu 1", "config.platformMenuId"),
     ("payment.includeStripeLink", "sometimes", "config.payment.includeStripeLink"),
     ("onboarding.createOnboardingUser", "sometimes", "config.onboarding.createOnboardingUser"),
     ("onboarding.syncOnboardingRecord", "sometimes", "config.onboarding.syncOnboardingRecord"),
@@ -727,7 +740,7 @@ def with_value(pointer: str, value: Any) -> dict[str, Any]:
     row = copy.deepcopy(READY)
     section, _, field = pointer.partition(".")
     if field:
-        row["config"][section][field] = value
+        row["config"].setdefault(section, {})[field] = value
     elif value is None:
         del row["config"][section]
     else:

@@ -26,6 +26,7 @@ from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_upl
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.devserver import free_port
 from yolobatch.extract_cli import extract as extract_command
+from yolobatch.platform_cli import app as platform_app
 from yolobatch.settings import Settings
 from yolobatch.terminal import safe
 
@@ -974,6 +975,9 @@ def sandbox_command(
     fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     fault_rate_timeout: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     jitter: Annotated[float, typer.Option(min=0, max=1, help="± fraction of each latency (0: exact)")] = 0.2,
+    contract: Annotated[
+        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service's)")
+    ] = "contract",
 ) -> None:
     """Serve the emulated platform API (registration endpoints, faults, /_sandbox/state)."""
     from yolobatch.sandbox.server import serve
@@ -987,6 +991,7 @@ def sandbox_command(
         fault_rate_timeout=fault_rate_timeout,
         jitter=jitter,
         service_key=Settings().registration_service_key.get_secret_value(),
+        contract=contract,
     )
     serve(settings, host, port)
 
@@ -1102,6 +1107,7 @@ def _engine_call(settings: Settings, call):
 
 # Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
 app.command(name="extract")(extract_command)
+app.add_typer(platform_app, name="platform")
 
 
 def main() -> None:  # pragma: no cover - console script entry
