@@ -1,5 +1,5 @@
 """The `yolobatch` command line: this module wires the commands, in the order `--help` lists them;
-each job lives in its own module (batch, serve, admin, tools, extract; render and prompts for the
+each job lives in its own module (batch, serve, admin, tools, extract, platform; render and prompts for the
 terminal)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import sys
 from yolobatch.cli import admin, batch, serve, tools
 from yolobatch.cli.common import app
 from yolobatch.cli.extract import extract as extract_command
+from yolobatch.cli.platform import app as platform_app
 from yolobatch.cli.serve import _api_server, _dashboard_port, api_app, sandbox_settings
 
 app.command()(batch.run)
@@ -28,6 +29,7 @@ app.add_typer(batch.step_app, name="step")
 app.command()(batch.cancel)
 # Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
 app.command(name="extract")(extract_command)
+app.add_typer(platform_app, name="platform")
 
 __all__ = ["_api_server", "_dashboard_port", "api_app", "app", "main", "sandbox_settings"]
 

@@ -26,7 +26,7 @@ from yolobatch.cli.common import (
 )
 from yolobatch.cli.render import _report, _summary, _table, _watch
 from yolobatch.cli.serve import _sandbox_summary, sandbox_settings
-from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_upload
 from yolobatch.engine.devserver import free_port
 from yolobatch.settings import Settings
 from yolobatch.terminal import safe
@@ -95,18 +95,20 @@ def demo(
 
 def _load_batch(file: Path, sandbox_url: str | None = None):
     try:
-        text = file.read_text(encoding="utf-8")
-        if sandbox_url:
-            text = text.replace("{sandbox}", sandbox_url)
-    except (OSError, UnicodeDecodeError) as exc:
-        console.print(f"[red]Cannot read {file}:[/] {safe(str(getattr(exc, 'strerror', None) or exc))}")
+        raw = file.read_bytes()
+    except OSError as exc:
+        console.print(f"[red]Cannot read {file}:[/] {safe(str(exc.strerror or exc))}")
         raise typer.Exit(2) from None
     try:
-        if file.suffix.lower() == ".csv":
-            return parse_csv_batch(
-                text, name=file.stem, load_menu=lambda path: (file.parent / path).read_text(encoding="utf-8")
-            )
-        return parse_batch(text, default_name=file.stem)
+        # The same parser as the API and dashboard uploads (CSV in any of Excel's encodings, .xlsx, JSON).
+        return parse_upload(
+            raw,
+            file.name,
+            file.stem,
+            sandbox_url,
+            lambda path: (file.parent / path).read_text(encoding="utf-8"),
+            None,
+        )
     except BatchInputError as exc:
         console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
         for problem in exc.problems:

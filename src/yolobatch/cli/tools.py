@@ -47,6 +47,9 @@ def sandbox_command(
     fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     fault_rate_timeout: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     jitter: Annotated[float, typer.Option(min=0, max=1, help="± fraction of each latency (0: exact)")] = 0.2,
+    contract: Annotated[
+        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service's)")
+    ] = "contract",
 ) -> None:
     """Serve the emulated platform API (registration endpoints, faults, /_sandbox/state)."""
     from yolobatch.sandbox.server import serve
@@ -60,5 +63,6 @@ def sandbox_command(
         fault_rate_timeout=fault_rate_timeout,
         jitter=jitter,
         service_key=Settings().registration_service_key.get_secret_value(),
+        contract=contract,
     )
     serve(settings, host, port)
