@@ -38,9 +38,10 @@ from yolobatch.domain.batch_input import (
     parse_upload,
 )
 from yolobatch.domain.derive import validate_config
+from yolobatch.domain.statuses import batch_status
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
+from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]

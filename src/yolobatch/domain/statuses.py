@@ -5,6 +5,7 @@ They are plain string enums so they serialise unchanged through Temporal payload
 
 from __future__ import annotations
 
+from collections import Counter
 from enum import StrEnum
 
 
@@ -14,7 +15,8 @@ class BatchStatus(StrEnum):
     ACTION_REQUIRED = "action_required"  # at least one restaurant waits for a person
     COMPLETED = "completed"  # every restaurant completed
     FAILED = "failed"  # finished, some restaurants did not complete
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # every restaurant cancelled
+    COMPLETED_WITH_CANCELLATIONS = "completed_with_cancellations"  # all settled, some cancelled
 
 
 class JobStatus(StrEnum):
@@ -51,3 +53,19 @@ class SubStepStatus(StrEnum):
 SETTLED_SUB_STEP_STATUSES = frozenset(
     {SubStepStatus.COMPLETED, SubStepStatus.SKIPPED, SubStepStatus.CANCELLED}
 )
+
+
+def batch_status(counts: Counter[str], *, started: bool, total: int) -> BatchStatus:
+    """A batch's status is derived from its restaurants', so it can never disagree with them."""
+    if not started:
+        return BatchStatus.DRAFT
+    if counts[JobStatus.ACTION_REQUIRED]:
+        return BatchStatus.ACTION_REQUIRED
+    settled = sum(counts[s] for s in TERMINAL_JOB_STATUSES)
+    if settled == total:
+        if counts[JobStatus.COMPLETED] == total:
+            return BatchStatus.COMPLETED
+        if counts[JobStatus.COMPLETED] == 0:
+            return BatchStatus.CANCELLED
+        return BatchStatus.COMPLETED_WITH_CANCELLATIONS
+    return BatchStatus.RUNNING

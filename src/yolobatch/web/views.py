@@ -12,7 +12,7 @@ from typing import Any
 from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.workflows.pipeline import STEP_NAMES
-from yolobatch.store.repository import JOB_STATES, Store
+from yolobatch.store.repository import Store
 
 STEP_TITLES = {
     1: "Menu & branding",
@@ -24,7 +24,6 @@ STEP_TITLES = {
 }
 SUB_STEPS = [spec.key.value for spec in PLAN]
 SETTLED = ("completed", "skipped")
-FILTERS = ("all", *JOB_STATES)
 GRID_PAGE_SIZE = 100  # rows per page of the batch grid: a 10 000-restaurant batch stays quick to render
 # Batches in these states can have nothing waiting for a person, so the inbox does not read them.
 QUIET_BATCHES = ("draft", "completed", "cancelled", "completed_with_cancellations")
