@@ -24,6 +24,7 @@ from rich.table import Table
 
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.plan import PLAN
+from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.engine.devserver import free_port
 from yolobatch.extract_cli import extract as extract_command
 from yolobatch.settings import Settings
@@ -45,20 +46,6 @@ SYMBOLS = {
     "action_required": "[bold yellow]?[/]",
 }
 WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
-SHORT = {
-    "cloudwaitressAccount": "acct",
-    "codeGeneration": "code",
-    "createOnboardingUser": "user",
-    "uploadImages": "img",
-    "restaurantRegistration": "reg",
-    "websiteConfig": "web",
-    "servicesConfig": "svc",
-    "paymentConfig": "pay",
-    "menuImport": "menu",
-    "syncOnboardingUser": "sync",
-    "optionSets": "opts",
-    "itemTags": "tags",
-}
 SETTLED_JOBS = {"completed", "cancelled", "action_required"}
 
 DataDir = Annotated[
@@ -414,7 +401,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         caption += f" · {progress['with_warnings']} with warnings (⚠)"
     if elapsed and done:
         caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
-    caption += "\nregistration: " + " ".join(SHORT[spec.key.value] for spec in PLAN) + "\n"
+    caption += "\nregistration: " + " ".join(spec.short for spec in PLAN) + "\n"
     table = Table(
         title=f"{progress['name']} — {progress['status']}",
         title_justify="left",
@@ -434,7 +421,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         if pipeline:
             steps = job.get("steps", {})
             cells.insert(
-                0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
+                0,
+                "".join(SYMBOLS.get(steps.get(str(s.number), {}).get("status"), " ") for s in PIPELINE_STEPS),
             )
         table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
@@ -449,7 +437,10 @@ def _call_symbol(call: dict) -> str:
 def _report(progress: dict, elapsed: float, world) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
     console.print(f"Batch {progress['status']} in {elapsed:.1f} s: {counts}")
-    choices = [(job["restaurant_name"], job["steps"]["3"]) for job in progress["jobs"] if "3" in job["steps"]]
+    choice = str(Step.COMPANY_SELECTION)
+    choices = [
+        (job["restaurant_name"], job["steps"][choice]) for job in progress["jobs"] if choice in job["steps"]
+    ]
     if choices:
         console.print("Companies:")
         for name, step in choices:

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.derive import validate_config
+from yolobatch.domain.steps import STEP_BY_KEY
 from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import (
     Approval,
@@ -27,7 +28,6 @@ from yolobatch.engine.contracts import (
     onboarding_workflow_id,
     starter_workflow_id,
 )
-from yolobatch.engine.workflows.pipeline import STEP_BY_NAME
 from yolobatch.settings import Settings
 from yolobatch.store.repository import NotFound, Store
 
@@ -89,7 +89,7 @@ async def decide(
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
     if action in NEEDS_REASON and not reason.strip():
         raise DecisionRejected(NEEDS_REASON[action])
-    if sub_step in STEP_BY_NAME:  # a pipeline step (extraction, companySearch, ...)
+    if sub_step in STEP_BY_KEY:  # a pipeline step (extraction, companySearch, ...)
         update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
     else:
         row = await asyncio.to_thread(store.sub_step, job_id, sub_step)

@@ -18,10 +18,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.domain.steps import STEP_KEYS
 from yolobatch.engine.activities import start_onboarding
 from yolobatch.engine.contracts import Tuning, onboarding_workflow_id, starter_workflow_id
 from yolobatch.engine.workflows.onboarding import Progress, RestaurantOnboarding
-from yolobatch.engine.workflows.pipeline import STEP_NAMES, WAITING
+from yolobatch.engine.workflows.pipeline import WAITING
 from yolobatch.store.repository import JobSnapshot, Store
 
 # Seen at different moments by the workflow (which queues a call) and the read model (which records its
@@ -255,5 +256,5 @@ def _job_error(progress: Progress) -> str | None:
     if progress.job_status != JobStatus.ACTION_REQUIRED:
         return None
     waiting = [key for key, s in progress.sub_steps.items() if s["status"] == SubStepStatus.FAILED]
-    waiting += [STEP_NAMES[int(step)] for step, status in progress.steps.items() if status in WAITING]
+    waiting += [STEP_KEYS[int(step)] for step, status in progress.steps.items() if status in WAITING]
     return f"Waiting for a person: {', '.join(waiting)}"

@@ -11,18 +11,11 @@ from typing import Any
 
 from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
-from yolobatch.engine.workflows.pipeline import STEP_NAMES
+from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
 from yolobatch.store.repository import Store
 
-STEP_TITLES = {
-    1: "Menu & branding",
-    2: "Company search",
-    3: "Company choice",
-    4: "Company details",
-    5: "Config review",
-    6: "Registration",
-}
 SUB_STEPS = [spec.key.value for spec in PLAN]
+SUB_STEP_LABELS = {spec.key.value: spec.label for spec in PLAN}
 SETTLED = ("completed", "skipped")
 GRID_PAGE_SIZE = 100  # rows per page of the batch grid: a 10 000-restaurant batch stays quick to render
 # Batches in these states can have nothing waiting for a person, so the inbox does not read them.
@@ -95,8 +88,8 @@ def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> 
             review = store.config_review(job["job_id"])
             _, errors = validate_config(store.config_wire(job["job_id"])) if review else (None, [])
             items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
-        elif step["status"] == "failed" and int(number) in STEP_NAMES:
-            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_NAMES[int(number)]))
+        elif step["status"] == "failed" and int(number) in STEP_KEYS:
+            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_KEYS[int(number)]))
     for key in SUB_STEPS:
         sub = job["sub_steps"].get(key)
         if sub and sub["status"] == "failed":
@@ -134,8 +127,8 @@ def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
         for key, sub in ((k, v or {}) for k, v in detail["sub_steps"].items())
     ]
     failed_steps = [
-        {"number": s["number"], "name": STEP_NAMES[s["number"]]}
+        {"number": s["number"], "name": STEP_KEYS[s["number"]]}
         for s in steps
-        if s["status"] == "failed" and s["number"] in STEP_NAMES
+        if s["status"] == "failed" and s["number"] in STEP_KEYS
     ]
     return {"job": detail, "steps": steps, "calls": calls, "failed_steps": failed_steps}

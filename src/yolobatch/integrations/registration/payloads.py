@@ -11,7 +11,7 @@ from typing import Any
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
-from yolobatch.domain.plan import SubStep
+from yolobatch.domain.plan import PLAN, SubStep
 
 S = SubStep
 
@@ -26,20 +26,7 @@ class Request:
 # The only calls whose body carries the menu (its images, or the menu itself).
 SENDS_MENU = frozenset({S.UPLOAD_IMAGES, S.MENU_IMPORT})
 
-ENDPOINTS: dict[SubStep, str] = {
-    S.CLOUDWAITRESS_ACCOUNT: "/api/registration/register-account",
-    S.CODE_GENERATION: "/api/registration/generate-code-injections",
-    S.CREATE_ONBOARDING_USER: "/api/registration/create-onboarding-user",
-    S.UPLOAD_IMAGES: "/api/menus/{menu_id}/upload-images",
-    S.RESTAURANT_REGISTRATION: "/api/registration/register-restaurant",
-    S.WEBSITE_CONFIG: "/api/registration/configure-website",
-    S.SERVICES_CONFIG: "/api/registration/configure-services",
-    S.PAYMENT_CONFIG: "/api/registration/configure-payment",
-    S.MENU_IMPORT: "/api/registration/import-menu-direct",
-    S.SYNC_ONBOARDING_USER: "/api/registration/update-onboarding-record",
-    S.OPTION_SETS: "/api/registration/add-option-sets",
-    S.ITEM_TAGS: "/api/registration/add-item-tags",
-}
+ENDPOINTS: dict[SubStep, str] = {spec.key: spec.endpoint for spec in PLAN}
 
 
 def _tint(value: str) -> str | None:
