@@ -23,6 +23,7 @@ from rich.live import Live
 from rich.table import Table
 
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.company import REGISTRIES
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.engine.devserver import free_port
@@ -121,7 +122,7 @@ def run(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never ask: leave choices waiting, exit")
     ] = False,
-    registry: Annotated[str, typer.Option(help="Company registry: nzbn or companies_house")] = "nzbn",
+    registry: Annotated[str, typer.Option(help=f"Company registry: {' or '.join(REGISTRIES)}")] = "nzbn",
     auto_select: Annotated[
         bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
     ] = True,
@@ -135,8 +136,8 @@ def run(
     """
     port = free_port() if sandbox else None
     batch = _load_batch(file, f"http://127.0.0.1:{port}" if port else None)
-    if registry not in ("nzbn", "companies_house"):
-        console.print("[red]--registry must be nzbn or companies_house[/]")
+    if registry not in REGISTRIES:
+        console.print(f"[red]--registry must be {' or '.join(REGISTRIES)}[/]")
         raise typer.Exit(2)
     settings = _settings(data_dir, time_scale=time_scale)
     interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()

@@ -6,11 +6,14 @@ Pure data and functions; the registry adapters in `yolobatch.integrations.regist
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# The one list of company registries: settings, the API's schema, the CLI and the adapters
+# (`integrations/registry`) derive theirs from it. Each has settings `<name>_api_url`, `<name>_api_key`.
 RegistrySource = Literal["nzbn", "companies_house"]
+REGISTRIES: tuple[str, ...] = get_args(RegistrySource)
 MatchedOn = Literal["name", "trading_name", "address"]
 
 # Reference §3 step 2: the street is cut after the earliest of these words.

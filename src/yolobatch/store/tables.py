@@ -83,7 +83,7 @@ class Batch(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    # Pipeline policy: {"yolo": bool, "auto_select": bool, "registry": "nzbn" | "companies_house"}
+    # Pipeline policy: {"yolo": bool, "auto_select": bool, "registry": domain.company.RegistrySource}
     options: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
