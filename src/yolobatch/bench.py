@@ -6,8 +6,8 @@ One run starts a Temporal dev server and a sandbox (no jitter), runs a batch of 
 * makespan: wall time from `start_batch` to the last restaurant completed (scaled seconds, and unscaled);
 * the lower bound: max of one restaurant's critical path, platform work / cap, and the account chain;
 * the same batch in a discrete-event simulation of the original's four-phase schedule with barriers
-  (reference §4.1), and of the dependency graph run FIFO without priorities, with the same durations,
-  platform cap and account limit.
+  (each waits for all of the last), and of the dependency graph run FIFO without priorities, with the same
+  durations, platform cap and account limit.
 
     yolobatch bench [--scenario small|medium] [--json] [--time-scale X]
     python -m benchmarks.makespan ...   (the same)
@@ -158,7 +158,7 @@ PHASE2 = (S.WEBSITE_CONFIG, S.SERVICES_CONFIG, S.PAYMENT_CONFIG, S.MENU_IMPORT, 
 
 
 def phase_barrier_needs(key: SubStep) -> tuple[SubStep, ...]:
-    """The original's phases (reference §4.1) as a dependency graph: each phase waits for all of the last."""
+    """The original's phases as a dependency graph: each phase waits for all of the last."""
     if key in PHASE1:
         return ()
     if key == S.RESTAURANT_REGISTRATION:

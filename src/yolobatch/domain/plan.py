@@ -158,7 +158,7 @@ def skip_reason(key: SubStep, config: dict[str, Any], deps: dict[SubStep, Outcom
     """Why `key` must be skipped, or None when it should run.
 
     `config` is the registration config as wire JSON (camelCase, secrets irrelevant here); `deps` holds the
-    settled outcome of each of the sub-step's dependencies. Rules follow reference §4.2, except that option
+    settled outcome of each of the sub-step's dependencies. Rules are the original's, except that option
     sets and item tags need a menu import that really succeeded (a `success:false` body is a failure).
     """
     if config.get("stepsEnabled", {}).get(key.value) is False:

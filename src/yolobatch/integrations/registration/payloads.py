@@ -1,4 +1,4 @@
-"""Each sub-step's HTTP request, built from the registration config as reference §4.4 describes.
+"""Each sub-step's HTTP request, built from the registration config as the original system sent it.
 
 Besides the original's fields, requests carry what the platform's own database would have held (colours,
 name, the menu itself), because yolobatch does not share that database with the platform.
