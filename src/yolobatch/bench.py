@@ -40,6 +40,7 @@ import httpx
 from yolobatch.demo import demo_batch
 from yolobatch.domain.batch_input import BatchInput, RestaurantInput, parse_batch
 from yolobatch.domain.plan import PLAN, SPECS, CallClass, SubStep
+from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
 from yolobatch.sandbox.catalog import (
     IMAGE_UPLOAD_SECONDS,
     NOMINAL_SECONDS,
@@ -54,7 +55,6 @@ ACCOUNT_INTERVAL_SECONDS = 60.0  # the platform's account limit: 1 per 60 s (uns
 # ms on a small machine, which real calls of seconds never notice) stays a few percent of the shortest calls.
 DEFAULT_TIME_SCALE = 0.05
 ORG = "bench-org"
-SETTLED = ("completed", "cancelled", "action_required")
 POLL_SECONDS = 0.25  # completion is read from finished_at; polling only notices it, off the timeline
 
 
@@ -315,7 +315,7 @@ async def measure(
         deadline = time.monotonic() + timeout
         while True:
             counts = await asyncio.to_thread(store.job_status_counts, batch_id)
-            if sum(n for s, n in counts.items() if s in SETTLED) == restaurants:
+            if sum(n for s, n in counts.items() if s in QUIESCENT_JOB_STATUSES) == restaurants:
                 polled_end = time.time()
                 break
             if time.monotonic() > deadline:

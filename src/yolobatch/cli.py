@@ -25,6 +25,7 @@ from rich.table import Table
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 from yolobatch.domain.company import REGISTRIES
 from yolobatch.domain.plan import PLAN
+from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
 from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.engine.devserver import free_port
 from yolobatch.extract_cli import extract as extract_command
@@ -47,7 +48,6 @@ SYMBOLS = {
     "action_required": "[bold yellow]?[/]",
 }
 WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
-SETTLED_JOBS = {"completed", "cancelled", "action_required"}
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="YOLOBATCH_DATA_DIR", help="default ./.yolobatch")
@@ -277,7 +277,7 @@ async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
                     if live is not None:
                         live.start()
                     continue
-                if jobs and all(job["status"] in SETTLED_JOBS for job in jobs):
+                if jobs and all(job["status"] in QUIESCENT_JOB_STATUSES for job in jobs):
                     return progress
                 if stop.is_set():
                     console.print(

@@ -28,6 +28,9 @@ class JobStatus(StrEnum):
 
 
 TERMINAL_JOB_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})
+"""A restaurant that is finished: nothing more happens to it."""
+QUIESCENT_JOB_STATUSES = TERMINAL_JOB_STATUSES | {JobStatus.ACTION_REQUIRED}
+"""A restaurant that will not move again without a person (finished, or waiting for one)."""
 
 
 class StepStatus(StrEnum):
@@ -50,9 +53,18 @@ class SubStepStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-SETTLED_SUB_STEP_STATUSES = frozenset(
-    {SubStepStatus.COMPLETED, SubStepStatus.SKIPPED, SubStepStatus.CANCELLED}
+SETTLED_SUB_STEP_STATUSES = frozenset({SubStepStatus.COMPLETED, SubStepStatus.SKIPPED})
+"""Settled: a step's or sub-step's work is behind it and its dependents may go on (the one definition)."""
+SETTLED_SQL = sorted(s.value for s in SETTLED_SUB_STEP_STATUSES)  # a stable order for SQL `IN` lists
+QUIET_BATCH_STATUSES = frozenset(
+    {
+        BatchStatus.DRAFT,
+        BatchStatus.COMPLETED,
+        BatchStatus.CANCELLED,
+        BatchStatus.COMPLETED_WITH_CANCELLATIONS,
+    }
 )
+"""Batches in which nothing can wait for a person (not started, or every restaurant finished)."""
 
 
 def batch_status(counts: Counter[str], *, started: bool, total: int) -> BatchStatus:

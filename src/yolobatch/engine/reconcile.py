@@ -17,7 +17,7 @@ from datetime import timedelta
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES, JobStatus, SubStepStatus
 from yolobatch.domain.steps import STEP_KEYS
 from yolobatch.engine.activities import start_onboarding
 from yolobatch.engine.contracts import Tuning, onboarding_workflow_id, starter_workflow_id
@@ -28,7 +28,6 @@ from yolobatch.store.repository import JobSnapshot, Store
 # Seen at different moments by the workflow (which queues a call) and the read model (which records its
 # start): the same thing as far as drift goes.
 IN_PROGRESS = frozenset({"pending", "queued", "running"})
-SETTLED_SUB_STEP = frozenset({SubStepStatus.COMPLETED, SubStepStatus.SKIPPED})
 PAGE_SIZE = 200
 QUERIES_IN_FLIGHT = 16
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -141,7 +140,7 @@ async def _engine_view(client: Client, snapshot: JobSnapshot) -> _EngineView:
         # Stopped from outside (or crashed): nothing will happen any more, so it is cancelled.
         progress.job_status = JobStatus.CANCELLED
         for sub_step in progress.sub_steps.values():
-            if sub_step["status"] not in SETTLED_SUB_STEP:
+            if sub_step["status"] not in SETTLED_SUB_STEP_STATUSES:
                 sub_step["status"] = SubStepStatus.CANCELLED
     return _EngineView(running=running, progress=progress)
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
-from yolobatch.domain.statuses import SubStepStatus
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.tables import (
     Installation,
@@ -24,7 +23,6 @@ from yolobatch.store.tables import (
 )
 
 SECRET_POINTERS = ("account.password", "onboarding.userPassword")
-FINAL_SUB_STEP = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
 JOB_STATES = ("failed", "waiting", "running", "done")  # the dashboard's filters, in its order
 # A worker's request for a held lease stands this many lease TTLs: long enough for the holder's renewal to
 # see it, short enough that a requester that died does not keep the lease from everyone else for long.

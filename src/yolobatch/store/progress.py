@@ -10,9 +10,8 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.domain.statuses import SETTLED_SQL, SETTLED_SUB_STEP_STATUSES, JobStatus, SubStepStatus
 from yolobatch.store.core import (
-    FINAL_SUB_STEP,
     StoreCore,
 )
 from yolobatch.store.tables import (
@@ -65,14 +64,14 @@ class Progress(StoreCore):
         if status == SubStepStatus.RUNNING:
             values.setdefault("started_at", now)
             values.update(finished_at=None, error=None)
-        elif status in (*FINAL_SUB_STEP, SubStepStatus.FAILED, SubStepStatus.CANCELLED):
+        elif status in (*SETTLED_SUB_STEP_STATUSES, SubStepStatus.FAILED, SubStepStatus.CANCELLED):
             values.setdefault("finished_at", now)
         guard = or_(
             SubStepRow.generation < generation,
             and_(
                 SubStepRow.generation == generation,
-                SubStepRow.status.not_in([s.value for s in FINAL_SUB_STEP])
-                if status not in FINAL_SUB_STEP
+                SubStepRow.status.not_in(SETTLED_SQL)
+                if status not in SETTLED_SUB_STEP_STATUSES
                 else SubStepRow.status != status,
             ),
         )

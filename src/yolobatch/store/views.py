@@ -8,9 +8,15 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 
 from yolobatch.domain.plan import PLAN
-from yolobatch.domain.statuses import JobStatus, SubStepStatus, batch_status
+from yolobatch.domain.statuses import (
+    SETTLED_SQL,
+    SETTLED_SUB_STEP_STATUSES,
+    TERMINAL_JOB_STATUSES,
+    JobStatus,
+    SubStepStatus,
+    batch_status,
+)
 from yolobatch.store.core import (
-    FINAL_SUB_STEP,
     JOB_STATES,
     NotFound,
     StoreCore,
@@ -283,7 +289,7 @@ class Views(StoreCore):
                 select(func.count())
                 .select_from(SubStepRow)
                 .join(Job, Job.id == SubStepRow.job_id)
-                .where(Job.batch_id == batch_id, SubStepRow.status.in_([x.value for x in FINAL_SUB_STEP]))
+                .where(Job.batch_id == batch_id, SubStepRow.status.in_(SETTLED_SQL))
             )
 
     def job_status_counts(self, batch_id: str) -> dict[str, int]:
@@ -306,7 +312,7 @@ def _job_state() -> Any:
     return case(
         (and_(waiting, or_(failed_call.exists(), failed_step.exists())), "failed"),
         (waiting, "waiting"),
-        (Job.status.in_([JobStatus.COMPLETED, JobStatus.CANCELLED]), "done"),
+        (Job.status.in_(sorted(TERMINAL_JOB_STATUSES)), "done"),
         else_="running",
     ).label("state")
 
@@ -326,11 +332,11 @@ def _step_requiring_action(
 def _fraction_done(status: str, steps: dict[int, str], calls: list[tuple[str, str, str | None]]) -> float:
     """How much of a restaurant's work is behind it: all of it once finished (completed or cancelled),
     else its settled steps 1-5 and registration calls over all of them."""
-    if status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+    if status in TERMINAL_JOB_STATUSES:
         return 1.0
     pipeline = [st for n, st in steps.items() if n < 6]
-    settled = sum(1 for st in pipeline if st in ("completed", "skipped"))
-    settled += sum(1 for _, st, _ in calls if st in FINAL_SUB_STEP)
+    settled = sum(1 for st in pipeline if st in SETTLED_SUB_STEP_STATUSES)
+    settled += sum(1 for _, st, _ in calls if st in SETTLED_SUB_STEP_STATUSES)
     return settled / max(1, len(pipeline) + len(calls))
 
 

@@ -11,15 +11,13 @@ from typing import Any
 
 from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
+from yolobatch.domain.statuses import QUIET_BATCH_STATUSES, SETTLED_SUB_STEP_STATUSES
 from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
 from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
 SUB_STEP_LABELS = {spec.key.value: spec.label for spec in PLAN}
-SETTLED = ("completed", "skipped")
 GRID_PAGE_SIZE = 100  # rows per page of the batch grid: a 10 000-restaurant batch stays quick to render
-# Batches in these states can have nothing waiting for a person, so the inbox does not read them.
-QUIET_BATCHES = ("draft", "completed", "cancelled", "completed_with_cancellations")
 
 
 def duration(started: str | None, finished: str | None) -> str:
@@ -35,7 +33,7 @@ def duration(started: str | None, finished: str | None) -> str:
 def step6_summary(job: dict[str, Any]) -> tuple[int, int, int]:
     """(settled registration calls, 12, calls answered `success: false` and kept as warnings)."""
     subs = job["sub_steps"]
-    settled = sum(1 for s in subs.values() if s["status"] in SETTLED)
+    settled = sum(1 for s in subs.values() if s["status"] in SETTLED_SUB_STEP_STATUSES)
     return settled, len(SUB_STEPS), sum(1 for s in subs.values() if s.get("warning"))
 
 
@@ -102,7 +100,7 @@ def inbox(store: Store, org: str, kind: str | None = None, batch_id: str | None 
     batches, _ = store.list_batches(org, limit=500)
     items: list[InboxItem] = []
     for batch in reversed(batches):
-        if batch["status"] in QUIET_BATCHES or (batch_id and batch["batch_id"] != batch_id):
+        if batch["status"] in QUIET_BATCH_STATUSES or (batch_id and batch["batch_id"] != batch_id):
             continue
         for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
             for job in store.batch_progress(batch["batch_id"], org, state=state)["jobs"]:
