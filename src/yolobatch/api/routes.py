@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
@@ -145,7 +146,7 @@ async def list_batches(
     items, total = await asyncio.to_thread(
         ctx.store.list_batches, org, status=status_filter, limit=limit, offset=offset
     )
-    return BatchList(items=items, total=total, limit=limit, offset=offset)
+    return BatchList(items=[asdict(item) for item in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/batches/{batch_id}")

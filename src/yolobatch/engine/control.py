@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.derive import validate_config
+from yolobatch.domain.statuses import TERMINAL_JOB_STATUSES
 from yolobatch.domain.steps import STEP_BY_KEY
 from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import (
@@ -166,10 +167,10 @@ async def cancel_batch(client: Client, store: Store, batch_id: str, *, actor: st
     jobs = await asyncio.to_thread(store.job_summaries, batch_id)
     cancelled = 0
     for job in jobs:
-        if job["status"] in ("completed", "cancelled"):
+        if job.status in TERMINAL_JOB_STATUSES:
             continue
         try:
-            await cancel_job(client, store, job["job_id"], actor=actor, reason="batch cancelled")
+            await cancel_job(client, store, job.job_id, actor=actor, reason="batch cancelled")
             cancelled += 1
         except NotFound:
             pass  # not started yet, or already finished

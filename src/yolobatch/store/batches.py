@@ -24,6 +24,7 @@ from yolobatch.store.core import (
     StoreCore,
     _iso,
 )
+from yolobatch.store.read_models import BatchSummary
 from yolobatch.store.tables import (
     Batch,
     CompanyCandidateRow,
@@ -227,7 +228,7 @@ class Batches(StoreCore):
 
     def list_batches(
         self, org_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[BatchSummary], int]:
         """The organisation's batches, newest first, with counts of their restaurants by status."""
         with self.session() as s:
             batches = list(
@@ -248,16 +249,16 @@ class Batches(StoreCore):
             if status and state != status:
                 continue
             items.append(
-                {
-                    "batch_id": batch.id,
-                    "name": batch.name,
-                    "status": state,
-                    "total": total,
-                    "counts": dict(counts[batch.id]),
-                    "options": batch.options or {},
-                    "created_at": _iso(batch.created_at),
-                    "started_at": _iso(batch.started_at),
-                }
+                BatchSummary(
+                    batch_id=batch.id,
+                    name=batch.name,
+                    status=state,
+                    total=total,
+                    counts=dict(counts[batch.id]),
+                    options=batch.options or {},
+                    created_at=_iso(batch.created_at),
+                    started_at=_iso(batch.started_at),
+                )
             )
         return items[offset : offset + limit], len(items)
 

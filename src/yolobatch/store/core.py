@@ -48,7 +48,7 @@ class ConfigNotApproved(ValueError):
     """A revision of a config that was never approved: edit and approve it instead."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Registration:
     """Everything a registration call needs about one job, secrets in clear (activities only)."""
 
@@ -59,7 +59,7 @@ class Registration:
     menu: Menu | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobSnapshot:
     """The read model's view of one job, to compare with the engine's (see `engine/reconcile.py`)."""
 
@@ -72,7 +72,7 @@ class JobSnapshot:
     config_approved: bool | None = None  # None: no config stored
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstallationIdentity:
     id: str
     task_queue_prefix: str

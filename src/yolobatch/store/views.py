@@ -23,6 +23,7 @@ from yolobatch.store.core import (
     _chunks,
     _iso,
 )
+from yolobatch.store.read_models import JobSummary
 from yolobatch.store.tables import (
     Batch,
     Event,
@@ -222,7 +223,7 @@ class Views(StoreCore):
             ],
         }
 
-    def job_summaries(self, batch_id: str) -> list[dict[str, Any]]:
+    def job_summaries(self, batch_id: str) -> list[JobSummary]:
         """Every restaurant of the batch in input order, without its steps and calls (one light query)."""
         with self.session() as s:
             rows = s.execute(
@@ -230,10 +231,7 @@ class Views(StoreCore):
                 .where(Job.batch_id == batch_id)
                 .order_by(Job.position)
             )
-            return [
-                {"job_id": i, "restaurant_name": n, "status": st, "current_step": c, "error": e}
-                for i, n, st, c, e in rows
-            ]
+            return [JobSummary(*row) for row in rows]
 
     def registration_progress(self, batch_id: str, org_id: str) -> dict[str, Any]:
         """The original's `/progress` figures, from one snapshot: per restaurant its state (failed /

@@ -13,6 +13,7 @@ from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.statuses import QUIET_BATCH_STATUSES, SETTLED_SUB_STEP_STATUSES
 from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
+from yolobatch.store.read_models import BatchSummary
 from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
@@ -69,10 +70,10 @@ class InboxItem:
     errors: list[str] = field(default_factory=list)
 
 
-def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> list[InboxItem]:
+def _items_for_job(store: Store, batch: BatchSummary, job: dict[str, Any]) -> list[InboxItem]:
     base = {
-        "batch_id": batch["batch_id"],
-        "batch_name": batch["name"],
+        "batch_id": batch.batch_id,
+        "batch_name": batch.name,
         "job_id": job["job_id"],
         "restaurant": job["restaurant_name"],
     }
@@ -100,10 +101,10 @@ def inbox(store: Store, org: str, kind: str | None = None, batch_id: str | None 
     batches, _ = store.list_batches(org, limit=500)
     items: list[InboxItem] = []
     for batch in reversed(batches):
-        if batch["status"] in QUIET_BATCH_STATUSES or (batch_id and batch["batch_id"] != batch_id):
+        if batch.status in QUIET_BATCH_STATUSES or (batch_id and batch.batch_id != batch_id):
             continue
         for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
-            for job in store.batch_progress(batch["batch_id"], org, state=state)["jobs"]:
+            for job in store.batch_progress(batch.batch_id, org, state=state)["jobs"]:
                 items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
     return items
 

@@ -1,0 +1,35 @@
+"""Typed read views the store returns to people's shells (API, dashboard, CLI).
+
+Frozen: a view is a snapshot of the read model, never a handle to change it. `dataclasses.asdict` gives
+the API's JSON shape, in field order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """One batch in a list: its derived status and its restaurants counted by status."""
+
+    batch_id: str
+    name: str
+    status: str
+    total: int
+    counts: dict[str, int]
+    options: dict[str, Any]
+    created_at: str | None
+    started_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """One restaurant of a batch without its steps and calls."""
+
+    job_id: str
+    restaurant_name: str
+    status: str
+    current_step: int | None
+    error: str | None
