@@ -33,3 +33,26 @@ class JobSummary:
     status: str
     current_step: int | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """A restaurant's place in the original system's `/progress` figures."""
+
+    job_id: str
+    restaurant_name: str
+    status: str
+    state: str  # failed / waiting / running / done: the dashboard's filters
+    current_step: int | None
+    error: str | None
+    step_requiring_action: int | None
+    warnings: dict[str, str]  # sub-step key -> the platform's `success: false` message
+    done: float  # how much of its work is behind it, 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationProgress:
+    batch_id: str
+    name: str
+    started: bool
+    jobs: list[JobProgress]

@@ -23,7 +23,7 @@ from yolobatch.store.core import (
     _chunks,
     _iso,
 )
-from yolobatch.store.read_models import JobSummary
+from yolobatch.store.read_models import JobProgress, JobSummary, RegistrationProgress
 from yolobatch.store.tables import (
     Batch,
     Event,
@@ -233,7 +233,7 @@ class Views(StoreCore):
             )
             return [JobSummary(*row) for row in rows]
 
-    def registration_progress(self, batch_id: str, org_id: str) -> dict[str, Any]:
+    def registration_progress(self, batch_id: str, org_id: str) -> RegistrationProgress:
         """The original's `/progress` figures, from one snapshot: per restaurant its state (failed /
         waiting / running / done), the step that waits for a person, warnings and how far it is."""
         in_batch = Job.batch_id == batch_id
@@ -260,25 +260,25 @@ class Views(StoreCore):
                 .where(in_batch)
             ):
                 calls[job_id].append((key, status, warning))
-        return {
-            "batch_id": batch.id,
-            "name": batch.name,
-            "started": batch.started_at is not None,
-            "jobs": [
-                {
-                    "job_id": job.id,
-                    "restaurant_name": job.restaurant_name,
-                    "status": job.status,
-                    "state": job.state,
-                    "current_step": job.current_step,
-                    "error": job.error,
-                    "step_requiring_action": _step_requiring_action(job.status, steps[job.id], calls[job.id]),
-                    "warnings": {key: warning for key, _, warning in calls[job.id] if warning},
-                    "done": _fraction_done(job.status, steps[job.id], calls[job.id]),
-                }
+        return RegistrationProgress(
+            batch_id=batch.id,
+            name=batch.name,
+            started=batch.started_at is not None,
+            jobs=[
+                JobProgress(
+                    job_id=job.id,
+                    restaurant_name=job.restaurant_name,
+                    status=job.status,
+                    state=job.state,
+                    current_step=job.current_step,
+                    error=job.error,
+                    step_requiring_action=_step_requiring_action(job.status, steps[job.id], calls[job.id]),
+                    warnings={key: warning for key, _, warning in calls[job.id] if warning},
+                    done=_fraction_done(job.status, steps[job.id], calls[job.id]),
+                )
                 for job in jobs
             ],
-        }
+        )
 
     def calls_settled(self, batch_id: str) -> int:
         """How many registration calls of the batch are completed or skipped (for a percentage)."""
