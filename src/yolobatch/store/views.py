@@ -16,6 +16,7 @@ from yolobatch.domain.statuses import (
     SubStepStatus,
     batch_status,
 )
+from yolobatch.domain.steps import Step
 from yolobatch.store.core import (
     JOB_STATES,
     NotFound,
@@ -323,7 +324,7 @@ def _step_requiring_action(
         return None
     waiting = [n for n, st in steps.items() if st in ("action_required", "failed")]
     if any(st == SubStepStatus.FAILED for _, st, _ in calls):
-        waiting.append(6)
+        waiting.append(Step.REGISTRATION)
     return min(waiting) if waiting else None
 
 
@@ -332,7 +333,7 @@ def _fraction_done(status: str, steps: dict[int, str], calls: list[tuple[str, st
     else its settled steps 1-5 and registration calls over all of them."""
     if status in TERMINAL_JOB_STATUSES:
         return 1.0
-    pipeline = [st for n, st in steps.items() if n < 6]
+    pipeline = [st for n, st in steps.items() if n < Step.REGISTRATION]
     settled = sum(1 for st in pipeline if st in SETTLED_SUB_STEP_STATUSES)
     settled += sum(1 for _, st, _ in calls if st in SETTLED_SUB_STEP_STATUSES)
     return settled / max(1, len(pipeline) + len(calls))

@@ -12,7 +12,7 @@ from typing import Any
 from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.statuses import QUIET_BATCH_STATUSES, SETTLED_SUB_STEP_STATUSES
-from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
+from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES, Step
 from yolobatch.store.read_models import BatchSummary
 from yolobatch.store.repository import Store
 
@@ -80,10 +80,10 @@ def _items_for_job(store: Store, batch: BatchSummary, job: dict[str, Any]) -> li
     items: list[InboxItem] = []
     for number, step in sorted(job["steps"].items()):
         text = step["reason"] or step["error"] or ""
-        if number == "3" and step["status"] == "action_required":
+        if number == str(Step.COMPANY_SELECTION) and step["status"] == "action_required":
             candidates = store.candidates(job["job_id"])
             items.append(InboxItem("company", **base, reason=text, candidates=candidates))
-        elif number == "5" and step["status"] == "action_required":
+        elif number == str(Step.CONFIG) and step["status"] == "action_required":
             review = store.config_review(job["job_id"])
             _, errors = validate_config(store.config_wire(job["job_id"])) if review else (None, [])
             items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
