@@ -71,6 +71,14 @@ def all_settled(progress: dict[str, Any]) -> bool:
     return all(j["status"] in ("completed", "cancelled", "action_required") for j in progress["jobs"])
 
 
+def all_settled_and_idle(progress: dict[str, Any]) -> bool:
+    """Settled, and no call still queued or running: a restaurant waits for a person as soon as one call
+    fails, while its other calls (retrying a 429, say) may still be on their way."""
+    return all_settled(progress) and all(
+        s["status"] not in ("queued", "running") for j in progress["jobs"] for s in j["sub_steps"].values()
+    )
+
+
 def all_completed(progress: dict[str, Any]) -> bool:
     return all(j["status"] == "completed" for j in progress["jobs"])
 

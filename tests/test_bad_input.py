@@ -37,6 +37,7 @@ from temporalio.client import Client
 
 from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make_store, settings_for
 from tests.engine_helpers import wait_until, worker
+from tests.xlsx_files import workbook
 from yolobatch.api.app import MAX_BODY_BYTES, create_app
 from yolobatch.api.context import AppContext
 from yolobatch.cli import sandbox_settings
@@ -112,6 +113,9 @@ async def api(dev_server, tmp_path_factory) -> AsyncIterator[Api]:
         yield Api(http, store, app)
 
 
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
 def problems_of(body: dict[str, Any]) -> str:
     return "\n".join(body["problems"])
 
@@ -130,12 +134,11 @@ def deeply_nested(depth: int) -> bytes:
 
 BAD_UPLOADS = [
     pytest.param(
-        "latin1.csv",
-        (HEADER + "Café Crème,https://cafe.example,Auckland\n").encode("latin-1"),
-        ["not UTF-8", "byte 23"],
-        id="latin-1-bytes",
+        "png.csv",
+        b"\x89PNG\r\n\x1a\n" + bytes(range(0x80, 0xA0)) * 2,
+        ["not UTF-8", "byte 1", "cp1252"],
+        id="bytes-no-windows-code-page-decodes",
     ),
-    pytest.param("utf16.csv", (HEADER + ROW_A).encode("utf-16"), ["not UTF-8"], id="utf-16-with-bom"),
     pytest.param(
         "utf16le.csv", (HEADER + ROW_A).encode("utf-16-le"), ["not UTF-8", "NUL"], id="utf-16-without-bom"
     ),
@@ -147,6 +150,10 @@ BAD_UPLOADS = [
         "nul.csv", (HEADER + "Alpha\x00Diner,https://a.example,X\n").encode(), ["NUL"], id="nul-byte"
     ),
     pytest.param("empty.csv", b"", ["choose a CSV or JSON file"], id="empty-file"),
+    pytest.param(
+        "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), [".xls", "save it as .xlsx"], id="old-xls"
+    ),
+    pytest.param("broken.xlsx", b"PK\x03\x04" + bytes(64), ["not a readable .xlsx"], id="truncated-xlsx"),
     pytest.param("blank.csv", b" \n\r\n\t\n", ["choose a CSV or JSON file"], id="whitespace-only"),
     pytest.param("header.csv", HEADER.encode(), ["no restaurant rows"], id="header-only"),
     pytest.param(
@@ -315,6 +322,41 @@ GOOD_UPLOADS = [
         ["Café Crème 🍰"],
         id="utf-8-non-ascii",
     ),
+    # What Excel saves: "CSV" on Windows is cp1252 (here with a semicolon list separator); "Unicode Text" is
+    # UTF-16 with a byte-order mark and tabs. Both used to be refused as "not UTF-8".
+    pytest.param(
+        "latin1.csv",
+        (HEADER + "Café Crème,https://cafe.example,Auckland\n").encode("cp1252"),
+        ["Café Crème"],
+        id="cp1252",
+    ),
+    pytest.param("utf16.csv", (HEADER + ROW_A).encode("utf-16"), ["Alpha Diner"], id="utf-16-with-bom"),
+    pytest.param(
+        "utf16be.txt",
+        "\ufeff".encode("utf-16-be") + (HEADER + ROW_A).replace(",", "\t").encode("utf-16-be"),
+        ["Alpha Diner"],
+        id="utf-16-be-tabs",
+    ),
+    # The bundled examples of what staff have, through the upload API as through `yolobatch run`.
+    pytest.param(
+        "excel-export.csv",
+        (EXAMPLES / "excel-export.csv").read_bytes().replace(b"{sandbox}", b"https://sandbox.example"),
+        ["Jax Burger Shack", "Pizza Palace CBD (Café, lunch €12)", "Taco Loco"],
+        id="excel-csv-semicolons-cp1252",
+    ),
+    pytest.param(
+        "Restaurants.xlsx",
+        workbook(
+            {
+                "Restaurants": [
+                    ["Restaurant Name", "Store URL", "Phone Number", "NZBN"],
+                    ["Café Kāpiti", "https://kapiti.example", 42981234, 9429041000038],
+                ]
+            }
+        ),
+        ["Café Kāpiti"],
+        id="xlsx",
+    ),
     # Too long for a batch name, but only a default for one: shortened rather than refused (was a 500).
     pytest.param(
         "x" * 300 + ".csv", (HEADER + ROW_A).encode(), ["Alpha Diner"], id="300-character-file-name"
@@ -444,8 +486,10 @@ async def test_a_big_upload_is_parsed_off_the_event_loop(api: Api) -> None:
     took = loop.time() - started
     assert refused.status_code == 422 and "a duplicate of row 2" in problems_of(refused.json())
     assert took > 0.5, f"the parse took {took:.2f} s: too quick to show anything"
-    # Parsing on the loop stalls it for the whole parse; off the loop it only competes for the GIL.
-    assert max(lags) < took / 3, (max(lags), took)
+    # Parsing on the loop stalls it for the whole parse (one lag ≈ the whole time); off the loop it only
+    # competes for the GIL, which on a busy machine can still stall a tick for a good part of a second.
+    assert max(lags) < took / 2, (max(lags), took)
+    assert len(lags) >= 10, f"the loop turned only {len(lags)} times in {took:.2f} s"
 
 
 @pytest.mark.reliability
@@ -662,6 +706,17 @@ BAD_CONFIG_FIELDS = [
     ("website.navTextColor", "purple", "config.website.navTextColor"),
     ("website.cardTextColor", "purple", "config.website.cardTextColor"),
     ("website.itemLayout", "grid", "config.website.itemLayout"),
+    ("website.logoUrl", "file:///etc/passwd", "config.website.logoUrl"),
+    ("website.faviconUrl", "http://169.254.169.254/favicon.ico", "config.website.faviconUrl"),
+    ("website.headerImageUrl", "http://localhost/header.jpg", "config.website.headerImageUrl"),
+    ("company.legalName", 42, "config.company.legalName"),
+    ("company.companyNumber", "9" * 41, "config.company.companyNumber"),
+    ("company.nzbn", "9" * 41, "config.company.nzbn"),
+    ("company.gstNumber", 42, "config.company.gstNumber"),
+    ("company.directorName", 42, "config.company.directorName"),
+    ("company.contactPhone", 42, "config.company.contactPhone"),
+    ("platformRestaurantId", "../restaurants", "config.platformRestaurantId"),
+    ("platformMenuId", "menu 1", "config.platformMenuId"),
     ("payment.includeStripeLink", "sometimes", "config.payment.includeStripeLink"),
     ("onboarding.createOnboardingUser", "sometimes", "config.onboarding.createOnboardingUser"),
     ("onboarding.syncOnboardingRecord", "sometimes", "config.onboarding.syncOnboardingRecord"),
@@ -685,7 +740,7 @@ def with_value(pointer: str, value: Any) -> dict[str, Any]:
     row = copy.deepcopy(READY)
     section, _, field = pointer.partition(".")
     if field:
-        row["config"][section][field] = value
+        row["config"].setdefault(section, {})[field] = value
     elif value is None:
         del row["config"][section]
     else:

@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from yolobatch.api.app import create_app
 from yolobatch.api.context import AppContext
-from yolobatch.api.serving import server_config
+from yolobatch.api.serving import MAX_HEAD_BYTES, server_config
 from yolobatch.engine.devserver import free_port
 from yolobatch.settings import Settings
 
@@ -131,4 +131,21 @@ async def test_a_flood_of_connections_gets_503_then_the_server_recovers(port):
         if await healthy(port) == 200:
             break
         await asyncio.sleep(0.1)
+    assert await healthy(port) == 200
+
+
+@pytest.mark.security
+async def test_a_request_head_growing_past_its_limit_is_refused(port):
+    """A head that keeps coming without ending is refused once it passes the limit, before its deadline:
+    memory per connection stays bounded."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.monotonic()
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 1))
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(200), CLOSED_WITHIN)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    assert time.monotonic() - started < HEAD_TIMEOUT
     assert await healthy(port) == 200

@@ -22,13 +22,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_upload
 from yolobatch.domain.company import REGISTRIES
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
 from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.engine.devserver import free_port
 from yolobatch.extract_cli import extract as extract_command
+from yolobatch.platform_cli import app as platform_app
 from yolobatch.settings import Settings
 from yolobatch.terminal import safe
 
@@ -172,18 +173,20 @@ def demo(
 
 def _load_batch(file: Path, sandbox_url: str | None = None):
     try:
-        text = file.read_text(encoding="utf-8")
-        if sandbox_url:
-            text = text.replace("{sandbox}", sandbox_url)
-    except (OSError, UnicodeDecodeError) as exc:
-        console.print(f"[red]Cannot read {file}:[/] {safe(str(getattr(exc, 'strerror', None) or exc))}")
+        raw = file.read_bytes()
+    except OSError as exc:
+        console.print(f"[red]Cannot read {file}:[/] {safe(str(exc.strerror or exc))}")
         raise typer.Exit(2) from None
     try:
-        if file.suffix.lower() == ".csv":
-            return parse_csv_batch(
-                text, name=file.stem, load_menu=lambda path: (file.parent / path).read_text(encoding="utf-8")
-            )
-        return parse_batch(text, default_name=file.stem)
+        # The same parser as the API and dashboard uploads (CSV in any of Excel's encodings, .xlsx, JSON).
+        return parse_upload(
+            raw,
+            file.name,
+            file.stem,
+            sandbox_url,
+            lambda path: (file.parent / path).read_text(encoding="utf-8"),
+            None,
+        )
     except BatchInputError as exc:
         console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
         for problem in exc.problems:
@@ -964,6 +967,9 @@ def sandbox_command(
     fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     fault_rate_timeout: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     jitter: Annotated[float, typer.Option(min=0, max=1, help="± fraction of each latency (0: exact)")] = 0.2,
+    contract: Annotated[
+        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service's)")
+    ] = "contract",
 ) -> None:
     """Serve the emulated platform API (registration endpoints, faults, /_sandbox/state)."""
     from yolobatch.sandbox.server import serve
@@ -977,6 +983,7 @@ def sandbox_command(
         fault_rate_timeout=fault_rate_timeout,
         jitter=jitter,
         service_key=Settings().registration_service_key.get_secret_value(),
+        contract=contract,
     )
     serve(settings, host, port)
 
@@ -1092,6 +1099,7 @@ def _engine_call(settings: Settings, call):
 
 # Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
 app.command(name="extract")(extract_command)
+app.add_typer(platform_app, name="platform")
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default_factory=list, description="host[:port] store pages may use despite a private address"
     )
     fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, description="largest store page fetched")
+    default_country: str = Field(
+        default="NZ",
+        pattern="^[A-Z]{2}$",
+        description="ISO country that phone numbers without a +code belong to (until organisations set one)",
+    )
     render_pages: bool = Field(
         default=False,
         description="when a store page's HTML holds no menu, render it in headless Chromium and read it "

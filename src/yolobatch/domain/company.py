@@ -6,6 +6,7 @@ Pure data and functions; the registry adapters in `yolobatch.integrations.regist
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -45,6 +46,11 @@ STREET_TYPES = frozenset(
     }
 )
 FALLBACK_STREET_WORDS = 3
+# Letters that carry no combining mark to strip but are still read as their plain Latin neighbours.
+UNFOLDED_LETTERS = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "đ": "d", "Đ": "D", "ł": "l"}
+    | {"Ł": "L", "ı": "i"}
+)
 PARENTHESISED = re.compile(r"\([^()]*\)")
 WORD_EDGE_PUNCTUATION = ".,;:"
 
@@ -111,6 +117,13 @@ class CompanyDetails(BaseModel):
     registered_address: str | None = None
     phone: str | None = None
     email: str | None = None
+
+
+def fold(text: str) -> str:
+    """Accents and macrons folded to their letters: "Café Kāpiti" → "Cafe Kapiti". Registers and staff
+    spell the same name both ways, and a deleted letter ("CAF KPITI") would cost the match."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(UNFOLDED_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def clean_search_name(name: str) -> str:

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from yolobatch.domain.image_urls import check_image_url
 from yolobatch.domain.plan import SubStep
 
 HEX_COLOUR = r"^#[0-9A-Fa-f]{6}$"
@@ -94,6 +95,16 @@ class WebsiteSection(_Section):
     nav_text_color: ColourKeyword = "white"
     card_text_color: ColourKeyword = "white"
     item_layout: Literal["list", "card"] = "card"
+    # The images themselves (step 1 found them): the platform cannot read our database for them.
+    logo_url: str | None = Field(default=None, max_length=2000)
+    favicon_url: str | None = Field(default=None, max_length=2000)
+    header_image_url: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("logo_url", "favicon_url", "header_image_url")
+    @classmethod
+    def _public_image(cls, value: str | None) -> str | None:
+        # The platform fetches these: the same rule as the payload builders, reported at input time.
+        return check_image_url(value) if value else value
 
 
 class PaymentSection(_Section):
@@ -114,6 +125,21 @@ class OnboardingSection(_Section):
         return self
 
 
+class CompanySection(_Section):
+    """What steps 2-4 learned about the company behind the restaurant (all optional)."""
+
+    legal_name: str | None = Field(default=None, max_length=300)
+    company_number: str | None = Field(default=None, max_length=40)
+    nzbn: str | None = Field(default=None, max_length=40)
+    gst_number: str | None = Field(default=None, max_length=40)
+    director_name: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=40)
+
+
+# The original platform's own ids: opaque to us, so only their shape is checked.
+PLATFORM_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
 class RegistrationConfig(_Section):
     """Everything step 6 needs to register one restaurant on the platform."""
 
@@ -125,7 +151,19 @@ class RegistrationConfig(_Section):
     onboarding: OnboardingSection = Field(
         default_factory=lambda: OnboardingSection(create_onboarding_user=False, sync_onboarding_record=False)
     )
+    company: CompanySection = Field(default_factory=CompanySection)
     steps_enabled: dict[SubStep, bool] = Field(default_factory=dict)
+    # Only the `original` platform adapter needs these: that service looks everything up by its own ids.
+    platform_restaurant_id: str | None = Field(
+        default=None,
+        pattern=PLATFORM_ID,
+        description="the original platform's restaurant id (letters, digits, _ . : -; at most 128)",
+    )
+    platform_menu_id: str | None = Field(
+        default=None,
+        pattern=PLATFORM_ID,
+        description="the original platform's menu id (letters, digits, _ . : -; at most 128)",
+    )
 
     def secrets(self) -> list[str]:
         """Clear-text secrets in this config, for redaction of anything derived from it."""

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.image_urls import is_safe_image_url
+from yolobatch.domain.phone import normalise_phone
 
 if TYPE_CHECKING:
     from yolobatch.domain.company import CompanyDetails
-    from yolobatch.domain.extraction import ExtractionResult
+    from yolobatch.domain.extraction import Branding, ExtractionResult
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -45,13 +47,19 @@ def derive_config(
     company: CompanyDetails | None,
     menu_id: str | None,
     password: str,
+    country: str = "NZ",
 ) -> tuple[dict[str, Any], list[str]]:
-    """The config as wire JSON (camelCase, secrets in clear) and the warnings a reviewer should see."""
+    """The config as wire JSON (camelCase, secrets in clear) and the warnings a reviewer should see.
+    `country` reads phone numbers written without a country code."""
     warnings: list[str] = []
     contact = extraction.contact if extraction else None
     branding = extraction.branding if extraction else None
     email = _first(facts.get("email"), contact and contact.email, company and company.email)
     phone = _first(facts.get("phone"), contact and contact.phone, company and company.phone)
+    if phone:
+        phone, doubt = normalise_phone(phone, country)
+        if doubt:
+            warnings.append(doubt)
     address = _first(
         facts.get("address"), contact and contact.address, company and company.registered_address
     )
@@ -94,8 +102,10 @@ def derive_config(
             else "secondary",
             "cardTextColor": "white",
             "itemLayout": "card",
+            **_image_urls(branding, warnings),
         },
         "payment": {"includeStripeLink": False},
+        "company": _company_section(company),
         "onboarding": {
             "createOnboardingUser": bool(email),
             "syncOnboardingRecord": bool(email),
@@ -105,6 +115,38 @@ def derive_config(
         },
     }
     return config, warnings
+
+
+def _image_urls(branding: Branding | None, warnings: list[str]) -> dict[str, str]:
+    """Only URLs the platform may be sent; a local one (a test store page) is left out, warned."""
+    if branding is None:
+        return {}
+    found = {
+        "logoUrl": branding.logo_url,
+        "faviconUrl": branding.favicon_url,
+        "headerImageUrl": branding.cover_image_url,
+    }
+    kept = {}
+    for key, url in found.items():
+        if url and is_safe_image_url(url):
+            kept[key] = url
+        elif url:
+            warnings.append(f"website.{key} {url!r} is not a public http(s) URL: not sent to the platform")
+    return kept
+
+
+def _company_section(company: CompanyDetails | None) -> dict[str, Any]:
+    if company is None:
+        return {}
+    fields = {
+        "legalName": company.legal_name,
+        "companyNumber": company.company_number,
+        "nzbn": company.nzbn,
+        "gstNumber": company.gst_number,
+        "directorName": company.contact_person,
+        "contactPhone": company.phone,
+    }
+    return {key: value for key, value in fields.items() if value}
 
 
 def validate_config(wire: dict[str, Any]) -> tuple[RegistrationConfig | None, list[str]]:

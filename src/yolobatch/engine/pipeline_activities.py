@@ -155,6 +155,7 @@ class PipelineActivities:
                 company,
                 menu_ids[0] if menu_ids else None,
                 generate_password(),
+                country=self._settings.default_country,
             )
             self._store.save_config_draft(inp.job_id, wire, warnings)
         wire = self._store.config_wire(inp.job_id)

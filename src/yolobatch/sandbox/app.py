@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -11,12 +12,12 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from yolobatch.sandbox import menu_ops, registration, registry_api, store_pages
+from yolobatch.sandbox import menu_ops, original, registration, registry_api, store_pages
 from yolobatch.sandbox.faults import FaultPlanRequest
 from yolobatch.sandbox.pipeline import handle_lookup, handle_operation, sandbox_of
-from yolobatch.sandbox.protocol import Handler, fail
+from yolobatch.sandbox.protocol import Handler, Reply, fail
 from yolobatch.sandbox.settings import SandboxSettings
-from yolobatch.sandbox.state import Sandbox
+from yolobatch.sandbox.state import Sandbox, World
 
 REGISTRATION_HANDLERS: dict[str, Handler] = {**registration.HANDLERS, **menu_ops.HANDLERS}
 
@@ -63,13 +64,36 @@ def _api_router() -> APIRouter:
 
     @router.get("/api/upload-batches/{batch_id}")
     async def upload_batch(batch_id: str, request: Request) -> Response:
+        def lookup(world: World, org_id: str) -> Reply:
+            reply = menu_ops.upload_batch_status(world, org_id, batch_id)
+            return original.nest_upload_status(reply) if world.settings.contract == "original" else reply
+
+        return await handle_lookup(request, "upload-batches", lookup)
+
+    @router.get("/api/registration/status/{restaurant_id}")
+    async def registration_status(restaurant_id: str, request: Request) -> Response:
+        return await handle_lookup(request, "status", _original_only(original.status_read, restaurant_id))
+
+    @router.get("/api/registration/code-injection/{restaurant_id}")
+    async def code_injection(restaurant_id: str, request: Request) -> Response:
         return await handle_lookup(
-            request,
-            "upload-batches",
-            lambda world, org_id: menu_ops.upload_batch_status(world, org_id, batch_id),
+            request, "code-injection", _original_only(original.code_injection_read, restaurant_id)
         )
 
     return router
+
+
+def _original_only(
+    read: Callable[[World, str, str], Reply], restaurant_id: str
+) -> Callable[[World, str], Reply]:
+    """The verification reads exist on the original contract only; the contract has none (it replays)."""
+
+    def lookup(world: World, org_id: str) -> Reply:
+        if world.settings.contract != "original":
+            return fail(404, "Unknown endpoint: this sandbox speaks yolobatch's contract")
+        return read(world, org_id, restaurant_id)
+
+    return lookup
 
 
 def _health_router() -> APIRouter:
@@ -110,6 +134,18 @@ def _control_router() -> APIRouter:
     async def reset(request: Request) -> dict[str, bool]:
         sandbox_of(request).reset()
         return {"ok": True}
+
+    @router.post("/platform-restaurants")
+    async def seed_restaurant(request: Request) -> Any:
+        """Seed a restaurant (and its menus) under the platform's own id, for the original contract."""
+        try:
+            seed_request = original.SeedRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return fail(400, f"Invalid restaurant: {exc}").to_response()
+        world = sandbox_of(request).world
+        async with world.lock:
+            original.seed(world, seed_request)
+        return {"ok": True, "restaurantId": seed_request.restaurant_id, "menus": sorted(seed_request.menus)}
 
     @router.post("/faults")
     async def add_fault(request: Request) -> Any:

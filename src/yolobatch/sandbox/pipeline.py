@@ -16,6 +16,7 @@ from yolobatch.sandbox import idempotency
 from yolobatch.sandbox.calls import CallRecord
 from yolobatch.sandbox.catalog import NOMINAL_SECONDS
 from yolobatch.sandbox.faults import Fault, warning_reply
+from yolobatch.sandbox.original import complete_body
 from yolobatch.sandbox.protocol import Call, Handler, Reply, fail
 from yolobatch.sandbox.state import Sandbox, World
 
@@ -105,11 +106,20 @@ async def _operate(
     if isinstance(body, Reply):
         return body
     record.attach_payload(body)
-    if record.restaurant_id is None or not record.restaurant_id.strip():
+    if world.settings.contract == "original" and endpoint == "upload-images":
+        pass  # its body is `{}`: the restaurant is found through the menu in the path
+    elif record.restaurant_id is None or not record.restaurant_id.strip():
         return fail(400, "restaurantId is required")
     org_id = _org_id(request) or ""
-    call = Call(world, endpoint, org_id, record.restaurant_id, body, dict(request.path_params))
-    key = _idempotency_key(request)
+    original = world.settings.contract == "original"
+    if original:
+        completed = complete_body(world, endpoint, org_id, body, dict(request.path_params))
+        if isinstance(completed, Reply):
+            return completed
+        body = completed
+    call = Call(world, endpoint, org_id, str(body["restaurantId"]), body, dict(request.path_params))
+    # The original service ignores idempotency keys: every repeat runs again (and is counted as a duplicate).
+    key = None if original else _idempotency_key(request)
     if key is None:
         reply, fault = await _execute(call, handler)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -10,6 +12,11 @@ class SandboxSettings(BaseModel):
     # producing a fault-free sandbox that makes a test pass for the wrong reason.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    contract: Literal["contract", "original"] = Field(
+        default="contract",
+        description="which registration contract to speak: yolobatch's own (docs/platform-contract.yaml) "
+        "or the original service's (its own restaurant ids, idempotency keys ignored)",
+    )
     service_key: str = Field(default="sandbox-service-key", min_length=1)
     registry_api_key: str = Field(
         default="sandbox-registry-key", min_length=1, description="NZBN and Companies House API key"

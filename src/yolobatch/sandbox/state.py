@@ -152,6 +152,8 @@ class World:
         self.onboarding_users: dict[tuple[str, str], OnboardingUser] = {}
         self.upload_batches: dict[str, UploadBatch] = {}
         self.effects: list[Effect] = []
+        # The original contract's restaurants, keyed by (organisation, the platform's restaurant id).
+        self.seeded: dict[tuple[str, str], Any] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     def latency(self, nominal_seconds: float) -> float:

@@ -71,6 +71,10 @@ class RegistrationClient:
         result.seconds = time.monotonic() - started
         return result
 
+    async def get(self, path: str, timeout: float) -> dict[str, Any]:
+        """A read of the platform (no side effect): its JSON object, or CallFailed."""
+        return self._json_body(await self._send("GET", path, None, None, timeout))
+
     async def _send(
         self,
         method: str,
@@ -160,12 +164,18 @@ class RegistrationClient:
             raise CallFailed(f"asynchronous upload without a usable progressUrl: {url!r}", retryable=False)
         while True:
             response = await self._send("GET", url, None, None, timeout)
-            progress = self._json_body(response)
+            progress = upload_progress(self._json_body(response))
             if progress.get("status") == "completed":
                 return {"total": progress.get("total"), "uploaded": progress.get("uploaded")}
             if progress.get("status") == "failed":
                 raise CallFailed(f"image upload batch failed: {progress.get('error')}", retryable=False)
             await asyncio.sleep(interval)
+
+
+def upload_progress(body: dict[str, Any]) -> dict[str, Any]:
+    """The upload batch's fields: the original nests them under `batch` (issue 15), the contract does not."""
+    nested = body.get("batch")
+    return nested if isinstance(nested, dict) else body
 
 
 def _retryable(status: int) -> bool:

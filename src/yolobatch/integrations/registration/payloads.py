@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.image_urls import check_image_url
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.plan import PLAN, SubStep
 
@@ -33,6 +34,19 @@ def _tint(value: str) -> str | None:
     return None if value in ("none", "custom") else value
 
 
+def _guarded(urls: list[str]) -> list[str]:
+    """Every image URL the platform will fetch passes the SSRF rule; one bad URL refuses the call."""
+    return [check_image_url(url) for url in urls]
+
+
+def _optional_url(url: str | None) -> str | None:
+    return check_image_url(url) if url else None
+
+
+def _company(config: RegistrationConfig) -> dict[str, Any]:
+    return config.company.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 def build_request(
     key: SubStep, restaurant_id: str, config: RegistrationConfig, menu: Menu | None, context: dict[str, Any]
 ) -> Request:
@@ -53,13 +67,14 @@ def build_request(
                 "primaryColor": website.primary_color,
                 "secondaryColor": website.secondary_color,
                 "theme": website.theme,
+                "cuisines": list(website.cuisines),
             }
         case S.CREATE_ONBOARDING_USER:
             body |= {"userName": onboarding.user_name, "userEmail": onboarding.user_email}
             if onboarding.user_password is not None and onboarding.user_password.get_secret_value():
                 body["userPassword"] = onboarding.user_password.get_secret_value()
         case S.UPLOAD_IMAGES:
-            body["images"] = menu.image_urls() if menu else []
+            body["images"] = _guarded(menu.image_urls() if menu else [])
         case S.RESTAURANT_REGISTRATION:
             body |= {
                 "registrationType": restaurant.registration_mode,
@@ -75,9 +90,19 @@ def build_request(
             body |= {
                 "codeInjectionId": context.get("codeInjectionId"),
                 "filePaths": context.get("filePaths"),
+                "restaurantName": restaurant.name,
+                "address": restaurant.address,
+                "phone": restaurant.phone,
+                "theme": website.theme,
+                "primaryColor": website.primary_color,
+                "secondaryColor": website.secondary_color,
+                "cuisines": list(website.cuisines),
+                "logoUrl": _optional_url(website.logo_url),
+                "faviconUrl": _optional_url(website.favicon_url),
                 "headerConfig": {
                     "enabled": website.configure_header,
                     "backgroundSource": website.header_image_source,
+                    "imageUrl": _optional_url(website.header_image_url),
                 },
                 "itemsConfig": {"layout": website.item_layout or "list"},
                 "textColorConfig": {
@@ -98,6 +123,8 @@ def build_request(
         case S.PAYMENT_CONFIG:
             body["includeConnectLink"] = config.payment.include_stripe_link
         case S.MENU_IMPORT:
+            if menu:
+                _guarded(menu.image_urls())
             body |= {"menuId": menu_id, "menu": menu.model_dump(mode="json") if menu else None}
         case S.SYNC_ONBOARDING_USER:
             # The original raced payment and website for these two values; here they are dependencies.
@@ -109,6 +136,7 @@ def build_request(
                 "userEmail": onboarding.user_email,
                 "contactPerson": onboarding.user_name,
                 "updates": {k: v for k, v in updates.items() if v},
+                "company": _company(config),
             }
         case S.OPTION_SETS | S.ITEM_TAGS:
             body["menuId"] = menu_id
