@@ -27,6 +27,7 @@ from yolobatch.cli.common import (
 from yolobatch.cli.render import _report, _summary, _table, _watch
 from yolobatch.cli.serve import _sandbox_summary, sandbox_settings
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_upload
+from yolobatch.domain.company import REGISTRIES
 from yolobatch.engine.devserver import free_port
 from yolobatch.settings import Settings
 from yolobatch.terminal import safe
@@ -46,7 +47,7 @@ def run(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never ask: leave choices waiting, exit")
     ] = False,
-    registry: Annotated[str, typer.Option(help="Company registry: nzbn or companies_house")] = "nzbn",
+    registry: Annotated[str, typer.Option(help=f"Company registry: {' or '.join(REGISTRIES)}")] = "nzbn",
     auto_select: Annotated[
         bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
     ] = True,
@@ -60,8 +61,8 @@ def run(
     """
     port = free_port() if sandbox else None
     batch = _load_batch(file, f"http://127.0.0.1:{port}" if port else None)
-    if registry not in ("nzbn", "companies_house"):
-        console.print("[red]--registry must be nzbn or companies_house[/]")
+    if registry not in REGISTRIES:
+        console.print(f"[red]--registry must be {' or '.join(REGISTRIES)}[/]")
         raise typer.Exit(2)
     settings = _settings(data_dir, time_scale=time_scale)
     interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()

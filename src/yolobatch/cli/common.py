@@ -29,21 +29,6 @@ SYMBOLS = {
     "action_required": "[bold yellow]?[/]",
 }
 WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
-SHORT = {
-    "cloudwaitressAccount": "acct",
-    "codeGeneration": "code",
-    "createOnboardingUser": "user",
-    "uploadImages": "img",
-    "restaurantRegistration": "reg",
-    "websiteConfig": "web",
-    "servicesConfig": "svc",
-    "paymentConfig": "pay",
-    "menuImport": "menu",
-    "syncOnboardingUser": "sync",
-    "optionSets": "opts",
-    "itemTags": "tags",
-}
-SETTLED_JOBS = {"completed", "cancelled", "action_required"}
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="YOLOBATCH_DATA_DIR", help="default ./.yolobatch")

@@ -11,10 +11,12 @@ from typing import Any
 from rich.live import Live
 from rich.table import Table
 
-from yolobatch.cli.common import SETTLED_JOBS, SHORT, SYMBOLS, WARNING_SYMBOL, console
+from yolobatch.cli.common import SYMBOLS, WARNING_SYMBOL, console
 from yolobatch.cli.prompts import _ask, _questions
 from yolobatch.cli.serve import _sandbox_summary
 from yolobatch.domain.plan import PLAN
+from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
+from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.terminal import safe
 
 
@@ -43,7 +45,7 @@ async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
                     if live is not None:
                         live.start()
                     continue
-                if jobs and all(job["status"] in SETTLED_JOBS for job in jobs):
+                if jobs and all(job["status"] in QUIESCENT_JOB_STATUSES for job in jobs):
                     return progress
                 if stop.is_set():
                     console.print(
@@ -97,7 +99,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         caption += f" · {progress['with_warnings']} with warnings (⚠)"
     if elapsed and done:
         caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
-    caption += "\nregistration: " + " ".join(SHORT[spec.key.value] for spec in PLAN) + "\n"
+    caption += "\nregistration: " + " ".join(spec.short for spec in PLAN) + "\n"
     table = Table(
         title=f"{progress['name']} — {progress['status']}",
         title_justify="left",
@@ -117,7 +119,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         if pipeline:
             steps = job.get("steps", {})
             cells.insert(
-                0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
+                0,
+                "".join(SYMBOLS.get(steps.get(str(s.number), {}).get("status"), " ") for s in PIPELINE_STEPS),
             )
         table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
@@ -132,7 +135,10 @@ def _call_symbol(call: dict) -> str:
 def _report(progress: dict, elapsed: float, world) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
     console.print(f"Batch {progress['status']} in {elapsed:.1f} s: {counts}")
-    choices = [(job["restaurant_name"], job["steps"]["3"]) for job in progress["jobs"] if "3" in job["steps"]]
+    choice = str(Step.COMPANY_SELECTION)
+    choices = [
+        (job["restaurant_name"], job["steps"][choice]) for job in progress["jobs"] if choice in job["steps"]
+    ]
     if choices:
         console.print("Companies:")
         for name, step in choices:

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yolobatch.domain.plan import PLAN
-from yolobatch.engine.workflows.pipeline import STEP_NAMES
+from yolobatch.domain.statuses import QUIET_BATCH_STATUSES
+from yolobatch.domain.steps import STEP_KEYS, Step
 from yolobatch.service.configs import problems
+from yolobatch.store.read_models import BatchSummary
 from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
-# Batches in these states can have nothing waiting for a person, so the inbox does not read them.
-QUIET_BATCHES = ("draft", "completed", "cancelled", "completed_with_cancellations")
 
 
 @dataclass
@@ -35,25 +35,25 @@ class InboxItem:
     errors: list[str] = field(default_factory=list)
 
 
-def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> list[InboxItem]:
+def _items_for_job(store: Store, batch: BatchSummary, job: dict[str, Any]) -> list[InboxItem]:
     base = {
-        "batch_id": batch["batch_id"],
-        "batch_name": batch["name"],
+        "batch_id": batch.batch_id,
+        "batch_name": batch.name,
         "job_id": job["job_id"],
         "restaurant": job["restaurant_name"],
     }
     items: list[InboxItem] = []
     for number, step in sorted(job["steps"].items()):
         text = step["reason"] or step["error"] or ""
-        if number == "3" and step["status"] == "action_required":
+        if number == str(Step.COMPANY_SELECTION) and step["status"] == "action_required":
             candidates = store.candidates(job["job_id"])
             items.append(InboxItem("company", **base, reason=text, candidates=candidates))
-        elif number == "5" and step["status"] == "action_required":
+        elif number == str(Step.CONFIG) and step["status"] == "action_required":
             review = store.config_review(job["job_id"])
             errors = problems(store, job["job_id"]) if review else []
             items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
-        elif step["status"] == "failed" and int(number) in STEP_NAMES:
-            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_NAMES[int(number)]))
+        elif step["status"] == "failed" and int(number) in STEP_KEYS:
+            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_KEYS[int(number)]))
     for key in SUB_STEPS:
         sub = job["sub_steps"].get(key)
         if sub and sub["status"] == "failed":
@@ -66,10 +66,10 @@ def waiting(store: Store, org: str, kind: str | None = None, batch_id: str | Non
     batches, _ = store.list_batches(org, limit=500)
     items: list[InboxItem] = []
     for batch in reversed(batches):
-        if batch["status"] in QUIET_BATCHES or (batch_id and batch["batch_id"] != batch_id):
+        if batch.status in QUIET_BATCH_STATUSES or (batch_id and batch.batch_id != batch_id):
             continue
         for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
-            for job in store.batch_progress(batch["batch_id"], org, state=state)["jobs"]:
+            for job in store.batch_progress(batch.batch_id, org, state=state)["jobs"]:
                 items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
     return items
 

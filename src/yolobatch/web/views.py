@@ -9,20 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from yolobatch.domain.plan import PLAN
-from yolobatch.engine.workflows.pipeline import STEP_NAMES
-from yolobatch.store.repository import JOB_STATES, Store
+from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES
+from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
+from yolobatch.store.repository import Store
 
-STEP_TITLES = {
-    1: "Menu & branding",
-    2: "Company search",
-    3: "Company choice",
-    4: "Company details",
-    5: "Config review",
-    6: "Registration",
-}
 SUB_STEPS = [spec.key.value for spec in PLAN]
-SETTLED = ("completed", "skipped")
-FILTERS = ("all", *JOB_STATES)
+SUB_STEP_LABELS = {spec.key.value: spec.label for spec in PLAN}
 GRID_PAGE_SIZE = 100  # rows per page of the batch grid: a 10 000-restaurant batch stays quick to render
 
 
@@ -39,7 +31,7 @@ def duration(started: str | None, finished: str | None) -> str:
 def step6_summary(job: dict[str, Any]) -> tuple[int, int, int]:
     """(settled registration calls, 12, calls answered `success: false` and kept as warnings)."""
     subs = job["sub_steps"]
-    settled = sum(1 for s in subs.values() if s["status"] in SETTLED)
+    settled = sum(1 for s in subs.values() if s["status"] in SETTLED_SUB_STEP_STATUSES)
     return settled, len(SUB_STEPS), sum(1 for s in subs.values() if s.get("warning"))
 
 
@@ -76,8 +68,8 @@ def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
         for key, sub in ((k, v or {}) for k, v in detail["sub_steps"].items())
     ]
     failed_steps = [
-        {"number": s["number"], "name": STEP_NAMES[s["number"]]}
+        {"number": s["number"], "name": STEP_KEYS[s["number"]]}
         for s in steps
-        if s["status"] == "failed" and s["number"] in STEP_NAMES
+        if s["status"] == "failed" and s["number"] in STEP_KEYS
     ]
     return {"job": detail, "steps": steps, "calls": calls, "failed_steps": failed_steps}
