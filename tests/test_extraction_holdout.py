@@ -1,0 +1,148 @@
+"""Step 1 on real page structures the parsers were not written against (a held-out check of issue #12).
+
+Each test pins one failure found by running `yolobatch extract` on a real capture from another
+market or another kind of site (sources in tests/fixtures/real/SOURCES.md, `holdout-…` rows); the
+corpus pages themselves are scored by tests/test_extraction_corpus.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.integrations.extraction.page import extract_from_html
+
+URL = "https://restaurant.example/menu"
+PHONE = "+32488014822"
+
+
+def _extract(html: str, url: str = URL) -> ExtractionResult:
+    _doc, result = extract_from_html(url, html)
+    return result
+
+
+def _flat(result: ExtractionResult) -> list[tuple[str, str, str]]:
+    assert result.menu is not None, result.warnings
+    return [(c.name, i.name, str(i.price)) for c in result.menu.categories for i in c.items]
+
+
+# -- Deliveroo outside the Gulf: no `currencyCode`, a phone only in the info modal -------------------
+
+
+def _deliveroo(restaurant: dict, item_price: dict, layout_groups: list | None = None) -> str:
+    root = {
+        "restaurant": restaurant,
+        "categories": [{"id": "c", "name": "Nos assiettes"}],
+        "items": [{"id": "i", "categoryId": "c", "name": "Assiette scampi", "price": item_price}],
+    }
+    menu = {"metas": {"root": root}, "layoutGroups": layout_groups or []}
+    state = {"props": {"initialState": {"menuPage": {"menu": menu}}}}
+    return f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script>'
+
+
+def _spans(text: str) -> dict:
+    return {"spans": [{"text": text}]}
+
+
+def test_deliveroo_currency_from_the_prices_own_code() -> None:
+    page = _deliveroo(
+        {"id": "1", "name": "Baalbeck"},
+        {"code": "EUR", "fractional": 2100, "formatted": "21,00 €"},
+        [{"layouts": [{"header": "Coordonnées", "blocks": [{"actions": [{"lines": [_spans(PHONE)]}]}]}]}],
+    )
+    result = _extract(page, "https://deliveroo.be/fr/menu/Brussels/mons-center/baalbeck")
+    assert result.source == "deliveroo"
+    assert result.menu is not None and result.menu.currency == "EUR"  # was the default NZD
+    assert _flat(result) == [("Nos assiettes", "Assiette scampi", "21.00")]
+    assert result.contact.phone == PHONE
+
+
+def test_deliveroo_currency_from_the_restaurants_country_when_prices_carry_no_code() -> None:
+    location = {"address": {"address1": "Via Roma 1", "country": "IT"}}
+    restaurant = {"id": "1", "name": "Da Mario", "location": location}
+    result = _extract(_deliveroo(restaurant, {"fractional": 950}), "https://deliveroo.it/it/menu/milano/x")
+    assert result.menu is not None and result.menu.currency == "EUR"
+    assert _flat(result) == [("Nos assiettes", "Assiette scampi", "9.50")]
+    assert result.contact.phone is None  # "Voir la carte" and such are no phone
+
+
+# -- A restaurant's own site with price columns: "Normal | Groß" heads the section, amounts side by side --
+
+
+def _dish(number: str, name: str, *prices: str) -> str:
+    amounts = "".join(f"<span>{p}&nbsp;€</span>" for p in prices)
+    return (
+        f'<li class="gericht"><span class="gericht__zeile"><span class="gericht__name">'
+        f'<i class="gericht__nr">{number}</i>{name}</span><span class="gericht__preise">{amounts}</span>'
+        f"</span></li>"
+    )
+
+
+def _section(title: str, columns: str, *dishes: str) -> str:
+    return (
+        f'<section class="gruppe"><div class="gruppe__kopf"><h2>{title}</h2>'
+        f'<span class="gruppe__masse">{columns}</span></div><ul class="gerichte">{"".join(dishes)}</ul>'
+        '<div class="hinweis"><p>Auf Wunsch mit Käse überbacken, <strong>1,00&nbsp;€</strong>.</p></div>'
+        "</section>"
+    )
+
+
+def test_price_columns_become_the_lowest_price_and_a_size_group_labelled_by_the_column_heads() -> None:
+    page = (
+        "<main>"
+        + _section(
+            "Pizza",
+            "<span>ø&nbsp;26&nbsp;cm</span><span>ø&nbsp;30&nbsp;cm</span>",
+            _dish("063", "Pizza Calimero", "9,50", "13,00"),
+            _dish("072", "Pizza Frühstück", "8,50", "12,00"),
+            _dish("075", "Pizza Familia Ø 40 cm", "19,00"),
+        )
+        + _section(
+            "Getränke",
+            "<span>1,0&nbsp;l</span><span>0,33&nbsp;l</span>",
+            _dish("G01", "Sinalco Cola", "4,00", "3,00"),
+            _dish("G05", "Uludağ Gazoz", "2,50"),
+        )
+        + "</main>"
+    )
+    result = _extract(page)
+    assert result.source == "dom", result.warnings
+    # Menu numbers in their own element ("063", "G01") are not part of the names; the note's 1,00 € no dish.
+    assert _flat(result) == [
+        ("Pizza", "Pizza Calimero", "9.50"),
+        ("Pizza", "Pizza Frühstück", "8.50"),
+        ("Pizza", "Pizza Familia Ø 40 cm", "19.00"),
+        ("Getränke", "Sinalco Cola", "3.00"),
+        ("Getränke", "Uludağ Gazoz", "2.50"),
+    ]
+    assert result.menu is not None
+    groups = {g.name: g for g in result.menu.option_sets}
+    calimero = result.menu.categories[0].items[0]
+    size = groups[calimero.option_sets[0]]
+    assert [(o.name, str(o.price)) for o in size.items] == [("ø 26 cm", "0.00"), ("ø 30 cm", "3.50")]
+    assert (size.min_selections, size.max_selections) == (1, 1)
+    cola = groups[result.menu.categories[1].items[0].option_sets[0]]
+    assert [(o.name, str(o.price)) for o in cola.items] == [("1,0 l", "1.00"), ("0,33 l", "0.00")]
+    assert result.menu.categories[0].items[2].option_sets == []
+
+
+def test_unlabelled_price_columns_give_the_lowest_price_and_no_invented_group() -> None:
+    # The first section has column heads; the second has none and must not borrow the first's.
+    page = (
+        "<main>"
+        + _section(
+            "Salate", "<span>Normal</span><span>Groß</span>", _dish("001", "Grüner Salat", "6,50", "8,50")
+        )
+        + _section(
+            "Pasta", "", _dish("031", "Gnocchi", "8,00", "10,50"), _dish("032", "Gnocchi", "8,50", "11,00")
+        )
+        + "</main>"
+    )
+    result = _extract(page)
+    assert _flat(result) == [
+        ("Salate", "Grüner Salat", "6.50"),
+        ("Pasta", "Gnocchi", "8.00"),
+        ("Pasta", "Gnocchi", "8.50"),  # two dishes of one name, told apart by their prices
+    ]
+    assert result.menu is not None
+    assert [i.option_sets for i in result.menu.categories[1].items] == [[], []]
