@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from yolobatch.domain.extraction import ExtractionResult
+from yolobatch.integrations.extraction.branding import logo_candidates
 from yolobatch.integrations.extraction.page import extract_from_html
 
 URL = "https://restaurant.example/menu"
@@ -146,3 +147,22 @@ def test_unlabelled_price_columns_give_the_lowest_price_and_no_invented_group() 
     ]
     assert result.menu is not None
     assert [i.option_sets for i in result.menu.categories[1].items] == [[], []]
+
+
+# -- A restaurant's own site hosted by Takeaway.com: the footer badge is Takeaway's logo, not the store's --
+
+
+def test_a_partner_badge_linking_to_another_site_is_no_logo_candidate() -> None:
+    page = (
+        '<html><head><link rel="shortcut icon" href="/favicon.ico"></head><body>'
+        '<a href="/"><img class="site-logo" src="/img/tomo-logo.png"></a>'
+        '<div class="affillogo"><a href="https://www.takeaway.com/be/" rel="nofollow">'
+        '<img class="footerlogo" src="/tpl/template1/images/logo/logo_3.png"></a></div>'
+        '<ul><li class="dish"><b>Shio ramen</b><span class="price">€ 14,50</span></li>'
+        '<li class="dish"><b>Veggie ramen</b><span class="price">€ 14,00</span></li></ul></body></html>'
+    )
+    doc, result = extract_from_html("https://www.tomomons.be/", page)
+    urls = [c.url for c in logo_candidates(doc)]
+    assert "https://www.tomomons.be/img/tomo-logo.png" in urls  # its own logo, linking home, stays
+    assert not any("logo_3.png" in url for url in urls)
+    assert _flat(result) == [("Menu", "Shio ramen", "14.50"), ("Menu", "Veggie ramen", "14.00")]

@@ -5,6 +5,7 @@ the best readable logo fetched (through the same guard) and turned into colours 
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 import httpx
 from selectolax.lexbor import LexborNode as Node
@@ -60,6 +61,8 @@ def logo_candidates(doc: Document) -> list[LogoCandidate]:
         add(first_text(node.get("logo")), "jsonld_logo")
     for img in doc.tree.css("img"):
         attrs = img.attributes
+        if _links_to_another_site(img, doc):
+            continue  # an "order on Takeaway" / "powered by" badge: another company's logo
         hint = " ".join(str(attrs.get(k) or "") for k in ("class", "id", "alt", "src")).lower()
         in_header = _in_header(img)
         if "logo" in hint:
@@ -175,6 +178,23 @@ async def _palette_of(
 def _meta(doc: Document, prop: str) -> str | None:
     meta = doc.tree.css_first(f'meta[property="{prop}"]') or doc.tree.css_first(f'meta[name="{prop}"]')
     return meta.attributes.get("content") if meta is not None else None
+
+
+def _links_to_another_site(node: Node, doc: Document) -> bool:
+    parent = node.parent
+    while parent is not None and parent.tag != "a":
+        parent = parent.parent
+    target = doc.absolute(parent.attributes.get("href")) if parent is not None else None
+    if target is None:
+        return False
+    return _site(urlsplit(target).hostname) != _site(urlsplit(doc.url).hostname)
+
+
+def _site(host: str | None) -> str:
+    """The registrable part of a host, roughly: "www.tomomons.be" → "tomomons.be", "a.b.co.uk" → "b.co.uk"."""
+    labels = (host or "").lower().split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    return ".".join(labels[-keep:])
 
 
 def _in_header(node: Node) -> bool:
