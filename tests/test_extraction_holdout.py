@@ -166,3 +166,24 @@ def test_a_partner_badge_linking_to_another_site_is_no_logo_candidate() -> None:
     assert "https://www.tomomons.be/img/tomo-logo.png" in urls  # its own logo, linking home, stays
     assert not any("logo_3.png" in url for url in urls)
     assert _flat(result) == [("Menu", "Shio ramen", "14.50"), ("Menu", "Veggie ramen", "14.00")]
+
+
+# -- No currency on the page at all: the page's address on the web says which market it serves ----------
+
+
+def test_a_menu_without_any_currency_takes_the_country_of_its_web_address() -> None:
+    page = (
+        '<ul><li class="dish"><b>Spaghetti Napoli</b><span class="price">7,50</span></li>'
+        '<li class="dish"><b>Pizza Margarita</b><span class="price">7,50</span></li></ul>'
+    )
+    for url, currency in (
+        ("https://www.ristorante-roma.it/menu", "EUR"),
+        ("https://deliveroo.co.uk/menu/london/soho/x", "GBP"),
+        ("https://www.ubereats.com/ca-fr/store/x/abc", "CAD"),
+        ("https://www.talabat.com/kuwait/restaurant/1/x", "KWD"),
+    ):
+        result = _extract(page, url)
+        assert result.menu is not None and result.menu.currency == currency, url
+    # A global domain says nothing: the platform's default stands (the operator is warned elsewhere).
+    assert (menu := _extract(page, "https://restaurant.example/menu").menu) is not None
+    assert menu.currency == "NZD"
