@@ -181,9 +181,30 @@ def test_a_menu_without_any_currency_takes_the_country_of_its_web_address() -> N
         ("https://deliveroo.co.uk/menu/london/soho/x", "GBP"),
         ("https://www.ubereats.com/ca-fr/store/x/abc", "CAD"),
         ("https://www.talabat.com/kuwait/restaurant/1/x", "KWD"),
+        ("https://www.talabat.com/ar/kuwait/restaurant/727791/yelo-pizza", "KWD"),
     ):
         result = _extract(page, url)
         assert result.menu is not None and result.menu.currency == currency, url
     # A global domain says nothing: the platform's default stands (the operator is warned elsewhere).
     assert (menu := _extract(page, "https://restaurant.example/menu").menu) is not None
     assert menu.currency == "NZD"
+
+
+# -- Gulf dinars are written to the fils: "1.250 KWD" is one dinar and a quarter, not 1,250 -----------------
+
+
+def test_three_decimal_currencies_read_a_single_mark_as_decimal() -> None:
+    page = (
+        '<ul><li class="dish"><b>Machboos Dyay</b><span class="price">3.750 KWD</span></li>'
+        '<li class="dish"><b>Karak Tea</b><span class="price">0.250 KWD</span></li>'
+        '<li class="dish"><b>Mutabbaq Zubaidi</b><span class="price">6,500 د.ك</span></li></ul>'
+    )
+    result = _extract(page, "https://restaurant.example/menu")
+    assert [(name, price) for _c, name, price in _flat(result)] == [
+        ("Machboos Dyay", "3.75"),
+        ("Karak Tea", "0.25"),
+        ("Mutabbaq Zubaidi", "6.50"),
+    ]
+    assert result.menu is not None and result.menu.currency == "KWD"
+    # Elsewhere a mark before three digits still groups thousands.
+    assert _flat(_extract(page.replace("KWD", "€").replace("د.ك", "€")))[0][2] == "3750.00"

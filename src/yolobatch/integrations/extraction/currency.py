@@ -49,8 +49,11 @@ def url_currency(url: str) -> str | None:
         return COUNTRY_CURRENCY[country]
     if ".".join(labels[-2:]) not in _MARKET_IN_PATH:
         return None
-    market = next((segment for segment in parts.path.lower().split("/") if segment), "")
-    code = _MARKET_NAMES.get(market) or market.split("-")[0].upper()  # "fr", "ca-fr", "en-ae" → FR, CA
-    if market.startswith("en-") and len(market) == 5:
-        code = market[3:].upper()
-    return COUNTRY_CURRENCY.get(code)
+    # The market may follow a language ("talabat.com/ar/kuwait/…"): the first of two segments that names one.
+    for market in [segment for segment in parts.path.lower().split("/") if segment][:2]:
+        code = _MARKET_NAMES.get(market) or market.split("-")[0].upper()  # "fr", "ca-fr" → FR, CA
+        if market.startswith("en-") and len(market) == 5:
+            code = market[3:].upper()  # "en-ae": English in the Emirates
+        if code in COUNTRY_CURRENCY:
+            return COUNTRY_CURRENCY[code]
+    return None
