@@ -208,3 +208,68 @@ def test_three_decimal_currencies_read_a_single_mark_as_decimal() -> None:
     assert result.menu is not None and result.menu.currency == "KWD"
     # Elsewhere a mark before three digits still groups thousands.
     assert _flat(_extract(page.replace("KWD", "€").replace("د.ك", "€")))[0][2] == "3750.00"
+
+
+# -- Microdata written by hand-made CMS templates (Kirby, an ACF WordPress theme) -------------------------
+
+
+def test_microdata_types_are_read_whatever_their_case() -> None:
+    item = (
+        '<div itemprop="hasMenuItem" itemscope itemtype="http://schema.org/menuItem">'
+        '<div itemprop="name">{}</div><div itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+        '<span itemprop="price">{}</span></div></div>'
+    )
+    page = (
+        '<section itemscope itemtype="http://schema.org/Menu"><div itemprop="hasMenuSection" itemscope'
+        ' itemtype="http://schema.org/MenuSection">'
+        '<div class="section-title" itemprop="name">Small Plates</div>'
+        + item.format("Deviled Eggs", "7")
+        + item.format("Fried Chicken Skins", "9")
+        + "</div></section>"
+    )
+    result = _extract(page)
+    assert result.source == "microdata"
+    assert _flat(result) == [
+        ("Small Plates", "Deviled Eggs", "7.00"),
+        ("Small Plates", "Fried Chicken Skins", "9.00"),
+    ]
+
+
+def _sws_item(name: str, own_price: str | None, kind: str, choices: list[tuple[str, str]]) -> str:
+    offer = (
+        '<div itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+        '<span itemprop="price">{}</span></div>'
+    )
+    rows = "".join(
+        f'<div itemprop="hasMenuItem" itemscope itemtype="http://schema.org/MenuItem">'
+        f'<div class="sws-menu__item__{kind}__name" itemprop="name">{label}</div>{offer.format(price)}</div>'
+        for label, price in choices
+    )
+    return (
+        f'<div class="sws-menu__item" itemprop="hasMenuItem" itemscope itemtype="http://schema.org/MenuItem">'
+        f'<div class="sws-menu__item__name" itemprop="name">{name}</div>'
+        f'<div class="sws-menu__item__{kind}s" itemprop="menuAddOn" itemscope itemtype="http://schema.org/MenuSection">'
+        f"{rows}</div>{offer.format(own_price) if own_price else ''}</div>"
+    )
+
+
+def test_unnamed_add_on_sections_are_kept_and_unpriced_dishes_take_their_variants() -> None:
+    page = (
+        '<div itemscope itemtype="http://schema.org/Menu"><div itemprop="hasMenuSection" itemscope'
+        ' itemtype="http://schema.org/MenuSection"><h3 itemprop="name">Pizza</h3>'
+        + _sws_item("Margherita", None, "variation", [("Small", "$12.00"), ("Large", "$18.00")])
+        + _sws_item("Pepperoni", "$14.00", "addon", [("Extra cheese", "$2.00")])
+        + "</div></div>"
+    )
+    result = _extract(page)
+    assert result.source == "microdata"
+    assert _flat(result) == [("Pizza", "Margherita", "12.00"), ("Pizza", "Pepperoni", "14.00")]
+    assert result.menu is not None
+    groups = {g.name: g for g in result.menu.option_sets}
+    size = groups[result.menu.categories[0].items[0].option_sets[0]]
+    assert [(o.name, str(o.price)) for o in size.items] == [("Small", "0.00"), ("Large", "6.00")]
+    assert (size.min_selections, size.max_selections) == (1, 1)
+    add_ons = groups[result.menu.categories[0].items[1].option_sets[0]]
+    assert add_ons.name == "Add-ons" and [(o.name, str(o.price)) for o in add_ons.items] == [
+        ("Extra cheese", "2.00")
+    ]
