@@ -532,7 +532,7 @@ async def test_text_no_database_can_hold_is_refused_in_every_json_body(api: Api)
     ready = demo_batch(1)
     created = await api.http.post("/api/batches", json={"restaurants": ready["restaurants"]})
     batch_id = created.json()["batch_id"]
-    (job_id,) = [j["job_id"] for j in api.store.job_summaries(batch_id)]
+    (job_id,) = [j.job_id for j in api.store.job_summaries(batch_id)]
     sends = {
         f"/api/jobs/{job_id}/config": (b'{"changes": {"website.theme": "d\\ud800rk"}}', "patch"),
         f"/api/jobs/{job_id}/steps/servicesConfig/skip": (b'{"reason": "why \\udc00"}', "post"),

@@ -23,7 +23,10 @@ from rich.live import Live
 from rich.table import Table
 
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_upload
+from yolobatch.domain.company import REGISTRIES
 from yolobatch.domain.plan import PLAN
+from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
+from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.engine.devserver import free_port
 from yolobatch.extract_cli import extract as extract_command
 from yolobatch.platform_cli import app as platform_app
@@ -46,21 +49,6 @@ SYMBOLS = {
     "action_required": "[bold yellow]?[/]",
 }
 WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
-SHORT = {
-    "cloudwaitressAccount": "acct",
-    "codeGeneration": "code",
-    "createOnboardingUser": "user",
-    "uploadImages": "img",
-    "restaurantRegistration": "reg",
-    "websiteConfig": "web",
-    "servicesConfig": "svc",
-    "paymentConfig": "pay",
-    "menuImport": "menu",
-    "syncOnboardingUser": "sync",
-    "optionSets": "opts",
-    "itemTags": "tags",
-}
-SETTLED_JOBS = {"completed", "cancelled", "action_required"}
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="YOLOBATCH_DATA_DIR", help="default ./.yolobatch")
@@ -135,7 +123,7 @@ def run(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never ask: leave choices waiting, exit")
     ] = False,
-    registry: Annotated[str, typer.Option(help="Company registry: nzbn or companies_house")] = "nzbn",
+    registry: Annotated[str, typer.Option(help=f"Company registry: {' or '.join(REGISTRIES)}")] = "nzbn",
     auto_select: Annotated[
         bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
     ] = True,
@@ -149,8 +137,8 @@ def run(
     """
     port = free_port() if sandbox else None
     batch = _load_batch(file, f"http://127.0.0.1:{port}" if port else None)
-    if registry not in ("nzbn", "companies_house"):
-        console.print("[red]--registry must be nzbn or companies_house[/]")
+    if registry not in REGISTRIES:
+        console.print(f"[red]--registry must be {' or '.join(REGISTRIES)}[/]")
         raise typer.Exit(2)
     settings = _settings(data_dir, time_scale=time_scale)
     interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()
@@ -292,7 +280,7 @@ async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
                     if live is not None:
                         live.start()
                     continue
-                if jobs and all(job["status"] in SETTLED_JOBS for job in jobs):
+                if jobs and all(job["status"] in QUIESCENT_JOB_STATUSES for job in jobs):
                     return progress
                 if stop.is_set():
                     console.print(
@@ -417,7 +405,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         caption += f" · {progress['with_warnings']} with warnings (⚠)"
     if elapsed and done:
         caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
-    caption += "\nregistration: " + " ".join(SHORT[spec.key.value] for spec in PLAN) + "\n"
+    caption += "\nregistration: " + " ".join(spec.short for spec in PLAN) + "\n"
     table = Table(
         title=f"{progress['name']} — {progress['status']}",
         title_justify="left",
@@ -437,7 +425,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         if pipeline:
             steps = job.get("steps", {})
             cells.insert(
-                0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
+                0,
+                "".join(SYMBOLS.get(steps.get(str(s.number), {}).get("status"), " ") for s in PIPELINE_STEPS),
             )
         table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
@@ -452,7 +441,10 @@ def _call_symbol(call: dict) -> str:
 def _report(progress: dict, elapsed: float, world) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
     console.print(f"Batch {progress['status']} in {elapsed:.1f} s: {counts}")
-    choices = [(job["restaurant_name"], job["steps"]["3"]) for job in progress["jobs"] if "3" in job["steps"]]
+    choice = str(Step.COMPANY_SELECTION)
+    choices = [
+        (job["restaurant_name"], job["steps"][choice]) for job in progress["jobs"] if choice in job["steps"]
+    ]
     if choices:
         console.print("Companies:")
         for name, step in choices:

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from yolobatch.domain.company import RegistrySource
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YOLOBATCH_", extra="ignore")
@@ -49,7 +51,7 @@ class Settings(BaseSettings):
     registration_api_url: str = Field(default="http://127.0.0.1:8765", description="platform API base URL")
     registration_service_key: SecretStr = SecretStr("sandbox-service-key")
 
-    registry: str = Field(default="nzbn", pattern="^(nzbn|companies_house)$", description="company registry")
+    registry: RegistrySource = Field(default="nzbn", description="company registry")
     nzbn_api_url: str = "https://api.business.govt.nz/gateway/nzbn/v5"
     nzbn_api_key: SecretStr = SecretStr("")
     companies_house_api_url: str = "https://api.company-information.service.gov.uk"

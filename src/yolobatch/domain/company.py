@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# The one list of company registries: settings, the API's schema, the CLI and the adapters
+# (`integrations/registry`) derive theirs from it. Each has settings `<name>_api_url`, `<name>_api_key`.
 RegistrySource = Literal["nzbn", "companies_house"]
+REGISTRIES: tuple[str, ...] = get_args(RegistrySource)
 MatchedOn = Literal["name", "trading_name", "address"]
 
-# Reference §3 step 2: the street is cut after the earliest of these words.
+# As the original's step 2 did: the street is cut after the earliest of these words.
 STREET_TYPES = frozenset(
     {
         "street",
@@ -140,7 +143,7 @@ def street_search_terms(address: str | None, city: str | None) -> str | None:
     """The street part of `address` plus the city, for the by-address search; None when there is no address.
 
     The street ends at its earliest street-type word ("12 Queen Street, Auckland CBD" → "12 Queen Street");
-    without one, the first three words stand in for it (reference §3 step 2).
+    without one, the first three words stand in for it (as the original's step 2 did).
     """
     words = [w.strip(WORD_EDGE_PUNCTUATION) for w in (address or "").split()]
     words = [w for w in words if w]
@@ -171,7 +174,7 @@ def current_first(directors: list[Director]) -> list[Director]:
 
 
 def contact_person(directors: list[Director]) -> str | None:
-    """Reference §3 step 4: the title-cased name of the first director without a cessation date."""
+    """As the original's step 4: the title-cased name of the first director without a cessation date."""
     current = next((d for d in directors if d.is_current and d.name.strip()), None)
     return title_case_name(current.name) if current else None
 

@@ -1,4 +1,4 @@
-"""Step 5: the registration config derived from what steps 1-4 found (reference §5.1 defaults).
+"""Step 5: the registration config derived from what steps 1-4 found (the original system's defaults).
 
 Pure: the caller passes a freshly generated password, so the same inputs always derive the same config.
 Values staff typed win over extracted ones, which win over the registry's published ones.
@@ -171,8 +171,8 @@ PER_RESTAURANT = {
 
 
 def copy_config(source: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
-    """`source`'s settings applied to `target`, keeping the target's per-restaurant fields (reference §3
-    step 5 "Copy to All", which regenerated them from each restaurant)."""
+    """`source`'s settings applied to `target`, keeping the target's per-restaurant fields (as the
+    original's step 5 "Copy to All" did, which regenerated them from each restaurant)."""
     result: dict[str, Any] = {}
     for section, values in source.items():
         if not isinstance(values, dict):
