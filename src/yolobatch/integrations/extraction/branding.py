@@ -61,10 +61,12 @@ def logo_candidates(doc: Document) -> list[LogoCandidate]:
         add(first_text(node.get("logo")), "jsonld_logo")
     for img in doc.tree.css("img"):
         attrs = img.attributes
-        if _links_to_another_site(img, doc):
-            continue  # an "order on Takeaway" / "powered by" badge: another company's logo
         hint = " ".join(str(attrs.get(k) or "") for k in ("class", "id", "alt", "src")).lower()
         in_header = _in_header(img)
+        if not in_header and _links_to_another_site(img, doc):
+            # An "order on Takeaway" / "powered by" badge: another company's logo. A header's logo is the
+            # site's own even when it links to the brand's main site.
+            continue
         if "logo" in hint:
             add(attrs.get("src") or attrs.get("data-src"), "header_logo_img" if in_header else "logo_img")
         elif in_header:
