@@ -273,3 +273,34 @@ def test_unnamed_add_on_sections_are_kept_and_unpriced_dishes_take_their_variant
     assert add_ons.name == "Add-ons" and [(o.name, str(o.price)) for o in add_ons.items] == [
         ("Extra cheese", "2.00")
     ]
+
+
+# -- Five Star Restaurant Menu (WordPress): several `fdm-item-price`s, or a discount beside the price ------
+
+
+def _fdm_item(title: str, prices: list[str], discount: str | None = None) -> str:
+    amounts = "".join(f'<div class="fdm-item-price">{p}</div>' for p in prices)
+    sale = f'<div class="fdm-item-price-discount">{discount}</div>' if discount else ""
+    return (
+        f'<li class="fdm-item fdm-item-has-price"><div class="fdm-item-panel">'
+        f'<p class="fdm-item-title">{title}</p>'
+        f'<div class="fdm-item-price-wrapper" data-min_price="{prices[0]}">{sale}{amounts}</div>'
+        f'<div class="fdm-item-content"><p>house recipe</p></div></div></li>'
+    )
+
+
+def test_five_star_menu_items_with_several_prices_or_a_discount_are_kept() -> None:
+    page = (
+        '<div class="fdm-menu"><ul class="fdm-column"><li class="fdm-section-header"><h3>Starters</h3></li>'
+        '<ul class="fdm-section">'
+        + _fdm_item("Garlic Bread", ["$6.00"])
+        + _fdm_item("Calamari", ["$12.00", "$18.00"])
+        + _fdm_item("Bruschetta", ["$9.00"], discount="$7.50")
+        + "</ul></ul></div>"
+    )
+    # Before: the dishes with two amounts were dropped (each amount was taken for a nameless dish).
+    assert _flat(_extract(page)) == [
+        ("Starters", "Garlic Bread", "6.00"),
+        ("Starters", "Calamari", "12.00"),
+        ("Starters", "Bruschetta", "7.50"),  # the price it is sold at
+    ]
