@@ -30,11 +30,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from tests.conftest import ENGINE_SCALE, FUZZ_BUDGET, SECRET_KEY, asgi_client, batch_of, make_store
-from yolobatch.api.app import create_app
-from yolobatch.api.context import AppContext
 from yolobatch.domain.batch_input import parse_batch
 from yolobatch.engine.contracts import starter_workflow_id
 from yolobatch.engine.devserver import free_port, start_dev_server
+from yolobatch.http.app import create_app
+from yolobatch.http.context import AppContext
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 
@@ -229,7 +229,7 @@ async def test_without_the_engine_its_operations_answer_503_and_the_rest_still_w
                 "/api/batches", json={**body, "start": True}, headers={"Idempotency-Key": "k1"}
             )
             assert resent.status_code == 503, resent.text
-        assert [b["name"] for b in store.list_batches(ORG)[0]].count("resent") == 1
+        assert [b.name for b in store.list_batches(ORG)[0]].count("resent") == 1
         # A person's action on a restaurant says "try again", not "no such workflow" (404).
         job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
         for action in ("cancel", "steps/menuImport/retry", "config/approve"):

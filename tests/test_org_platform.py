@@ -15,10 +15,10 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from tests.conftest import settings_for
-from yolobatch.api.app import create_app
-from yolobatch.api.context import AppContext
 from yolobatch.engine.devserver import free_port
 from yolobatch.engine.runtime import open_store
+from yolobatch.http.app import create_app
+from yolobatch.http.context import AppContext
 from yolobatch.settings import Settings
 
 SECRET = "platform-key-that-must-never-show-9f2c"

@@ -37,13 +37,13 @@ from tests.engine_helpers import (
 from yolobatch.domain.batch_input import BatchInput
 from yolobatch.domain.plan import SubStep
 from yolobatch.domain.statuses import SubStepStatus
-from yolobatch.engine.control import DecisionRejected, decide
 from yolobatch.engine.devserver import free_port
 from yolobatch.integrations.registration.payloads import ENDPOINTS
 from yolobatch.sandbox.server import RunningSandbox, start_in_thread
 from yolobatch.sandbox.settings import SandboxSettings
+from yolobatch.service.control import DecisionRejected, decide
+from yolobatch.service.inbox import inbox
 from yolobatch.store.repository import Store
-from yolobatch.web.views import inbox
 
 pytestmark = pytest.mark.reliability
 
@@ -201,7 +201,7 @@ async def settle_by_hand(
 async def assert_waits_for_a_look(client: Client, store: Store, job: dict[str, Any], key: str) -> None:
     """An outcome_unknown call is in the inbox as such, and only a looked-at decision settles it: skipping
     is refused, and so is a retry that does not say what the portal showed."""
-    items = await asyncio.to_thread(inbox, store, ORG)
+    items = (await asyncio.to_thread(inbox, store, ORG)).items
     assert any(i.kind == "outcome_unknown" and i.job_id == job["job_id"] and i.step == key for i in items)
     with pytest.raises(DecisionRejected, match="check the platform's portal"):
         await decide(client, store, job["job_id"], "skip", key, reason="whatever", actor="ops")

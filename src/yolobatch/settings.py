@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from yolobatch.domain.company import RegistrySource
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YOLOBATCH_", extra="ignore")
@@ -54,7 +56,7 @@ class Settings(BaseSettings):
         description="platform contract of organisations without their own (`yolobatch org platform`)",
     )
 
-    registry: str = Field(default="nzbn", pattern="^(nzbn|companies_house)$", description="company registry")
+    registry: RegistrySource = Field(default="nzbn", description="company registry")
     nzbn_api_url: str = "https://api.business.govt.nz/gateway/nzbn/v5"
     nzbn_api_key: SecretStr = SecretStr("")
     companies_house_api_url: str = "https://api.company-information.service.gov.uk"
@@ -63,6 +65,11 @@ class Settings(BaseSettings):
         default_factory=list, description="host[:port] store pages may use despite a private address"
     )
     fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, description="largest store page fetched")
+    default_country: str = Field(
+        default="NZ",
+        pattern="^[A-Z]{2}$",
+        description="ISO country that phone numbers without a +code belong to (until organisations set one)",
+    )
     render_pages: bool = Field(
         default=False,
         description="when a store page's HTML holds no menu, render it in headless Chromium and read it "
@@ -111,7 +118,7 @@ class Settings(BaseSettings):
     )
 
     # Slow clients: each open connection costs the API process memory and a file descriptor; a client that
-    # trickles a request in must not hold one for long (see api/serving.py).
+    # trickles a request in must not hold one for long (see http/serving.py).
     http_head_timeout: float = Field(
         default=10.0, gt=0, description="seconds a client has to send a request's line and headers"
     )

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from yolobatch.api.context import AppContext, context
-from yolobatch.api.security import current_actor, current_org
 from yolobatch.domain.org_platform import BadPlatform
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.security import current_actor, current_org
 
 org_platform = APIRouter(prefix="/api/org", tags=["organisation"])
 Org = Annotated[str, Depends(current_org)]

@@ -11,12 +11,12 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from yolobatch.api.context import AppContext, context
 from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.schemas import (
     ActionResult,
@@ -29,7 +29,6 @@ from yolobatch.api.schemas import (
     InputProblems,
     Reason,
 )
-from yolobatch.api.security import current_actor, current_org
 from yolobatch.domain.batch_input import (
     MAX_UPLOAD_BYTES,
     BatchInput,
@@ -37,10 +36,12 @@ from yolobatch.domain.batch_input import (
     parse_batch,
     parse_upload,
 )
-from yolobatch.domain.derive import validate_config
-from yolobatch.engine import control
+from yolobatch.domain.statuses import batch_status
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.security import current_actor, current_org
+from yolobatch.service import batches, configs, control
+from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
@@ -72,19 +73,20 @@ async def _create(
     idempotency_key: str | None,
 ) -> BatchCreated:
     try:
-        batch_id = await asyncio.to_thread(
-            ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options, idempotency_key
+        created = await batches.create(
+            ctx.client,
+            ctx.store,
+            ctx.settings,
+            org=org,
+            actor=actor,
+            batch=batch,
+            options=options,
+            start_now=start,
+            idempotency_key=idempotency_key,
         )
     except IdempotencyConflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
-    if start:  # again on a resend: starting is idempotent, and the first attempt may have failed (503)
-        await _start(ctx, batch_id, actor)
-    return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
-
-
-async def _start(ctx: AppContext, batch_id: str, actor: str) -> str:
-    tuning = control.tuning_for(ctx.settings)
-    return await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+    return BatchCreated(batch_id=created.batch_id, restaurants=created.restaurants, started=created.started)
 
 
 @router.post("/batches", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -144,7 +146,7 @@ async def list_batches(
     items, total = await asyncio.to_thread(
         ctx.store.list_batches, org, status=status_filter, limit=limit, offset=offset
     )
-    return BatchList(items=items, total=total, limit=limit, offset=offset)
+    return BatchList(items=[asdict(item) for item in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/batches/{batch_id}")
@@ -171,7 +173,9 @@ async def start_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Start a batch. Starting twice is harmless: a batch already started (or finished) answers
     `already started`."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    return ActionResult(result=await _start(ctx, batch_id, actor))
+    return ActionResult(
+        result=await batches.start(ctx.client, ctx.store, ctx.settings, batch_id, actor=actor)
+    )
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=ActionResult)
@@ -203,37 +207,37 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
     plus our detail under `detail`."""
     progress = await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
-    restaurants = progress["jobs"]
+    restaurants = progress.jobs
     total = len(restaurants)
-    counts = Counter(j["status"] for j in restaurants)
-    states = Counter(j["state"] for j in restaurants)
-    steps_waiting = sorted({j["step_requiring_action"] for j in restaurants if j["step_requiring_action"]})
+    counts = Counter(j.status for j in restaurants)
+    states = Counter(j.state for j in restaurants)
+    steps_waiting = sorted({j.step_requiring_action for j in restaurants if j.step_requiring_action})
     return {
         "success": True,
         "batch": {
             "id": batch_id,
-            "name": progress["name"],
-            "status": batch_status(counts, started=progress["started"], total=total),
+            "name": progress.name,
+            "status": batch_status(counts, started=progress.started, total=total),
             "total_restaurants": total,
             "completed_restaurants": counts.get("completed", 0),
             # A step or call failed and waits for a retry, skip or mark done.
             "failed_restaurants": states.get("failed", 0),
             # Waiting for a person's choice (company, config review): not a failure.
             "waiting_restaurants": states.get("waiting", 0),
-            "restaurants_with_warnings": sum(1 for j in restaurants if j["warnings"]),
+            "restaurants_with_warnings": sum(1 for j in restaurants if j.warnings),
         },
-        "percentage": round(100 * sum(j["done"] for j in restaurants) / max(1, total), 1),
+        "percentage": round(100 * sum(j.done for j in restaurants) / max(1, total), 1),
         "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {
-                "job_id": j["job_id"],
-                "name": j["restaurant_name"],
-                "status": j["status"],
-                "state": j["state"],
-                "current_step": j["current_step"],
-                "step_requiring_action": j["step_requiring_action"],
-                "error": j["error"],
-                "warnings": j["warnings"],
+                "job_id": j.job_id,
+                "name": j.restaurant_name,
+                "status": j.status,
+                "state": j.state,
+                "current_step": j.current_step,
+                "step_requiring_action": j.step_requiring_action,
+                "error": j.error,
+                "warnings": j.warnings,
             }
             for j in restaurants
         ],
@@ -270,14 +274,14 @@ async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ct
     An unknown field is a 422; an approved config is frozen (409): revise it instead."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+        raise HTTPException(409, detail=str(configs.NoConfigYet()))
     try:
         await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes, actor)
     except ConfigFrozen as exc:
         raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    errors = await asyncio.to_thread(configs.problems, ctx.store, job_id)
     review = await asyncio.to_thread(ctx.store.config_review, job_id)
     return {"config": review, "errors": errors}
 
@@ -290,7 +294,7 @@ async def revise_config(
     already completed are not sent again; calls that run from now on (retries included) use it."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+        raise HTTPException(409, detail=str(configs.NoConfigYet()))
     try:
         version = await asyncio.to_thread(ctx.store.revise_config, job_id, body.changes, actor, body.reason)
     except ConfigNotApproved as exc:
@@ -308,14 +312,13 @@ async def revise_config(
 async def approve(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Step 5: approve the stored config; the engine validates it again before registering."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
-    if errors:
-        # Approving would be accepted and then refused by the engine's own check, silently: say why now.
-        raise HTTPException(422, detail="the config is not valid, fix it first: " + "; ".join(errors))
     approval = Approval(actor=actor, reason=body.reason)
-    return ActionResult(result=await control.approve_config(ctx.client, ctx.store, job_id, approval))
+    try:
+        return ActionResult(result=await configs.approve(ctx.client, ctx.store, job_id, approval))
+    except configs.NoConfigYet as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except configs.ConfigInvalid as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
 @jobs.post("/{job_id}/config/copy-to-all")
@@ -340,8 +343,8 @@ async def decide(
     """Retry, skip or mark done (`mark_done`, with a reason) a failed step (`extraction`, `companySearch`,
     `companyDetails`, `config`) or registration call (`menuImport`, ...)."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    if action in control.NEEDS_REASON and not body.reason.strip():
-        raise HTTPException(422, detail=control.NEEDS_REASON[action])
+    if problem := control.missing_reason(action, body.reason):
+        raise HTTPException(422, detail=problem)
     result = await control.decide(
         ctx.client,
         ctx.store,

@@ -1,33 +1,21 @@
-"""Shaping the store's read model for pages: grid rows, filters, timings and the inbox.
+"""Shaping the store's read model for pages: grid rows, filters and timings.
 
 Everything here is synchronous and reads the store; the routes call it through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
-from yolobatch.engine.workflows.pipeline import STEP_NAMES
-from yolobatch.store.repository import JOB_STATES, Store
+from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES
+from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
+from yolobatch.store.repository import Store
 
-STEP_TITLES = {
-    1: "Menu & branding",
-    2: "Company search",
-    3: "Company choice",
-    4: "Company details",
-    5: "Config review",
-    6: "Registration",
-}
 SUB_STEPS = [spec.key.value for spec in PLAN]
-SETTLED = ("completed", "skipped")
-FILTERS = ("all", *JOB_STATES)
+SUB_STEP_LABELS = {spec.key.value: spec.label for spec in PLAN}
 GRID_PAGE_SIZE = 100  # rows per page of the batch grid: a 10 000-restaurant batch stays quick to render
-# Batches in these states can have nothing waiting for a person, so the inbox does not read them.
-QUIET_BATCHES = ("draft", "completed", "cancelled", "completed_with_cancellations")
 
 
 def duration(started: str | None, finished: str | None) -> str:
@@ -43,7 +31,7 @@ def duration(started: str | None, finished: str | None) -> str:
 def step6_summary(job: dict[str, Any]) -> tuple[int, int, int]:
     """(settled registration calls, 12, calls answered `success: false` and kept as warnings)."""
     subs = job["sub_steps"]
-    settled = sum(1 for s in subs.values() if s["status"] in SETTLED)
+    settled = sum(1 for s in subs.values() if s["status"] in SETTLED_SUB_STEP_STATUSES)
     return settled, len(SUB_STEPS), sum(1 for s in subs.values() if s.get("warning"))
 
 
@@ -63,64 +51,6 @@ def grid(progress: dict[str, Any]) -> dict[str, Any]:
     return {"progress": progress, "rows": rows, "filter_counts": counts, "pager": pager}
 
 
-@dataclass
-class InboxItem:
-    """One thing a person must answer for one restaurant."""
-
-    kind: str  # "company", "config", "failed_step", "failed_call", "outcome_unknown"
-    batch_id: str
-    batch_name: str
-    job_id: str
-    restaurant: str
-    reason: str = ""
-    step: str = ""  # the decide() target: a step name (extraction, ...) or a sub-step key
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-    config: dict[str, Any] | None = None
-    errors: list[str] = field(default_factory=list)
-
-
-def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> list[InboxItem]:
-    base = {
-        "batch_id": batch["batch_id"],
-        "batch_name": batch["name"],
-        "job_id": job["job_id"],
-        "restaurant": job["restaurant_name"],
-    }
-    items: list[InboxItem] = []
-    for number, step in sorted(job["steps"].items()):
-        text = step["reason"] or step["error"] or ""
-        if number == "3" and step["status"] == "action_required":
-            candidates = store.candidates(job["job_id"])
-            items.append(InboxItem("company", **base, reason=text, candidates=candidates))
-        elif number == "5" and step["status"] == "action_required":
-            review = store.config_review(job["job_id"])
-            _, errors = validate_config(store.config_wire(job["job_id"])) if review else (None, [])
-            items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
-        elif step["status"] == "failed" and int(number) in STEP_NAMES:
-            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_NAMES[int(number)]))
-    for key in SUB_STEPS:
-        sub = job["sub_steps"].get(key)
-        if sub and sub["status"] == "failed":
-            items.append(InboxItem("failed_call", **base, reason=sub["error"] or "", step=key))
-        elif sub and sub["status"] == "outcome_unknown":
-            # Nobody knows whether the platform did it: the person checks its portal before deciding.
-            items.append(InboxItem("outcome_unknown", **base, reason=sub["error"] or "", step=key))
-    return items
-
-
-def inbox(store: Store, org: str, kind: str | None = None, batch_id: str | None = None) -> list[InboxItem]:
-    """Everything waiting for a person across the organisation's batches, oldest batch first."""
-    batches, _ = store.list_batches(org, limit=500)
-    items: list[InboxItem] = []
-    for batch in reversed(batches):
-        if batch["status"] in QUIET_BATCHES or (batch_id and batch["batch_id"] != batch_id):
-            continue
-        for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
-            for job in store.batch_progress(batch["batch_id"], org, state=state)["jobs"]:
-                items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
-    return items
-
-
 def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
     """A restaurant's detail with per-step timings and its calls in plan order."""
     detail = store.job_detail(job_id, org)
@@ -138,8 +68,8 @@ def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
         for key, sub in ((k, v or {}) for k, v in detail["sub_steps"].items())
     ]
     failed_steps = [
-        {"number": s["number"], "name": STEP_NAMES[s["number"]]}
+        {"number": s["number"], "name": STEP_KEYS[s["number"]]}
         for s in steps
-        if s["status"] == "failed" and s["number"] in STEP_NAMES
+        if s["status"] == "failed" and s["number"] in STEP_KEYS
     ]
     return {"job": detail, "steps": steps, "calls": calls, "failed_steps": failed_steps}

@@ -16,6 +16,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.derive import validate_config
+from yolobatch.domain.statuses import TERMINAL_JOB_STATUSES
+from yolobatch.domain.steps import STEP_BY_KEY
 from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import (
     Approval,
@@ -27,7 +29,6 @@ from yolobatch.engine.contracts import (
     onboarding_workflow_id,
     starter_workflow_id,
 )
-from yolobatch.engine.workflows.pipeline import STEP_BY_NAME
 from yolobatch.settings import Settings
 from yolobatch.store.repository import NotFound, Store
 
@@ -38,6 +39,11 @@ NEEDS_REASON: dict[str, str] = {
     "skip": "say why it is skipped: a reason is required to skip",
     "mark_done": "say why it is done: a reason is required to mark it done",
 }
+
+
+def missing_reason(action: str, reason: str) -> str | None:
+    """Why `action` cannot go ahead without a reason, or None: shells ask it before reaching the engine."""
+    return NEEDS_REASON[action] if action in NEEDS_REASON and not reason.strip() else None
 
 
 class DecisionRejected(ValueError):
@@ -87,9 +93,9 @@ async def decide(
     request_id: str | None = None,
 ) -> str:
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
-    if action in NEEDS_REASON and not reason.strip():
-        raise DecisionRejected(NEEDS_REASON[action])
-    if sub_step in STEP_BY_NAME:  # a pipeline step (extraction, companySearch, ...)
+    if problem := missing_reason(action, reason):
+        raise DecisionRejected(problem)
+    if sub_step in STEP_BY_KEY:  # a pipeline step (extraction, companySearch, ...)
         update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
     else:
         row = await asyncio.to_thread(store.sub_step, job_id, sub_step)
@@ -166,10 +172,10 @@ async def cancel_batch(client: Client, store: Store, batch_id: str, *, actor: st
     jobs = await asyncio.to_thread(store.job_summaries, batch_id)
     cancelled = 0
     for job in jobs:
-        if job["status"] in ("completed", "cancelled"):
+        if job.status in TERMINAL_JOB_STATUSES:
             continue
         try:
-            await cancel_job(client, store, job["job_id"], actor=actor, reason="batch cancelled")
+            await cancel_job(client, store, job.job_id, actor=actor, reason="batch cancelled")
             cancelled += 1
         except NotFound:
             pass  # not started yet, or already finished

@@ -1,0 +1,50 @@
+"""`yolobatch org ...`: an organisation's own settings (its registration platform)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from yolobatch.cli.common import DataDir, _open_store, _settings
+from yolobatch.domain.org_platform import BadPlatform
+from yolobatch.store.repository import NotFound
+from yolobatch.terminal import safe
+
+org_app = typer.Typer(help="Organisations' own settings.", no_args_is_help=True)
+
+
+@org_app.command("platform")
+def org_platform(
+    org: Annotated[str, typer.Option(help="Organisation id")],
+    url: Annotated[str | None, typer.Option(help="Base URL of its platform's registration API")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(envvar="YOLOBATCH_PLATFORM_KEY", help="Its service key (asked for when not given)"),
+    ] = None,
+    contract: Annotated[
+        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service)")
+    ] = "contract",
+    data_dir: DataDir = None,
+) -> None:
+    """Show, or with --url set, the registration platform of one organisation (the key is stored
+    encrypted and never shown). Organisations without one use YOLOBATCH_REGISTRATION_API_URL."""
+    settings = _settings(data_dir)
+    store = _open_store(settings)
+    if url is None:
+        own = store.org_platform(org)
+        if own is None:
+            default = f"{settings.registration_api_url} ({settings.registration_contract} contract)"
+            print(f"{org}: the installation's default platform, {default}")
+        else:
+            print(f"{org}: {own.url} ({own.contract} contract), key set")
+        return
+    if key is None:
+        key = typer.prompt("Service key", hide_input=True)
+    try:
+        saved = store.set_org_platform(org, url, key, contract, actor="cli")
+    except (BadPlatform, NotFound) as exc:
+        Console(stderr=True).print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    print(f"{org}: {saved.url} ({saved.contract} contract), key stored encrypted")
