@@ -322,7 +322,7 @@ class RestaurantOnboarding(PipelineMixin):
             )
         if state.status == SubStepStatus.OUTCOME_UNKNOWN:
             # Nobody knows whether the platform did it: a person must look first and say what they saw.
-            if not needs_reason and skipping:
+            if skipping:
                 raise ApplicationError(
                     f"{key} is outcome_unknown: check the platform's portal, then mark it done or retry it",
                     type="InvalidDecision",
@@ -330,9 +330,9 @@ class RestaurantOnboarding(PipelineMixin):
             needs_reason = True
         if needs_reason and not decision.reason.strip():
             what = (
-                "marking a sub-step done"
-                if state.status != SubStepStatus.OUTCOME_UNKNOWN
-                else ("deciding an outcome_unknown sub-step (what the portal showed)")
+                "deciding an outcome_unknown sub-step (what the portal showed)"
+                if state.status == SubStepStatus.OUTCOME_UNKNOWN
+                else "marking a sub-step done"
             )
             raise ApplicationError(f"{what} needs a reason", type="InvalidDecision")
 
