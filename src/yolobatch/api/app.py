@@ -18,6 +18,7 @@ from yolobatch import __version__
 from yolobatch.api.context import AppContext
 from yolobatch.api.docs import add_docs
 from yolobatch.api.headers import SecurityHeaders
+from yolobatch.api.outputs import router as outputs_router
 from yolobatch.api.routes import events, jobs, router
 from yolobatch.api.tokens import tokens
 from yolobatch.engine.control import DecisionRejected
@@ -47,6 +48,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(jobs)
     app.include_router(events)
     app.include_router(tokens)
+    app.include_router(outputs_router)
     _errors(app)
     _operations(app)
     _limit_body_size(app)

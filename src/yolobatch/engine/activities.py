@@ -38,6 +38,7 @@ from yolobatch.engine.contracts import (
 )
 from yolobatch.integrations.errors import ExternalCallError
 from yolobatch.integrations.registration.client import CallFailed, CallResult, RegistrationClient
+from yolobatch.integrations.registration.outputs import outputs_from_response
 from yolobatch.integrations.registration.payloads import SENDS_MENU, build_request, context_from_response
 from yolobatch.logs import get_logger, mark_logged
 from yolobatch.store.repository import Registration, Store
@@ -158,6 +159,8 @@ class RegistrationActivities:
                 reason=None,
                 error=None,
             )
+            # In the same transaction: the outputs exist exactly when the sub-step reads completed.
+            self._store.record_outputs(inp.job_id, outputs_from_response(SubStep(key), result.body))
             self._store.add_event(
                 registration.org_id,
                 registration.batch_id,

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from yolobatch.domain.redaction import MASK
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.db import SQLITE_BUSY_MS
+from yolobatch.store.outputs import OperatorOutputs
 from yolobatch.store.tables import (
     ApiToken,
     Batch,
@@ -108,7 +109,7 @@ class InstallationIdentity:
     task_queue_prefix: str
 
 
-class Store:
+class Store(OperatorOutputs):
     def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine = engine
         self._identity: InstallationIdentity | None = None
@@ -1120,6 +1121,7 @@ class Store:
             "candidates": self.candidates(job_id),
             "company": self.company_details(job_id),
             "config": self.config_review(job_id),
+            "outputs": asdict(self.job_outputs(job_id)),
             "events": [
                 {
                     "id": e.id,

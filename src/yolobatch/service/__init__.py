@@ -1,0 +1,1 @@
+"""Use cases every shell (API, dashboard, CLI) asks for, above the engine's Temporal concerns."""
