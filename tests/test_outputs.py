@@ -1,0 +1,179 @@
+"""The operator's outputs (issue 15 item 5): read out of step 6's answers, in the API, the export, and the
+owner's password revealed only on purpose and audited. Over real HTTP, with the sandbox and the dev server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import uuid
+
+import httpx
+import pytest
+
+from tests.engine_helpers import all_settled, state, wait_until
+from tests.test_api import api, store_tables  # noqa: F401 - the fixture, reused
+from yolobatch.demo import demo_batch
+from yolobatch.domain.outputs import OUTPUT_FIELDS
+from yolobatch.domain.plan import SubStep
+from yolobatch.integrations.registration.outputs import outputs_from_response
+from yolobatch.service.outputs import neutralise
+
+PLANTED = "Planted-Owner-Secret-7Qx!"
+FORMULA_NAME = '=HYPERLINK("https://evil.example","click")'
+
+
+def test_outputs_are_read_from_either_contracts_answers_and_never_invented():
+    S = SubStep
+    # The original answers an owner registered before with the account nested under "account" (§4.4-1).
+    again = {
+        "success": False,
+        "error": "Account already registered",
+        "account": {"email": "o@x.nz", "account_id": "A1"},
+    }
+    assert outputs_from_response(S.CLOUDWAITRESS_ACCOUNT, again).present() == {
+        "account_email": "o@x.nz",
+        "account_id": "A1",
+    }
+    registered = {
+        "restaurant": {
+            "pumpd_restaurant_id": "RES9",
+            "pumpd_subdomain": "jax",
+            "pumpd_full_url": "https://jax.pumpd.co.nz",
+            "dashboard_url": "https://admin.pumpd.co.nz/restaurants/RES9",
+        }
+    }
+    assert outputs_from_response(S.RESTAURANT_REGISTRATION, registered).present() == {
+        "platform_restaurant_id": "RES9",
+        "subdomain": "jax",
+        "demo_store_url": "https://jax.pumpd.co.nz",
+        "dashboard_url": "https://admin.pumpd.co.nz/restaurants/RES9",
+    }
+    # No link asked for: null, not a made-up one; a non-web "link" is not passed on to be clicked.
+    assert outputs_from_response(S.PAYMENT_CONFIG, {"stripeConnectUrl": None}).present() == {}
+    assert outputs_from_response(S.WEBSITE_CONFIG, {"demoStoreUrl": "javascript:alert(1)"}).present() == {}
+    assert outputs_from_response(S.SYNC_ONBOARDING_USER, {"onboardingId": "ONB1"}).present() == {
+        "onboarding_user_id": "ONB1"
+    }
+    assert outputs_from_response(S.MENU_IMPORT, {"success": True}).present() == {}
+    assert outputs_from_response(S.RESTAURANT_REGISTRATION, None).present() == {}
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_a_spreadsheet_would_run_is_quoted(lead):
+    assert neutralise(f"{lead}1+1") == f"'{lead}1+1"
+    assert neutralise("Jax 1+1") == "Jax 1+1"
+
+
+def _batch(tag: str) -> dict:
+    batch = demo_batch(2)
+    for index, restaurant in enumerate(batch["restaurants"]):
+        config = restaurant["config"]
+        config["account"]["password"] = config["onboarding"]["userPassword"] = PLANTED
+        config["account"]["email"] = config["account"]["email"].replace("@", f"+{tag}{index}@")
+        config["onboarding"]["userEmail"] = config["account"]["email"]
+        config["payment"]["includeStripeLink"] = True
+    batch["restaurants"][1]["name"] = FORMULA_NAME
+    return batch
+
+
+async def test_a_finished_batch_exports_every_output_and_the_password_only_on_purpose(
+    api,  # noqa: F811
+    world,
+    caplog,
+    structured_log,
+):
+    caplog.set_level(logging.DEBUG)
+    base, a, b, store = api
+    batch = _batch(uuid.uuid4().hex[:6])
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=a) as http:
+        created = await http.post("/api/batches", json={**batch, "start": True})
+        assert created.status_code == 201, created.text
+        batch_id = created.json()["batch_id"]
+        progress = await wait_until(store, batch_id, all_settled, timeout=120)
+        assert progress["status"] == "completed"
+        job_ids = [j["job_id"] for j in progress["jobs"]]
+
+        # Every output, for every restaurant, in the job detail — and they agree with the platform's records.
+        platform = json.dumps(state(world))  # the platform's own records
+        for job_id in job_ids:
+            detail = (await http.get(f"/api/jobs/{job_id}")).json()
+            outputs = detail["outputs"]
+            missing = [name for name in OUTPUT_FIELDS if not outputs[name]]
+            assert not missing, (missing, outputs)
+            assert outputs["platform_restaurant_id"].startswith("RES")
+            assert outputs["demo_store_url"] == f"https://{outputs['subdomain']}.pumpd.co.nz"
+            assert outputs["stripe_connect_url"].startswith("https://connect.stripe.com/")
+            assert outputs["account_email"] == store.config_wire(job_id)["account"]["email"]
+            assert outputs["onboarding_user_email"] == outputs["account_email"]
+            assert outputs["platform_restaurant_id"] in platform
+
+        # The export: one row per restaurant with every output; no passwords without the flag.
+        as_json = await http.get(f"/api/batches/{batch_id}/export", params={"format": "json"})
+        assert as_json.status_code == 200 and as_json.headers["cache-control"] == "no-store"
+        rows = as_json.json()["restaurants"]
+        assert [r["job_id"] for r in rows] == job_ids
+        for row in rows:
+            assert row["status"] == "completed" and row["errors"] == []
+            assert all(row[name] for name in OUTPUT_FIELDS), row
+            assert "owner_password" not in row
+        as_csv = await http.get(f"/api/batches/{batch_id}/export", params={"format": "csv"})
+        assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+        assert f'filename="batch-{batch_id}.csv"' in as_csv.headers["content-disposition"]
+        table = list(csv.DictReader(io.StringIO(as_csv.text)))
+        assert [r["platform_restaurant_id"] for r in table] == [r["platform_restaurant_id"] for r in rows]
+        assert table[1]["restaurant"] == "'" + FORMULA_NAME  # shown as text, never run
+        assert "owner_password" not in as_csv.text
+        assert (
+            await http.get(f"/api/batches/{batch_id}/export", params={"format": "xlsx"})
+        ).status_code == 422
+
+        # The reveal: a reason is required; the answer is the password; the audit log says who and why.
+        job_id = job_ids[0]
+        for body in ({}, {"reason": ""}, {"reason": "   "}):
+            refused = await http.post(f"/api/jobs/{job_id}/reveal-password", json=body)
+            assert refused.status_code == 422, (body, refused.text)
+        revealed = await http.post(f"/api/jobs/{job_id}/reveal-password", json={"reason": "owner locked out"})
+        assert revealed.status_code == 200, revealed.text
+        assert revealed.json()["password"] == PLANTED
+        assert revealed.headers["cache-control"] == "no-store"
+        events = (await http.get(f"/api/jobs/{job_id}")).json()["events"]
+        audited = [e for e in events if e["kind"] == "password_revealed"]
+        assert len(audited) == 1
+        assert audited[0]["actor"] == "api:test" and "owner locked out" in audited[0]["message"]
+
+        # Passwords in an export: only with the flag AND a reason, and audited once for the batch.
+        flagged = f"/api/batches/{batch_id}/export"
+        no_reason = await http.get(flagged, params={"format": "csv", "include_passwords": "true"})
+        assert no_reason.status_code == 422
+        with_reason = await http.get(
+            flagged, params={"format": "csv", "include_passwords": "true", "reason": "handover to ops"}
+        )
+        assert with_reason.status_code == 200
+        assert [r["owner_password"] for r in csv.DictReader(io.StringIO(with_reason.text))] == [PLANTED] * 2
+        batch_events = [
+            e for e in store.events(batch_id=batch_id) if e.kind == "password_revealed" and e.job_id is None
+        ]
+        assert len(batch_events) == 1 and "handover to ops" in batch_events[0].message
+        assert batch_events[0].actor == "api:test"
+
+        # Another organisation: 404, exactly like an unknown id; nothing revealed, nothing audited.
+        other = {"Authorization": b["Authorization"]}
+        assert (await http.get(f"/api/batches/{batch_id}/export", headers=other)).status_code == 404
+        stolen = await http.post(
+            f"/api/jobs/{job_id}/reveal-password", json={"reason": "curious"}, headers=other
+        )
+        assert stolen.status_code == 404 and PLANTED not in stolen.text
+        flagged_other = await http.get(
+            flagged, params={"include_passwords": "true", "reason": "x"}, headers=other
+        )
+        assert flagged_other.status_code == 404
+
+        # Planted-secret search: lists, the job detail, exports without the flag, and the logs.
+        seen = [caplog.text, structured_log.getvalue(), as_json.text, as_csv.text]
+        for path in ("/api/batches", f"/api/batches/{batch_id}", f"/api/jobs/{job_id}"):
+            seen.append((await http.get(path)).text)
+    leaks = [s for s in seen if PLANTED in s]
+    assert not leaks, leaks[0][:500]
+    assert len([e for e in store.events(job_id=job_id) if e.kind == "password_revealed"]) == 1
