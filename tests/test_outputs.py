@@ -4,6 +4,7 @@ owner's password revealed only on purpose and audited. Over real HTTP, with the 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import logging
@@ -13,7 +14,9 @@ import httpx
 import pytest
 
 from tests.engine_helpers import all_settled, state, wait_until
-from tests.test_api import api, store_tables  # noqa: F401 - the fixture, reused
+from tests.test_api import api  # noqa: F401 - the fixture, reused
+from tests.web_helpers import open_session
+from yolobatch.api.security import csrf_token
 from yolobatch.demo import demo_batch
 from yolobatch.domain.outputs import OUTPUT_FIELDS
 from yolobatch.domain.plan import SubStep
@@ -174,6 +177,35 @@ async def test_a_finished_batch_exports_every_output_and_the_password_only_on_pu
         seen = [caplog.text, structured_log.getvalue(), as_json.text, as_csv.text]
         for path in ("/api/batches", f"/api/batches/{batch_id}", f"/api/jobs/{job_id}"):
             seen.append((await http.get(path)).text)
+
+    # The dashboard: an Outputs panel in the drawer, export buttons, and the reveal as a POST with CSRF.
+    token = a["Authorization"][7:]
+    session = open_session(store, token)
+    async with httpx.AsyncClient(base_url=base, timeout=30, cookies={"yb_session": session}) as page:
+        drawer = await page.get(f"/jobs/{job_id}/drawer")
+        assert drawer.status_code == 200
+        first = (await page.get(f"/api/jobs/{job_id}")).json()["outputs"]
+        assert "Outputs" in drawer.text and html.escape(first["stripe_connect_url"]) in drawer.text
+        assert first["platform_restaurant_id"] in drawer.text
+        batch_page = await page.get(f"/batches/{batch_id}")
+        assert f"/api/batches/{batch_id}/export?format=csv" in batch_page.text
+        seen += [drawer.text, batch_page.text]
+        forged = await page.post(f"/jobs/{job_id}/reveal-password", data={"reason": "x"})
+        assert forged.status_code == 403 and PLANTED not in forged.text  # no CSRF token: refused
+        csrf = {"X-CSRF-Token": csrf_token(session), "HX-Request": "true"}
+        unexplained = await page.post(f"/jobs/{job_id}/reveal-password", data={"reason": " "}, headers=csrf)
+        assert unexplained.status_code == 200 and "reason is required" in unexplained.text
+        seen.append(unexplained.text)
+        shown = await page.post(
+            f"/jobs/{job_id}/reveal-password", data={"reason": "phone call"}, headers=csrf
+        )
+        assert shown.status_code == 200 and PLANTED in shown.text
+        assert shown.headers["cache-control"] == "no-store"
+        seen.append((await page.get(f"/jobs/{job_id}/drawer")).text)  # shown once, not kept in the drawer
     leaks = [s for s in seen if PLANTED in s]
     assert not leaks, leaks[0][:500]
-    assert len([e for e in store.events(job_id=job_id) if e.kind == "password_revealed"]) == 1
+    reveals = [e for e in store.events(job_id=job_id) if e.kind == "password_revealed"]
+    assert [(e.actor, e.data["reason"]) for e in reveals] == [
+        ("api:test", "owner locked out"),
+        ("dashboard:test", "phone call"),
+    ]

@@ -39,6 +39,8 @@ from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
 from yolobatch.engine.control import DecisionRejected
 from yolobatch.engine.runtime import workflow_url
+from yolobatch.service import outputs
+from yolobatch.service.outputs import OutputsNotFound, ReasonRequired
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
 from yolobatch.web import config_form, views
@@ -403,6 +405,27 @@ async def job_cancel(
     except NotFound as exc:
         problem = str(exc)
     return await _drawer(request, ctx, job_id, org, notice=notice, problem=problem)
+
+
+@router.post("/jobs/{job_id}/reveal-password", response_class=HTMLResponse)
+async def job_reveal_password(
+    request: Request,
+    job_id: str,
+    org: Org,
+    actor: Actor,
+    ctx: Ctx,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The owner's password, shown once in the drawer this POST answers; audited with who and why."""
+    try:
+        login = await asyncio.to_thread(outputs.reveal_password, ctx.store, job_id, org, actor, reason)
+    except OutputsNotFound:
+        raise NotFound(f"job {job_id} not found") from None
+    except ReasonRequired as exc:
+        return await _drawer(request, ctx, job_id, org, problem=str(exc))
+    page = await _drawer(request, ctx, job_id, org, revealed=login)
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 # -- the inbox -------------------------------------------------------------------------------------------
