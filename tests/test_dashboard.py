@@ -131,9 +131,14 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
         for method in getattr(route, "methods", ())
         if "{batch_id}" in route.path or "{job_id}" in route.path
     ]
-    assert len(scoped) == 8  # every such route; a new one joins this test automatically
+    assert len(scoped) == 9  # every such route; a new one joins this test automatically
     async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": intruder}) as http:
-        form = {"csrf_token": csrf_token(intruder), "action": "retry", "step": "servicesConfig"}
+        form = {
+            "csrf_token": csrf_token(intruder),
+            "action": "retry",
+            "step": "servicesConfig",
+            "reason": "x",
+        }
         for method, path in scoped:
             for action in ("start", "cancel", "approve-all") if "{action}" in path else ("",):
                 concrete = path.format(batch_id=batch_id, job_id=job_id, action=action)
