@@ -8,11 +8,15 @@ import html
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import uuid
 
 import httpx
 import pytest
 
+from tests.conftest import SECRET_KEY
 from tests.engine_helpers import all_settled, state, wait_until
 from tests.test_api import api  # noqa: F401 - the fixture, reused
 from tests.web_helpers import open_session
@@ -86,6 +90,7 @@ async def test_a_finished_batch_exports_every_output_and_the_password_only_on_pu
     world,
     caplog,
     structured_log,
+    tmp_path,
 ):
     caplog.set_level(logging.DEBUG)
     base, a, b, store = api
@@ -202,10 +207,37 @@ async def test_a_finished_batch_exports_every_output_and_the_password_only_on_pu
         assert shown.status_code == 200 and PLANTED in shown.text
         assert shown.headers["cache-control"] == "no-store"
         seen.append((await page.get(f"/jobs/{job_id}/drawer")).text)  # shown once, not kept in the drawer
+    # The command line, as a user runs it, on the same database.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOLOBATCH_", "TEMPORAL_"))}
+    env |= {
+        "YOLOBATCH_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
+        "YOLOBATCH_SECRET_KEY": SECRET_KEY,
+        "YOLOBATCH_DATA_DIR": str(tmp_path / "cli"),
+    }
+
+    def yolobatch(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "yolobatch", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    exported = yolobatch("export", batch_id, "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["restaurants"] == rows
+    target = tmp_path / "out.csv"
+    written = yolobatch("export", batch_id, "-o", str(target))
+    assert written.returncode == 0 and target.read_bytes() == as_csv.content
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert yolobatch("export", batch_id, "--include-passwords").returncode == 2  # no reason
+    assert yolobatch("export", "no-such-batch").returncode == 1
+    assert yolobatch("reveal-password", job_id, "--reason", "  ").returncode == 2
+    cli_reveal = yolobatch("reveal-password", job_id, "--reason", "support ticket 7", "--actor", "cli:ana")
+    assert cli_reveal.returncode == 0 and cli_reveal.stdout.strip() == PLANTED
+    seen += [exported.stdout, exported.stderr, written.stdout, written.stderr, cli_reveal.stderr]
+
     leaks = [s for s in seen if PLANTED in s]
     assert not leaks, leaks[0][:500]
     reveals = [e for e in store.events(job_id=job_id) if e.kind == "password_revealed"]
     assert [(e.actor, e.data["reason"]) for e in reveals] == [
         ("api:test", "owner locked out"),
         ("dashboard:test", "phone call"),
+        ("cli:ana", "support ticket 7"),
     ]

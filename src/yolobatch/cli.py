@@ -26,6 +26,8 @@ from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.devserver import free_port
 from yolobatch.extract_cli import extract as extract_command
+from yolobatch.outputs_cli import export as export_command
+from yolobatch.outputs_cli import reveal_password as reveal_password_command
 from yolobatch.platform_cli import app as platform_app
 from yolobatch.settings import Settings
 from yolobatch.terminal import safe
@@ -1106,6 +1108,9 @@ def _engine_call(settings: Settings, call):
 # Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
 app.command(name="extract")(extract_command)
 app.add_typer(platform_app, name="platform")
+# The operator's outputs (issue 15): their own module, registered here.
+app.command(name="export")(export_command)
+app.command(name="reveal-password")(reveal_password_command)
 
 
 def main() -> None:  # pragma: no cover - console script entry
