@@ -19,12 +19,18 @@ import pytest
 from tests.conftest import SECRET_KEY
 from tests.engine_helpers import all_settled, state, wait_until
 from tests.test_api import api  # noqa: F401 - the fixture, reused
+from tests.test_platform_adapters import KEY, ORG, seed
 from tests.web_helpers import open_session
 from yolobatch.api.security import csrf_token
 from yolobatch.demo import demo_batch
 from yolobatch.domain.outputs import OUTPUT_FIELDS
-from yolobatch.domain.plan import SubStep
+from yolobatch.domain.plan import PLAN, SubStep
+from yolobatch.integrations.registration.conformance import synthetic_restaurant
 from yolobatch.integrations.registration.outputs import outputs_from_response
+from yolobatch.integrations.registration.payloads import context_from_response
+from yolobatch.integrations.registration.port import make_adapter
+from yolobatch.sandbox.server import start_in_thread
+from yolobatch.sandbox.settings import SandboxSettings
 from yolobatch.service.outputs import neutralise
 
 PLANTED = "Planted-Owner-Secret-7Qx!"
@@ -65,6 +71,34 @@ def test_outputs_are_read_from_either_contracts_answers_and_never_invented():
     }
     assert outputs_from_response(S.MENU_IMPORT, {"success": True}).present() == {}
     assert outputs_from_response(S.RESTAURANT_REGISTRATION, None).present() == {}
+
+
+@pytest.mark.parametrize("contract", ["contract", "original"])
+async def test_every_output_is_read_from_the_sandboxs_answers_in_both_contracts(contract):
+    """The whole plan through each adapter against the sandbox speaking that contract, answers folded
+    into outputs as the recording activity does: every output is found, none invented."""
+    running = start_in_thread(SandboxSettings(contract=contract, time_scale=0.002, jitter=0))
+    try:
+        rid, mid = (f"R-{uuid.uuid4().hex[:8]}", "M-1") if contract == "original" else (None, None)
+        if contract == "original":
+            seed(running, rid, mid)
+        config, menu = synthetic_restaurant(rid, mid)
+        found: dict[str, str] = {}
+        context: dict = {}
+        async with httpx.AsyncClient() as http:
+            port = make_adapter(contract, http, running.url, KEY, ORG, timeout_scale=0.05)
+            for spec in PLAN:
+                request = port.build(spec.key, "job-out", config, menu, context)
+                result = await port.call(spec.key, request, f"job-out:{spec.key}", 0.02)
+                context |= context_from_response(spec.key, result.body)
+                found |= outputs_from_response(spec.key, result.body).present()
+        platform = json.dumps(state(running))  # the platform's own records
+    finally:
+        running.stop()
+    assert sorted(found) == sorted(OUTPUT_FIELDS)
+    assert found["platform_restaurant_id"].startswith("RES") and found["platform_restaurant_id"] in platform
+    assert found["account_email"] == found["onboarding_user_email"] == config.account.email
+    assert found["demo_store_url"] == f"https://{found['subdomain']}.pumpd.co.nz"
 
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
