@@ -19,14 +19,14 @@ import pytest
 from tests.conftest import SECRET_KEY
 from tests.engine_helpers import all_settled, state, wait_until
 from tests.test_api import api  # noqa: F401 - the fixture, reused
-from tests.test_platform_adapters import KEY, ORG, seed
+from tests.test_platform_adapters import KEY, ORG, original, original_sandbox, seed  # noqa: F401
 from tests.web_helpers import open_session
 from yolobatch.api.security import csrf_token
 from yolobatch.demo import demo_batch
 from yolobatch.domain.outputs import OUTPUT_FIELDS
 from yolobatch.domain.plan import PLAN, SubStep
 from yolobatch.integrations.registration.conformance import synthetic_restaurant
-from yolobatch.integrations.registration.outputs import outputs_from_response
+from yolobatch.integrations.registration.outputs import outputs_from_response, outputs_from_status_read
 from yolobatch.integrations.registration.payloads import context_from_response
 from yolobatch.integrations.registration.port import make_adapter
 from yolobatch.sandbox.server import start_in_thread
@@ -34,6 +34,7 @@ from yolobatch.sandbox.settings import SandboxSettings
 from yolobatch.service.outputs import neutralise
 
 PLANTED = "Planted-Owner-Secret-7Qx!"
+HEADERS = {"X-Service-Key": KEY, "X-Organisation-ID": ORG}
 FORMULA_NAME = '=HYPERLINK("https://evil.example","click")'
 
 
@@ -99,6 +100,27 @@ async def test_every_output_is_read_from_the_sandboxs_answers_in_both_contracts(
     assert found["platform_restaurant_id"].startswith("RES") and found["platform_restaurant_id"] in platform
     assert found["account_email"] == found["onboarding_user_email"] == config.account.email
     assert found["demo_store_url"] == f"https://{found['subdomain']}.pumpd.co.nz"
+
+
+async def test_the_originals_status_read_gives_the_outputs_of_a_call_verified_as_done(original):  # noqa: F811
+    """After an ambiguous registration verified through the status read, the outputs come from that read."""
+    rid = f"R-{uuid.uuid4().hex[:8]}"
+    seed(original, rid, "M-1")
+    config, menu = synthetic_restaurant(rid, "M-1")
+
+    async def register() -> dict:
+        async with httpx.AsyncClient() as http:
+            port = make_adapter("original", http, original.url, KEY, ORG, timeout_scale=0.05)
+            for key in (SubStep.CLOUDWAITRESS_ACCOUNT, SubStep.RESTAURANT_REGISTRATION):
+                await port.call(key, port.build(key, "job-v", config, menu, {}), "", 0.02)
+            return (await http.get(f"{original.url}/api/registration/status/{rid}", headers=HEADERS)).json()
+
+    before = httpx.get(f"{original.url}/api/registration/status/{rid}", headers=HEADERS).json()
+    assert outputs_from_status_read(before).present() == {}
+    read = await register()
+    found = outputs_from_status_read(read).present()
+    assert found["platform_restaurant_id"].startswith("RES") and found["subdomain"]
+    assert found["account_email"] == config.account.email and found["account_id"]
 
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
@@ -267,6 +289,10 @@ async def test_a_finished_batch_exports_every_output_and_the_password_only_on_pu
     assert cli_reveal.returncode == 0 and cli_reveal.stdout.strip() == PLANTED
     seen += [exported.stdout, exported.stderr, written.stdout, written.stderr, cli_reveal.stderr]
 
+    seen += [
+        caplog.text,
+        structured_log.getvalue(),
+    ]  # again: the dashboard's and CLI's reveals logged nothing
     leaks = [s for s in seen if PLANTED in s]
     assert not leaks, leaks[0][:500]
     reveals = [e for e in store.events(job_id=job_id) if e.kind == "password_revealed"]

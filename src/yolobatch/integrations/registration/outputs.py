@@ -60,3 +60,20 @@ def outputs_from_response(key: SubStep, body: dict[str, Any] | None) -> Outputs:
     if key == S.SYNC_ONBOARDING_USER:
         return Outputs(onboarding_user_id=_text(body.get("onboardingId")))
     return Outputs()
+
+
+def outputs_from_status_read(body: dict[str, Any] | None) -> Outputs:
+    """The outputs the original's `GET /api/registration/status/:rid` answer carries (reference §6.3):
+    after an ambiguous call verified as done there is no answer of the call itself to read them from."""
+    if not isinstance(body, dict):
+        return Outputs()
+    account = body.get("account") if isinstance(body.get("account"), dict) else {}
+    restaurant = body.get("pumpdRestaurant") if isinstance(body.get("pumpdRestaurant"), dict) else {}
+    return Outputs(
+        account_email=_text(account.get("email")),
+        account_id=_text(account.get("account_id")) or _text(account.get("pumpd_user_id")),
+        platform_restaurant_id=_text(restaurant.get("pumpd_restaurant_id")),
+        subdomain=_text(restaurant.get("pumpd_subdomain")),
+        demo_store_url=_https_url(restaurant.get("pumpd_full_url")),
+        dashboard_url=_https_url(restaurant.get("dashboard_url")),
+    )
