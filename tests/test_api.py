@@ -333,7 +333,7 @@ async def test_a_create_resent_with_its_idempotency_key_makes_one_batch(api, wor
             for _ in range(2)
         ]
         assert sent[0].json()["batch_id"] == sent[1].json()["batch_id"]
-    names = [batch["name"] for batch in store.list_batches("org-a")[0]]
+    names = [batch.name for batch in store.list_batches("org-a")[0]]
     assert sorted(names) == ["resent", "u"]
 
 
@@ -341,7 +341,7 @@ async def test_batch_detail_is_paged_and_filtered(api):
     base, a, b, store = api
     store.ensure_org("org-a")
     batch_id = store.create_batch("org-a", "big", batch_of(150).restaurants)
-    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    ids = [j.job_id for j in store.job_summaries(batch_id)]
     store.record_job(ids[3], "completed")
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         page = (
@@ -406,7 +406,7 @@ async def test_planted_secrets_never_leave_the_encrypted_column(api, world, capl
         created = await http.post("/api/batches", json={"name": "planted", "restaurants": restaurants})
         assert created.status_code == 201, created.text
         batch_id = created.json()["batch_id"]
-        job_id = store.job_summaries(batch_id)[0]["job_id"]
+        job_id = store.job_summaries(batch_id)[0].job_id
         fault(world, "register-account", "400", restaurant_id=job_id)  # an error message to search too
         assert (await http.post(f"/api/batches/{batch_id}/start")).status_code == 200
         await wait_until(store, batch_id, sub_step_is(0, "cloudwaitressAccount", "failed"), timeout=120)
@@ -472,7 +472,7 @@ async def test_config_fields_are_checked_frozen_once_approved_and_revised_on_pur
     body = {"name": "review", "restaurants": plain(world, 1), "start": True}
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         batch_id = (await http.post("/api/batches", json=body, headers=a)).json()["batch_id"]
-        (job_id,) = [j["job_id"] for j in store.job_summaries(batch_id)]
+        (job_id,) = [j.job_id for j in store.job_summaries(batch_id)]
         await wait_until(store, batch_id, lambda p: p["jobs"][0]["steps"]["5"]["status"] == "action_required")
         config = f"/api/jobs/{job_id}/config"
 
@@ -540,7 +540,7 @@ async def test_progress_tells_waiting_from_failed_names_the_waiting_step_and_end
     ]
     batch_id = store.create_batch("org-a", "progress", restaurants)
     store.mark_batch_started(batch_id)
-    waiting, failed, done, cancelled = [j["job_id"] for j in store.job_summaries(batch_id)]
+    waiting, failed, done, cancelled = [j.job_id for j in store.job_summaries(batch_id)]
     # Waiting for a company choice: step 2 ran last (current_step 2), step 3 waits for a person.
     _set_pipeline_job(
         store, waiting, steps={1: "completed", 2: "completed"}, calls="pending", status="running"

@@ -229,7 +229,7 @@ async def test_without_the_engine_its_operations_answer_503_and_the_rest_still_w
                 "/api/batches", json={**body, "start": True}, headers={"Idempotency-Key": "k1"}
             )
             assert resent.status_code == 503, resent.text
-        assert [b["name"] for b in store.list_batches(ORG)[0]].count("resent") == 1
+        assert [b.name for b in store.list_batches(ORG)[0]].count("resent") == 1
         # A person's action on a restaurant says "try again", not "no such workflow" (404).
         job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
         for action in ("cancel", "steps/menuImport/retry", "config/approve"):

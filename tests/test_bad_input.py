@@ -37,6 +37,7 @@ from temporalio.client import Client
 
 from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make_store, settings_for
 from tests.engine_helpers import wait_until, worker
+from tests.xlsx_files import workbook
 from yolobatch.api.app import MAX_BODY_BYTES, create_app
 from yolobatch.api.context import AppContext
 from yolobatch.cli import sandbox_settings
@@ -112,6 +113,9 @@ async def api(dev_server, tmp_path_factory) -> AsyncIterator[Api]:
         yield Api(http, store, app)
 
 
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
 def problems_of(body: dict[str, Any]) -> str:
     return "\n".join(body["problems"])
 
@@ -130,12 +134,11 @@ def deeply_nested(depth: int) -> bytes:
 
 BAD_UPLOADS = [
     pytest.param(
-        "latin1.csv",
-        (HEADER + "Café Crème,https://cafe.example,Auckland\n").encode("latin-1"),
-        ["not UTF-8", "byte 23"],
-        id="latin-1-bytes",
+        "png.csv",
+        b"\x89PNG\r\n\x1a\n" + bytes(range(0x80, 0xA0)) * 2,
+        ["not UTF-8", "byte 1", "cp1252"],
+        id="bytes-no-windows-code-page-decodes",
     ),
-    pytest.param("utf16.csv", (HEADER + ROW_A).encode("utf-16"), ["not UTF-8"], id="utf-16-with-bom"),
     pytest.param(
         "utf16le.csv", (HEADER + ROW_A).encode("utf-16-le"), ["not UTF-8", "NUL"], id="utf-16-without-bom"
     ),
@@ -147,6 +150,10 @@ BAD_UPLOADS = [
         "nul.csv", (HEADER + "Alpha\x00Diner,https://a.example,X\n").encode(), ["NUL"], id="nul-byte"
     ),
     pytest.param("empty.csv", b"", ["choose a CSV or JSON file"], id="empty-file"),
+    pytest.param(
+        "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), [".xls", "save it as .xlsx"], id="old-xls"
+    ),
+    pytest.param("broken.xlsx", b"PK\x03\x04" + bytes(64), ["not a readable .xlsx"], id="truncated-xlsx"),
     pytest.param("blank.csv", b" \n\r\n\t\n", ["choose a CSV or JSON file"], id="whitespace-only"),
     pytest.param("header.csv", HEADER.encode(), ["no restaurant rows"], id="header-only"),
     pytest.param(
@@ -314,6 +321,41 @@ GOOD_UPLOADS = [
         "name,storeUrl\nCafé Crème 🍰,https://cafe.example\n".encode(),
         ["Café Crème 🍰"],
         id="utf-8-non-ascii",
+    ),
+    # What Excel saves: "CSV" on Windows is cp1252 (here with a semicolon list separator); "Unicode Text" is
+    # UTF-16 with a byte-order mark and tabs. Both used to be refused as "not UTF-8".
+    pytest.param(
+        "latin1.csv",
+        (HEADER + "Café Crème,https://cafe.example,Auckland\n").encode("cp1252"),
+        ["Café Crème"],
+        id="cp1252",
+    ),
+    pytest.param("utf16.csv", (HEADER + ROW_A).encode("utf-16"), ["Alpha Diner"], id="utf-16-with-bom"),
+    pytest.param(
+        "utf16be.txt",
+        "\ufeff".encode("utf-16-be") + (HEADER + ROW_A).replace(",", "\t").encode("utf-16-be"),
+        ["Alpha Diner"],
+        id="utf-16-be-tabs",
+    ),
+    # The bundled examples of what staff have, through the upload API as through `yolobatch run`.
+    pytest.param(
+        "excel-export.csv",
+        (EXAMPLES / "excel-export.csv").read_bytes().replace(b"{sandbox}", b"https://sandbox.example"),
+        ["Jax Burger Shack", "Pizza Palace CBD (Café, lunch €12)", "Taco Loco"],
+        id="excel-csv-semicolons-cp1252",
+    ),
+    pytest.param(
+        "Restaurants.xlsx",
+        workbook(
+            {
+                "Restaurants": [
+                    ["Restaurant Name", "Store URL", "Phone Number", "NZBN"],
+                    ["Café Kāpiti", "https://kapiti.example", 42981234, 9429041000038],
+                ]
+            }
+        ),
+        ["Café Kāpiti"],
+        id="xlsx",
     ),
     # Too long for a batch name, but only a default for one: shortened rather than refused (was a 500).
     pytest.param(
@@ -490,7 +532,7 @@ async def test_text_no_database_can_hold_is_refused_in_every_json_body(api: Api)
     ready = demo_batch(1)
     created = await api.http.post("/api/batches", json={"restaurants": ready["restaurants"]})
     batch_id = created.json()["batch_id"]
-    (job_id,) = [j["job_id"] for j in api.store.job_summaries(batch_id)]
+    (job_id,) = [j.job_id for j in api.store.job_summaries(batch_id)]
     sends = {
         f"/api/jobs/{job_id}/config": (b'{"changes": {"website.theme": "d\\ud800rk"}}', "patch"),
         f"/api/jobs/{job_id}/steps/servicesConfig/skip": (b'{"reason": "why \\udc00"}', "post"),

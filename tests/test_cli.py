@@ -259,7 +259,7 @@ def test_status_shows_a_success_false_warning_apart_from_a_clean_completion(tmp_
     store = open_store(Settings(data_dir=tmp_path))
     store.ensure_org("o")
     batch_id = store.create_batch("o", "warned", batch_of(1).restaurants)
-    (job_id,) = [j["job_id"] for j in store.job_summaries(batch_id)]
+    (job_id,) = [j.job_id for j in store.job_summaries(batch_id)]
     for spec in PLAN:
         warning = "Stripe not connected" if spec.key.value == "paymentConfig" else None
         store.record_sub_step(job_id, spec.key.value, "completed", 0, warning=warning)

@@ -168,7 +168,7 @@ async def test_a_form_sent_twice_creates_one_batch(dash, world):
         reused = await http.post("/batches/new", data=fields, files=other)
         assert reused.status_code == 409 and "already sent" in reused.text
         assert submission not in reused.text
-    names = [b["name"] for b in dash.store.list_batches(ORG)[0]]
+    names = [b.name for b in dash.store.list_batches(ORG)[0]]
     assert names == ["twice"]
 
 
@@ -268,7 +268,7 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
 async def test_a_large_batch_is_paged_filtered_and_stays_on_its_page_when_live(dash, page):
     store = dash.store
     batch_id = store.create_batch(ORG, "Big batch", batch_of(230).restaurants)
-    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    ids = [j.job_id for j in store.job_summaries(batch_id)]
     for job_id in ids[:3]:
         store.record_job(job_id, "completed")
     await log_in(page, dash)
@@ -322,7 +322,7 @@ async def test_a_call_answered_success_false_shows_as_a_warning_in_the_grid(dash
     it as plain green: the cell, the restaurant's step 6 and the batch summary say so."""
     batch = batch_of(2)
     batch_id = dash.store.create_batch(ORG, "warned", batch.restaurants)
-    warned, clean = [j["job_id"] for j in dash.store.job_summaries(batch_id)]
+    warned, clean = [j.job_id for j in dash.store.job_summaries(batch_id)]
     for job_id in (warned, clean):
         dash.store.record_step(job_id, 6, "running")
         for key in views.SUB_STEPS:
@@ -344,7 +344,7 @@ async def test_a_call_answered_success_false_shows_as_a_warning_in_the_grid(dash
 
 async def test_skip_and_mark_done_from_the_drawer_need_a_reason(dash):
     batch_id = dash.store.create_batch(ORG, "reasons", batch_of(1).restaurants)
-    (job_id,) = [j["job_id"] for j in dash.store.job_summaries(batch_id)]
+    (job_id,) = [j.job_id for j in dash.store.job_summaries(batch_id)]
     async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
         for action in ("skip", "mark_done"):
             form = {"csrf_token": csrf_token(dash.session), "action": action, "step": "servicesConfig"}

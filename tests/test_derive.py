@@ -50,10 +50,10 @@ def test_staff_facts_win_over_the_page_which_wins_over_the_registry():
     config, errors = validate_config(wire)
     assert errors == [] and config is not None
     assert config.account.email == "owner@jax.co.nz"  # staff
-    assert config.account.phone == "+64 9 555 0101"  # page
+    assert config.account.phone == "+6495550101"  # page, stored as E.164
     assert config.restaurant.address == "12 Ponsonby Road, Auckland"
     assert config.website.primary_color == "#D62828" and config.website.theme == "light"
-    assert config.website.nav_text_color == "secondary"  # light theme, reference §5.1
+    assert config.website.nav_text_color == "secondary"  # light theme: the original's default
     assert config.onboarding.user_name == "Jackson Te Awa"  # the director from step 4
     assert config.menu.selected_menu_id == "menu-1"
     assert any("readable price" in w for w in warnings)

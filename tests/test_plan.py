@@ -1,4 +1,4 @@
-"""The step-6 plan: dependencies, critical path, skip rules (reference §4.2)."""
+"""The step-6 plan: dependencies, critical path, skip rules."""
 
 from yolobatch.domain.plan import PLAN, SPECS, Outcome, SubStep, all_dependents, priority_key, skip_reason
 

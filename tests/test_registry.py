@@ -20,6 +20,7 @@ from yolobatch.domain.company import (
     street_search_terms,
 )
 from yolobatch.integrations.registry import (
+    REGISTRIES,
     CompaniesHouseRegistry,
     NzbnRegistry,
     Registry,
@@ -527,6 +528,18 @@ def test_make_registry_picks_the_adapter() -> None:
     assert isinstance(make_registry("nzbn", http, "https://x", KEY), Registry)
     with pytest.raises(ValueError, match="unknown registry"):
         make_registry("opencorporates", http, "https://x", KEY)  # type: ignore[arg-type]
+
+
+def test_an_unknown_registry_is_refused_by_settings_not_replaced_by_nzbn() -> None:
+    from pydantic import ValidationError
+
+    from yolobatch.settings import Settings
+
+    for kind in REGISTRIES:  # each registry of the one list has its endpoint settings
+        assert Settings(registry=kind).registry == kind
+        assert getattr(Settings(), f"{kind}_api_url")
+    with pytest.raises(ValidationError, match="registry"):
+        Settings(registry="opencorporates")
 
 
 @pytest.mark.parametrize("restaurant", ONE_MATCH)

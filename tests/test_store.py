@@ -151,7 +151,7 @@ def _batch_in_every_state(store, count: int) -> tuple[str, list[str]]:
     """A batch whose first restaurants are failed, waiting and done (in that order); the rest are running."""
     store.ensure_org("o")
     batch_id = store.create_batch("o", "big", batch_of(count).restaurants)
-    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    ids = [j.job_id for j in store.job_summaries(batch_id)]
     store.record_job(ids[0], "action_required", "Waiting for a person: codeGeneration")
     store.record_sub_step(ids[0], "codeGeneration", "failed", 0, error="HTTP 500")
     store.record_job(ids[1], "action_required", "Waiting for a person: company choice")
@@ -195,7 +195,7 @@ def test_secret_key_rotation_reseals_everything_with_the_new_key(db, tmp_path):
     store.ensure_org("o")
     batch = batch_of(3)
     batch_id = store.create_batch("o", "b", batch.restaurants)
-    job_id = store.job_summaries(batch_id)[0]["job_id"]
+    job_id = store.job_summaries(batch_id)[0].job_id
     password = batch.restaurants[0].config.account.password.get_secret_value()
 
     both = Store(store.engine, SecretBox(f"{new},{old}"))  # step 1: NEW first, OLD still readable
@@ -228,7 +228,7 @@ def test_progress_agrees_with_itself_while_writers_change_it(db, tmp_path):
     store = make_store(db, tmp_path)
     store.ensure_org("o")
     batch_id = store.create_batch("o", "b", batch_of(40).restaurants)
-    ids = [j["job_id"] for j in store.job_summaries(batch_id)]
+    ids = [j.job_id for j in store.job_summaries(batch_id)]
     stop = threading.Event()
 
     def flip(mine: list[str]) -> int:

@@ -6,8 +6,8 @@ One run starts a Temporal dev server and a sandbox (no jitter), runs a batch of 
 * makespan: wall time from `start_batch` to the last restaurant completed (scaled seconds, and unscaled);
 * the lower bound: max of one restaurant's critical path, platform work / cap, and the account chain;
 * the same batch in a discrete-event simulation of the original's four-phase schedule with barriers
-  (reference §4.1), and of the dependency graph run FIFO without priorities, with the same durations,
-  platform cap and account limit.
+  (each waits for all of the last), and of the dependency graph run FIFO without priorities, with the same
+  durations, platform cap and account limit.
 
     yolobatch bench [--scenario small|medium] [--json] [--time-scale X]
     python -m benchmarks.makespan ...   (the same)
@@ -40,6 +40,7 @@ import httpx
 from yolobatch.demo import demo_batch
 from yolobatch.domain.batch_input import BatchInput, RestaurantInput, parse_batch
 from yolobatch.domain.plan import PLAN, SPECS, CallClass, SubStep
+from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
 from yolobatch.sandbox.catalog import (
     IMAGE_UPLOAD_SECONDS,
     NOMINAL_SECONDS,
@@ -54,7 +55,6 @@ ACCOUNT_INTERVAL_SECONDS = 60.0  # the platform's account limit: 1 per 60 s (uns
 # ms on a small machine, which real calls of seconds never notice) stays a few percent of the shortest calls.
 DEFAULT_TIME_SCALE = 0.05
 ORG = "bench-org"
-SETTLED = ("completed", "cancelled", "action_required")
 POLL_SECONDS = 0.25  # completion is read from finished_at; polling only notices it, off the timeline
 
 
@@ -158,7 +158,7 @@ PHASE2 = (S.WEBSITE_CONFIG, S.SERVICES_CONFIG, S.PAYMENT_CONFIG, S.MENU_IMPORT, 
 
 
 def phase_barrier_needs(key: SubStep) -> tuple[SubStep, ...]:
-    """The original's phases (reference §4.1) as a dependency graph: each phase waits for all of the last."""
+    """The original's phases as a dependency graph: each phase waits for all of the last."""
     if key in PHASE1:
         return ()
     if key == S.RESTAURANT_REGISTRATION:
@@ -315,7 +315,7 @@ async def measure(
         deadline = time.monotonic() + timeout
         while True:
             counts = await asyncio.to_thread(store.job_status_counts, batch_id)
-            if sum(n for s, n in counts.items() if s in SETTLED) == restaurants:
+            if sum(n for s, n in counts.items() if s in QUIESCENT_JOB_STATUSES) == restaurants:
                 polled_end = time.time()
                 break
             if time.monotonic() > deadline:

@@ -22,8 +22,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
+from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_upload
+from yolobatch.domain.company import REGISTRIES
 from yolobatch.domain.plan import PLAN
+from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
+from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.engine.devserver import free_port
 from yolobatch.extract_cli import extract as extract_command
 from yolobatch.outputs_cli import export as export_command
@@ -48,21 +51,6 @@ SYMBOLS = {
     "action_required": "[bold yellow]?[/]",
 }
 WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
-SHORT = {
-    "cloudwaitressAccount": "acct",
-    "codeGeneration": "code",
-    "createOnboardingUser": "user",
-    "uploadImages": "img",
-    "restaurantRegistration": "reg",
-    "websiteConfig": "web",
-    "servicesConfig": "svc",
-    "paymentConfig": "pay",
-    "menuImport": "menu",
-    "syncOnboardingUser": "sync",
-    "optionSets": "opts",
-    "itemTags": "tags",
-}
-SETTLED_JOBS = {"completed", "cancelled", "action_required"}
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", envvar="YOLOBATCH_DATA_DIR", help="default ./.yolobatch")
@@ -137,7 +125,7 @@ def run(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never ask: leave choices waiting, exit")
     ] = False,
-    registry: Annotated[str, typer.Option(help="Company registry: nzbn or companies_house")] = "nzbn",
+    registry: Annotated[str, typer.Option(help=f"Company registry: {' or '.join(REGISTRIES)}")] = "nzbn",
     auto_select: Annotated[
         bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
     ] = True,
@@ -151,8 +139,8 @@ def run(
     """
     port = free_port() if sandbox else None
     batch = _load_batch(file, f"http://127.0.0.1:{port}" if port else None)
-    if registry not in ("nzbn", "companies_house"):
-        console.print("[red]--registry must be nzbn or companies_house[/]")
+    if registry not in REGISTRIES:
+        console.print(f"[red]--registry must be {' or '.join(REGISTRIES)}[/]")
         raise typer.Exit(2)
     settings = _settings(data_dir, time_scale=time_scale)
     interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()
@@ -187,18 +175,20 @@ def demo(
 
 def _load_batch(file: Path, sandbox_url: str | None = None):
     try:
-        text = file.read_text(encoding="utf-8")
-        if sandbox_url:
-            text = text.replace("{sandbox}", sandbox_url)
-    except (OSError, UnicodeDecodeError) as exc:
-        console.print(f"[red]Cannot read {file}:[/] {safe(str(getattr(exc, 'strerror', None) or exc))}")
+        raw = file.read_bytes()
+    except OSError as exc:
+        console.print(f"[red]Cannot read {file}:[/] {safe(str(exc.strerror or exc))}")
         raise typer.Exit(2) from None
     try:
-        if file.suffix.lower() == ".csv":
-            return parse_csv_batch(
-                text, name=file.stem, load_menu=lambda path: (file.parent / path).read_text(encoding="utf-8")
-            )
-        return parse_batch(text, default_name=file.stem)
+        # The same parser as the API and dashboard uploads (CSV in any of Excel's encodings, .xlsx, JSON).
+        return parse_upload(
+            raw,
+            file.name,
+            file.stem,
+            sandbox_url,
+            lambda path: (file.parent / path).read_text(encoding="utf-8"),
+            None,
+        )
     except BatchInputError as exc:
         console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
         for problem in exc.problems:
@@ -292,7 +282,7 @@ async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
                     if live is not None:
                         live.start()
                     continue
-                if jobs and all(job["status"] in SETTLED_JOBS for job in jobs):
+                if jobs and all(job["status"] in QUIESCENT_JOB_STATUSES for job in jobs):
                     return progress
                 if stop.is_set():
                     console.print(
@@ -417,7 +407,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         caption += f" · {progress['with_warnings']} with warnings (⚠)"
     if elapsed and done:
         caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
-    caption += "\nregistration: " + " ".join(SHORT[spec.key.value] for spec in PLAN) + "\n"
+    caption += "\nregistration: " + " ".join(spec.short for spec in PLAN) + "\n"
     table = Table(
         title=f"{progress['name']} — {progress['status']}",
         title_justify="left",
@@ -437,7 +427,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         if pipeline:
             steps = job.get("steps", {})
             cells.insert(
-                0, "".join(SYMBOLS.get(steps.get(str(n), {}).get("status"), " ") for n in range(1, 6))
+                0,
+                "".join(SYMBOLS.get(steps.get(str(s.number), {}).get("status"), " ") for s in PIPELINE_STEPS),
             )
         table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
     return table
@@ -452,7 +443,10 @@ def _call_symbol(call: dict) -> str:
 def _report(progress: dict, elapsed: float, world) -> None:
     counts = ", ".join(f"{n} {status}" for status, n in sorted(progress["counts"].items()))
     console.print(f"Batch {progress['status']} in {elapsed:.1f} s: {counts}")
-    choices = [(job["restaurant_name"], job["steps"]["3"]) for job in progress["jobs"] if "3" in job["steps"]]
+    choice = str(Step.COMPANY_SELECTION)
+    choices = [
+        (job["restaurant_name"], job["steps"][choice]) for job in progress["jobs"] if choice in job["steps"]
+    ]
     if choices:
         console.print("Companies:")
         for name, step in choices:

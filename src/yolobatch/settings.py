@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from yolobatch.domain.company import RegistrySource
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YOLOBATCH_", extra="ignore")
@@ -49,7 +51,7 @@ class Settings(BaseSettings):
     registration_api_url: str = Field(default="http://127.0.0.1:8765", description="platform API base URL")
     registration_service_key: SecretStr = SecretStr("sandbox-service-key")
 
-    registry: str = Field(default="nzbn", pattern="^(nzbn|companies_house)$", description="company registry")
+    registry: RegistrySource = Field(default="nzbn", description="company registry")
     nzbn_api_url: str = "https://api.business.govt.nz/gateway/nzbn/v5"
     nzbn_api_key: SecretStr = SecretStr("")
     companies_house_api_url: str = "https://api.company-information.service.gov.uk"
@@ -58,6 +60,11 @@ class Settings(BaseSettings):
         default_factory=list, description="host[:port] store pages may use despite a private address"
     )
     fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, description="largest store page fetched")
+    default_country: str = Field(
+        default="NZ",
+        pattern="^[A-Z]{2}$",
+        description="ISO country that phone numbers without a +code belong to (until organisations set one)",
+    )
     render_pages: bool = Field(
         default=False,
         description="when a store page's HTML holds no menu, render it in headless Chromium and read it "

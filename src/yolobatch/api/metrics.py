@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from yolobatch.domain.steps import Step
 from yolobatch.store.repository import Store
 from yolobatch.store.tables import Job, JobStep, SubStepRow
 
@@ -43,7 +44,7 @@ class ReadModelCollector(Collector):
             failed_calls = s.scalar(
                 select(func.count()).select_from(SubStepRow).where(SubStepRow.status == "failed")
             )
-            waiting.add_metric(["6"], failed_calls or 0)
+            waiting.add_metric([str(Step.REGISTRATION)], failed_calls or 0)
             throttled = s.scalar(
                 select(func.count()).select_from(SubStepRow).where(SubStepRow.error.like("%HTTP 429%"))
             )

@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
@@ -39,9 +40,10 @@ from yolobatch.domain.batch_input import (
     parse_upload,
 )
 from yolobatch.domain.derive import validate_config
+from yolobatch.domain.statuses import batch_status
 from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict, batch_status
+from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict
 
 router = APIRouter(prefix="/api", tags=["batches"])
 Org = Annotated[str, Depends(current_org)]
@@ -145,7 +147,7 @@ async def list_batches(
     items, total = await asyncio.to_thread(
         ctx.store.list_batches, org, status=status_filter, limit=limit, offset=offset
     )
-    return BatchList(items=items, total=total, limit=limit, offset=offset)
+    return BatchList(items=[asdict(item) for item in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/batches/{batch_id}")
@@ -204,37 +206,37 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
     plus our detail under `detail`."""
     progress = await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
-    restaurants = progress["jobs"]
+    restaurants = progress.jobs
     total = len(restaurants)
-    counts = Counter(j["status"] for j in restaurants)
-    states = Counter(j["state"] for j in restaurants)
-    steps_waiting = sorted({j["step_requiring_action"] for j in restaurants if j["step_requiring_action"]})
+    counts = Counter(j.status for j in restaurants)
+    states = Counter(j.state for j in restaurants)
+    steps_waiting = sorted({j.step_requiring_action for j in restaurants if j.step_requiring_action})
     return {
         "success": True,
         "batch": {
             "id": batch_id,
-            "name": progress["name"],
-            "status": batch_status(counts, started=progress["started"], total=total),
+            "name": progress.name,
+            "status": batch_status(counts, started=progress.started, total=total),
             "total_restaurants": total,
             "completed_restaurants": counts.get("completed", 0),
             # A step or call failed and waits for a retry, skip or mark done.
             "failed_restaurants": states.get("failed", 0),
             # Waiting for a person's choice (company, config review): not a failure.
             "waiting_restaurants": states.get("waiting", 0),
-            "restaurants_with_warnings": sum(1 for j in restaurants if j["warnings"]),
+            "restaurants_with_warnings": sum(1 for j in restaurants if j.warnings),
         },
-        "percentage": round(100 * sum(j["done"] for j in restaurants) / max(1, total), 1),
+        "percentage": round(100 * sum(j.done for j in restaurants) / max(1, total), 1),
         "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {
-                "job_id": j["job_id"],
-                "name": j["restaurant_name"],
-                "status": j["status"],
-                "state": j["state"],
-                "current_step": j["current_step"],
-                "step_requiring_action": j["step_requiring_action"],
-                "error": j["error"],
-                "warnings": j["warnings"],
+                "job_id": j.job_id,
+                "name": j.restaurant_name,
+                "status": j.status,
+                "state": j.state,
+                "current_step": j.current_step,
+                "step_requiring_action": j.step_requiring_action,
+                "error": j.error,
+                "warnings": j.warnings,
             }
             for j in restaurants
         ],

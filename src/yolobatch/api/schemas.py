@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from yolobatch.domain.batch_input import unstorable_path
+from yolobatch.domain.company import RegistrySource
 
 EXAMPLE_RESTAURANT = {
     "name": "Jax Burger Shack",
@@ -34,7 +35,7 @@ class BatchOptions(BaseModel):
         default=False, description="auto-select clear companies (else none), auto-approve configs"
     )
     auto_select: bool = Field(default=True, description="take a clear registry match without asking")
-    registry: Literal["nzbn", "companies_house"] = "nzbn"
+    registry: RegistrySource = "nzbn"
 
 
 class CreateBatch(BaseModel):

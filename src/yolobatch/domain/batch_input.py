@@ -6,8 +6,7 @@ reason, so one fix-and-retry is enough and a bad file never leaves a half-create
 
 from __future__ import annotations
 
-import csv
-import io
+import difflib
 import json
 import re
 from collections import Counter
@@ -15,17 +14,27 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
+from yolobatch.domain.tabular import (
+    FileReadError,
+    Row,
+    Table,
+    decode,
+    is_old_excel,
+    is_xlsx,
+    read_csv,
+    read_xlsx,
+)
 
 MAX_RESTAURANTS = 10_000  # the scale benchmark runs a batch this size; its grid and API are paged
 MAX_NAME = 200  # characters in a batch's name
 # Far more than the known columns (name, menu, facts and every config field: under 60); a header beyond it
 # is not a batch file, and refusing it early keeps every later check on the header cheap.
 MAX_COLUMNS = 200
-CSV_FACTS = ("storeUrl", "store_url", "address", "city", "phone", "email", "companyNumber")
-CSV_SECTIONS = ("account", "restaurant", "menu", "website", "payment", "onboarding", "stepsEnabled")
+CSV_FACTS = ("storeUrl", "address", "city", "phone", "email", "companyNumber")
 CSV_LIST_FIELDS = {"website.cuisines"}
 HOURS = re.compile(r"^\s*(\w+)\s+(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})\s*$")
 
@@ -115,55 +124,64 @@ def parse_batch(text: str, default_name: str = "Untitled batch") -> BatchInput:
 def parse_csv_batch(
     text: str, name: str = "Untitled batch", load_menu: Callable[[str], str] | None = None
 ) -> BatchInput:
-    """Parse a CSV batch: one restaurant per row.
+    """Parse a CSV batch: one restaurant per row, separated by `,` `;` or tabs (whichever the header uses).
 
     Columns: `name`, config fields as `section.field` with the JSON spelling (`account.email`,
     `website.primaryColor`, `menu.uploadImages` ...), `website.cuisines` separated by `;`,
     `restaurant.openingHours` as `Monday 11:00-21:30; Tuesday 11:00-21:30`, and `menu`: a JSON menu file
-    that `load_menu` reads (paths relative to the CSV).
+    that `load_menu` reads (paths relative to the CSV). Headers match loosely: "Store URL" is `storeUrl`.
     """
-    # newline="": the csv module finds the line ends itself (\r\n, \n and old Macs' bare \r).
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
     try:
-        columns = [c.strip() for c in reader.fieldnames or []]
-    except csv.Error as exc:
-        raise BatchInputError([f"row 1: {exc}"]) from None
-    if len(columns) > MAX_COLUMNS:
+        table = read_csv(text)
+    except FileReadError as exc:
+        raise BatchInputError([str(exc)]) from None
+    return parse_table(table, name, load_menu)
+
+
+def parse_table(table: Table, name: str, load_menu: Callable[[str], str] | None = None) -> BatchInput:
+    """A batch from a read table (CSV or spreadsheet): the header names the columns, one restaurant a row."""
+    raw_columns = [c.strip() for c in table.header]
+    while raw_columns and raw_columns[-1] == "":  # Excel exports trailing separators of unused columns
+        raw_columns.pop()
+    if len(raw_columns) > MAX_COLUMNS:
         raise BatchInputError(
-            [f"the header row has {len(columns)} columns; at most {MAX_COLUMNS} are allowed"]
+            [f"the header row has {len(raw_columns)} columns; at most {MAX_COLUMNS} are allowed"]
         )
+    columns = [canonical_column(c) or c for c in raw_columns]
     if "name" not in columns:
-        raise BatchInputError(["the header row must have a 'name' column"])
+        raise BatchInputError(["the header row must have a 'name' column (or 'Restaurant Name')"])
     repeated = sorted(c for c, n in Counter(columns).items() if n > 1)
     if repeated:  # a dict keeps the last of them: the first column's cells would vanish silently
         raise BatchInputError([f"column(s) {', '.join(repeated)} appear more than once in the header row"])
-    plain = ("name", "menu", *CSV_FACTS)
-    unknown = [c for c in columns if c not in plain and c.split(".")[0] not in CSV_SECTIONS]
-    if unknown or any("." not in c for c in columns if c not in plain):
-        bad = unknown or [c for c in columns if "." not in c and c not in plain]
-        raise BatchInputError([f"unknown column(s) {', '.join(bad)}; use name, menu and section.field"])
+    unknown = [raw for raw, column in zip(raw_columns, columns, strict=True) if canonical_column(raw) is None]
+    if unknown:
+        described = ", ".join(f"{c} (did you mean {s}?)" if (s := suggest_column(c)) else c for c in unknown)
+        raise BatchInputError(
+            [
+                f"unknown column(s) {described}; use name, storeUrl, {', '.join(CSV_FACTS[1:])}, menu "
+                "and section.field"
+            ]
+        )
+    width = len(columns)
     labelled: list[tuple[str, Any]] = []
     problems: list[str] = []
     try:
-        for row in reader:
-            line = f"row {reader.line_num}"
-            if None in row:
+        for row in table.rows:
+            line = f"row {row.number}"
+            if any(cell.strip() for cell in row.cells[width:]):
                 problems.append(f"{line}: more cells than header columns")
                 continue
+            cells = [cell.strip() for cell in row.cells[:width]]
+            cells += [""] * (width - len(cells))
             try:
-                labelled.append(
-                    (line, _csv_row({k.strip(): (v or "").strip() for k, v in row.items()}, load_menu))
-                )
+                labelled.append((line, _csv_row(dict(zip(columns, cells, strict=True)), load_menu)))
             except ValueError as exc:
                 problems.append(f"{line}: {exc}")
-    except csv.Error as exc:
+    except FileReadError as exc:
         # e.g. a cell over the csv module's 128 KiB limit: the rest of the file cannot be read reliably.
-        reason = str(exc)
-        if "field larger than field limit" in reason:
-            reason = f"a cell is longer than {csv.field_size_limit()} characters"
-        problems.append(f"row {reader.reader.line_num}: {reason}")  # the DictReader's count lags behind
+        problems.append(str(exc))
     if not labelled and not problems:
-        raise BatchInputError(["the CSV has no restaurant rows"])
+        raise BatchInputError(["the file has no restaurant rows"])
     try:
         batch = _validate(name, labelled) if labelled else None
     except BatchInputError as exc:
@@ -171,6 +189,61 @@ def parse_csv_batch(
     if problems or batch is None:
         raise BatchInputError(sorted(problems, key=_row_number))
     return batch
+
+
+def _key(text: str) -> str:
+    """What is left of a header once case, spaces, underscores and hyphens no longer count."""
+    return re.sub(r"[\s_\-]+", "", text).casefold()
+
+
+# Plain columns by their loose key; the right-hand spellings are what the parser and the models use.
+PLAIN_COLUMNS: dict[str, str] = {
+    **{k: "name" for k in ("name", "restaurantname", "restaurant", "storename", "tradingname")},
+    **{k: "storeUrl" for k in ("storeurl", "storelink", "storepage", "url")},
+    **{k: "companyNumber" for k in ("companynumber", "companyno", "nzbn", "companiesofficenumber")},
+    **{k: "email" for k in ("email", "emailaddress")},
+    **{k: "phone" for k in ("phone", "phonenumber", "telephone", "tel", "mobile")},
+    **{k: "address" for k in ("address", "streetaddress")},
+    **{k: "city" for k in ("city", "town")},
+    **{k: "menu" for k in ("menu", "menufile")},
+}
+
+
+def _config_columns() -> dict[str, str]:
+    """`section.field` for every config field, by loose key (the wire's camelCase spelling as the value)."""
+    found: dict[str, str] = {}
+    for section, info in RegistrationConfig.model_fields.items():
+        model = info.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        wire_section = to_camel(section)
+        for field in model.model_fields:
+            column = f"{wire_section}.{to_camel(field)}"
+            found[_key(column)] = column
+    return found
+
+
+CONFIG_COLUMNS = _config_columns()
+
+
+def canonical_column(header: str) -> str | None:
+    """The column a header names ("Store URL" → `storeUrl`, "Account.E-mail" → `account.email`), or None."""
+    key = _key(header)
+    if key in PLAIN_COLUMNS:
+        return PLAIN_COLUMNS[key]
+    if key in CONFIG_COLUMNS:
+        return CONFIG_COLUMNS[key]
+    section, dot, field = header.strip().partition(".")
+    if dot and _key(section) == _key("stepsEnabled") and field.strip():
+        return f"stepsEnabled.{field.strip()}"  # sub-step keys: the config model checks them per row
+    return None
+
+
+def suggest_column(header: str) -> str | None:
+    """The known column a mistyped header most likely meant, for "did you mean"."""
+    known = {**PLAIN_COLUMNS, **CONFIG_COLUMNS}
+    close = difflib.get_close_matches(_key(header), list(known), n=1, cutoff=0.75)
+    return known[close[0]] if close else None
 
 
 def _row_number(problem: str) -> int:
@@ -307,25 +380,41 @@ def unstorable_path(value: Any) -> tuple[str, str] | None:
 MAX_UPLOAD_BYTES = 10_000_000
 
 
-def parse_upload(raw: bytes, filename: str, title: str, sandbox_url: str | None = None) -> BatchInput:
-    """An uploaded batch file (CSV or JSON, UTF-8). With a sandbox running, `{sandbox}` in the file
-    stands for its address, so the bundled examples work from a browser too."""
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise BatchInputError([f"the file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB"])
+def parse_upload(
+    raw: bytes,
+    filename: str,
+    title: str,
+    sandbox_url: str | None = None,
+    load_menu: Callable[[str], str] | None = None,
+    max_bytes: int | None = MAX_UPLOAD_BYTES,
+) -> BatchInput:
+    """A batch file as staff have it, for the CLI, the API and the dashboard alike: JSON, CSV (`,` `;` or
+    tab; UTF-8, cp1252 or UTF-16) or .xlsx. With a sandbox running, `{sandbox}` in the file stands for its
+    address, so the bundled examples work from a browser too."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise BatchInputError([f"the file is larger than {max_bytes // 1_000_000} MB"])
     if not raw.strip():
-        raise BatchInputError(["choose a CSV or JSON file with at least one restaurant"])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BatchInputError(
-            [f"the file is not UTF-8 text (byte {exc.start + 1} cannot be decoded); save it as UTF-8"]
-        ) from None
-    if "\x00" in text:  # UTF-16 without a byte-order mark decodes "successfully", one NUL per letter
-        raise BatchInputError(["the file is not UTF-8 text (it contains NUL bytes: UTF-16 or binary?)"])
+        raise BatchInputError(["choose a CSV or JSON file (or an Excel .xlsx) with at least one restaurant"])
     # A file name is only a default title: shorten it rather than refuse the file.
     title = title.strip()[:MAX_NAME] or "Untitled batch"
+    try:
+        if is_xlsx(raw, filename):
+            table = read_xlsx(raw, max_rows=MAX_RESTAURANTS + 1, max_columns=MAX_COLUMNS)
+            if sandbox_url:
+                table = _with_sandbox(table, sandbox_url)
+            return parse_table(table, title, load_menu)
+        if is_old_excel(raw, filename):
+            raise FileReadError("old Excel files (.xls) cannot be read; save it as .xlsx or CSV UTF-8")
+        text = decode(raw)
+    except FileReadError as exc:
+        raise BatchInputError([str(exc)]) from None
     if sandbox_url:
         text = text.replace("{sandbox}", sandbox_url)
     if filename.lower().endswith(".json") or text.lstrip().startswith(("{", "[")):
         return parse_batch(text, default_name=title)
-    return parse_csv_batch(text, name=title)
+    return parse_csv_batch(text, name=title, load_menu=load_menu)
+
+
+def _with_sandbox(table: Table, sandbox_url: str) -> Table:
+    rows = (Row(row.number, [c.replace("{sandbox}", sandbox_url) for c in row.cells]) for row in table.rows)
+    return Table(table.header, table.header_row, rows)

@@ -6,14 +6,18 @@ Pure data and functions; the registry adapters in `yolobatch.integrations.regist
 from __future__ import annotations
 
 import re
-from typing import Literal
+import unicodedata
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# The one list of company registries: settings, the API's schema, the CLI and the adapters
+# (`integrations/registry`) derive theirs from it. Each has settings `<name>_api_url`, `<name>_api_key`.
 RegistrySource = Literal["nzbn", "companies_house"]
+REGISTRIES: tuple[str, ...] = get_args(RegistrySource)
 MatchedOn = Literal["name", "trading_name", "address"]
 
-# Reference §3 step 2: the street is cut after the earliest of these words.
+# As the original's step 2 did: the street is cut after the earliest of these words.
 STREET_TYPES = frozenset(
     {
         "street",
@@ -42,6 +46,11 @@ STREET_TYPES = frozenset(
     }
 )
 FALLBACK_STREET_WORDS = 3
+# Letters that carry no combining mark to strip but are still read as their plain Latin neighbours.
+UNFOLDED_LETTERS = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "đ": "d", "Đ": "D", "ł": "l"}
+    | {"Ł": "L", "ı": "i"}
+)
 PARENTHESISED = re.compile(r"\([^()]*\)")
 WORD_EDGE_PUNCTUATION = ".,;:"
 
@@ -110,6 +119,13 @@ class CompanyDetails(BaseModel):
     email: str | None = None
 
 
+def fold(text: str) -> str:
+    """Accents and macrons folded to their letters: "Café Kāpiti" → "Cafe Kapiti". Registers and staff
+    spell the same name both ways, and a deleted letter ("CAF KPITI") would cost the match."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(UNFOLDED_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def clean_search_name(name: str) -> str:
     """The trading name without parenthesised parts: "Texas Chicken (Henderson)" → "Texas Chicken"."""
     cleaned = name
@@ -127,7 +143,7 @@ def street_search_terms(address: str | None, city: str | None) -> str | None:
     """The street part of `address` plus the city, for the by-address search; None when there is no address.
 
     The street ends at its earliest street-type word ("12 Queen Street, Auckland CBD" → "12 Queen Street");
-    without one, the first three words stand in for it (reference §3 step 2).
+    without one, the first three words stand in for it (as the original's step 2 did).
     """
     words = [w.strip(WORD_EDGE_PUNCTUATION) for w in (address or "").split()]
     words = [w for w in words if w]
@@ -158,7 +174,7 @@ def current_first(directors: list[Director]) -> list[Director]:
 
 
 def contact_person(directors: list[Director]) -> str | None:
-    """Reference §3 step 4: the title-cased name of the first director without a cessation date."""
+    """As the original's step 4: the title-cased name of the first director without a cessation date."""
     current = next((d for d in directors if d.is_current and d.name.strip()), None)
     return title_case_name(current.name) if current else None
 

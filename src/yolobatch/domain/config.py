@@ -6,7 +6,6 @@ Keys use the original's camelCase spelling on the wire (aliases) and snake_case 
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import (
@@ -199,9 +198,3 @@ def config_fields() -> dict[str, frozenset[str]]:
             fields[to_camel(name)] = frozenset(to_camel(f) for f in model.model_fields)
     fields["stepsEnabled"] = frozenset(step.value for step in SubStep)
     return fields
-
-
-def slug_subdomain(name: str) -> str:
-    """The platform's own rule: lower-case alphanumerics; `order-` prefix when shorter than 4."""
-    slug = re.sub(r"[^a-z0-9]", "", name.lower())
-    return slug if len(slug) >= 4 else f"order-{slug}"

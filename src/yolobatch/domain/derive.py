@@ -1,4 +1,4 @@
-"""Step 5: the registration config derived from what steps 1-4 found (reference §5.1 defaults).
+"""Step 5: the registration config derived from what steps 1-4 found (the original system's defaults).
 
 Pure: the caller passes a freshly generated password, so the same inputs always derive the same config.
 Values staff typed win over extracted ones, which win over the registry's published ones.
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.image_urls import is_safe_image_url
+from yolobatch.domain.phone import normalise_phone
 
 if TYPE_CHECKING:
     from yolobatch.domain.company import CompanyDetails
@@ -46,13 +47,19 @@ def derive_config(
     company: CompanyDetails | None,
     menu_id: str | None,
     password: str,
+    country: str = "NZ",
 ) -> tuple[dict[str, Any], list[str]]:
-    """The config as wire JSON (camelCase, secrets in clear) and the warnings a reviewer should see."""
+    """The config as wire JSON (camelCase, secrets in clear) and the warnings a reviewer should see.
+    `country` reads phone numbers written without a country code."""
     warnings: list[str] = []
     contact = extraction.contact if extraction else None
     branding = extraction.branding if extraction else None
     email = _first(facts.get("email"), contact and contact.email, company and company.email)
     phone = _first(facts.get("phone"), contact and contact.phone, company and company.phone)
+    if phone:
+        phone, doubt = normalise_phone(phone, country)
+        if doubt:
+            warnings.append(doubt)
     address = _first(
         facts.get("address"), contact and contact.address, company and company.registered_address
     )
@@ -164,8 +171,8 @@ PER_RESTAURANT = {
 
 
 def copy_config(source: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
-    """`source`'s settings applied to `target`, keeping the target's per-restaurant fields (reference §3
-    step 5 "Copy to All", which regenerated them from each restaurant)."""
+    """`source`'s settings applied to `target`, keeping the target's per-restaurant fields (as the
+    original's step 5 "Copy to All" did, which regenerated them from each restaurant)."""
     result: dict[str, Any] = {}
     for section, values in source.items():
         if not isinstance(values, dict):

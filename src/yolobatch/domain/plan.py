@@ -40,33 +40,77 @@ class SubStepSpec:
     key: SubStep
     needs: tuple[SubStep, ...]
     call_class: CallClass
-    nominal_seconds: float  # the original's observed duration (reference §9.1)
+    nominal_seconds: float  # the original system's observed duration of the call
     limit_seconds: float  # per-call timeout before scaling
+    endpoint: str  # the platform's path for it ({menu_id}: the menu the images belong to)
+    label: str  # the dashboard grid's column heading
+    short: str  # the CLI live view's column heading (at most 4 characters)
 
 
 S = SubStep
+A, P = CallClass.ACCOUNTS, CallClass.PLATFORM
+R = "/api/registration/"
 # Order is topological: the workflow creates one task per sub-step in this order.
 PLAN: tuple[SubStepSpec, ...] = (
-    SubStepSpec(S.CLOUDWAITRESS_ACCOUNT, (), CallClass.ACCOUNTS, 6, 60),
-    SubStepSpec(S.CODE_GENERATION, (), CallClass.PLATFORM, 47, 120),
-    SubStepSpec(S.CREATE_ONBOARDING_USER, (), CallClass.PLATFORM, 37, 120),
-    SubStepSpec(S.UPLOAD_IMAGES, (), CallClass.PLATFORM, 2.5, 120),
-    SubStepSpec(S.RESTAURANT_REGISTRATION, (S.CLOUDWAITRESS_ACCOUNT,), CallClass.PLATFORM, 99, 180),
+    SubStepSpec(S.CLOUDWAITRESS_ACCOUNT, (), A, 6, 60, R + "register-account", "Account", "acct"),
+    SubStepSpec(S.CODE_GENERATION, (), P, 47, 120, R + "generate-code-injections", "Code", "code"),
+    SubStepSpec(S.CREATE_ONBOARDING_USER, (), P, 37, 120, R + "create-onboarding-user", "Onb. user", "user"),
+    SubStepSpec(S.UPLOAD_IMAGES, (), P, 2.5, 120, "/api/menus/{menu_id}/upload-images", "Images", "img"),
     SubStepSpec(
-        S.WEBSITE_CONFIG, (S.RESTAURANT_REGISTRATION, S.CODE_GENERATION), CallClass.PLATFORM, 200, 300
+        S.RESTAURANT_REGISTRATION,
+        (S.CLOUDWAITRESS_ACCOUNT,),
+        P,
+        99,
+        180,
+        R + "register-restaurant",
+        "Restaurant",
+        "reg",
     ),
-    SubStepSpec(S.SERVICES_CONFIG, (S.RESTAURANT_REGISTRATION,), CallClass.PLATFORM, 120, 180),
-    SubStepSpec(S.PAYMENT_CONFIG, (S.RESTAURANT_REGISTRATION,), CallClass.PLATFORM, 80, 180),
-    SubStepSpec(S.MENU_IMPORT, (S.RESTAURANT_REGISTRATION, S.UPLOAD_IMAGES), CallClass.PLATFORM, 88, 180),
+    SubStepSpec(
+        S.WEBSITE_CONFIG,
+        (S.RESTAURANT_REGISTRATION, S.CODE_GENERATION),
+        P,
+        200,
+        300,
+        R + "configure-website",
+        "Website",
+        "web",
+    ),
+    SubStepSpec(
+        S.SERVICES_CONFIG,
+        (S.RESTAURANT_REGISTRATION,),
+        P,
+        120,
+        180,
+        R + "configure-services",
+        "Services",
+        "svc",
+    ),
+    SubStepSpec(
+        S.PAYMENT_CONFIG, (S.RESTAURANT_REGISTRATION,), P, 80, 180, R + "configure-payment", "Payment", "pay"
+    ),
+    SubStepSpec(
+        S.MENU_IMPORT,
+        (S.RESTAURANT_REGISTRATION, S.UPLOAD_IMAGES),
+        P,
+        88,
+        180,
+        R + "import-menu-direct",
+        "Menu",
+        "menu",
+    ),
     SubStepSpec(
         S.SYNC_ONBOARDING_USER,
         (S.RESTAURANT_REGISTRATION, S.CREATE_ONBOARDING_USER, S.PAYMENT_CONFIG, S.WEBSITE_CONFIG),
-        CallClass.PLATFORM,
+        P,
         34,
         120,
+        R + "update-onboarding-record",
+        "Sync user",
+        "sync",
     ),
-    SubStepSpec(S.OPTION_SETS, (S.MENU_IMPORT,), CallClass.PLATFORM, 300, 3600),
-    SubStepSpec(S.ITEM_TAGS, (S.MENU_IMPORT,), CallClass.PLATFORM, 120, 3600),
+    SubStepSpec(S.OPTION_SETS, (S.MENU_IMPORT,), P, 300, 3600, R + "add-option-sets", "Option sets", "opts"),
+    SubStepSpec(S.ITEM_TAGS, (S.MENU_IMPORT,), P, 120, 3600, R + "add-item-tags", "Tags", "tags"),
 )
 SPECS: dict[SubStep, SubStepSpec] = {spec.key: spec for spec in PLAN}
 
@@ -114,7 +158,7 @@ def skip_reason(key: SubStep, config: dict[str, Any], deps: dict[SubStep, Outcom
     """Why `key` must be skipped, or None when it should run.
 
     `config` is the registration config as wire JSON (camelCase, secrets irrelevant here); `deps` holds the
-    settled outcome of each of the sub-step's dependencies. Rules follow reference §4.2, except that option
+    settled outcome of each of the sub-step's dependencies. Rules are the original's, except that option
     sets and item tags need a menu import that really succeeded (a `success:false` body is a failure).
     """
     if config.get("stepsEnabled", {}).get(key.value) is False:

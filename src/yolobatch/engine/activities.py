@@ -172,7 +172,7 @@ class RegistrationActivities:
             )
 
     async def _wait_for_turn(self, call_class: str, interval: float) -> None:
-        # The task queue's server-side rate limit admits short bursts; the platform's rule (reference §4.3:
+        # The task queue's server-side rate limit admits short bursts; the platform's rule (the original's:
         # >= 60 s between starts) does not, so each start also takes its own spaced slot from the database.
         # Starting late would shorten the gap to the next reserved start: a late caller reserves again.
         for _ in range(LATE_START_RETRIES):

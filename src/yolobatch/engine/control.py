@@ -16,6 +16,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.derive import validate_config
+from yolobatch.domain.statuses import TERMINAL_JOB_STATUSES
+from yolobatch.domain.steps import STEP_BY_KEY
 from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import (
     Approval,
@@ -27,7 +29,6 @@ from yolobatch.engine.contracts import (
     onboarding_workflow_id,
     starter_workflow_id,
 )
-from yolobatch.engine.workflows.pipeline import STEP_BY_NAME
 from yolobatch.settings import Settings
 from yolobatch.store.repository import NotFound, Store
 
@@ -89,7 +90,7 @@ async def decide(
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
     if action in NEEDS_REASON and not reason.strip():
         raise DecisionRejected(NEEDS_REASON[action])
-    if sub_step in STEP_BY_NAME:  # a pipeline step (extraction, companySearch, ...)
+    if sub_step in STEP_BY_KEY:  # a pipeline step (extraction, companySearch, ...)
         update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
     else:
         row = await asyncio.to_thread(store.sub_step, job_id, sub_step)
@@ -166,10 +167,10 @@ async def cancel_batch(client: Client, store: Store, batch_id: str, *, actor: st
     jobs = await asyncio.to_thread(store.job_summaries, batch_id)
     cancelled = 0
     for job in jobs:
-        if job["status"] in ("completed", "cancelled"):
+        if job.status in TERMINAL_JOB_STATUSES:
             continue
         try:
-            await cancel_job(client, store, job["job_id"], actor=actor, reason="batch cancelled")
+            await cancel_job(client, store, job.job_id, actor=actor, reason="batch cancelled")
             cancelled += 1
         except NotFound:
             pass  # not started yet, or already finished

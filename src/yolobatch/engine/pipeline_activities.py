@@ -16,7 +16,7 @@ from yolobatch.engine.activities import _with_heartbeats, as_application_error, 
 from yolobatch.engine.contracts import LookupInput, StepOutput
 from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store
 from yolobatch.integrations.extraction.render import render_options
-from yolobatch.integrations.registry import RegistryError, make_registry
+from yolobatch.integrations.registry import REGISTRIES, Registry, RegistryError, make_registry
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 
@@ -31,13 +31,16 @@ class PipelineActivities:
         self._settings = settings
         self._guard = UrlGuard(allowed_hosts=frozenset(settings.fetch_allowed_hosts))
 
-    def _registry(self, kind: str):
-        s = self._settings
-        if kind == "companies_house":
-            return make_registry(
-                kind, self._http, s.companies_house_api_url, s.companies_house_api_key.get_secret_value()
+    def _registry(self, kind: str) -> Registry:
+        """The batch's registry; an unknown one fails the step for good (retrying cannot fix it)."""
+        if kind not in REGISTRIES:
+            raise ApplicationError(
+                f"unknown company registry {kind!r}; expected one of {', '.join(REGISTRIES)}",
+                type="UnknownRegistry",
+                non_retryable=True,
             )
-        return make_registry("nzbn", self._http, s.nzbn_api_url, s.nzbn_api_key.get_secret_value())
+        url, key = getattr(self._settings, f"{kind}_api_url"), getattr(self._settings, f"{kind}_api_key")
+        return make_registry(kind, self._http, url, key.get_secret_value())
 
     @activity.defn(name="extract_store")
     async def extract_store(self, inp: LookupInput) -> StepOutput:
@@ -152,6 +155,7 @@ class PipelineActivities:
                 company,
                 menu_ids[0] if menu_ids else None,
                 generate_password(),
+                country=self._settings.default_country,
             )
             self._store.save_config_draft(inp.job_id, wire, warnings)
         wire = self._store.config_wire(inp.job_id)

@@ -17,17 +17,17 @@ from datetime import timedelta
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES, JobStatus, SubStepStatus
+from yolobatch.domain.steps import STEP_KEYS
 from yolobatch.engine.activities import start_onboarding
 from yolobatch.engine.contracts import Tuning, onboarding_workflow_id, starter_workflow_id
 from yolobatch.engine.workflows.onboarding import Progress, RestaurantOnboarding
-from yolobatch.engine.workflows.pipeline import STEP_NAMES, WAITING
+from yolobatch.engine.workflows.pipeline import WAITING
 from yolobatch.store.repository import JobSnapshot, Store
 
 # Seen at different moments by the workflow (which queues a call) and the read model (which records its
 # start): the same thing as far as drift goes.
 IN_PROGRESS = frozenset({"pending", "queued", "running"})
-SETTLED_SUB_STEP = frozenset({SubStepStatus.COMPLETED, SubStepStatus.SKIPPED})
 PAGE_SIZE = 200
 QUERIES_IN_FLIGHT = 16
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -140,7 +140,7 @@ async def _engine_view(client: Client, snapshot: JobSnapshot) -> _EngineView:
         # Stopped from outside (or crashed): nothing will happen any more, so it is cancelled.
         progress.job_status = JobStatus.CANCELLED
         for sub_step in progress.sub_steps.values():
-            if sub_step["status"] not in SETTLED_SUB_STEP:
+            if sub_step["status"] not in SETTLED_SUB_STEP_STATUSES:
                 sub_step["status"] = SubStepStatus.CANCELLED
     return _EngineView(running=running, progress=progress)
 
@@ -255,5 +255,5 @@ def _job_error(progress: Progress) -> str | None:
     if progress.job_status != JobStatus.ACTION_REQUIRED:
         return None
     waiting = [key for key, s in progress.sub_steps.items() if s["status"] == SubStepStatus.FAILED]
-    waiting += [STEP_NAMES[int(step)] for step, status in progress.steps.items() if status in WAITING]
+    waiting += [STEP_KEYS[int(step)] for step, status in progress.steps.items() if status in WAITING]
     return f"Waiting for a person: {', '.join(waiting)}"

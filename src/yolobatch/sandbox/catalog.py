@@ -1,4 +1,4 @@
-"""The operations the sandbox emulates and their nominal (unscaled) latencies, from reference §4.4."""
+"""The operations the sandbox emulates and their nominal (unscaled) latencies (the original's)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sandbox speaking the ORIGINAL service's contract (reference §4.3-4.4, §6.3).
+"""The sandbox speaking the ORIGINAL service's contract (docs/platform-contract.yaml lists the differences).
 
 That service keys everything by its own restaurant id and reads names, colours and menus from its own
 database: here those records are seeded through `/_sandbox/platform-restaurants`, and each call's body is

@@ -3,7 +3,7 @@
 Each kind carries its menu the way real sites do (schema.org JSON-LD, Deliveroo's `__NEXT_DATA__`,
 Uber Eats' `__REACT_QUERY_STATE__` with option groups per item, plain HTML; the platforms' shapes are
 those of the real captures listed in tests/fixtures/real/SOURCES.md) and each sprinkles the
-delivery-platform UI noise the extractor must remove (reference §4.4 (9)): "Plus small",
+delivery-platform UI noise the extractor must remove (the original's menu import stripped it): "Plus small",
 "Thumb up outline 94% (120)", "No. 2 most liked", "(12)" counts and hard line breaks. Clean names,
 prices and option sets equal the demo data.
 """

@@ -12,15 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yolobatch.domain.outputs import OUTPUT_FIELDS, Outputs
 from yolobatch.domain.statuses import SubStepStatus
+from yolobatch.store.core import StoreCore
 from yolobatch.store.tables import Batch, Job, JobOutputRow, RegistrationConfigRow, SubStepRow, utcnow
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
-
-    from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
-
-    from yolobatch.store.crypto import SecretBox
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +40,11 @@ class OutputsNotFound(LookupError):
     """An id that does not exist or belongs to another organisation (the API answers 404 for both)."""
 
 
-class OperatorOutputs:
-    """Mixed into `Store`: these methods use its sessions, transactions, secret box and audit log."""
+class OperatorOutputs(StoreCore):
+    """Part of `Store`: these methods use its sessions, transactions, secret box and audit log."""
 
     if TYPE_CHECKING:
-        engine: Engine
-        box: SecretBox
 
-        def session(self) -> Session: ...
-        def transaction(self) -> AbstractContextManager[Session]: ...
         def add_event(
             self,
             org_id: str,

@@ -83,11 +83,11 @@ class Batch(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    # Pipeline policy: {"yolo": bool, "auto_select": bool, "registry": "nzbn" | "companies_house"}
+    # Pipeline policy: {"yolo": bool, "auto_select": bool, "registry": domain.company.RegistrySource}
     options: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
-    cancelled_at: Mapped[datetime | None]
+    # The schema's `cancelled_at` column (0001) is not mapped: a batch's cancellation is its restaurants'.
     # A client's Idempotency-Key for the create request, and a digest of what it asked for: the same key
     # again answers the same batch, a different request under it is refused.
     idempotency_key: Mapped[str | None] = mapped_column(String(200))

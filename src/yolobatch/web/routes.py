@@ -292,6 +292,7 @@ async def _grid_values(ctx: AppContext, batch_id: str, org: str, state: str, pag
         "state": state,
         "sub_steps": views.SUB_STEPS,
         "step_titles": views.STEP_TITLES,
+        "sub_step_labels": views.SUB_STEP_LABELS,
     }
 
 

@@ -11,23 +11,14 @@ from typing import Any
 
 from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
-from yolobatch.engine.workflows.pipeline import STEP_NAMES
-from yolobatch.store.repository import JOB_STATES, Store
+from yolobatch.domain.statuses import QUIET_BATCH_STATUSES, SETTLED_SUB_STEP_STATUSES
+from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES, Step
+from yolobatch.store.read_models import BatchSummary
+from yolobatch.store.repository import Store
 
-STEP_TITLES = {
-    1: "Menu & branding",
-    2: "Company search",
-    3: "Company choice",
-    4: "Company details",
-    5: "Config review",
-    6: "Registration",
-}
 SUB_STEPS = [spec.key.value for spec in PLAN]
-SETTLED = ("completed", "skipped")
-FILTERS = ("all", *JOB_STATES)
+SUB_STEP_LABELS = {spec.key.value: spec.label for spec in PLAN}
 GRID_PAGE_SIZE = 100  # rows per page of the batch grid: a 10 000-restaurant batch stays quick to render
-# Batches in these states can have nothing waiting for a person, so the inbox does not read them.
-QUIET_BATCHES = ("draft", "completed", "cancelled", "completed_with_cancellations")
 
 
 def duration(started: str | None, finished: str | None) -> str:
@@ -43,7 +34,7 @@ def duration(started: str | None, finished: str | None) -> str:
 def step6_summary(job: dict[str, Any]) -> tuple[int, int, int]:
     """(settled registration calls, 12, calls answered `success: false` and kept as warnings)."""
     subs = job["sub_steps"]
-    settled = sum(1 for s in subs.values() if s["status"] in SETTLED)
+    settled = sum(1 for s in subs.values() if s["status"] in SETTLED_SUB_STEP_STATUSES)
     return settled, len(SUB_STEPS), sum(1 for s in subs.values() if s.get("warning"))
 
 
@@ -79,25 +70,25 @@ class InboxItem:
     errors: list[str] = field(default_factory=list)
 
 
-def _items_for_job(store: Store, batch: dict[str, Any], job: dict[str, Any]) -> list[InboxItem]:
+def _items_for_job(store: Store, batch: BatchSummary, job: dict[str, Any]) -> list[InboxItem]:
     base = {
-        "batch_id": batch["batch_id"],
-        "batch_name": batch["name"],
+        "batch_id": batch.batch_id,
+        "batch_name": batch.name,
         "job_id": job["job_id"],
         "restaurant": job["restaurant_name"],
     }
     items: list[InboxItem] = []
     for number, step in sorted(job["steps"].items()):
         text = step["reason"] or step["error"] or ""
-        if number == "3" and step["status"] == "action_required":
+        if number == str(Step.COMPANY_SELECTION) and step["status"] == "action_required":
             candidates = store.candidates(job["job_id"])
             items.append(InboxItem("company", **base, reason=text, candidates=candidates))
-        elif number == "5" and step["status"] == "action_required":
+        elif number == str(Step.CONFIG) and step["status"] == "action_required":
             review = store.config_review(job["job_id"])
             _, errors = validate_config(store.config_wire(job["job_id"])) if review else (None, [])
             items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
-        elif step["status"] == "failed" and int(number) in STEP_NAMES:
-            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_NAMES[int(number)]))
+        elif step["status"] == "failed" and int(number) in STEP_KEYS:
+            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_KEYS[int(number)]))
     for key in SUB_STEPS:
         sub = job["sub_steps"].get(key)
         if sub and sub["status"] == "failed":
@@ -110,10 +101,10 @@ def inbox(store: Store, org: str, kind: str | None = None, batch_id: str | None 
     batches, _ = store.list_batches(org, limit=500)
     items: list[InboxItem] = []
     for batch in reversed(batches):
-        if batch["status"] in QUIET_BATCHES or (batch_id and batch["batch_id"] != batch_id):
+        if batch.status in QUIET_BATCH_STATUSES or (batch_id and batch.batch_id != batch_id):
             continue
         for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
-            for job in store.batch_progress(batch["batch_id"], org, state=state)["jobs"]:
+            for job in store.batch_progress(batch.batch_id, org, state=state)["jobs"]:
                 items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
     return items
 
@@ -135,8 +126,8 @@ def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
         for key, sub in ((k, v or {}) for k, v in detail["sub_steps"].items())
     ]
     failed_steps = [
-        {"number": s["number"], "name": STEP_NAMES[s["number"]]}
+        {"number": s["number"], "name": STEP_KEYS[s["number"]]}
         for s in steps
-        if s["status"] == "failed" and s["number"] in STEP_NAMES
+        if s["status"] == "failed" and s["number"] in STEP_KEYS
     ]
     return {"job": detail, "steps": steps, "calls": calls, "failed_steps": failed_steps}

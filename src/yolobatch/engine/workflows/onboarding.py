@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         skip_reason,
     )
     from yolobatch.domain.statuses import JobStatus, SubStepStatus
+    from yolobatch.domain.steps import PIPELINE_STEPS, STEP_BY_KEY, Step
     from yolobatch.engine.contracts import (
         Approval,
         CallInput,
@@ -38,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         Queues,
         SubStepRecord,
     )
-    from yolobatch.engine.workflows.pipeline import STEP_BY_NAME, WAITING, PipelineMixin, StepState
+    from yolobatch.engine.workflows.pipeline import WAITING, PipelineMixin, StepState
 
 PIPELINE_PATCH = "pipeline-steps-1-5"  # histories recorded before steps 1-5 existed replay without them
 # Read-model writes off the calls' critical path: the first record of a step-6 job is an ordinary activity,
@@ -72,7 +73,7 @@ class RestaurantOnboarding(PipelineMixin):
     def __init__(self) -> None:
         self._input: OnboardingInput | None = None
         self._states = {spec.key: SubStepState() for spec in PLAN}
-        self._steps = {step: StepState() for step in range(1, 6)}
+        self._steps = {spec.number: StepState() for spec in PIPELINE_STEPS}
         self._config: dict[str, Any] = {}
         self._job_status = JobStatus.PENDING
 
@@ -250,7 +251,7 @@ class RestaurantOnboarding(PipelineMixin):
 
     async def _refresh_job_status(self) -> None:
         waiting = [k.value for k, s in self._states.items() if s.status == SubStepStatus.FAILED]
-        waiting += [name for name, step in STEP_BY_NAME.items() if self._steps[step].status in WAITING]
+        waiting += [name for name, step in STEP_BY_KEY.items() if self._steps[step].status in WAITING]
         status = JobStatus.ACTION_REQUIRED if waiting else JobStatus.RUNNING
         if status != self._job_status:
             self._job_status = status
@@ -284,7 +285,7 @@ class RestaurantOnboarding(PipelineMixin):
         self._validate(decision, needs_reason=True)
 
     def _validate(self, decision: Decision, *, needs_reason: bool) -> None:
-        if decision.sub_step in STEP_BY_NAME:
+        if decision.sub_step in STEP_BY_KEY:
             if needs_reason:
                 raise ApplicationError("only registration calls can be marked done", type="InvalidDecision")
             self._validate_step_decision(decision)
@@ -305,15 +306,15 @@ class RestaurantOnboarding(PipelineMixin):
             raise ApplicationError("marking a sub-step done needs a reason", type="InvalidDecision")
 
     def _decide(self, action: str, decision: Decision) -> str:
-        if decision.sub_step in STEP_BY_NAME:
-            self._steps[STEP_BY_NAME[decision.sub_step]].decision = (action, decision)
+        if decision.sub_step in STEP_BY_KEY:
+            self._steps[STEP_BY_KEY[decision.sub_step]].decision = (action, decision)
         else:
             self._states[SubStep(decision.sub_step)].decision = (action, decision)
         return f"{action} accepted for {decision.sub_step}"
 
     @workflow.update
     async def select_company(self, choice: CompanyChoice) -> str:
-        self._steps[3].decision = ("choice", choice)
+        self._steps[Step.COMPANY_SELECTION].decision = ("choice", choice)
         return f"{choice.action} accepted"
 
     @select_company.validator
@@ -322,7 +323,7 @@ class RestaurantOnboarding(PipelineMixin):
 
     @workflow.update
     async def approve_config(self, approval: Approval) -> str:
-        self._steps[5].decision = ("approve", approval)
+        self._steps[Step.CONFIG].decision = ("approve", approval)
         return "approval accepted"
 
     @approve_config.validator

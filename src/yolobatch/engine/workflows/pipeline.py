@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
+    from yolobatch.domain.steps import STEP_BY_KEY, STEP_KEYS, Step
     from yolobatch.engine.contracts import (
         Approval,
         CompanyChoice,
@@ -27,8 +28,6 @@ with workflow.unsafe.imports_passed_through():
         StepOutput,
     )
 
-STEP_NAMES = {1: "extraction", 2: "companySearch", 3: "companySelection", 4: "companyDetails", 5: "config"}
-STEP_BY_NAME = {name: step for step, name in STEP_NAMES.items()}
 CHOICES = ("choose", "retry_search", "manual", "no_company")
 WAITING = ("failed", "action_required")
 
@@ -66,30 +65,36 @@ class PipelineMixin:
     async def _step_1_extraction(self) -> None:
         output = await self._lookup(1, "extract_store", LookupInput(self._inp.job_id))
         if output is not None:
-            await self._set_step(1, "completed", result=output.summary)
+            await self._set_step(Step.EXTRACTION, "completed", result=output.summary)
 
     async def _steps_2_3_company(self) -> tuple[str | None, dict[str, Any] | None]:
         terms: dict[str, Any] | None = None
         while True:
             found = await self._lookup(2, "search_companies", LookupInput(self._inp.job_id, terms=terms))
             if found is None:  # skipped by a person: no company
-                await self._set_step(3, "skipped", reason="Company search skipped")
+                await self._set_step(Step.COMPANY_SELECTION, "skipped", reason="Company search skipped")
                 return None, None
             candidates = found.summary.get("candidates", [])
-            await self._set_step(2, "completed", result={"candidates": len(candidates)})
+            await self._set_step(Step.COMPANY_SEARCH, "completed", result={"candidates": len(candidates)})
             top = candidates[0] if candidates else None
             given = self._inp.company_number
             if given and terms is None and given in [c["number"] for c in candidates]:
                 reason = f"Company {given} given in the input"
-                await self._set_step(3, "completed", reason=reason, result={"number": given})
+                await self._set_step(
+                    Step.COMPANY_SELECTION, "completed", reason=reason, result={"number": given}
+                )
                 return given, None
             if top and found.summary.get("unambiguous") and self._inp.auto_select:
                 reason = f"Auto-selected {top['name']} (score {top['score']:.0f}, clearly ahead)"
-                await self._set_step(3, "completed", reason=reason, result={"number": top["number"]})
+                await self._set_step(
+                    Step.COMPANY_SELECTION, "completed", reason=reason, result={"number": top["number"]}
+                )
                 return top["number"], None
             if self._inp.yolo:
                 why = "no registry match" if not candidates else "the match is not certain"
-                await self._set_step(3, "skipped", reason=f"No company: {why} (YOLO mode does not guess)")
+                await self._set_step(
+                    Step.COMPANY_SELECTION, "skipped", reason=f"No company: {why} (YOLO mode does not guess)"
+                )
                 return None, None
             choice = await self._wait_for_choice([c["number"] for c in candidates])
             if choice.action == "retry_search":
@@ -104,13 +109,13 @@ class PipelineMixin:
     async def _step_4_details(self, number: str | None, details: dict[str, Any] | None) -> None:
         if details is not None:
             await self._lookup(4, "save_manual_details", LookupInput(self._inp.job_id, details=details))
-            await self._set_step(4, "completed", reason="Entered by a person")
+            await self._set_step(Step.COMPANY_DETAILS, "completed", reason="Entered by a person")
         elif number is None:
-            await self._set_step(4, "skipped", reason="No company selected")
+            await self._set_step(Step.COMPANY_DETAILS, "skipped", reason="No company selected")
         else:
             output = await self._lookup(4, "company_details", LookupInput(self._inp.job_id, number=number))
             if output is not None:
-                await self._set_step(4, "completed", result=output.summary)
+                await self._set_step(Step.COMPANY_DETAILS, "completed", result=output.summary)
 
     async def _step_5_config(self) -> dict[str, Any]:
         review = await self._lookup(5, "prepare_config", LookupInput(self._inp.job_id))
@@ -126,7 +131,7 @@ class PipelineMixin:
                 approver, reason = approval.actor, approval.reason or "Approved"
             result = await self._lookup(5, "approve_config", LookupInput(self._inp.job_id, actor=approver))
             if result is not None and result.ok:
-                await self._set_step(5, "completed", reason=f"{reason} by {approver}")
+                await self._set_step(Step.CONFIG, "completed", reason=f"{reason} by {approver}")
                 return result.summary["config"]
             review, approver = result or review, None
 
@@ -143,7 +148,7 @@ class PipelineMixin:
                     arg,
                     result_type=StepOutput,
                     task_queue=Queues(self._inp.queue_prefix).lookup,
-                    activity_id=f"{STEP_NAMES[step]}/{activity}/{workflow.info().get_current_history_length()}",
+                    activity_id=f"{STEP_KEYS[step]}/{activity}/{workflow.info().get_current_history_length()}",
                     start_to_close_timeout=timedelta(seconds=max(15.0, 180 * tuning.time_scale)),
                     heartbeat_timeout=timedelta(seconds=30),
                     retry_policy=RetryPolicy(
@@ -197,10 +202,10 @@ class PipelineMixin:
         return action
 
     async def _wait_for_choice(self, numbers: list[str]) -> CompanyChoice:
-        state = self._steps[3]
+        state = self._steps[Step.COMPANY_SELECTION]
         state.candidates = tuple(numbers)
         reason = "Choose the company" if numbers else "No registry match: search again, enter it, or none"
-        await self._set_step(3, "action_required", reason=reason)
+        await self._set_step(Step.COMPANY_SELECTION, "action_required", reason=reason)
         await workflow.wait_condition(lambda: state.decision is not None)
         (_, choice), state.decision = state.decision, None  # type: ignore[misc]
         state.status = "pending"
@@ -210,14 +215,18 @@ class PipelineMixin:
                 3, "completed", reason=f"Chosen by {choice.actor}", result={"number": choice.number}
             )
         elif choice.action == "manual":
-            await self._set_step(3, "completed", reason=f"Entered manually by {choice.actor}")
+            await self._set_step(
+                Step.COMPANY_SELECTION, "completed", reason=f"Entered manually by {choice.actor}"
+            )
         elif choice.action == "no_company":
-            await self._set_step(3, "skipped", reason=f"No company, decided by {choice.actor}")
+            await self._set_step(
+                Step.COMPANY_SELECTION, "skipped", reason=f"No company, decided by {choice.actor}"
+            )
         return choice
 
     async def _wait_for_approval(self, reason: str) -> Approval:
-        state = self._steps[5]
-        await self._set_step(5, "action_required", reason=reason)
+        state = self._steps[Step.CONFIG]
+        await self._set_step(Step.CONFIG, "action_required", reason=reason)
         await workflow.wait_condition(lambda: state.decision is not None)
         (_, approval), state.decision = state.decision, None  # type: ignore[misc]
         state.status = "pending"
@@ -227,7 +236,7 @@ class PipelineMixin:
     async def _audit(self, step: int, action: str, actor: str, reason: str) -> None:
         await self._record(
             None,
-            event_kind=f"{STEP_NAMES[step]}_{action}",
+            event_kind=f"{STEP_KEYS[step]}_{action}",
             event=f"{action} by {actor}" + (f": {reason}" if reason else ""),
             actor=actor,
         )
@@ -235,7 +244,7 @@ class PipelineMixin:
     # -- validation of human input (called from the workflow's update validators) ------------------------
 
     def _validate_step_decision(self, decision: Decision) -> int:
-        step = STEP_BY_NAME.get(decision.sub_step)
+        step = STEP_BY_KEY.get(decision.sub_step)
         if step is None:
             raise ApplicationError(f"unknown step or sub-step {decision.sub_step!r}", type="InvalidDecision")
         state = self._steps[step]
@@ -247,7 +256,7 @@ class PipelineMixin:
         return step
 
     def _validate_choice(self, choice: CompanyChoice) -> None:
-        state = self._steps[3]
+        state = self._steps[Step.COMPANY_SELECTION]
         if state.status != "action_required" or state.decision is not None:
             raise ApplicationError(
                 f"no company choice is awaited (step 3 is {state.status})", type="InvalidDecision"
@@ -262,7 +271,7 @@ class PipelineMixin:
             raise ApplicationError("manual details need at least a contact_person", type="InvalidDecision")
 
     def _validate_approval(self, approval: Approval) -> None:
-        state = self._steps[5]
+        state = self._steps[Step.CONFIG]
         if state.status != "action_required" or state.decision is not None:
             raise ApplicationError(
                 f"no config review is awaited (step 5 is {state.status})", type="InvalidDecision"

@@ -1,6 +1,6 @@
 """Cleaning scraped text and prices: delivery-platform UI noise out, prices to 2-decimal `Decimal`s.
 
-The noise patterns are the ones the original's menu import stripped (reference §4.4 (9)): UberEats
+The noise patterns are the ones the original's menu import stripped: UberEats
 renders its buttons and badges as text ("Plus small", "Thumb up outline", "No. 2 most liked"), rating
 percentages with vote counts ("94% (120)") and hard line breaks into whatever a scraper reads.
 """
@@ -74,7 +74,7 @@ def clean_name(value: object) -> str | None:
 
 
 def clean_tag(value: object) -> str | None:
-    """Tags compare case-insensitively on the platform (reference §4.4 (12)); lower-case them once here."""
+    """Tags compare case-insensitively on the platform; lower-case them once here."""
     text = clean_text(value, is_name=True)
     return text.lower() if text else None
 

@@ -20,7 +20,7 @@ from yolobatch.integrations.extraction.document import (
     walk,
 )
 
-# schema.org RestrictedDiet members, as the tag names the platform's presets match (reference §4.4 (12)).
+# schema.org RestrictedDiet members, as the tag names the platform's presets match.
 DIET_TAGS = {
     "VeganDiet": "vegan",
     "VegetarianDiet": "vegetarian",

@@ -18,7 +18,7 @@ from yolobatch.integrations.registration.payloads import Request
 S = SubStep
 MAX_ERROR_CHARS = 500
 
-# A 2xx `success: false` body that means "done, but look at this" rather than "not done" (reference §4.3).
+# A 2xx `success: false` body that means "done, but look at this" rather than "not done".
 WARNING_MARKERS = ("already registered", "completed with warnings")
 # ...except where a warning hides a real failure: a menu import "with warnings" imported nothing usable.
 WARNINGS_ARE_FAILURES = frozenset({S.MENU_IMPORT})

@@ -46,7 +46,7 @@ REQUIRED_FIELDS: dict[SubStep, tuple[str, ...]] = {
     S.OPTION_SETS: ("success",),
     S.ITEM_TAGS: ("success",),
 }
-# The original's reads (reference §6.3) and the fields they answer.
+# The original's reads and the fields they answer.
 READ_FIELDS = {
     "/api/registration/status/{rid}": ("account", "pumpdRestaurant", "hasAccount", "hasRestaurant"),
     "/api/registration/code-injection/{rid}": ("hasContent", "codeInjectionId", "generatedAt", "config"),

@@ -1,4 +1,4 @@
-"""Each sub-step's request to the ORIGINAL registration service, exactly as reference §4.4 lists it.
+"""Each sub-step's request to the ORIGINAL registration service, exactly as the original sent it.
 
 That service loads the restaurant (colours, logo, header, cuisine, menu, company data) from its own
 database by its own ids, so the body carries only what §4.4 names, and `restaurantId` / the menu id are

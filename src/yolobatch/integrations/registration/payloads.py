@@ -1,4 +1,4 @@
-"""Each sub-step's HTTP request, built from the registration config as reference §4.4 describes.
+"""Each sub-step's HTTP request, built from the registration config as the original system sent it.
 
 Besides the original's fields, requests carry what the platform's own database would have held (colours,
 name, the menu itself), because yolobatch does not share that database with the platform.
@@ -12,7 +12,7 @@ from typing import Any
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.image_urls import check_image_url
 from yolobatch.domain.menu import Menu
-from yolobatch.domain.plan import SubStep
+from yolobatch.domain.plan import PLAN, SubStep
 
 S = SubStep
 
@@ -27,20 +27,7 @@ class Request:
 # The only calls whose body carries the menu (its images, or the menu itself).
 SENDS_MENU = frozenset({S.UPLOAD_IMAGES, S.MENU_IMPORT})
 
-ENDPOINTS: dict[SubStep, str] = {
-    S.CLOUDWAITRESS_ACCOUNT: "/api/registration/register-account",
-    S.CODE_GENERATION: "/api/registration/generate-code-injections",
-    S.CREATE_ONBOARDING_USER: "/api/registration/create-onboarding-user",
-    S.UPLOAD_IMAGES: "/api/menus/{menu_id}/upload-images",
-    S.RESTAURANT_REGISTRATION: "/api/registration/register-restaurant",
-    S.WEBSITE_CONFIG: "/api/registration/configure-website",
-    S.SERVICES_CONFIG: "/api/registration/configure-services",
-    S.PAYMENT_CONFIG: "/api/registration/configure-payment",
-    S.MENU_IMPORT: "/api/registration/import-menu-direct",
-    S.SYNC_ONBOARDING_USER: "/api/registration/update-onboarding-record",
-    S.OPTION_SETS: "/api/registration/add-option-sets",
-    S.ITEM_TAGS: "/api/registration/add-item-tags",
-}
+ENDPOINTS: dict[SubStep, str] = {spec.key: spec.endpoint for spec in PLAN}
 
 
 def _tint(value: str) -> str | None:

@@ -1,7 +1,7 @@
 """The platform port: what the engine needs from a registration platform, whichever contract it speaks.
 
 Two adapters implement it: `contract` (yolobatch's own contract, docs/platform-contract.yaml: self-contained
-payloads, Idempotency-Key honoured) and `original` (the original service, reference §4.3-4.4 and §6.3:
+payloads, Idempotency-Key honoured) and `original` (the original service, docs/platform-contract.yaml:
 its own ids, no idempotency, verification reads). Which one an organisation uses is configuration.
 """
 
@@ -23,7 +23,7 @@ ContractName = Literal["contract", "original"]
 Verification = Literal["done", "not_done", "unknown"]
 CONTRACTS: tuple[ContractName, ...] = ("contract", "original")
 
-# The original service's own per-script limits (reference §8.2 item 16, §4.4); None: no limit of its own.
+# The original service's own per-script limits; None: no limit of its own.
 SERVICE_LIMIT_SECONDS: dict[SubStep, float | None] = {
     S.CLOUDWAITRESS_ACCOUNT: None,
     S.CODE_GENERATION: 120,
@@ -121,7 +121,7 @@ class ContractAdapter:
         return "unknown"
 
 
-# Which read of the original answers for which sub-step (reference §6.3).
+# Which read of the original answers for which sub-step.
 STATUS_READ = "/api/registration/status/{rid}"
 CODE_INJECTION_READ = "/api/registration/code-injection/{rid}"
 VERIFIABLE: dict[SubStep, tuple[str, str]] = {

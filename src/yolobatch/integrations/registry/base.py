@@ -1,4 +1,4 @@
-"""What every company registry adapter offers, its error, and the search flow they share (reference §3).
+"""What every company registry adapter offers, its error, and the search flow they share.
 
 A failed search raises `RegistryError`; it never turns into "zero results", which the original did and
 which sent restaurants down the "no company" path because of a network blip.
@@ -157,7 +157,7 @@ class HttpRegistry(ABC):
 
 
 def merge(by_name: list[CompanyCandidate], by_address: list[CompanyCandidate]) -> list[CompanyCandidate]:
-    """Name results, then address results, one entry per number (reference §2.5); a company found both
+    """Name results, then address results, one entry per number; a company found both
     ways keeps its name-search entry and remembers the address match."""
     merged: dict[str, CompanyCandidate] = {}
     for candidate in [*by_name, *by_address]:

@@ -18,6 +18,7 @@ from yolobatch.domain.company import (
     MatchedOn,
     SearchTerms,
     clean_search_name,
+    fold,
     street_search_terms,
 )
 
@@ -33,7 +34,7 @@ EVIDENCE = 80.0  # similarity from which a field counts as matched
 
 
 def normalise_name(name: str) -> str:
-    text = name.upper().replace("&", " AND ")
+    text = fold(name).upper().replace("&", " AND ")
     text = re.sub(r"\([^()]*\)", " ", text)  # "(2019)", "(NZ)"
     words = re.sub(r"[^A-Z0-9 ]+", " ", text).split()
     kept = [w for w in words if w not in NOISE_WORDS]
@@ -41,7 +42,7 @@ def normalise_name(name: str) -> str:
 
 
 def normalise_address(address: str) -> str:
-    return " ".join(re.sub(r"[^A-Z0-9 ]+", " ", address.upper()).split())
+    return " ".join(re.sub(r"[^A-Z0-9 ]+", " ", fold(address).upper()).split())
 
 
 def name_similarity(wanted: str, candidate: str) -> float:

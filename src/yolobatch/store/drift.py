@@ -1,0 +1,124 @@
+"""Reconciliation support: the read model's view of a job and guarded repairs (`engine/reconcile.py`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from yolobatch.domain.statuses import JobStatus
+from yolobatch.store.core import (
+    JobSnapshot,
+    StoreCore,
+    _chunks,
+)
+from yolobatch.store.tables import (
+    Batch,
+    Job,
+    JobStep,
+    RegistrationConfigRow,
+    SubStepRow,
+    utcnow,
+)
+
+
+class Drift(StoreCore):
+    def job_snapshots(
+        self,
+        *,
+        batch_id: str | None = None,
+        job_ids: list[str] | None = None,
+        after_job_id: str = "",
+        limit: int = 200,
+    ) -> list[JobSnapshot]:
+        """What the read model says of each job of started batches (one batch, given jobs, or all), paged
+        by job id."""
+        with self.session() as s:
+            query = (
+                select(Job.id, Job.org_id, Job.batch_id, Job.status)
+                .join(Batch, Batch.id == Job.batch_id)
+                .where(Batch.started_at.is_not(None), Job.id > after_job_id)
+                .order_by(Job.id)
+                .limit(limit)
+            )
+            if batch_id is not None:
+                query = query.where(Job.batch_id == batch_id)
+            if job_ids is not None:
+                query = query.where(Job.id.in_(job_ids))
+            jobs = s.execute(query).all()
+            ids = [job.id for job in jobs]
+            steps: dict[str, dict[int, str]] = {job_id: {} for job_id in ids}
+            calls: dict[str, dict[str, tuple[str, int]]] = {job_id: {} for job_id in ids}
+            approved: dict[str, bool] = {}
+            for chunk in _chunks(ids, 500):
+                for job_id, approved_at in s.execute(
+                    select(RegistrationConfigRow.job_id, RegistrationConfigRow.approved_at).where(
+                        RegistrationConfigRow.job_id.in_(chunk)
+                    )
+                ):
+                    approved[job_id] = approved_at is not None
+                for row in s.execute(
+                    select(JobStep.job_id, JobStep.step, JobStep.status).where(JobStep.job_id.in_(chunk))
+                ):
+                    steps[row.job_id][row.step] = row.status
+                for row in s.execute(
+                    select(SubStepRow.job_id, SubStepRow.key, SubStepRow.status, SubStepRow.generation).where(
+                        SubStepRow.job_id.in_(chunk)
+                    )
+                ):
+                    calls[row.job_id][row.key] = (row.status, row.generation)
+        return [
+            JobSnapshot(
+                job.id,
+                job.org_id,
+                job.batch_id,
+                job.status,
+                steps[job.id],
+                calls[job.id],
+                config_approved=approved.get(job.id),
+            )
+            for job in jobs
+        ]
+
+    def repair_job_status(self, job_id: str, *, expected: str, status: str, error: str | None) -> bool:
+        """Set a job's status if it still is `expected` (a write of the engine racing with us wins)."""
+        now = utcnow()
+        finished = now if status in (JobStatus.COMPLETED, JobStatus.CANCELLED) else None
+        with self.transaction() as s:
+            result = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == expected)
+                .values(status=status, error=error, finished_at=finished, updated_at=now),
+                execution_options=self._fast,
+            )
+            return bool(result.rowcount)
+
+    def repair_step(self, job_id: str, step: int, *, expected: str, status: str) -> bool:
+        with self.transaction() as s:
+            result = s.execute(
+                update(JobStep)
+                .where(JobStep.job_id == job_id, JobStep.step == step, JobStep.status == expected)
+                .values(status=status),
+                execution_options=self._fast,
+            )
+            return bool(result.rowcount)
+
+    def repair_sub_step(
+        self, job_id: str, key: str, *, expected: tuple[str, int], values: dict[str, Any]
+    ) -> bool:
+        """Overwrite a sub-step if it still reads `expected` (status, generation): unlike
+        `record_sub_step`, it may move backwards, because the engine's word is final here."""
+        status, generation = expected
+        with self.transaction() as s:
+            result = s.execute(
+                update(SubStepRow)
+                .where(
+                    SubStepRow.job_id == job_id,
+                    SubStepRow.key == key,
+                    SubStepRow.status == status,
+                    SubStepRow.generation == generation,
+                )
+                .values(updated_at=utcnow(), **values),
+                execution_options=self._fast,
+            )
+            return bool(result.rowcount)
