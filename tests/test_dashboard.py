@@ -259,6 +259,22 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     person = "dashboard:dashboard-test"  # the channel and the name of the session's token
     assert ("sub_step_retry", person) in audit and ("config_approve", person) in audit
 
+    # The operator's outputs: the drawer's panel, the export buttons, and the password only on purpose.
+    jax = jobs["Jax Burger Shack"]
+    await page.goto(f"{dash.url}/batches/{batch_id}")
+    await expect(page.get_by_role("link", name="Export CSV")).to_be_visible()
+    await jax_row.get_by_role("link", name="Jax Burger Shack").click()
+    panel = page.locator("#drawer section.outputs")
+    await expect(panel).to_contain_text(dash.store.job_outputs(jax).platform_restaurant_id or "missing")
+    password = dash.store.config_wire(jax)["account"]["password"]
+    assert password not in await page.content()
+    await panel.locator("input[name=reason]").fill("owner phoned")
+    await panel.get_by_role("button", name="Reveal owner's password").click()
+    await expect(page.locator("#drawer code.secret")).to_have_text(password)
+    await shot(page, "drawer-outputs")
+    reveals = [(e.actor, e.data) for e in dash.store.events(job_id=jax) if e.kind == "password_revealed"]
+    assert reveals == [(person, {"reason": "owner phoned", "what": "Owner's password"})]
+
     await page.goto(f"{dash.url}/")
     await expect(page.locator("table.list tbody tr")).to_have_count(1)
     await expect(page.locator("table.list .badge").first).to_have_text("completed")
