@@ -26,7 +26,6 @@ class ExportRow:
     outputs: Outputs
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    owner_password: str | None = None  # only when the export was asked for with passwords, audited
 
 
 @dataclass(frozen=True, slots=True)
