@@ -31,6 +31,7 @@ Truth file (`tests/fixtures/real/SOURCES.md` says where each page's structure an
       "responses": {"https://.../item/1": {"file": "x.json", "content_type": "application/json"},
                     "https://.../api": [{"file": "a.json", "json": {"id": "a"}}]},  # by JSON body
       "branding": {"cover_image_url": "https://..."}, "contact": {"phone": "..."}  # optional, exact
+      "currency": "EUR"                           # optional, exact: the menu's currency
     }
 """
 
@@ -234,6 +235,11 @@ def _field_errors(result: ExtractionResult, truth: dict[str, Any]) -> list[str]:
             got = getattr(getattr(result, section), key)
             if got != want:
                 errors.append(f"{section}.{key}: got {got!r}, want {want!r}")
+    # A price read right in the wrong currency is a wrong price: optional, for pages whose state says it.
+    if "currency" in truth:
+        got_currency = result.menu.currency if result.menu is not None else None
+        if got_currency != truth["currency"]:
+            errors.append(f"currency: got {got_currency!r}, want {truth['currency']!r}")
     return errors
 
 

@@ -18,8 +18,8 @@ import httpx
 from temporalio.client import Client
 
 from yolobatch.domain.batch_input import BatchInput
-from yolobatch.engine.control import start_batch, tuning_for
 from yolobatch.engine.worker import running_worker
+from yolobatch.service.control import start_batch, tuning_for
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 

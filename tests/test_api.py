@@ -20,8 +20,6 @@ from temporalio.client import Client
 from tests.conftest import POSTGRES_URL, SECRET_KEY, batch_of, make_store, settings_for
 from tests.engine_helpers import all_settled, fault, sub_step_is, wait_until, worker
 from tests.web_helpers import login_csrf, open_session
-from yolobatch.api.app import create_app
-from yolobatch.api.context import AppContext
 from yolobatch.cli import sandbox_settings
 from yolobatch.demo import demo_batch, demo_pipeline_batch
 from yolobatch.domain.batch_input import RestaurantInput
@@ -29,6 +27,8 @@ from yolobatch.domain.plan import PLAN
 from yolobatch.engine.contracts import starter_workflow_id
 from yolobatch.engine.devserver import free_port
 from yolobatch.engine.reconcile import reconcile
+from yolobatch.http.app import create_app
+from yolobatch.http.context import AppContext
 from yolobatch.settings import Settings
 from yolobatch.store.tables import RegistrationConfigRow
 

@@ -30,11 +30,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from tests.conftest import ENGINE_SCALE, FUZZ_BUDGET, SECRET_KEY, asgi_client, batch_of, make_store
-from yolobatch.api.app import create_app
-from yolobatch.api.context import AppContext
 from yolobatch.domain.batch_input import parse_batch
 from yolobatch.engine.contracts import starter_workflow_id
 from yolobatch.engine.devserver import free_port, start_dev_server
+from yolobatch.http.app import create_app
+from yolobatch.http.context import AppContext
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 

@@ -21,11 +21,11 @@ from temporalio.client import Client
 
 from tests.conftest import settings_for
 from tests.web_helpers import login_csrf, open_session
-from yolobatch.api.app import create_app
-from yolobatch.api.context import AppContext
-from yolobatch.api.security import csrf_token
 from yolobatch.cli import _api_server, api_app
 from yolobatch.engine.devserver import free_port
+from yolobatch.http.app import create_app
+from yolobatch.http.context import AppContext
+from yolobatch.http.security import csrf_token
 from yolobatch.store.access import Access
 
 pytestmark = pytest.mark.security

@@ -38,14 +38,14 @@ from temporalio.client import Client
 from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make_store, settings_for
 from tests.engine_helpers import wait_until, worker
 from tests.xlsx_files import workbook
-from yolobatch.api.app import MAX_BODY_BYTES, create_app
-from yolobatch.api.context import AppContext
 from yolobatch.cli import sandbox_settings
 from yolobatch.demo import demo_batch
 from yolobatch.domain.batch_input import MAX_RESTAURANTS, MAX_UPLOAD_BYTES
 from yolobatch.domain.company import SearchTerms
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.plan import SubStep
+from yolobatch.http.app import MAX_BODY_BYTES, create_app
+from yolobatch.http.context import AppContext
 from yolobatch.integrations.bounded import MAX_RESPONSE_BYTES
 from yolobatch.integrations.errors import ExternalCallError
 from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store

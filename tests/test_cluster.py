@@ -14,8 +14,8 @@ from tests.conftest import OTHER_NAMESPACE, batch_of, settings_for
 from tests.engine_helpers import all_completed, create, spawn_worker, stop, wait_until
 from tests.test_reconcile import cli
 from yolobatch.engine.contracts import onboarding_workflow_id
-from yolobatch.engine.control import start_batch, tuning_for
 from yolobatch.engine.temporal_client import TemporalConfigError, connect_config
+from yolobatch.service.control import start_batch, tuning_for
 from yolobatch.settings import Settings
 
 pytestmark = pytest.mark.reliability

@@ -13,8 +13,8 @@ from temporalio.client import Client
 from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import fault, sub_step_is, wait_until
 from tests.web_helpers import ORG, Dashboard, chromium, log_in, login_csrf, open_session, serving, shot
-from yolobatch.api.security import csrf_token
 from yolobatch.cli import sandbox_settings
+from yolobatch.http.security import csrf_token
 from yolobatch.store.access import Access
 from yolobatch.web import views
 from yolobatch.web.routes import router as web_router

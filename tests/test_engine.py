@@ -22,7 +22,7 @@ from tests.engine_helpers import (
     worker,
 )
 from yolobatch.domain.plan import PLAN
-from yolobatch.engine.control import DecisionRejected, cancel_job, decide
+from yolobatch.service.control import DecisionRejected, cancel_job, decide
 
 REGISTRATION_CALLS = 12
 

@@ -21,10 +21,10 @@ from tests.engine_helpers import all_settled, state, wait_until
 from tests.test_api import api  # noqa: F401 - the fixture, reused
 from tests.test_platform_adapters import KEY, ORG, original, original_sandbox, seed  # noqa: F401
 from tests.web_helpers import open_session
-from yolobatch.api.security import csrf_token
 from yolobatch.demo import demo_batch
 from yolobatch.domain.outputs import OUTPUT_FIELDS
 from yolobatch.domain.plan import PLAN, SubStep
+from yolobatch.http.security import csrf_token
 from yolobatch.integrations.registration.conformance import synthetic_restaurant
 from yolobatch.integrations.registration.outputs import outputs_from_response, outputs_from_status_read
 from yolobatch.integrations.registration.payloads import context_from_response

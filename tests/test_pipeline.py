@@ -14,7 +14,7 @@ from yolobatch.cli import sandbox_settings
 from yolobatch.demo import demo_pipeline_batch
 from yolobatch.domain.batch_input import parse_batch
 from yolobatch.engine.contracts import Approval, CompanyChoice
-from yolobatch.engine.control import DecisionRejected, approve_config, bulk_approve, choose_company, decide
+from yolobatch.service.control import DecisionRejected, approve_config, bulk_approve, choose_company, decide
 
 JAX, PIZZA, DRAGON, KIWI, SPICE, TACO = range(6)
 

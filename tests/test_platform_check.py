@@ -153,7 +153,7 @@ def test_bad_options_are_refused_clearly(args, message):
 
 
 def test_the_cli_module_is_registered_with_one_line():
-    source = (Path(__file__).parents[1] / "src" / "yolobatch" / "cli.py").read_text()
+    source = (Path(__file__).parents[1] / "src" / "yolobatch" / "cli" / "__init__.py").read_text()
     assert source.count("platform_app") == 2  # its import and add_typer
 
 

@@ -17,8 +17,8 @@ from temporalio.worker import Replayer
 from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import all_settled, create, fault, launch, sub_step_is, wait_until, worker
 from yolobatch.engine.contracts import onboarding_workflow_id, starter_workflow_id
-from yolobatch.engine.control import decide
 from yolobatch.engine.worker import WORKFLOWS
+from yolobatch.service.control import decide
 
 HISTORIES = Path(__file__).parent / "histories"
 pytestmark = pytest.mark.reliability  # upgrades: new code must replay what the old code recorded
@@ -67,7 +67,7 @@ async def test_pipeline_histories_replay(dev_server, world, store, tmp_path):
     from yolobatch.demo import demo_pipeline_batch
     from yolobatch.domain.batch_input import parse_batch
     from yolobatch.engine.contracts import Approval, CompanyChoice
-    from yolobatch.engine.control import approve_config, choose_company
+    from yolobatch.service.control import approve_config, choose_company
 
     client = await Client.connect(dev_server.address)
     settings = settings_for(store, world, tmp_path, **sandbox_settings(world.url))

@@ -14,10 +14,10 @@ import pytest
 import uvicorn
 from temporalio.client import Client
 
-from yolobatch.api.app import create_app
-from yolobatch.api.context import AppContext
-from yolobatch.api.serving import MAX_HEAD_BYTES, server_config
 from yolobatch.engine.devserver import free_port
+from yolobatch.http.app import create_app
+from yolobatch.http.context import AppContext
+from yolobatch.http.serving import MAX_HEAD_BYTES, server_config
 from yolobatch.settings import Settings
 
 HEAD_TIMEOUT = 1.0

@@ -18,9 +18,9 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.client import Client
 
 from tests.engine_helpers import worker
-from yolobatch.api.app import create_app
-from yolobatch.api.context import AppContext
 from yolobatch.engine.devserver import free_port
+from yolobatch.http.app import create_app
+from yolobatch.http.context import AppContext
 from yolobatch.settings import Settings
 from yolobatch.store.access import Access
 from yolobatch.store.repository import Store

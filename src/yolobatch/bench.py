@@ -288,8 +288,8 @@ async def measure(
 
     The sandbox should run with `jitter=0` and the same `time_scale`, and hold no other calls."""
     from yolobatch.engine.contracts import Tuning
-    from yolobatch.engine.control import start_batch
     from yolobatch.engine.worker import running_worker
+    from yolobatch.service.control import start_batch
     from yolobatch.settings import Settings
 
     settings = Settings(

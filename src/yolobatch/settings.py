@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     )
 
     # Slow clients: each open connection costs the API process memory and a file descriptor; a client that
-    # trickles a request in must not hold one for long (see api/serving.py).
+    # trickles a request in must not hold one for long (see http/serving.py).
     http_head_timeout: float = Field(
         default=10.0, gt=0, description="seconds a client has to send a request's line and headers"
     )

@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from yolobatch.api.context import AppContext, context
 from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.schemas import (
     ActionResult,
@@ -31,7 +30,6 @@ from yolobatch.api.schemas import (
     JobDetail,
     Reason,
 )
-from yolobatch.api.security import current_actor, current_org
 from yolobatch.domain.batch_input import (
     MAX_UPLOAD_BYTES,
     BatchInput,
@@ -39,10 +37,11 @@ from yolobatch.domain.batch_input import (
     parse_batch,
     parse_upload,
 )
-from yolobatch.domain.derive import validate_config
 from yolobatch.domain.statuses import batch_status
-from yolobatch.engine import control
 from yolobatch.engine.contracts import Approval, CompanyChoice
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.security import current_actor, current_org
+from yolobatch.service import batches, configs, control
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict
 
 router = APIRouter(prefix="/api", tags=["batches"])
@@ -75,19 +74,20 @@ async def _create(
     idempotency_key: str | None,
 ) -> BatchCreated:
     try:
-        batch_id = await asyncio.to_thread(
-            ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options, idempotency_key
+        created = await batches.create(
+            ctx.client,
+            ctx.store,
+            ctx.settings,
+            org=org,
+            actor=actor,
+            batch=batch,
+            options=options,
+            start_now=start,
+            idempotency_key=idempotency_key,
         )
     except IdempotencyConflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
-    if start:  # again on a resend: starting is idempotent, and the first attempt may have failed (503)
-        await _start(ctx, batch_id, actor)
-    return BatchCreated(batch_id=batch_id, restaurants=len(batch.restaurants), started=start)
-
-
-async def _start(ctx: AppContext, batch_id: str, actor: str) -> str:
-    tuning = control.tuning_for(ctx.settings)
-    return await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+    return BatchCreated(batch_id=created.batch_id, restaurants=created.restaurants, started=created.started)
 
 
 @router.post("/batches", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -174,7 +174,9 @@ async def start_batch(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Start a batch. Starting twice is harmless: a batch already started (or finished) answers
     `already started`."""
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
-    return ActionResult(result=await _start(ctx, batch_id, actor))
+    return ActionResult(
+        result=await batches.start(ctx.client, ctx.store, ctx.settings, batch_id, actor=actor)
+    )
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=ActionResult)
@@ -274,14 +276,14 @@ async def edit_config(job_id: str, body: ConfigEdits, org: Org, actor: Actor, ct
     An unknown field is a 422; an approved config is frozen (409): revise it instead."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+        raise HTTPException(409, detail=str(configs.NoConfigYet()))
     try:
         await asyncio.to_thread(ctx.store.edit_config, job_id, body.changes, actor)
     except ConfigFrozen as exc:
         raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    errors = await asyncio.to_thread(configs.problems, ctx.store, job_id)
     review = await asyncio.to_thread(ctx.store.config_review, job_id)
     return {"config": review, "errors": errors}
 
@@ -294,7 +296,7 @@ async def revise_config(
     already completed are not sent again; calls that run from now on (retries included) use it."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
+        raise HTTPException(409, detail=str(configs.NoConfigYet()))
     try:
         version = await asyncio.to_thread(ctx.store.revise_config, job_id, body.changes, actor, body.reason)
     except ConfigNotApproved as exc:
@@ -312,14 +314,13 @@ async def revise_config(
 async def approve(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) -> Any:
     """Step 5: approve the stored config; the engine validates it again before registering."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    if await asyncio.to_thread(ctx.store.config_review, job_id) is None:
-        raise HTTPException(409, detail="this restaurant has no config yet (step 5 has not run)")
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
-    if errors:
-        # Approving would be accepted and then refused by the engine's own check, silently: say why now.
-        raise HTTPException(422, detail="the config is not valid, fix it first: " + "; ".join(errors))
     approval = Approval(actor=actor, reason=body.reason)
-    return ActionResult(result=await control.approve_config(ctx.client, ctx.store, job_id, approval))
+    try:
+        return ActionResult(result=await configs.approve(ctx.client, ctx.store, job_id, approval))
+    except configs.NoConfigYet as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except configs.ConfigInvalid as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
 @jobs.post("/{job_id}/config/copy-to-all")
@@ -344,8 +345,8 @@ async def decide(
     """Retry, skip or mark done (`mark_done`, with a reason) a failed step (`extraction`, `companySearch`,
     `companyDetails`, `config`) or registration call (`menuImport`, ...)."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
-    if action in control.NEEDS_REASON and not body.reason.strip():
-        raise HTTPException(422, detail=control.NEEDS_REASON[action])
+    if problem := control.missing_reason(action, body.reason):
+        raise HTTPException(422, detail=problem)
     result = await control.decide(
         ctx.client,
         ctx.store,

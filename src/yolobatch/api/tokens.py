@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
-from yolobatch.api.context import AppContext, context
-from yolobatch.api.security import current_org
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.security import current_org
 from yolobatch.store.access import Access
 
 tokens = APIRouter(prefix="/api/tokens", tags=["tokens"])

@@ -22,8 +22,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
-from yolobatch.api.context import AppContext, context
-from yolobatch.api.security import (
+from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
+from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
+from yolobatch.engine.runtime import workflow_url
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.security import (
     SESSION_COOKIE,
     bearer_token,
     check_csrf,
@@ -33,13 +36,8 @@ from yolobatch.api.security import (
     current_org,
     session_caller,
 )
-from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
-from yolobatch.domain.derive import validate_config
-from yolobatch.engine import control
-from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
-from yolobatch.engine.control import DecisionRejected
-from yolobatch.engine.runtime import workflow_url
-from yolobatch.service import outputs
+from yolobatch.service import batches, configs, control, inbox, outputs
+from yolobatch.service.control import DecisionRejected
 from yolobatch.service.outputs import OutputsNotFound, ReasonRequired
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
@@ -217,7 +215,7 @@ async def logout(request: Request, org: Org, ctx: Ctx) -> Response:
 @router.get("/", response_class=HTMLResponse)
 async def batch_list(request: Request, org: PageOrg, ctx: Ctx) -> Response:
     items, total = await asyncio.to_thread(ctx.store.list_batches, org, limit=200)
-    waiting = len(await asyncio.to_thread(views.inbox, ctx.store, org))
+    waiting = len(await asyncio.to_thread(inbox.waiting, ctx.store, org))
     return _render(request, "batches.html", batches=items, total=total, inbox_count=waiting)
 
 
@@ -257,17 +255,22 @@ async def create_batch(
     options = {"yolo": yolo, "auto_select": True}
     key = f"dashboard:{submission}" if submission else None
     try:
-        batch_id = await asyncio.to_thread(
-            ctx.store.create_batch, org, batch.name, batch.restaurants, actor, options, key
+        created = await batches.create(
+            ctx.client,
+            ctx.store,
+            ctx.settings,
+            org=org,
+            actor=actor,
+            batch=batch,
+            options=options,
+            start_now=start,
+            idempotency_key=key,
         )
     except IdempotencyConflict:
         problem = "This form was already sent with another file; it is shown afresh, upload again."
         return _new_batch_form(request, 409, problems=[problem], name=name)
-    if start:
-        tuning = control.tuning_for(ctx.settings)
-        await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
-    notice = f"Created with {len(batch.restaurants)} restaurants" + (" and started" if start else "")
-    return _back(f"/batches/{batch_id}", notice=notice)
+    notice = f"Created with {created.restaurants} restaurants" + (" and started" if start else "")
+    return _back(f"/batches/{created.batch_id}", notice=notice)
 
 
 # The event feed names every message "progress" (its kind is in the data), so one trigger covers all.
@@ -317,8 +320,7 @@ async def batch_grid(
 async def _batch_action(batch_id: str, org: str, actor: str, ctx: AppContext, action: str) -> str:
     await asyncio.to_thread(ctx.store.batch, batch_id, org)
     if action == "start":
-        tuning = control.tuning_for(ctx.settings)
-        outcome = await control.start_batch(ctx.client, ctx.store, batch_id, tuning, actor=actor)
+        outcome = await batches.start(ctx.client, ctx.store, ctx.settings, batch_id, actor=actor)
         return "Batch started" if outcome == "started" else "Batch already started"
     if action == "cancel":
         count = await control.cancel_batch(ctx.client, ctx.store, batch_id, actor=actor)
@@ -374,8 +376,8 @@ async def job_decide(
     notice = problem = ""
     if action not in ("retry", "skip", "mark_done"):
         problem = f"unknown action {action!r}"
-    elif action in control.NEEDS_REASON and not reason.strip():
-        problem = control.NEEDS_REASON[action].capitalize()
+    elif missing := control.missing_reason(action, reason):
+        problem = missing.capitalize()
     else:
         try:
             outcome = await control.decide(
@@ -444,16 +446,13 @@ KIND_TITLES = {
 async def inbox_page(
     request: Request, org: PageOrg, ctx: Ctx, kind: str | None = None, batch: str | None = None
 ) -> Response:
-    items = await asyncio.to_thread(views.inbox, ctx.store, org, kind or None, batch or None)
-    everything = items if not (kind or batch) else await asyncio.to_thread(views.inbox, ctx.store, org)
-    batches = sorted({(i.batch_id, i.batch_name) for i in everything}, key=lambda b: b[1])
-    kinds = {k: sum(1 for i in everything if i.kind == k) for k in KIND_TITLES}
+    waiting = await asyncio.to_thread(inbox.inbox, ctx.store, org, kind or None, batch or None)
     return _render(
         request,
         "inbox.html",
-        items=items,
-        batches=batches,
-        kinds=kinds,
+        items=waiting.items,
+        batches=waiting.batches,
+        kinds={k: waiting.kinds[k] for k in KIND_TITLES},
         kind_titles=KIND_TITLES,
         kind=kind or "",
         batch=batch or "",
@@ -523,7 +522,7 @@ async def review_config(request: Request, job_id: str, org: Org, actor: Actor, c
             await asyncio.to_thread(ctx.store.edit_config, job_id, changes, actor)
     except ValueError as exc:
         return _back("/inbox", problem=str(exc))
-    _, errors = validate_config(await asyncio.to_thread(ctx.store.config_wire, job_id))
+    errors = await asyncio.to_thread(configs.problems, ctx.store, job_id)
     do = (form.get("do") or ["save"])[-1]
     saved = f"Saved {len(changes)} change(s)" if changes else "No changes"
     if errors:

@@ -1,19 +1,16 @@
-"""Shaping the store's read model for pages: grid rows, filters, timings and the inbox.
+"""Shaping the store's read model for pages: grid rows, filters and timings.
 
 Everything here is synchronous and reads the store; the routes call it through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from yolobatch.domain.derive import validate_config
 from yolobatch.domain.plan import PLAN
-from yolobatch.domain.statuses import QUIET_BATCH_STATUSES, SETTLED_SUB_STEP_STATUSES
-from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES, Step
-from yolobatch.store.read_models import BatchSummary
+from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES
+from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
 from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
@@ -52,61 +49,6 @@ def grid(progress: dict[str, Any]) -> dict[str, Any]:
         "matching": page["matching"],
     }
     return {"progress": progress, "rows": rows, "filter_counts": counts, "pager": pager}
-
-
-@dataclass
-class InboxItem:
-    """One thing a person must answer for one restaurant."""
-
-    kind: str  # "company", "config", "failed_step", "failed_call"
-    batch_id: str
-    batch_name: str
-    job_id: str
-    restaurant: str
-    reason: str = ""
-    step: str = ""  # the decide() target: a step name (extraction, ...) or a sub-step key
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-    config: dict[str, Any] | None = None
-    errors: list[str] = field(default_factory=list)
-
-
-def _items_for_job(store: Store, batch: BatchSummary, job: dict[str, Any]) -> list[InboxItem]:
-    base = {
-        "batch_id": batch.batch_id,
-        "batch_name": batch.name,
-        "job_id": job["job_id"],
-        "restaurant": job["restaurant_name"],
-    }
-    items: list[InboxItem] = []
-    for number, step in sorted(job["steps"].items()):
-        text = step["reason"] or step["error"] or ""
-        if number == str(Step.COMPANY_SELECTION) and step["status"] == "action_required":
-            candidates = store.candidates(job["job_id"])
-            items.append(InboxItem("company", **base, reason=text, candidates=candidates))
-        elif number == str(Step.CONFIG) and step["status"] == "action_required":
-            review = store.config_review(job["job_id"])
-            _, errors = validate_config(store.config_wire(job["job_id"])) if review else (None, [])
-            items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
-        elif step["status"] == "failed" and int(number) in STEP_KEYS:
-            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_KEYS[int(number)]))
-    for key in SUB_STEPS:
-        sub = job["sub_steps"].get(key)
-        if sub and sub["status"] == "failed":
-            items.append(InboxItem("failed_call", **base, reason=sub["error"] or "", step=key))
-    return items
-
-
-def inbox(store: Store, org: str, kind: str | None = None, batch_id: str | None = None) -> list[InboxItem]:
-    """Everything waiting for a person across the organisation's batches, oldest batch first."""
-    batches, _ = store.list_batches(org, limit=500)
-    items: list[InboxItem] = []
-    for batch in reversed(batches):
-        if batch.status in QUIET_BATCH_STATUSES or (batch_id and batch.batch_id != batch_id):
-            continue
-        for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
-            for job in store.batch_progress(batch.batch_id, org, state=state)["jobs"]:
-                items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
-    return items
 
 
 def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ the best readable logo fetched (through the same guard) and turned into colours 
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 import httpx
 from selectolax.lexbor import LexborNode as Node
@@ -62,6 +63,10 @@ def logo_candidates(doc: Document) -> list[LogoCandidate]:
         attrs = img.attributes
         hint = " ".join(str(attrs.get(k) or "") for k in ("class", "id", "alt", "src")).lower()
         in_header = _in_header(img)
+        if not in_header and _links_to_another_site(img, doc):
+            # An "order on Takeaway" / "powered by" badge: another company's logo. A header's logo is the
+            # site's own even when it links to the brand's main site.
+            continue
         if "logo" in hint:
             add(attrs.get("src") or attrs.get("data-src"), "header_logo_img" if in_header else "logo_img")
         elif in_header:
@@ -175,6 +180,23 @@ async def _palette_of(
 def _meta(doc: Document, prop: str) -> str | None:
     meta = doc.tree.css_first(f'meta[property="{prop}"]') or doc.tree.css_first(f'meta[name="{prop}"]')
     return meta.attributes.get("content") if meta is not None else None
+
+
+def _links_to_another_site(node: Node, doc: Document) -> bool:
+    parent = node.parent
+    while parent is not None and parent.tag != "a":
+        parent = parent.parent
+    target = doc.absolute(parent.attributes.get("href")) if parent is not None else None
+    if target is None:
+        return False
+    return _site(urlsplit(target).hostname) != _site(urlsplit(doc.url).hostname)
+
+
+def _site(host: str | None) -> str:
+    """The registrable part of a host, roughly: "www.tomomons.be" → "tomomons.be", "a.b.co.uk" → "b.co.uk"."""
+    labels = (host or "").lower().split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    return ".".join(labels[-keep:])
 
 
 def _in_header(node: Node) -> bool:

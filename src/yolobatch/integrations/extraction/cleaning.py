@@ -92,6 +92,8 @@ _CURRENCY_SYMBOLS = {
     "د.إ": "AED",
     "ر.س": "SAR",
     "د.ك": "KWD",
+    "د.ب": "BHD",
+    "ر.ع": "OMR",
     "ر.ق": "QAR",
 }
 # Arabic-Indic and Persian digits, the Arabic decimal and thousands marks: read as the browser shows them.
@@ -107,6 +109,9 @@ _ISO_CODES = (
 )
 ISO_CURRENCIES = frozenset(_ISO_CODES.split())
 _NUMBER = re.compile(r"\d[\d.,\s]*")
+# Currencies whose minor unit is a thousandth: a single mark before three digits is their decimal mark.
+THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+_THOUSANDTHS = re.compile(r"^\d{1,3}[.,]\d{3}$")
 _FREE = re.compile(r"^\s*(free|included)\s*$", re.IGNORECASE)
 
 
@@ -130,6 +135,9 @@ def parse_price(value: object) -> Decimal | None:
         amount = _decimal_from_digits(match.group(0))
         if amount is None:
             return None
+        if _THOUSANDTHS.match(match.group(0).strip()) and currency_of(text) in THREE_DECIMAL_CURRENCIES:
+            # "1.250 KWD", "2,500 د.ك": Gulf dinars are written to the fils (1/1000), not in thousands.
+            amount = Decimal(match.group(0).strip().replace(",", "."))
     if not amount.is_finite() or amount < 0:
         return None
     return quantize(amount)

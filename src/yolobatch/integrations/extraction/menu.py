@@ -15,7 +15,7 @@ from yolobatch.domain.extraction import ExtractionWarning, MenuSource
 from yolobatch.domain.menu import Menu
 from yolobatch.integrations.extraction.builder import RawMenu, build_menu
 from yolobatch.integrations.extraction.cleaning import clean_name
-from yolobatch.integrations.extraction.currency import page_currency
+from yolobatch.integrations.extraction.currency import page_currency, url_currency
 from yolobatch.integrations.extraction.document import Document
 from yolobatch.integrations.extraction.menu_dom import extract_dom_menu
 from yolobatch.integrations.extraction.menu_jsonld import extract_jsonld_menu
@@ -81,7 +81,7 @@ def find_menu(doc: Document) -> tuple[RawMenu | None, MenuSource, list[Extractio
         raw = strategy(doc, warnings)
         # `build_menu` keeps a category only for an item whose name survives cleaning: the same test.
         if raw is not None and any(clean_name(i.name) for c in raw.categories for i in c.items):
-            raw.currency = raw.currency or page_currency(doc)
+            raw.currency = raw.currency or page_currency(doc) or url_currency(doc.url)
             return raw, source, warnings
     warnings.append(ExtractionWarning(code="no_menu", message=f"No menu found on {doc.url}"))
     return None, "dom", warnings

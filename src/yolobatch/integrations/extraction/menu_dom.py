@@ -53,7 +53,7 @@ _SIZE_PAIR = re.compile(
 )
 # Labels that name a size, not a dish: 9", 30cm, 0,33l, 16oz, Small, Large, Glass, Bottle...
 _SIZE_LABEL = re.compile(
-    r"^(?:\d+(?:[.,]\d+)?\s?(?:\"|”|''|cm|mm|in|inch|oz|ml|cl|l|ltr|g|kg|pcs?|stk|st)\.?"
+    r"^(?:[øØ⌀]?\s?\d+(?:[.,]\d+)?\s?(?:\"|”|''|cm|mm|in|inch|oz|ml|cl|l|ltr|g|kg|pcs?|stk|st)\.?"
     r"|(?:x?s|m|x*l|small|medium|large|regular|family|party|kids?|mini|maxi|half|full|single|double|triple"
     r"|glass|bottle|btl|carafe|pint|jug|cup|bowl|slice|whole|klein|mittel|gro(?:ss|ß)|petit|moyen|grand"
     r"|piccola|media|grande|normal|jumbo)\b.{0,12})$",
@@ -69,6 +69,10 @@ _SMALL_PRINT = frozenset({"em", "i", "sup", "sub", "small"})
 _PRICE_WORDS = ("price", "prix", "preis", "precio", "prezzo", "preco", "preço")
 _PRICE_PARTS = ("lbl", "label", "currency", "unit", "name", "title", "size", "separator", "image", "desc")
 _LINE_TAGS = frozenset({"td", "th", "span", "div", "p", "a", "em", "i"})
+# Price columns a dish may carry (sizes side by side); more bare amounts in one row are not one dish.
+_MAX_COLUMNS = 4
+# A menu number in an element of its own at the start of a name (`<i class="nr">063</i>Pizza Calimero`).
+_OWN_NUMBER = re.compile(r"^\s*#?[A-Za-z]?\d{1,3}[a-zA-Z]?[.)]?\s*$")
 
 
 def extract_dom_menu(doc: Document) -> RawMenu | None:
@@ -232,11 +236,16 @@ def _tiered(
             by_parent.setdefault(item.parent.mem_id, []).append(item)
     tiers: dict[int, list[tuple[str, str]]] = {}
     replaced: set[int] = set()
+    columns: dict[int, list[str] | None] = {}  # column labels found per ancestor, read once per section
     for boxes in by_parent.values():
         if len(boxes) < 2 or any(_proper_name(names[b.mem_id]) for b in boxes):
             continue
         labels = [_tier_label(b) for b in boxes]
-        if not all(_SIZE_LABEL.match(label) for label in labels):
+        if not any(labels) and len(boxes) <= _MAX_COLUMNS:
+            # Bare amounts side by side ("6,50 € 8,50 €"): sizes whose labels head the section's price
+            # columns ("Normal Groß", "ø 26 cm ø 30 cm"); unlabelled, they are one dish's prices.
+            labels = _column_labels(boxes, columns) or [""] * len(boxes)
+        elif not all(_SIZE_LABEL.match(label) for label in labels):
             continue
         dish = _dish_around(boxes, names)
         if dish is None:
@@ -248,6 +257,35 @@ def _tiered(
         tiers[dish[0].mem_id] = list(zip(labels, amounts, strict=True))
     kept = [i for i in items if i.mem_id not in replaced]
     return _in_document_order(kept + _unique_nodes(items, tiers)), tiers
+
+
+def _column_labels(boxes: list[Node], found: dict[int, list[str] | None]) -> list[str] | None:
+    """The size labels heading a section's price columns: the closest element before the dish, in one
+    of its ancestors, whose children are exactly one size label per price and which holds no price."""
+    ancestor = boxes[0].parent
+    for _ in range(8):
+        if ancestor is None or ancestor.tag in ("body", "html", "main"):
+            return None
+        if ancestor.mem_id not in found:
+            found[ancestor.mem_id] = None
+            for node in _inside(ancestor):
+                children = [c for c in node.iter() if c.tag not in ("-text", "_comment")]
+                texts = [" ".join(c.text(deep=True).split()) for c in children]
+                if (
+                    len(children) >= 2
+                    and all(t and _SIZE_LABEL.match(t) for t in texts)
+                    and not _is_price(node)
+                    and not any(_is_price(c) for c in _inside(node))
+                    and _before(node, boxes[0])
+                ):
+                    found[ancestor.mem_id] = texts  # the last before the dish: the nearest heading
+        labels = found[ancestor.mem_id]
+        if labels is not None:
+            return labels if len(labels) == len(boxes) else None
+        if any(is_heading(n) for n in _inside(ancestor)):
+            return None  # the dish's own section has no column labels: the next one's are not its
+        ancestor = ancestor.parent
+    return None
 
 
 def _proper_name(node: Node | None) -> bool:
@@ -422,6 +460,9 @@ def _item(
 def _name_text(node: Node) -> str:
     """The name without its allergen codes ("<em>1,3,7</em>", "<sup>A,G</sup>") in small print."""
     text = node.text(deep=True, separator=" ")
+    first = next((c for c in node.iter(include_text=True) if c.text(deep=True).strip()), None)
+    if first is not None and first.tag != "-text" and _OWN_NUMBER.match(first.text(deep=True)):
+        text = text.replace(first.text(deep=True), " ", 1)
     for small in _inside(node, ",".join(_SMALL_PRINT)):
         codes = small.text(deep=True).strip()
         if codes and _ALLERGEN_CODES.match(codes):
@@ -450,8 +491,8 @@ def _size_group(sized: list[tuple[str, Decimal | None]]) -> tuple[Decimal | None
     if not amounts:
         return None, []
     base = min(amounts)
-    if len(sized) == 1:
-        return base, []
+    if len(sized) == 1 or not all(label for label, _ in sized):
+        return base, []  # unlabelled prices (sizes without names, or a struck-out price): the lowest
     options = [RawOption(name=label, price=amount - base) for label, amount in sized if amount is not None]
     return base, [RawOptionSet(name="Size", min_selections=1, max_selections=1, options=options)]
 

@@ -150,7 +150,8 @@ def _add_on(node: dict[str, Any], refs: _Refs) -> RawOptionSet:
     if "MenuItem" in type_names(node):
         choices, name = [node], "Add-ons"
     else:
-        choices, name = refs.list(node.get("hasMenuItem")), node.get("name")
+        # An unnamed add-on section is still the dish's add-ons (a group needs a name to be kept).
+        choices, name = refs.list(node.get("hasMenuItem")), node.get("name") or "Add-ons"
     return RawOptionSet(
         name=name,
         options=[RawOption(name=c.get("name"), price=_offer(c.get("offers"))[0]) for c in choices],

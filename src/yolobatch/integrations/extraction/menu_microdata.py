@@ -11,6 +11,7 @@ category is its innermost enclosing `MenuSection` scope that has a name, else th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from selectolax.lexbor import LexborNode as Node
 
@@ -37,7 +38,9 @@ class Syntax:
 
     def types(self, node: Node) -> set[str]:
         raw = node.attributes.get(self.type_attr) or ""
-        return {schema_enum(t.split(":")[-1]) for t in raw.split()}
+        names = (schema_enum(t.split(":")[-1]) for t in raw.split())
+        # Hand-written templates get the case wrong ("schema.org/menuItem"): the type is still meant.
+        return {_MENU_TYPES.get(n.lower(), n) for n in names}
 
     def props(self, node: Node) -> set[str]:
         raw = node.attributes.get(self.prop) or ""
@@ -46,6 +49,8 @@ class Syntax:
 
 _NAME_SELECTOR = "h2, h3, h4, h5, h6, [class*=name], [class*=title], strong"
 _URL_TAGS = {"a": "href", "link": "href", "area": "href", "img": "src", "source": "src", "iframe": "src"}
+
+_MENU_TYPES = {t.lower(): t for t in ("Menu", "MenuSection", "MenuItem", "Offer")}
 
 MICRODATA = Syntax(scope="itemscope", type_attr="itemtype", prop="itemprop")
 RDFA = Syntax(scope="typeof", type_attr="typeof", prop="property")
@@ -109,6 +114,11 @@ def _item(node: Node, syntax: Syntax, doc: Document) -> tuple[RawItem, str | Non
             break
     if price is None and props.get("price"):
         price = parse_price(_first_value(props["price"]))
+    option_sets = [_add_on(a, syntax) for a in props.get("menuAddOn", []) if syntax.is_scope(a)]
+    if price is None and len(option_sets) == 1 and _all_priced(option_sets[0]):
+        # A dish priced only through its add-on's choices ("Small $12 · Large $18") is sold in those
+        # variants: the cheapest is its price, and one of them must be chosen.
+        price, option_sets = _variants(option_sets[0])
     if price is None:
         # Marked-up dishes whose price the theme left outside the markup: its visible price element.
         shown = next((n for n in node.css("[class*=price], [class*=Price]") if _has_amount(n)), None)
@@ -130,7 +140,7 @@ def _item(node: Node, syntax: Syntax, doc: Document) -> tuple[RawItem, str | Non
             description=_first_value(props.get("description", [])),
             image_url=next((i for i in images if i), None),
             tags=tags,
-            option_sets=[_add_on(a, syntax) for a in props.get("menuAddOn", []) if syntax.is_scope(a)],
+            option_sets=option_sets,
         ),
         currency if currency and len(currency) == 3 else None,
     )
@@ -143,7 +153,8 @@ def _add_on(node: Node, syntax: Syntax) -> RawOptionSet:
         choices, name = [node], "Add-ons"
     else:
         choices = [c for c in props.get("hasMenuItem", []) if syntax.is_scope(c)]
-        name = _first_value(props.get("name", []))
+        # Themes often leave the add-on section unnamed: it still is the dish's add-ons.
+        name = _first_value(props.get("name", [])) or "Add-ons"
     options = []
     for choice in choices:
         choice_props = _properties(choice, syntax)
@@ -157,6 +168,17 @@ def _add_on(node: Node, syntax: Syntax) -> RawOptionSet:
             )
         )
     return RawOptionSet(name=name, options=options)
+
+
+def _all_priced(group: RawOptionSet) -> bool:
+    return len(group.options) >= 2 and all(o.price is not None and o.name for o in group.options)
+
+
+def _variants(group: RawOptionSet) -> tuple[Decimal, list[RawOptionSet]]:
+    base = min(o.price for o in group.options if o.price is not None)
+    options = [RawOption(name=o.name, price=(o.price or base) - base) for o in group.options]
+    name = group.name if group.name != "Add-ons" else "Size"
+    return base, [RawOptionSet(name=name, min_selections=1, max_selections=1, options=options)]
 
 
 def _properties(scope: Node, syntax: Syntax) -> dict[str, list[Node]]:

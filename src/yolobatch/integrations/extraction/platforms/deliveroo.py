@@ -9,12 +9,14 @@ those are the options' own records, not dishes. `header.image` is the store's co
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, RawOption, RawOptionSet
 from yolobatch.integrations.extraction.cleaning import parse_price
 from yolobatch.integrations.extraction.document import Document, as_list
 from yolobatch.integrations.extraction.platforms.common import (
+    COUNTRY_CURRENCY,
     address,
     as_int,
     image_url,
@@ -25,6 +27,8 @@ from yolobatch.integrations.extraction.platforms.common import (
 )
 from yolobatch.integrations.extraction.platforms.state import State, next_data
 from yolobatch.integrations.extraction.platforms.store import StoreFacts
+
+PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 
 
 def deliveroo_menu_state(doc: Document) -> tuple[dict[str, Any] | None, State]:
@@ -43,8 +47,7 @@ def _root(menu: object) -> dict[str, Any] | None:
 
 def extract_deliveroo_menu(menu: dict[str, Any]) -> RawMenu | None:
     root = _root(menu) or {}
-    currency = path(root, "restaurant", "currencyCode")
-    currency = currency if isinstance(currency, str) else None
+    currency = _currency(root)
     groups = {str(g.get("id")): g for g in as_list(root.get("modifierGroups")) if isinstance(g, dict)}
     categories: dict[str, RawCategory] = {
         str(c.get("id")): RawCategory(name=unescape(c.get("name")))
@@ -61,6 +64,20 @@ def extract_deliveroo_menu(menu: dict[str, Any]) -> RawMenu | None:
         category.items.append(_item(node, groups, parsed, currency))
     raw = RawMenu(categories=list(categories.values()), currency=currency)
     return raw if raw.item_count() else None
+
+
+def _currency(root: dict[str, Any]) -> str | None:
+    """`restaurant.currencyCode` where the page has it; some markets' pages (deliveroo.be) only carry
+    each price's own `code`, and failing both the restaurant's country decides."""
+    code = path(root, "restaurant", "currencyCode")
+    if isinstance(code, str) and code.strip():
+        return code.strip().upper()
+    for node in as_list(root.get("items")):
+        code = path(node, "price", "code")
+        if isinstance(code, str) and code.strip():
+            return code.strip().upper()
+    country = path(root, "restaurant", "location", "address", "country")
+    return COUNTRY_CURRENCY.get(country.upper()) if isinstance(country, str) else None
 
 
 def _price(value: object, currency: str | None) -> Any:
@@ -110,7 +127,25 @@ def deliveroo_facts(menu: dict[str, Any]) -> StoreFacts:
     city = location.get("city") if isinstance(location, dict) else None
     city = city.title() if isinstance(city, str) and city.islower() else city
     return StoreFacts(
-        cover_image_url=image_url(path(menu, "header", "image", "url")),
+        # `metatags.image` is the restaurant's own share photo where the header carries none (deliveroo.be).
+        cover_image_url=image_url(path(menu, "header", "image", "url"))
+        or image_url(path(_root(menu), "metatags", "image")),
+        phone=_phone(menu),
         address=address(location.get("address1"), location.get("postCode")) if location else None,
         city=city if isinstance(city, str) else None,
     )
+
+
+def _phone(menu: dict[str, Any]) -> str | None:
+    """The store's number: an action line of the info modal's contact block, whose header is localised
+    ("Coordonnées", "Contact details"), so the line is known by its shape."""
+    for group in as_list(menu.get("layoutGroups")):
+        for layout in as_list(path(group, "layouts")):
+            for block in as_list(path(layout, "blocks")):
+                for action in as_list(path(block, "actions")):
+                    for line in as_list(path(action, "lines")):
+                        for span in as_list(path(line, "spans")):
+                            text = path(span, "text")
+                            if isinstance(text, str) and PHONE.fullmatch(text.strip()):
+                                return text.strip()
+    return None

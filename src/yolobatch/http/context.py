@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from temporalio.client import Client
 
-from yolobatch.api.ratelimit import AuthFailureLimit
+from yolobatch.http.ratelimit import AuthFailureLimit
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 

@@ -15,13 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch import __version__
-from yolobatch.api.context import AppContext
 from yolobatch.api.docs import add_docs
-from yolobatch.api.headers import SecurityHeaders
 from yolobatch.api.outputs import router as outputs_router
 from yolobatch.api.routes import events, jobs, router
 from yolobatch.api.tokens import tokens
-from yolobatch.engine.control import DecisionRejected
+from yolobatch.http.context import AppContext
+from yolobatch.http.headers import SecurityHeaders
+from yolobatch.service.control import DecisionRejected
 from yolobatch.store.repository import NotFound
 
 MAX_BODY_BYTES = 11_000_000  # a 10 MB upload plus its multipart envelope

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from yolobatch.cli.common import DataDir, _open_store, _settings, console
+from yolobatch.service import outputs
+from yolobatch.store.repository import NotFound
 from yolobatch.terminal import safe
 
-console = Console(stderr=True, soft_wrap=True)
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", envvar="YOLOBATCH_DATA_DIR", help="default ./.yolobatch")
-]
 Actor = Annotated[str | None, typer.Option(help="Who asks, for the audit log (default cli:<your user name>)")]
 
 
@@ -44,10 +42,6 @@ def export(
 ) -> None:
     """Export a batch's outputs: one row per restaurant with its status, platform restaurant id, demo
     store, Stripe link, account and onboarding user, errors and warnings."""
-    from yolobatch.cli import _open_store, _settings
-    from yolobatch.service import outputs
-    from yolobatch.store.repository import NotFound
-
     store = _open_store(_settings(data_dir))
     try:
         org = store.batch(batch_id).org_id
@@ -81,10 +75,6 @@ def reveal_password(
     data_dir: DataDir = None,
 ) -> None:
     """Print one restaurant's generated owner password; the read is audited with who and why."""
-    from yolobatch.cli import _open_store, _settings
-    from yolobatch.service import outputs
-    from yolobatch.store.repository import NotFound
-
     store = _open_store(_settings(data_dir))
     try:
         org = store.job(job).org_id

@@ -41,6 +41,11 @@ NEEDS_REASON: dict[str, str] = {
 }
 
 
+def missing_reason(action: str, reason: str) -> str | None:
+    """Why `action` cannot go ahead without a reason, or None: shells ask it before reaching the engine."""
+    return NEEDS_REASON[action] if action in NEEDS_REASON and not reason.strip() else None
+
+
 class DecisionRejected(ValueError):
     """The workflow refused the decision (e.g. the sub-step is not failed)."""
 
@@ -88,8 +93,8 @@ async def decide(
     request_id: str | None = None,
 ) -> str:
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
-    if action in NEEDS_REASON and not reason.strip():
-        raise DecisionRejected(NEEDS_REASON[action])
+    if problem := missing_reason(action, reason):
+        raise DecisionRejected(problem)
     if sub_step in STEP_BY_KEY:  # a pipeline step (extraction, companySearch, ...)
         update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
     else:

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 
-from yolobatch.api.context import AppContext, context
-from yolobatch.api.ratelimit import AuthFailureLimit
+from yolobatch.http.context import AppContext, context
+from yolobatch.http.ratelimit import AuthFailureLimit
 from yolobatch.store.access import Access, Caller
 
 SESSION_COOKIE = "yb_session"

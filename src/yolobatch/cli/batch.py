@@ -1,0 +1,257 @@
+"""Batch commands: run a file, the demo, status, decisions on a failed sub-step, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from yolobatch.cli.common import (
+    DEFAULT_ORG,
+    DataDir,
+    TimeScale,
+    _engine_call,
+    _open_store,
+    _settings,
+    console,
+)
+from yolobatch.cli.render import _report, _summary, _table, _watch
+from yolobatch.cli.serve import _sandbox_summary, sandbox_settings
+from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_upload
+from yolobatch.domain.company import REGISTRIES
+from yolobatch.engine.devserver import free_port
+from yolobatch.settings import Settings
+from yolobatch.terminal import safe
+
+
+def run(
+    file: Annotated[Path, typer.Argument(help="JSON {name, restaurants: [{name, config, menu}]} or CSV")],
+    sandbox: Annotated[
+        bool, typer.Option(help="Register against a built-in sandbox of the platform")
+    ] = False,
+    time_scale: TimeScale = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final progress as JSON")] = False,
+    yolo: Annotated[
+        bool,
+        typer.Option("--yolo", help="Auto-select clear company matches (else none); approve valid configs"),
+    ] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never ask: leave choices waiting, exit")
+    ] = False,
+    registry: Annotated[str, typer.Option(help=f"Company registry: {' or '.join(REGISTRIES)}")] = "nzbn",
+    auto_select: Annotated[
+        bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
+    ] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a batch from FILE (JSON or CSV), run it to the end (or until it needs a person) and report.
+
+    Rows with a `storeUrl` run the whole pipeline (extraction, company, config, registration); rows with a
+    `config` register directly. With --sandbox, `{sandbox}` in the file stands for the sandbox's address.
+    Exits 0 only if every restaurant completed, 1 if some wait for a person, 2 for bad input.
+    """
+    port = free_port() if sandbox else None
+    batch = _load_batch(file, f"http://127.0.0.1:{port}" if port else None)
+    if registry not in REGISTRIES:
+        console.print(f"[red]--registry must be {' or '.join(REGISTRIES)}[/]")
+        raise typer.Exit(2)
+    settings = _settings(data_dir, time_scale=time_scale)
+    interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()
+    options = {"yolo": yolo, "auto_select": auto_select, "registry": registry}
+    code = asyncio.run(
+        _run_batch(settings, batch, sandbox_port=port, as_json=as_json, options=options, ask=interactive)
+    )
+    raise typer.Exit(code)
+
+
+def demo(
+    restaurants: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    time_scale: TimeScale = 0.05,
+    data_dir: DataDir = None,
+) -> None:
+    """Onboard the demo restaurants from their store pages to registered stores, against the sandbox.
+
+    Runs the whole pipeline in YOLO mode: unambiguous companies are auto-selected, one ambiguous company is
+    chosen in the input (`companyNumber`), the rest get none; valid configs are approved automatically.
+    """
+    from yolobatch.demo import demo_pipeline_batch
+
+    port = free_port()
+    batch = parse_batch(json.dumps(demo_pipeline_batch(restaurants, f"http://127.0.0.1:{port}")))
+    settings = _settings(data_dir, time_scale=time_scale, platform_concurrency=10)
+    options = {"yolo": True, "auto_select": True, "registry": "nzbn"}
+    raise typer.Exit(
+        asyncio.run(_run_batch(settings, batch, sandbox_port=port, as_json=False, options=options, ask=False))
+    )
+
+
+def _load_batch(file: Path, sandbox_url: str | None = None):
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        console.print(f"[red]Cannot read {file}:[/] {safe(str(exc.strerror or exc))}")
+        raise typer.Exit(2) from None
+    try:
+        # The same parser as the API and dashboard uploads (CSV in any of Excel's encodings, .xlsx, JSON).
+        return parse_upload(
+            raw,
+            file.name,
+            file.stem,
+            sandbox_url,
+            lambda path: (file.parent / path).read_text(encoding="utf-8"),
+            None,
+        )
+    except BatchInputError as exc:
+        console.print(f"[red]{file} has {len(exc.problems)} problem(s); nothing was created:[/]")
+        for problem in exc.problems:
+            console.print(f"  • {safe(problem)}")
+        raise typer.Exit(2) from None
+
+
+async def _run_batch(
+    settings: Settings,
+    batch,
+    *,
+    sandbox_port: int | None,
+    as_json: bool,
+    options: dict[str, Any] | None = None,
+    ask: bool = False,
+) -> int:
+    from yolobatch.engine.runtime import EngineUnavailable, temporal
+    from yolobatch.engine.worker import running_worker
+    from yolobatch.logs import LEVEL_ENV
+    from yolobatch.service import batches
+    from yolobatch.telemetry import install_runtime
+
+    # Failed attempts are recorded in the database and summarised at the end; tracebacks would bury the view.
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    if LEVEL_ENV not in os.environ:  # each retried call is a log line: the live view shows them already
+        logging.getLogger("yolobatch").setLevel(logging.WARNING)
+    install_runtime()
+    with contextlib.ExitStack() as stack:
+        world = None
+        if sandbox_port is not None:
+            from yolobatch.sandbox.server import start_in_thread
+            from yolobatch.sandbox.settings import SandboxSettings
+
+            world = start_in_thread(
+                SandboxSettings(
+                    service_key=settings.registration_service_key.get_secret_value(),
+                    time_scale=settings.time_scale,
+                ),
+                port=sandbox_port,
+            )
+            stack.callback(world.stop)
+            settings = settings.model_copy(update=sandbox_settings(world.url))
+            console.print(f"Sandbox (platform API, store pages, registries) at {world.url}")
+        store = _open_store(settings)
+        store.ensure_org(DEFAULT_ORG)
+        started = time.monotonic()
+        try:
+            async with temporal(settings, store) as engine, running_worker(engine.client, store, settings):
+                # Created once the engine is known to be ours: a refused start leaves nothing behind.
+                batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants, options=options)
+                console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
+                if engine.ui_url:
+                    console.print(f"Temporal UI at {engine.ui_url}/namespaces/{engine.namespace}/workflows")
+                await batches.start(engine.client, store, settings, batch_id)
+                progress = await _watch(store, batch_id, quiet=as_json, client=engine.client if ask else None)
+        except EngineUnavailable as exc:
+            console.print(f"[red]{safe(str(exc))}[/]")
+            return 1
+        elapsed = time.monotonic() - started
+        if as_json:
+            summary = _summary(progress, elapsed)
+            if world is not None:
+                summary["sandbox"] = _sandbox_summary(world.url)
+            print(json.dumps(summary, indent=2))
+        _report(progress, elapsed, world)
+        return 0 if progress["status"] == "completed" else 1
+
+
+def status(
+    batch_id: str, data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Show a batch's progress from the database (no engine needed)."""
+    from yolobatch.store.repository import NotFound
+
+    store = _open_store(_settings(data_dir))
+    try:
+        progress = store.batch_progress(batch_id)
+    except NotFound as exc:
+        console.print(f"[red]{safe(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(progress, indent=2))
+    else:
+        Console().print(_table(progress))
+
+
+step_app = typer.Typer(help="Decide on a failed sub-step of a restaurant (needs `yolobatch up` running).")
+Job = Annotated[str, typer.Argument(help="Job id (one restaurant), as `yolobatch status` shows")]
+SubStepName = Annotated[str, typer.Argument(help="Sub-step key, e.g. menuImport")]
+Actor = Annotated[str, typer.Option(help="Who decides (audit log)")]
+
+
+@step_app.command("retry")
+def step_retry(
+    job: Job, sub_step: SubStepName, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None
+):
+    """Run a failed sub-step again (a new idempotency key); its dependents then run."""
+    _decide(job, "retry", sub_step, reason, actor, data_dir)
+
+
+@step_app.command("skip")
+def step_skip(
+    job: Job,
+    sub_step: SubStepName,
+    reason: Annotated[str, typer.Option(help="Why it is skipped (required)")],
+    actor: Actor = "cli",
+    data_dir: DataDir = None,
+):
+    """Skip a failed sub-step; its dependents run (or skip by their own rules)."""
+    _decide(job, "skip", sub_step, reason, actor, data_dir)
+
+
+@step_app.command("done")
+def step_done(
+    job: Job,
+    sub_step: SubStepName,
+    reason: Annotated[str, typer.Option(help="Why it is done (required)")],
+    actor: Actor = "cli",
+    data_dir: DataDir = None,
+):
+    """Mark a failed sub-step done by hand (e.g. fixed on the platform directly)."""
+    _decide(job, "mark_done", sub_step, reason, actor, data_dir)
+
+
+def cancel(job: Job, reason: str = "", actor: Actor = "cli", data_dir: DataDir = None) -> None:
+    """Cancel one restaurant's registration (calls in flight are cancelled, nothing new starts)."""
+    from yolobatch.service.control import cancel_job
+
+    settings = _settings(data_dir)
+    _engine_call(settings, lambda client, store: cancel_job(client, store, job, actor=actor, reason=reason))
+    console.print(f"Cancellation requested for {job}")
+
+
+def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_dir: Path | None) -> None:
+    from yolobatch.service.control import decide, missing_reason
+
+    if problem := missing_reason(action, reason):  # said before any engine is reached
+        console.print(f"[red]{problem} (--reason)[/]")
+        raise typer.Exit(1)
+    settings = _settings(data_dir)
+    message = _engine_call(
+        settings,
+        lambda client, store: decide(client, store, job, action, sub_step, reason=reason, actor=actor),
+    )
+    console.print(safe(message))

@@ -1,0 +1,68 @@
+"""Developer tools reachable from the CLI: the benchmark and the sandbox registry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from yolobatch.cli.common import console
+from yolobatch.settings import Settings
+
+
+def bench(
+    scenario: Annotated[
+        str | None, typer.Option(help="small (10 restaurants, cap 8) or medium (50, cap 20); default both")
+    ] = None,
+    time_scale: Annotated[
+        float, typer.Option(min=0.001, max=1, help="1 s of the platform = this many s")
+    ] = 0.05,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on the last line")] = False,
+) -> None:
+    """Run the makespan benchmark: a batch against a local sandbox vs its lower bound and the original's
+    phase-barrier schedule (needs nothing running; takes a few minutes)."""
+    from yolobatch import bench as harness
+
+    if scenario is not None and scenario not in harness.SCENARIOS:
+        console.print(f"[red]Unknown scenario {scenario!r}: choose {', '.join(harness.SCENARIOS)}.[/]")
+        raise typer.Exit(2)
+    names = [scenario] if scenario else list(harness.SCENARIOS)
+    results = asyncio.run(harness.run(names, time_scale))
+    print(harness.table(results), flush=True)
+    if as_json:
+        print(json.dumps(results), flush=True)
+
+
+def sandbox_command(
+    port: Annotated[int, typer.Option()] = 8765,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    time_scale: Annotated[
+        float,
+        typer.Option(envvar="YOLOBATCH_TIME_SCALE", help="Multiplies the platform's real latencies"),
+    ] = 1.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    fault_rate_5xx: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    fault_rate_timeout: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    jitter: Annotated[float, typer.Option(min=0, max=1, help="± fraction of each latency (0: exact)")] = 0.2,
+    contract: Annotated[
+        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service's)")
+    ] = "contract",
+) -> None:
+    """Serve the emulated platform API (registration endpoints, faults, /_sandbox/state)."""
+    from yolobatch.sandbox.server import serve
+    from yolobatch.sandbox.settings import SandboxSettings
+
+    settings = SandboxSettings(
+        time_scale=time_scale,
+        seed=seed,
+        fault_rate_5xx=fault_rate_5xx,
+        fault_rate_429=fault_rate_429,
+        fault_rate_timeout=fault_rate_timeout,
+        jitter=jitter,
+        service_key=Settings().registration_service_key.get_secret_value(),
+        contract=contract,
+    )
+    serve(settings, host, port)
