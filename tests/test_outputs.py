@@ -301,3 +301,9 @@ async def test_a_finished_batch_exports_every_output_and_the_password_only_on_pu
         ("dashboard:test", "phone call"),
         ("cli:ana", "support ticket 7"),
     ]
+
+
+def test_export_on_a_terminal_shows_control_characters_escaped_and_keeps_lines():
+    from yolobatch.terminal import visible_lines
+
+    assert visible_lines("a,\x1b[31mred\r\nb,ok\r\n") == "a,\\x1b[31mred\nb,ok\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 from yolobatch.cli.common import DataDir, _open_store, _settings, console
 from yolobatch.service import outputs
 from yolobatch.store.repository import NotFound
-from yolobatch.terminal import safe
+from yolobatch.terminal import safe, visible_lines
 
 Actor = Annotated[str | None, typer.Option(help="Who asks, for the audit log (default cli:<your user name>)")]
 
@@ -59,7 +60,8 @@ def export(
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     if output is None:
-        typer.echo(result.text, nl=False)
+        # Restaurant names and errors come from outside: a terminal must not obey what they hold.
+        typer.echo(visible_lines(result.text) if sys.stdout.isatty() else result.text, nl=False)
         return
     # A file with passwords in it is readable by its owner only.
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
