@@ -15,6 +15,10 @@ from yolobatch.domain.plan import SubStep
 S = SubStep
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -31,7 +35,7 @@ def outputs_from_response(key: SubStep, body: dict[str, Any] | None) -> Outputs:
         return Outputs()
     if key == S.CLOUDWAITRESS_ACCOUNT:
         # "Account already registered" answers with the existing account nested (counted as success).
-        account = body.get("account") if isinstance(body.get("account"), dict) else body
+        account = _object(body.get("account")) or body
         return Outputs(
             account_email=_text(account.get("email")) or _text(body.get("email")),
             account_id=_text(account.get("account_id")) or _text(body.get("account_id")),
@@ -67,8 +71,8 @@ def outputs_from_status_read(body: dict[str, Any] | None) -> Outputs:
     after an ambiguous call verified as done there is no answer of the call itself to read them from."""
     if not isinstance(body, dict):
         return Outputs()
-    account = body.get("account") if isinstance(body.get("account"), dict) else {}
-    restaurant = body.get("pumpdRestaurant") if isinstance(body.get("pumpdRestaurant"), dict) else {}
+    account = _object(body.get("account"))
+    restaurant = _object(body.get("pumpdRestaurant"))
     return Outputs(
         account_email=_text(account.get("email")),
         account_id=_text(account.get("account_id")) or _text(account.get("pumpd_user_id")),
