@@ -9,7 +9,7 @@ LOCK := requirements.lock
 LOCK_OPTIONS := --extra test --extra otel --python-version 3.11 --generate-hashes --no-emit-index-url \
 	--no-emit-find-links --custom-compile-command 'make lock'
 
-.PHONY: demo test lint lock clean
+.PHONY: demo test test-fast lint lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/pytest -q -ra
+
+# The workflows' decisions with doubled activities on the dev server: no sandbox, no database (seconds).
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -ra tests/fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -131,9 +131,14 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
         for method in getattr(route, "methods", ())
         if "{batch_id}" in route.path or "{job_id}" in route.path
     ]
-    assert len(scoped) == 8  # every such route; a new one joins this test automatically
+    assert len(scoped) == 9  # every such route; a new one joins this test automatically
     async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": intruder}) as http:
-        form = {"csrf_token": csrf_token(intruder), "action": "retry", "step": "servicesConfig"}
+        form = {
+            "csrf_token": csrf_token(intruder),
+            "action": "retry",
+            "step": "servicesConfig",
+            "reason": "x",
+        }
         for method, path in scoped:
             for action in ("start", "cancel", "approve-all") if "{action}" in path else ("",):
                 concrete = path.format(batch_id=batch_id, job_id=job_id, action=action)
@@ -253,6 +258,22 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     audit = {(e.kind, e.actor) for e in dash.store.events(batch_id=batch_id)}
     person = "dashboard:dashboard-test"  # the channel and the name of the session's token
     assert ("sub_step_retry", person) in audit and ("config_approve", person) in audit
+
+    # The operator's outputs: the drawer's panel, the export buttons, and the password only on purpose.
+    jax = jobs["Jax Burger Shack"]
+    await page.goto(f"{dash.url}/batches/{batch_id}")
+    await expect(page.get_by_role("link", name="Export CSV")).to_be_visible()
+    await jax_row.get_by_role("link", name="Jax Burger Shack").click()
+    panel = page.locator("#drawer section.outputs")
+    await expect(panel).to_contain_text(dash.store.job_outputs(jax).platform_restaurant_id or "missing")
+    password = dash.store.config_wire(jax)["account"]["password"]
+    assert password not in await page.content()
+    await panel.locator("input[name=reason]").fill("owner phoned")
+    await panel.get_by_role("button", name="Reveal owner's password").click()
+    await expect(page.locator("#drawer code.secret")).to_have_text(password)
+    await shot(page, "drawer-outputs")
+    reveals = [(e.actor, e.data) for e in dash.store.events(job_id=jax) if e.kind == "password_revealed"]
+    assert reveals == [(person, {"reason": "owner phoned", "what": "Owner's password"})]
 
     await page.goto(f"{dash.url}/")
     await expect(page.locator("table.list tbody tr")).to_have_count(1)

@@ -23,3 +23,9 @@ def _visible(match: re.Match[str]) -> str:
 def safe(value: object) -> str:
     """`value` as literal text for Rich: control characters made visible, markup escaped."""
     return escape(_CONTROL.sub(_visible, str(value)))
+
+
+def visible_lines(text: str) -> str:
+    """Plain (not Rich) output for a terminal: line breaks kept, every other control character made
+    visible. For data a user may also pipe to a file, where it is written untouched."""
+    return "\n".join(_CONTROL.sub(_visible, line) for line in re.split(r"\r?\n", text))

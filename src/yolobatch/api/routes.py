@@ -27,6 +27,7 @@ from yolobatch.api.schemas import (
     ConfigRevision,
     CreateBatch,
     InputProblems,
+    JobDetail,
     Reason,
 )
 from yolobatch.domain.batch_input import (
@@ -247,9 +248,10 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
 jobs = APIRouter(prefix="/api/jobs", tags=["restaurants"])
 
 
-@jobs.get("/{job_id}")
+@jobs.get("/{job_id}", response_model=JobDetail)
 async def get_job(job_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
-    """One restaurant: steps, calls with redacted requests/responses, candidates, config (masked), audit."""
+    """One restaurant: steps, calls with redacted requests/responses, candidates, config (masked), audit,
+    and `outputs` (platform restaurant id, demo store, Stripe link, logins; never the password)."""
     return await asyncio.to_thread(ctx.store.job_detail, job_id, org)
 
 

@@ -116,3 +116,64 @@ class Reason(Body):
 
 class ActionResult(BaseModel):
     result: str
+
+
+EXAMPLE_OUTPUTS = {
+    "platform_restaurant_id": "RES4F2A9C",
+    "subdomain": "jaxburgershack",
+    "demo_store_url": "https://jaxburgershack.pumpd.co.nz",
+    "dashboard_url": "https://admin.pumpd.co.nz/restaurants/RES4F2A9C",
+    "stripe_connect_url": "https://connect.stripe.com/setup/s/acct_1Q2w3E4r",
+    "account_email": "owner@jaxburgers.co.nz",
+    "account_id": "ACC81D3",
+    "onboarding_user_id": "ONB1207",
+    "onboarding_user_email": "owner@jaxburgers.co.nz",
+    "logo_url": "https://ucarecdn.com/5e1c0d2a/logo.png",
+}
+
+
+class JobOutputs(BaseModel):
+    """What step 6 produced, taken from the platform's answers as each call completed; null until the call
+    that produces it has completed. The owner's password is never here: see `reveal-password`."""
+
+    model_config = ConfigDict(json_schema_extra={"example": EXAMPLE_OUTPUTS})
+
+    platform_restaurant_id: str | None = Field(default=None, description="the platform's id (RES…)")
+    subdomain: str | None = None
+    demo_store_url: str | None = Field(default=None, description="the demo store (website config)")
+    dashboard_url: str | None = Field(default=None, description="the restaurant in the admin portal")
+    stripe_connect_url: str | None = Field(default=None, description="only when a connect link was asked for")
+    account_email: str | None = Field(default=None, description="the owner's platform login")
+    account_id: str | None = None
+    onboarding_user_id: str | None = Field(default=None, description="the onboarding record (sync)")
+    onboarding_user_email: str | None = None
+    logo_url: str | None = Field(default=None, description="the logo as hosted by the platform")
+
+
+class JobDetail(BaseModel):
+    """One restaurant: steps, calls with redacted requests/responses, candidates, config (masked), audit,
+    and its `outputs`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    job_id: str
+    batch_id: str
+    restaurant_name: str
+    status: str
+    outputs: JobOutputs
+
+
+class RevealRequest(Body):
+    model_config = ConfigDict(json_schema_extra={"example": {"reason": "owner locked out, ticket 4411"}})
+
+    reason: str = Field(min_length=1, max_length=500, description="why; kept in the audit log")
+
+
+class RevealedPassword(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"job_id": "5b0c…", "email": "owner@jaxburgers.co.nz", "password": "…"}}
+    )
+
+    job_id: str
+    email: str | None
+    password: str

@@ -1,12 +1,12 @@
 """The `yolobatch` command line: this module wires the commands, in the order `--help` lists them;
-each job lives in its own module (batch, serve, admin, tools, extract, platform; render and prompts for the
-terminal)."""
+each job lives in its own module (batch, serve, admin, tools, extract, platform, outputs; render and
+prompts for the terminal)."""
 
 from __future__ import annotations
 
 import sys
 
-from yolobatch.cli import admin, batch, serve, tools
+from yolobatch.cli import admin, batch, outputs, serve, tools
 from yolobatch.cli.common import app
 from yolobatch.cli.extract import extract as extract_command
 from yolobatch.cli.org import org_app
@@ -32,6 +32,8 @@ app.command()(batch.cancel)
 # Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
 app.command(name="extract")(extract_command)
 app.add_typer(platform_app, name="platform")
+app.command(name="export")(outputs.export)
+app.command(name="reveal-password")(outputs.reveal_password)
 
 __all__ = ["_api_server", "_dashboard_port", "api_app", "app", "main", "sandbox_settings"]
 

@@ -42,6 +42,7 @@ from yolobatch.engine.guarded_call import VERIFIED_WARNING, failed_error, guarde
 from yolobatch.integrations.errors import ExternalCallError
 from yolobatch.integrations.registration.client import CallFailed, CallResult
 from yolobatch.integrations.registration.original_payloads import MissingPlatformId
+from yolobatch.integrations.registration.outputs import outputs_from_response
 from yolobatch.integrations.registration.payloads import SENDS_MENU, context_from_response
 from yolobatch.integrations.registration.port import ContractName, PlatformPort, call_timeout, make_adapter
 from yolobatch.logs import get_logger, mark_logged
@@ -234,6 +235,8 @@ class RegistrationActivities:
                 reason=None,
                 error=None,
             )
+            # In the same transaction: the outputs exist exactly when the sub-step reads completed.
+            self._store.record_outputs(inp.job_id, outputs_from_response(SubStep(key), result.body))
             self._store.add_event(
                 registration.org_id,
                 registration.batch_id,

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from yolobatch import __version__
 from yolobatch.api.docs import add_docs
 from yolobatch.api.org_platform import org_platform
+from yolobatch.api.outputs import router as outputs_router
 from yolobatch.api.routes import events, jobs, router
 from yolobatch.api.tokens import tokens
 from yolobatch.http.context import AppContext
@@ -49,6 +50,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(events)
     app.include_router(tokens)
     app.include_router(org_platform)
+    app.include_router(outputs_router)
     _errors(app)
     _operations(app)
     _limit_body_size(app)

@@ -22,6 +22,7 @@ from yolobatch.store.core import (
 from yolobatch.store.drift import Drift
 from yolobatch.store.leases import Leases
 from yolobatch.store.org_platforms import OrgPlatforms
+from yolobatch.store.outputs import OperatorOutputs
 from yolobatch.store.pipeline import PipelineData
 from yolobatch.store.progress import Progress
 from yolobatch.store.tokens import Tokens
@@ -42,5 +43,7 @@ __all__ = [
 ]
 
 
-class Store(Batches, PipelineData, Configs, Progress, Tokens, Leases, Views, Drift, OrgPlatforms):
+class Store(
+    Batches, PipelineData, Configs, Progress, Tokens, Leases, Views, Drift, OperatorOutputs, OrgPlatforms
+):
     """Every concern of the store over one engine and secret box (sessions and transactions shared)."""

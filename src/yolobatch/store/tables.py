@@ -269,3 +269,23 @@ class OrgPlatform(Base):
     contract: Mapped[str] = mapped_column(String(20))
     service_key: Mapped[str] = mapped_column(Text)  # SecretBox-sealed {"service_key": ...}
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobOutputRow(Base):
+    """What step 6 produced for one restaurant, for the operator (issue 15): merged from the sub-steps'
+    answers as each one completes. Never a password: that stays sealed in `registration_configs`."""
+
+    __tablename__ = "job_outputs"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    platform_restaurant_id: Mapped[str | None] = mapped_column(String(200))
+    subdomain: Mapped[str | None] = mapped_column(String(253))
+    demo_store_url: Mapped[str | None] = mapped_column(Text)
+    dashboard_url: Mapped[str | None] = mapped_column(Text)
+    stripe_connect_url: Mapped[str | None] = mapped_column(Text)
+    account_email: Mapped[str | None] = mapped_column(String(320))
+    account_id: Mapped[str | None] = mapped_column(String(200))
+    onboarding_user_id: Mapped[str | None] = mapped_column(String(200))
+    onboarding_user_email: Mapped[str | None] = mapped_column(String(320))
+    logo_url: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

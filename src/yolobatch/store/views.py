@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -211,6 +212,7 @@ class Views(StoreCore):
             "candidates": self.candidates(job_id),
             "company": self.company_details(job_id),
             "config": self.config_review(job_id),
+            "outputs": asdict(self.job_outputs(job_id)),
             "events": [
                 {
                     "id": e.id,

@@ -36,8 +36,9 @@ from yolobatch.http.security import (
     current_org,
     session_caller,
 )
-from yolobatch.service import batches, configs, control, inbox
+from yolobatch.service import batches, configs, control, inbox, outputs
 from yolobatch.service.control import DecisionRejected
+from yolobatch.service.outputs import OutputsNotFound, ReasonRequired
 from yolobatch.store.access import Access, Caller
 from yolobatch.store.repository import IdempotencyConflict, NotFound
 from yolobatch.web import config_form, views
@@ -407,6 +408,27 @@ async def job_cancel(
     except NotFound as exc:
         problem = str(exc)
     return await _drawer(request, ctx, job_id, org, notice=notice, problem=problem)
+
+
+@router.post("/jobs/{job_id}/reveal-password", response_class=HTMLResponse)
+async def job_reveal_password(
+    request: Request,
+    job_id: str,
+    org: Org,
+    actor: Actor,
+    ctx: Ctx,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The owner's password, shown once in the drawer this POST answers; audited with who and why."""
+    try:
+        login = await asyncio.to_thread(outputs.reveal_password, ctx.store, job_id, org, actor, reason)
+    except OutputsNotFound:
+        raise NotFound(f"job {job_id} not found") from None
+    except ReasonRequired as exc:
+        return await _drawer(request, ctx, job_id, org, problem=str(exc))
+    page = await _drawer(request, ctx, job_id, org, revealed=login)
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 # -- the inbox -------------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ from selectolax.lexbor import LexborNode as Node
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, RawOption, RawOptionSet
 from yolobatch.integrations.extraction.cleaning import LOCAL_DIGITS, currency_of, parse_price
 from yolobatch.integrations.extraction.document import Document
+from yolobatch.integrations.extraction.dom_tree import before as _before
+from yolobatch.integrations.extraction.dom_tree import contains as _contains
+from yolobatch.integrations.extraction.dom_tree import is_descendant as _is_descendant
+from yolobatch.integrations.extraction.dom_tree import path as _path
 from yolobatch.integrations.extraction.headings import class_words, heading_text, is_heading, is_section_class
 
 _CURRENCY = r"(?:[$€£¥₹₪₺₩₫฿₱]|R\$|zł|kr|Kč|Rs\.?|د\.إ|ر\.س|د\.ك|ر\.ق|[A-Z]{3}|[A-Z]{2}\$)"
@@ -558,40 +562,6 @@ def _has_words(node: Node) -> bool:
 
 def _has_block_children(node: Node) -> bool:
     return bool(_inside(node, "div, p, li, tr, table, ul"))
-
-
-def _contains(ancestor: Node, node: Node) -> bool:
-    return ancestor.mem_id == node.mem_id or _is_descendant(node, ancestor)
-
-
-def _before(first: Node, second: Node) -> bool:
-    """Whether `first` starts before `second` in document order (neither contains the other)."""
-    a, b = _path(first), _path(second)
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            return x < y
-    return len(a) < len(b)
-
-
-def _path(node: Node) -> list[int]:
-    path = []
-    while node.parent is not None:
-        index, sibling = 0, node.prev
-        while sibling is not None:
-            index += 1
-            sibling = sibling.prev
-        path.append(index)
-        node = node.parent
-    return path[::-1]
-
-
-def _is_descendant(node: Node, ancestor: Node) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id == ancestor.mem_id:
-            return True
-        parent = parent.parent
-    return False
 
 
 def _in_skipped(node: Node) -> bool:

@@ -10,6 +10,11 @@
       htmx.ajax('GET', link.dataset.drawer, {target: '#drawer', swap: 'innerHTML'});
       return;
     }
+    const copy = event.target.closest('button[data-copy]');
+    if (copy) {
+      navigator.clipboard.writeText(copy.dataset.copy).then(() => { copy.textContent = 'Copied'; });
+      return;
+    }
     if (event.target.closest('[data-close-drawer]')) {
       document.getElementById('drawer').innerHTML = '';
     }
