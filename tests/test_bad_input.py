@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import csv
+import io
 import json
 import socket
 import sqlite3
@@ -632,9 +634,9 @@ FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "-2+3", '=HYPERLINK("http:/
 
 @pytest.mark.security
 async def test_formula_like_cells_stay_inert_text_everywhere_they_are_shown(api: Api) -> None:
-    """Cells that a spreadsheet would run as formulas. yolobatch has no spreadsheet export: it stores them
-    verbatim (a restaurant may really be called "-2+3"; "escaping" it would rename the live store), answers
-    them as JSON strings, and renders them HTML-escaped. This test fails if an export appears."""
+    """Cells that a spreadsheet would run as formulas. yolobatch stores them verbatim (a restaurant may
+    really be called "-2+3"; "escaping" it would rename the live store), answers them as JSON strings,
+    renders them HTML-escaped, and quotes them only in the one spreadsheet it writes: the CSV export."""
     lines = ["name,storeUrl,city"]
     for i, cell in enumerate(FORMULAS):
         quoted = '"' + cell.replace('"', '""') + '"'
@@ -653,11 +655,14 @@ async def test_formula_like_cells_stay_inert_text_everywhere_they_are_shown(api:
         assert str(escape(cell)) in page.text  # as Jinja escapes it
     assert "calc'!A0" not in page.text  # the quote arrives escaped, never raw
 
-    spreadsheet_types = ("text/csv", "application/vnd.ms-excel", "spreadsheet")
-    schema = (await api.http.get("/openapi.json")).text
-    assert not any(kind in schema for kind in spreadsheet_types)
-    paths = [getattr(route, "path", "") for route in api.app.routes]
-    assert not [p for p in paths if "export" in p or p.endswith((".csv", ".xlsx"))]
+    exported = await api.http.get(f"/api/batches/{batch_id}/export", params={"format": "csv"})
+    assert exported.status_code == 200, exported.text
+    cells = [cell for row in csv.reader(io.StringIO(exported.text)) for cell in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    for cell in FORMULAS:
+        assert "'" + cell in cells  # shown as the text it is, never run
+    as_json = (await api.http.get(f"/api/batches/{batch_id}/export", params={"format": "json"})).text
+    assert all(json.dumps(cell)[1:-1] in as_json for cell in FORMULAS)  # JSON keeps them verbatim
 
 
 # -- every field of the registration config --------------------------------------------------------------
