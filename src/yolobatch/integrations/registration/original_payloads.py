@@ -11,7 +11,14 @@ from typing import Any
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.plan import SubStep
-from yolobatch.integrations.registration.payloads import ENDPOINTS, Request
+from yolobatch.integrations.registration.payloads import (
+    ENDPOINTS,
+    Request,
+    account_fields,
+    onboarding_user_fields,
+    registration_fields,
+    website_display_fields,
+)
 
 S = SubStep
 
@@ -45,59 +52,25 @@ def _tint(value: str) -> str | None:
 def build_original_request(key: SubStep, config: RegistrationConfig, context: dict[str, Any]) -> Request:
     """The request for `key`; `context` holds non-secret results of the sub-step's dependencies."""
     restaurant_id, menu_id = platform_ids(key, config)
-    account, restaurant, website, onboarding = (
-        config.account,
-        config.restaurant,
-        config.website,
-        config.onboarding,
-    )
+    website, onboarding = config.website, config.onboarding
     body: dict[str, Any] = {"restaurantId": restaurant_id}
     match key:
         case S.CLOUDWAITRESS_ACCOUNT:
-            body |= {"email": account.email, "password": account.password.get_secret_value()}
-            if account.phone:
-                body["phone"] = account.phone
+            body |= account_fields(config)
         case S.CODE_GENERATION:
             body["noGradient"] = website.disable_gradients
         case S.CREATE_ONBOARDING_USER:
-            body |= {"userName": onboarding.user_name, "userEmail": onboarding.user_email}
-            if onboarding.user_password is not None and onboarding.user_password.get_secret_value():
-                body["userPassword"] = onboarding.user_password.get_secret_value()
+            body |= onboarding_user_fields(config)
         case S.UPLOAD_IMAGES:
             # §4.4 (4): body `{}`; the menu is named in the path.
             body = {}
         case S.RESTAURANT_REGISTRATION:
-            body |= {
-                "registrationType": restaurant.registration_mode,
-                "email": account.email,
-                "password": account.password.get_secret_value(),
-                "restaurantName": restaurant.name,
-                "address": restaurant.address,
-                "phone": restaurant.phone,
-                "hours": [h.model_dump(by_alias=True) for h in restaurant.opening_hours],
-                "city": restaurant.city,
-            }
+            body |= registration_fields(config)
         case S.WEBSITE_CONFIG:
             body |= {
                 "codeInjectionId": context.get("codeInjectionId"),
                 "filePaths": context.get("filePaths"),
-                "headerConfig": {
-                    "enabled": website.configure_header,
-                    "backgroundSource": website.header_image_source,
-                },
-                "itemsConfig": {"layout": website.item_layout or "list"},
-                "textColorConfig": {
-                    "navText": website.nav_text_color or "auto",
-                    "boxText": website.card_text_color or "auto",
-                },
-                "navLogoTintConfig": {
-                    "darkColor": _tint(website.nav_logo_dark_tint),
-                    "lightColor": _tint(website.nav_logo_light_tint),
-                },
-                "headerLogoTintConfig": {
-                    "darkColor": _tint(website.header_logo_dark_tint),
-                    "lightColor": _tint(website.header_logo_light_tint),
-                },
+                **website_display_fields(website, tint=_tint),
             }
         case S.SERVICES_CONFIG:
             pass

@@ -6,10 +6,11 @@ name, the menu itself), because yolobatch does not share that database with the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.config import RegistrationConfig, WebsiteSection
 from yolobatch.domain.image_urls import check_image_url
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.plan import PLAN, SubStep
@@ -47,19 +48,73 @@ def _company(config: RegistrationConfig) -> dict[str, Any]:
     return config.company.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+# The fields below are sent alike to the sandbox contract and to the original service (§4.4).
+
+
+def account_fields(config: RegistrationConfig) -> dict[str, Any]:
+    account = config.account
+    fields = {"email": account.email, "password": account.password.get_secret_value()}
+    if account.phone:
+        fields["phone"] = account.phone
+    return fields
+
+
+def onboarding_user_fields(config: RegistrationConfig) -> dict[str, Any]:
+    onboarding = config.onboarding
+    fields: dict[str, Any] = {"userName": onboarding.user_name, "userEmail": onboarding.user_email}
+    if onboarding.user_password is not None and onboarding.user_password.get_secret_value():
+        fields["userPassword"] = onboarding.user_password.get_secret_value()
+    return fields
+
+
+def registration_fields(config: RegistrationConfig) -> dict[str, Any]:
+    account, restaurant = config.account, config.restaurant
+    return {
+        "registrationType": restaurant.registration_mode,
+        "email": account.email,
+        "password": account.password.get_secret_value(),
+        "restaurantName": restaurant.name,
+        "address": restaurant.address,
+        "phone": restaurant.phone,
+        "hours": [h.model_dump(by_alias=True) for h in restaurant.opening_hours],
+        "city": restaurant.city,
+    }
+
+
+def website_display_fields(website: WebsiteSection, *, tint: Callable[[str], str | None]) -> dict[str, Any]:
+    """Header, item layout, text colours and logo tints; `tint` maps a tint keyword to what is sent."""
+    return {
+        "headerConfig": {
+            "enabled": website.configure_header,
+            "backgroundSource": website.header_image_source,
+        },
+        "itemsConfig": {"layout": website.item_layout or "list"},
+        "textColorConfig": {
+            "navText": website.nav_text_color or "auto",
+            "boxText": website.card_text_color or "auto",
+        },
+        "navLogoTintConfig": {
+            "darkColor": tint(website.nav_logo_dark_tint),
+            "lightColor": tint(website.nav_logo_light_tint),
+        },
+        "headerLogoTintConfig": {
+            "darkColor": tint(website.header_logo_dark_tint),
+            "lightColor": tint(website.header_logo_light_tint),
+        },
+    }
+
+
 def build_request(
     key: SubStep, restaurant_id: str, config: RegistrationConfig, menu: Menu | None, context: dict[str, Any]
 ) -> Request:
     """The request for `key`. `context` holds non-secret results of the sub-step's dependencies."""
-    account, restaurant, website = config.account, config.restaurant, config.website
+    restaurant, website = config.restaurant, config.website
     onboarding = config.onboarding
     menu_id = config.menu.selected_menu_id
     body: dict[str, Any] = {"restaurantId": restaurant_id}
     match key:
         case S.CLOUDWAITRESS_ACCOUNT:
-            body |= {"email": account.email, "password": account.password.get_secret_value()}
-            if account.phone:
-                body["phone"] = account.phone
+            body |= account_fields(config)
         case S.CODE_GENERATION:
             body |= {
                 "noGradient": website.disable_gradients,
@@ -70,22 +125,11 @@ def build_request(
                 "cuisines": list(website.cuisines),
             }
         case S.CREATE_ONBOARDING_USER:
-            body |= {"userName": onboarding.user_name, "userEmail": onboarding.user_email}
-            if onboarding.user_password is not None and onboarding.user_password.get_secret_value():
-                body["userPassword"] = onboarding.user_password.get_secret_value()
+            body |= onboarding_user_fields(config)
         case S.UPLOAD_IMAGES:
             body["images"] = _guarded(menu.image_urls() if menu else [])
         case S.RESTAURANT_REGISTRATION:
-            body |= {
-                "registrationType": restaurant.registration_mode,
-                "email": account.email,
-                "password": account.password.get_secret_value(),
-                "restaurantName": restaurant.name,
-                "address": restaurant.address,
-                "phone": restaurant.phone,
-                "hours": [h.model_dump(by_alias=True) for h in restaurant.opening_hours],
-                "city": restaurant.city,
-            }
+            body |= registration_fields(config)
         case S.WEBSITE_CONFIG:
             body |= {
                 "codeInjectionId": context.get("codeInjectionId"),
@@ -99,25 +143,9 @@ def build_request(
                 "cuisines": list(website.cuisines),
                 "logoUrl": _optional_url(website.logo_url),
                 "faviconUrl": _optional_url(website.favicon_url),
-                "headerConfig": {
-                    "enabled": website.configure_header,
-                    "backgroundSource": website.header_image_source,
-                    "imageUrl": _optional_url(website.header_image_url),
-                },
-                "itemsConfig": {"layout": website.item_layout or "list"},
-                "textColorConfig": {
-                    "navText": website.nav_text_color or "auto",
-                    "boxText": website.card_text_color or "auto",
-                },
-                "navLogoTintConfig": {
-                    "darkColor": _tint(website.nav_logo_dark_tint),
-                    "lightColor": _tint(website.nav_logo_light_tint),
-                },
-                "headerLogoTintConfig": {
-                    "darkColor": _tint(website.header_logo_dark_tint),
-                    "lightColor": _tint(website.header_logo_light_tint),
-                },
+                **website_display_fields(website, tint=_tint),
             }
+            body["headerConfig"]["imageUrl"] = _optional_url(website.header_image_url)
         case S.SERVICES_CONFIG:
             pass
         case S.PAYMENT_CONFIG:
