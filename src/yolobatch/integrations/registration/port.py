@@ -91,20 +91,24 @@ class PlatformPort(Protocol):
         ...
 
 
-class ContractAdapter:
-    """yolobatch's own contract: every operation honours Idempotency-Key, so a replay is always safe."""
-
-    name: ContractName = "contract"
+class _ClientAdapter:
+    """What both adapters share: the HTTP client and our per-call timeouts (scaled in tests)."""
 
     def __init__(self, client: RegistrationClient, timeout_scale: float = 1.0) -> None:
         self._client = client
         self._scale = timeout_scale
 
-    def is_idempotent(self, key: SubStep) -> bool:
-        return True
-
     def timeout(self, key: SubStep) -> float:
         return call_timeout(key, self._scale)
+
+
+class ContractAdapter(_ClientAdapter):
+    """yolobatch's own contract: every operation honours Idempotency-Key, so a replay is always safe."""
+
+    name: ContractName = "contract"
+
+    def is_idempotent(self, key: SubStep) -> bool:
+        return True
 
     def build(
         self,
@@ -139,22 +143,15 @@ VERIFIABLE: dict[SubStep, tuple[str, str]] = {
 }
 
 
-class OriginalAdapter:
+class OriginalAdapter(_ClientAdapter):
     """The original service: its own ids, idempotency keys ignored, three verification reads."""
 
     name: ContractName = "original"
-
-    def __init__(self, client: RegistrationClient, timeout_scale: float = 1.0) -> None:
-        self._client = client
-        self._scale = timeout_scale
 
     def is_idempotent(self, key: SubStep) -> bool:
         # The service ignores idempotency keys (issue 15); a repeat creates a second restaurant, a second
         # Stripe method, flips service toggles back or duplicates option sets and tags.
         return False
-
-    def timeout(self, key: SubStep) -> float:
-        return call_timeout(key, self._scale)
 
     def build(
         self,
