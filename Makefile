@@ -22,15 +22,18 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
 
 # The workflows' decisions with doubled activities on the dev server: no sandbox, no database (seconds).
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -ra tests/fast
 
+# mypy checks src/ ([tool.mypy] in pyproject.toml); CI runs it through `make test`.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
+	$(BIN)/mypy
 
 # Re-resolve every dependency to its newest allowed version (pyproject.toml's ranges); review the diff, run
 # `make test`, commit both. To move one package only: `$(BIN)/uv pip compile ... --upgrade-package NAME`.

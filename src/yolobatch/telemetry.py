@@ -164,7 +164,8 @@ def traced(client: Client, settings: Settings) -> Client:
     if not interceptors:
         return client
     config = client.config()
-    return Client(**{**config, "interceptors": [*config["interceptors"], *interceptors]})
+    config["interceptors"] = [*config["interceptors"], *interceptors]
+    return Client(**config)
 
 
 def tracing_interceptors(settings: Settings) -> list[Any]:

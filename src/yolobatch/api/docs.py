@@ -25,7 +25,7 @@ def _with_policy(page: HTMLResponse) -> HTMLResponse:
     style their own elements, and a style cannot run code."""
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
-        for script in INLINE_SCRIPT.findall(page.body.decode())
+        for script in INLINE_SCRIPT.findall(bytes(page.body).decode())
     )
     page.headers["Content-Security-Policy"] = "; ".join(
         (

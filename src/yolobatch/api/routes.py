@@ -49,7 +49,9 @@ Org = Annotated[str, Depends(current_org)]
 Actor = Annotated[str, Depends(current_actor)]  # the audit log's name for the caller
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    422: {"model": InputProblems, "description": "bad input; nothing was created"}
+}
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     409: {"description": "the Idempotency-Key was already used for a different batch"},

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import JsonDict
 
 from yolobatch.domain.batch_input import unstorable_path
 from yolobatch.domain.company import RegistrySource
 
-EXAMPLE_RESTAURANT = {
+EXAMPLE_RESTAURANT: JsonDict = {
     "name": "Jax Burger Shack",
     "storeUrl": "https://jaxburgers.co.nz",
     "city": "Auckland",
@@ -118,7 +119,7 @@ class ActionResult(BaseModel):
     result: str
 
 
-EXAMPLE_OUTPUTS = {
+EXAMPLE_OUTPUTS: JsonDict = {
     "platform_restaurant_id": "RES4F2A9C",
     "subdomain": "jaxburgershack",
     "demo_store_url": "https://jaxburgershack.pumpd.co.nz",

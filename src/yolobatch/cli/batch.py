@@ -244,14 +244,18 @@ def cancel(job: Job, reason: str = "", actor: Actor = "cli", data_dir: DataDir =
 
 
 def _decide(job: str, action: str, sub_step: str, reason: str, actor: str, data_dir: Path | None) -> None:
-    from yolobatch.service.control import decide, missing_reason
+    from yolobatch.service.control import action_named, decide, missing_reason
 
+    known = action_named(action)
+    if known is None:
+        console.print(f"[red]Unknown action {safe(action)!r}: retry, skip or mark_done[/]")
+        raise typer.Exit(2)
     if problem := missing_reason(action, reason):  # said before any engine is reached
         console.print(f"[red]{problem} (--reason)[/]")
         raise typer.Exit(1)
     settings = _settings(data_dir)
     message = _engine_call(
         settings,
-        lambda client, store: decide(client, store, job, action, sub_step, reason=reason, actor=actor),
+        lambda client, store: decide(client, store, job, known, sub_step, reason=reason, actor=actor),
     )
     console.print(safe(message))

@@ -28,7 +28,10 @@ async def _ask(client, store, question: tuple[str, str, str | None]) -> None:
 
     job_id, kind, reason = question
     job = await asyncio.to_thread(store.job, job_id)
-    ask = functools.partial(asyncio.to_thread, Prompt.ask, console=console)
+
+    async def ask(question: str, **options: str) -> str:
+        return await asyncio.to_thread(functools.partial(Prompt.ask, question, console=console, **options))
+
     try:
         if kind == "company":
             candidates = await asyncio.to_thread(store.candidates, job_id)

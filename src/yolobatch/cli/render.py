@@ -129,7 +129,7 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
 def _call_symbol(call: dict) -> str:
     if call.get("warning") and call.get("status") == "completed":
         return WARNING_SYMBOL
-    return SYMBOLS.get(call.get("status"), "?")
+    return SYMBOLS.get(str(call.get("status")), "?")
 
 
 def _report(progress: dict, elapsed: float, world) -> None:

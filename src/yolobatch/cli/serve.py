@@ -281,9 +281,9 @@ def _api_server(settings: Settings, store, client, api: tuple[str, int], sandbox
     from yolobatch.http.serving import server_config
 
     app_ = api_app(settings, store, client, sandbox_url)
-    server = uvicorn.Server(server_config(app_, api[0], api[1], settings))
-    server.install_signal_handlers = lambda: None  # our own handlers stop things in order
-    return server
+    # uvicorn takes SIGINT/SIGTERM while it serves and raises them again once it has stopped, so the API
+    # stops first and our own handlers then stop the worker and the engine, in that order.
+    return uvicorn.Server(server_config(app_, api[0], api[1], settings))
 
 
 def api_app(settings: Settings, store, client, sandbox_url: str | None):

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from yolobatch.cli.common import console
+from yolobatch.domain.org_platform import BadPlatform, contract_named
 from yolobatch.settings import Settings
 
 
@@ -55,6 +56,10 @@ def sandbox_command(
     from yolobatch.devtools.sandbox.server import serve
     from yolobatch.devtools.sandbox.settings import SandboxSettings
 
+    try:
+        contract_name = contract_named(contract)
+    except BadPlatform as exc:
+        raise typer.BadParameter(str(exc), param_hint="--contract") from None
     settings = SandboxSettings(
         time_scale=time_scale,
         seed=seed,
@@ -63,6 +68,6 @@ def sandbox_command(
         fault_rate_timeout=fault_rate_timeout,
         jitter=jitter,
         service_key=Settings().registration_service_key.get_secret_value(),
-        contract=contract,
+        contract=contract_name,
     )
     serve(settings, host, port)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from yolobatch.devtools.demo import demo_batch
 from yolobatch.devtools.sandbox.catalog import (
@@ -297,7 +298,7 @@ async def measure(
     settings = Settings(
         data_dir=data_dir,
         database_url=store.engine.url.render_as_string(hide_password=False),
-        secret_key=secret_key,
+        secret_key=SecretStr(secret_key),
         registration_api_url=sandbox_url,
         time_scale=time_scale,
         accounts_per_minute=accounts_per_minute,

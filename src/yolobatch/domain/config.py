@@ -6,7 +6,7 @@ Keys use the original's camelCase spelling on the wire (aliases) and snake_case 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import (
     AliasGenerator,
@@ -40,8 +40,12 @@ class _Section(BaseModel):
     )
 
 
+Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+
+
 class OpeningHours(_Section):
-    day: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    day: Weekday
     open: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     close: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 

@@ -6,9 +6,13 @@ Validated here once, so the CLI, the API and the store refuse the same bad input
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 from urllib.parse import urlsplit
 
-PLATFORM_CONTRACTS = ("contract", "original")  # the adapters of integrations/registration/port.py
+# The registration contracts a platform may speak: the adapters of integrations/registration/port.py.
+ContractName = Literal["contract", "original"]
+PLATFORM_CONTRACTS: tuple[ContractName, ...] = get_args(ContractName)
+_BY_NAME: dict[str, ContractName] = {name: name for name in PLATFORM_CONTRACTS}
 
 
 class BadPlatform(ValueError):
@@ -19,11 +23,21 @@ class BadPlatform(ValueError):
 class OrgPlatform:
     url: str
     service_key: str  # in clear only inside the process that calls the platform; never returned
-    contract: str
+    contract: ContractName
 
     def public(self) -> dict[str, object]:
         """What may be shown: everything but the key, and whether one is set."""
         return {"url": self.url, "contract": self.contract, "service_key_set": bool(self.service_key)}
+
+
+def contract_named(contract: str) -> ContractName:
+    """`contract` as one of the known contract names, else BadPlatform."""
+    try:
+        return _BY_NAME[contract]
+    except KeyError:
+        raise BadPlatform(
+            f"contract: expected one of {', '.join(PLATFORM_CONTRACTS)}, got {contract!r}"
+        ) from None
 
 
 def checked(url: str, service_key: str, contract: str) -> OrgPlatform:
@@ -37,6 +51,4 @@ def checked(url: str, service_key: str, contract: str) -> OrgPlatform:
         raise BadPlatform("key: the platform's service key is empty")
     if len(service_key) > 1000:
         raise BadPlatform("key: longer than 1000 characters")
-    if contract not in PLATFORM_CONTRACTS:
-        raise BadPlatform(f"contract: expected one of {', '.join(PLATFORM_CONTRACTS)}, got {contract!r}")
-    return OrgPlatform(url=url, service_key=service_key.strip(), contract=contract)
+    return OrgPlatform(url=url, service_key=service_key.strip(), contract=contract_named(contract))

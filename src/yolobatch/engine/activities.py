@@ -177,8 +177,8 @@ class RegistrationActivities:
             result = await port.call(key, request, idempotency_key, poll_interval)
         except CallFailed as failure:
             await failed_round(1, failure)
-            error = as_application_error(failure, inp.backoff_seconds, info.attempt)
-            raise logged(error, **log_context) from None
+            refusal = as_application_error(failure, inp.backoff_seconds, info.attempt)
+            raise logged(refusal, **log_context) from None
         await running
         await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
         return CallOutput(

@@ -95,8 +95,13 @@ def ensure_record(
             ip=ip or "127.0.0.1",
         )
     else:
-        changes = {"port": port, "ui_port": ui_port, "namespace": namespace, "ip": ip}
-        record = replace(record, **{k: v for k, v in changes.items() if v is not None})
+        record = replace(
+            record,
+            port=record.port if port is None else port,
+            ui_port=record.ui_port if ui_port is None else ui_port,
+            namespace=namespace or record.namespace,
+            ip=ip or record.ip,
+        )
     _write(data_dir / RECORD_FILE, record)
     return record
 

@@ -74,11 +74,11 @@ class LeaseSlotSupplier(CustomSlotSupplier):
                 slot_no, expiry = self._idle.popitem()
                 expiry.cancel()
                 return LeasePermit(slot_no)
-            slot_no = await asyncio.to_thread(
+            acquired = await asyncio.to_thread(
                 self._store.try_acquire_slot, self._call_class, self._capacity, self.holder, self._ttl
             )
-            if slot_no is not None:
-                return LeasePermit(slot_no)
+            if acquired is not None:
+                return LeasePermit(acquired)
             handed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             self._waiting.append(handed)
             try:

@@ -176,16 +176,16 @@ def _differences(snapshot: JobSnapshot, view: _EngineView) -> list[Drift]:
         if engine is not None and not _same(status, engine):
             drift.append(Drift(job_id, f"step {step}", status, engine))
     for key, (status, generation) in snapshot.sub_steps.items():
-        engine = progress.sub_steps.get(key)
-        if engine is None:
+        call = progress.sub_steps.get(key)
+        if call is None:
             continue
-        if not _same(status, engine["status"]) or generation != engine["generation"]:
+        if not _same(status, call["status"]) or generation != call["generation"]:
             drift.append(
                 Drift(
                     job_id,
                     f"sub-step {key}",
                     f"{status} (generation {generation})",
-                    f"{engine['status']} (generation {engine['generation']})",
+                    f"{call['status']} (generation {call['generation']})",
                 )
             )
     return drift

@@ -140,10 +140,10 @@ async def temporal(
     )
     try:
         # Checked again: whoever took the port between the first check and the start would have answered.
-        client = await running_engine(record, settings.data_dir)
-        if client is None or server.process.poll() is not None:
+        started = await running_engine(record, settings.data_dir)
+        if started is None or server.process.poll() is not None:
             raise EngineUnavailable(f"the engine did not start: see {server.log_path}")
-        yield Engine(client, server, server.address, record.ui_url if settings.temporal_ui else None)
+        yield Engine(started, server, server.address, record.ui_url if settings.temporal_ui else None)
     except ForeignEngine as exc:
         raise EngineUnavailable(str(exc)) from None
     finally:
@@ -168,11 +168,11 @@ async def connect(settings: Settings, store: Store) -> Engine:
             "set TEMPORAL_ADDRESS"
         )
     try:
-        client = await running_engine(record, settings.data_dir)
+        running = await running_engine(record, settings.data_dir)
     except ForeignEngine as exc:
         raise EngineUnavailable(str(exc)) from None
-    if client is None:
+    if running is None:
         raise EngineUnavailable(
             f"No engine at {record.address}: start `yolobatch up` (with --data-dir {settings.data_dir})"
         )
-    return Engine(client, None, record.address, record.ui_url)
+    return Engine(running, None, record.address, record.ui_url)

@@ -41,12 +41,13 @@ def connect_config(settings: Settings, env: Mapping[str, str] | None = None) -> 
         config["api_key"] = settings.temporal_api_key.get_secret_value()
     tls = config.get("tls", False)
     if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
-        pair = {
-            "client_cert": settings.temporal_tls_cert.read_bytes(),
-            "client_private_key": settings.temporal_tls_key.read_bytes(),
-        }
+        cert, key = settings.temporal_tls_cert.read_bytes(), settings.temporal_tls_key.read_bytes()
         # A server CA or server name from TEMPORAL_TLS_* stays; the aliases give the client pair.
-        tls = dataclasses.replace(tls, **pair) if isinstance(tls, TLSConfig) else TLSConfig(**pair)
+        tls = (
+            dataclasses.replace(tls, client_cert=cert, client_private_key=key)
+            if isinstance(tls, TLSConfig)
+            else TLSConfig(client_cert=cert, client_private_key=key)
+        )
     elif settings.temporal_tls and tls is False:
         tls = True
     elif "tls" not in config and "api_key" in config:

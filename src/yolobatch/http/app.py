@@ -58,8 +58,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     try:
         from yolobatch.web.routes import router as dashboard
     except ImportError:  # the dashboard is optional for API-only deployments
-        dashboard = None
-    if dashboard is not None:
+        pass
+    else:
         app.include_router(dashboard)
     return app
 

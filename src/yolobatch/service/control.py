@@ -41,6 +41,11 @@ NEEDS_REASON: dict[str, str] = {
 }
 
 
+def action_named(action: str) -> Action | None:
+    """`action` as one of the decisions a person can take on a failed step, else None."""
+    return next((known for known in UPDATES if known == action), None)
+
+
 def missing_reason(action: str, reason: str) -> str | None:
     """Why `action` cannot go ahead without a reason, or None: shells ask it before reaching the engine."""
     return NEEDS_REASON[action] if action in NEEDS_REASON and not reason.strip() else None

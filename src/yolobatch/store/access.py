@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from yolobatch.store.core import rowcount
 from yolobatch.store.repository import NotFound, Store
 from yolobatch.store.tables import ApiToken, DashboardSession, LoginCode, Organisation, utcnow
 
@@ -136,11 +137,13 @@ class Access:
         if caller is None:
             return None
         with self.store.transaction() as s:
-            used = s.execute(
-                update(LoginCode)
-                .where(LoginCode.code_hash == _digest(code), LoginCode.used_at.is_(None))
-                .values(used_at=utcnow())
-            ).rowcount
+            used = rowcount(
+                s.execute(
+                    update(LoginCode)
+                    .where(LoginCode.code_hash == _digest(code), LoginCode.used_at.is_(None))
+                    .values(used_at=utcnow())
+                )
+            )
         return caller if used == 1 else None
 
     # -- sessions ---------------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from yolobatch.store.core import (
     SECRET_POINTERS,
     IdempotencyConflict,
     NotFound,
-    StoreCore,
     _iso,
+    rowcount,
 )
+from yolobatch.store.progress import Progress
 from yolobatch.store.read_models import BatchSummary
 from yolobatch.store.tables import (
     Batch,
@@ -40,7 +41,7 @@ from yolobatch.store.tables import (
 )
 
 
-class Batches(StoreCore):
+class Batches(Progress):  # audited writes go through Progress.add_event
     def create_batch(
         self,
         org_id: str,
@@ -199,13 +200,15 @@ class Batches(StoreCore):
 
     def mark_batch_started(self, batch_id: str, actor: str = "system") -> None:
         with self.transaction() as s:
-            started = s.execute(
-                update(Batch)
-                .where(Batch.id == batch_id, Batch.started_at.is_(None))
-                .values(started_at=utcnow())
-            ).rowcount
+            started = rowcount(
+                s.execute(
+                    update(Batch)
+                    .where(Batch.id == batch_id, Batch.started_at.is_(None))
+                    .values(started_at=utcnow())
+                )
+            )
             if started:
-                org_id = s.scalar(select(Batch.org_id).where(Batch.id == batch_id))
+                org_id = s.scalars(select(Batch.org_id).where(Batch.id == batch_id)).one()
                 self.add_event(org_id, batch_id, None, "batch_started", "Batch started", actor=actor)
 
     def job_ids_page(self, batch_id: str, after_position: int, limit: int) -> list[tuple[int, str, str]]:
@@ -271,8 +274,8 @@ class Batches(StoreCore):
             job_ids = select(Job.id).where(Job.batch_id == batch_id).scalar_subquery()
             for table in (SubStepRow, JobStep, RegistrationConfigRow, MenuRow, Extraction):
                 s.execute(delete(table).where(table.job_id.in_(job_ids)))
-            for table in (CompanyCandidateRow, CompanyDetailsRow):
-                s.execute(delete(table).where(table.job_id.in_(job_ids)))
+            for company_table in (CompanyCandidateRow, CompanyDetailsRow):
+                s.execute(delete(company_table).where(company_table.job_id.in_(job_ids)))
             s.execute(delete(Job).where(Job.batch_id == batch_id))
             s.execute(delete(Batch).where(Batch.id == batch_id))
         self.add_event(org_id, None, None, "batch_deleted", f"Draft batch {batch.name} deleted", actor=actor)

@@ -9,12 +9,12 @@ from sqlalchemy import func, select, update
 from yolobatch.domain.config import RegistrationConfig, config_fields
 from yolobatch.domain.derive import copy_config, validate_config
 from yolobatch.domain.menu import Menu
+from yolobatch.store.batches import Batches
 from yolobatch.store.core import (
     ConfigFrozen,
     ConfigNotApproved,
     NotFound,
     Registration,
-    StoreCore,
     _iso,
 )
 from yolobatch.store.tables import (
@@ -27,7 +27,7 @@ from yolobatch.store.tables import (
 )
 
 
-class Configs(StoreCore):
+class Configs(Batches):  # a config belongs to a job (Batches) and its edits are audited
     def save_config_draft(self, job_id: str, wire: dict[str, Any], warnings: list[str] | None = None) -> None:
         """Store step 5's draft config, which may not validate yet (a person completes it at review)."""
         row = self._wire_row(job_id, wire)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import CursorResult, Engine, Result, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yolobatch.domain.config import RegistrationConfig
@@ -30,6 +30,13 @@ LEASE_REQUEST_TTLS = 2
 # How precisely `api_tokens.last_used_at` tells when a token was last used: finer would be a write per
 # request, and every request would queue behind other writes.
 TOKEN_USE_RESOLUTION = timedelta(seconds=60)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed. Such a statement answers with a `CursorResult`, but
+    `Session.execute` is typed with the base `Result`, which has no row count."""
+    assert isinstance(result, CursorResult), "only a DML statement's result has a row count"
+    return result.rowcount
 
 
 class NotFound(LookupError):

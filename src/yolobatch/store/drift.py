@@ -11,6 +11,7 @@ from yolobatch.store.core import (
     JobSnapshot,
     StoreCore,
     _chunks,
+    rowcount,
 )
 from yolobatch.store.tables import (
     Batch,
@@ -61,12 +62,12 @@ class Drift(StoreCore):
                     select(JobStep.job_id, JobStep.step, JobStep.status).where(JobStep.job_id.in_(chunk))
                 ):
                     steps[row.job_id][row.step] = row.status
-                for row in s.execute(
+                for call in s.execute(
                     select(SubStepRow.job_id, SubStepRow.key, SubStepRow.status, SubStepRow.generation).where(
                         SubStepRow.job_id.in_(chunk)
                     )
                 ):
-                    calls[row.job_id][row.key] = (row.status, row.generation)
+                    calls[call.job_id][call.key] = (call.status, call.generation)
         return [
             JobSnapshot(
                 job.id,
@@ -91,7 +92,7 @@ class Drift(StoreCore):
                 .values(status=status, error=error, finished_at=finished, updated_at=now),
                 execution_options=self._fast,
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     def repair_step(self, job_id: str, step: int, *, expected: str, status: str) -> bool:
         with self.transaction() as s:
@@ -101,7 +102,7 @@ class Drift(StoreCore):
                 .values(status=status),
                 execution_options=self._fast,
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     def repair_sub_step(
         self, job_id: str, key: str, *, expected: tuple[str, int], values: dict[str, Any]
@@ -121,4 +122,4 @@ class Drift(StoreCore):
                 .values(updated_at=utcnow(), **values),
                 execution_options=self._fast,
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))

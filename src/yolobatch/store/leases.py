@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from yolobatch.store.core import (
     LEASE_REQUEST_TTLS,
     StoreCore,
+    rowcount,
 )
 from yolobatch.store.tables import (
     RateGate,
@@ -56,17 +57,19 @@ class Leases(StoreCore):
         for slot_no in candidates:
             # A conditional UPDATE is atomic per row on both SQLite and PostgreSQL: one winner per permit.
             with self.transaction() as s:
-                won = s.execute(
-                    update(SlotLease)
-                    .where(SlotLease.call_class == call_class, SlotLease.slot_no == slot_no, free)
-                    .values(
-                        holder=holder,
-                        expires_at=now + timedelta(seconds=ttl_seconds),
-                        requested_by=None,
-                        requested_at=None,
-                    ),
-                    execution_options=self._fast,
-                ).rowcount
+                won = rowcount(
+                    s.execute(
+                        update(SlotLease)
+                        .where(SlotLease.call_class == call_class, SlotLease.slot_no == slot_no, free)
+                        .values(
+                            holder=holder,
+                            expires_at=now + timedelta(seconds=ttl_seconds),
+                            requested_by=None,
+                            requested_at=None,
+                        ),
+                        execution_options=self._fast,
+                    )
+                )
             if won:
                 return slot_no
         self._ask_for_slot(call_class, capacity, holder, asked_since)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from yolobatch.domain.org_platform import OrgPlatform, checked
+from yolobatch.domain.org_platform import OrgPlatform, checked, contract_named
 from yolobatch.store.core import NotFound, StoreCore
 from yolobatch.store.tables import Event, Organisation, utcnow
 from yolobatch.store.tables import OrgPlatform as OrgPlatformRow
@@ -20,7 +20,7 @@ class OrgPlatforms(StoreCore):
             if row is None:
                 return None
             key = self.box.open(row.service_key)[KEY_FIELD]
-            return OrgPlatform(url=row.url, service_key=key, contract=row.contract)
+            return OrgPlatform(url=row.url, service_key=key, contract=contract_named(row.contract))
 
     def set_org_platform(
         self, org_id: str, url: str, service_key: str, contract: str, *, actor: str

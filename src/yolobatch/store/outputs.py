@@ -4,7 +4,6 @@ owner's password read out on purpose, audited."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from yolobatch.domain.outputs import OUTPUT_FIELDS, Outputs
 from yolobatch.domain.statuses import SubStepStatus
-from yolobatch.store.core import StoreCore
+from yolobatch.store.progress import Progress
 from yolobatch.store.tables import Batch, Job, JobOutputRow, RegistrationConfigRow, SubStepRow, utcnow
 
 
@@ -39,24 +38,8 @@ class OutputsNotFound(LookupError):
     """An id that does not exist or belongs to another organisation (the API answers 404 for both)."""
 
 
-class OperatorOutputs(StoreCore):
+class OperatorOutputs(Progress):
     """Part of `Store`: these methods use its sessions, transactions, secret box and audit log."""
-
-    if TYPE_CHECKING:
-
-        def add_event(
-            self,
-            org_id: str,
-            batch_id: str | None,
-            job_id: str | None,
-            kind: str,
-            message: str,
-            *,
-            actor: str = "system",
-            sub_step: str | None = None,
-            data: dict[str, Any] | None = None,
-            dedupe_key: str | None = None,
-        ) -> None: ...
 
     def record_outputs(self, job_id: str, outputs: Outputs) -> None:
         """Merge the outputs one answer carried; idempotent (the same answer again writes the same values),

@@ -19,6 +19,7 @@ from yolobatch.domain.statuses import (
 )
 from yolobatch.store.core import (
     StoreCore,
+    rowcount,
 )
 from yolobatch.store.tables import (
     Event,
@@ -88,11 +89,11 @@ class Progress(StoreCore):
                 .values(values),
                 execution_options=self._fast,
             )
-            if result.rowcount:
+            if rowcount(result):
                 s.execute(
                     update(Job).where(Job.id == job_id).values(updated_at=now), execution_options=self._fast
                 )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     def record_job(self, job_id: str, status: str, error: str | None = None) -> None:
         now = utcnow()

@@ -6,8 +6,6 @@ Callers keep importing `Store` and its errors from here; new code may depend on 
 from __future__ import annotations
 
 from yolobatch.domain.statuses import batch_status
-from yolobatch.store.batches import Batches
-from yolobatch.store.configs import Configs
 from yolobatch.store.core import (
     JOB_STATES,
     SECRET_POINTERS,
@@ -22,9 +20,6 @@ from yolobatch.store.core import (
 from yolobatch.store.drift import Drift
 from yolobatch.store.leases import Leases
 from yolobatch.store.org_platforms import OrgPlatforms
-from yolobatch.store.outputs import OperatorOutputs
-from yolobatch.store.pipeline import PipelineData
-from yolobatch.store.progress import Progress
 from yolobatch.store.tokens import Tokens
 from yolobatch.store.views import Views
 
@@ -43,7 +38,5 @@ __all__ = [
 ]
 
 
-class Store(
-    Batches, PipelineData, Configs, Progress, Tokens, Leases, Views, Drift, OperatorOutputs, OrgPlatforms
-):
+class Store(Views, Tokens, Leases, Drift, OrgPlatforms):
     """Every concern of the store over one engine and secret box (sessions and transactions shared)."""

@@ -16,6 +16,7 @@ from yolobatch.store.core import (
     NotFound,
     StoreCore,
     _aware,
+    rowcount,
 )
 from yolobatch.store.db import SQLITE_BUSY_MS
 from yolobatch.store.tables import (
@@ -82,11 +83,13 @@ class Tokens(StoreCore):
 
     def revoke_tokens(self, org_id: str, name: str) -> int:
         with self.transaction() as s:
-            return s.execute(
-                update(ApiToken)
-                .where(ApiToken.org_id == org_id, ApiToken.name == name, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            ).rowcount
+            return rowcount(
+                s.execute(
+                    update(ApiToken)
+                    .where(ApiToken.org_id == org_id, ApiToken.name == name, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
+            )
 
 
 def _token_hash(token: str) -> str:

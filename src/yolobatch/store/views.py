@@ -18,13 +18,15 @@ from yolobatch.domain.statuses import (
     batch_status,
 )
 from yolobatch.domain.steps import Step
+from yolobatch.store.configs import Configs
 from yolobatch.store.core import (
     JOB_STATES,
     NotFound,
-    StoreCore,
     _chunks,
     _iso,
 )
+from yolobatch.store.outputs import OperatorOutputs
+from yolobatch.store.pipeline import PipelineData
 from yolobatch.store.read_models import JobProgress, JobSummary, RegistrationProgress
 from yolobatch.store.tables import (
     Batch,
@@ -35,7 +37,7 @@ from yolobatch.store.tables import (
 )
 
 
-class Views(StoreCore):
+class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads every concern
     def batch_progress(
         self,
         batch_id: str,
@@ -63,7 +65,7 @@ class Views(StoreCore):
                 s.execute(select(Job.status, func.count()).where(in_batch).group_by(Job.status)).all()
             )
             state_of = _job_state()
-            state_counts = dict(
+            state_counts: dict[str, int] = dict(
                 s.execute(select(state_of, func.count()).where(in_batch).group_by(state_of)).all()
             )
             with_warnings = s.scalar(
@@ -286,12 +288,12 @@ class Views(StoreCore):
     def calls_settled(self, batch_id: str) -> int:
         """How many registration calls of the batch are completed or skipped (for a percentage)."""
         with self.session() as s:
-            return s.scalar(
+            return s.scalars(
                 select(func.count())
                 .select_from(SubStepRow)
                 .join(Job, Job.id == SubStepRow.job_id)
                 .where(Job.batch_id == batch_id, SubStepRow.status.in_(SETTLED_SQL))
-            )
+            ).one()
 
     def job_status_counts(self, batch_id: str) -> dict[str, int]:
         """How many of the batch's restaurants are in each status (one indexed GROUP BY)."""

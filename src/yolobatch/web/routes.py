@@ -374,14 +374,15 @@ async def job_decide(
     """Retry, skip or mark done a failed step or call; answers the drawer (HTMX) or goes back (form)."""
     await asyncio.to_thread(ctx.store.job, job_id, org)
     notice = problem = ""
-    if action not in ("retry", "skip", "mark_done"):
+    known = control.action_named(action)
+    if known is None:
         problem = f"unknown action {action!r}"
     elif missing := control.missing_reason(action, reason):
         problem = missing.capitalize()
     else:
         try:
             outcome = await control.decide(
-                ctx.client, ctx.store, job_id, action, step, reason=reason.strip(), actor=actor
+                ctx.client, ctx.store, job_id, known, step, reason=reason.strip(), actor=actor
             )
             notice = f"{step}: {action.replace('_', ' ')} — {outcome}"
         except (DecisionRejected, NotFound) as exc:

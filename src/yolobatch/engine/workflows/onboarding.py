@@ -177,9 +177,9 @@ class RestaurantOnboarding(PipelineMixin):
                     if _error_type(err) == OUTCOME_UNKNOWN
                     else SubStepStatus.FAILED
                 )
-                outcome = await self._fail_and_wait(spec.key, _error_message(err), status)
-                if outcome is not None:
-                    return outcome
+                decided = await self._fail_and_wait(spec.key, _error_message(err), status)
+                if decided is not None:
+                    return decided
                 continue
             state.status, state.warning = SubStepStatus.COMPLETED, output.warning
             if not workflow.patched(FAST_RECORDS_PATCH):
@@ -241,7 +241,8 @@ class RestaurantOnboarding(PipelineMixin):
         await self._record(key, status=status, error=error)
         await self._refresh_job_status()
         await workflow.wait_condition(lambda: state.decision is not None)
-        action, decision = state.decision  # type: ignore[misc]
+        assert state.decision is not None  # the condition just waited for
+        action, decision = state.decision
         state.decision = None
         state.status = SubStepStatus.QUEUED  # answered: refuse a second answer until it fails again
         audit = f"{action} by {decision.actor}" + (f": {decision.reason}" if decision.reason else "")
@@ -452,14 +453,14 @@ class RestaurantOnboarding(PipelineMixin):
 def _error_type(err: ActivityError) -> str | None:
     cause = err.cause
     while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.cause
+        cause = cause.__cause__  # what temporalio's `.cause` returns, on any exception
     return cause.type if isinstance(cause, ApplicationError) else None
 
 
 def _error_message(err: ActivityError) -> str:
     cause = err.cause
-    while cause is not None and cause.cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.cause
+    while cause is not None and cause.__cause__ is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause or err)

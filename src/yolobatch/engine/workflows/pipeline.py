@@ -8,6 +8,7 @@ review (unless the batch runs in YOLO mode), and every wait is a durable workflo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,11 +46,11 @@ class PipelineMixin:
     """Needs from the workflow: `_inp`, `_record(...)`, `_refresh_job_status()`, `_steps`."""
 
     _steps: dict[int, StepState]
+    _record: Callable[..., Awaitable[None]]
 
     @property
-    def _inp(self) -> OnboardingInput: ...
-
-    async def _record(self, key: Any, **fields: Any) -> None: ...
+    def _inp(self) -> OnboardingInput:
+        raise NotImplementedError
 
     async def _refresh_job_status(self) -> None: ...
 

@@ -123,6 +123,7 @@ def parse_price(value: object) -> Decimal | None:
     """A price from a number or a display string ("$12.50", "NZ$ 1,234.50", "12,50 €", "+$3"), else None."""
     if value is None or isinstance(value, bool):
         return None
+    amount: Decimal | None
     if isinstance(value, int | float | Decimal):
         amount = Decimal(str(value))
     else:

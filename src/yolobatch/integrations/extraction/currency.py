@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from yolobatch.integrations.extraction.details import business_node
-from yolobatch.integrations.extraction.document import Document, first_text
+from yolobatch.integrations.extraction.document import Document, as_list, first_text
 from yolobatch.integrations.extraction.platforms.common import COUNTRY_CURRENCY
 
 _COUNTRY_NAMES = {
@@ -23,7 +23,7 @@ def page_currency(doc: Document) -> str | None:
     node = business_node(doc)
     if node is None:
         return None
-    for address in node.get("address") if isinstance(node.get("address"), list) else [node.get("address")]:
+    for address in as_list(node.get("address")):
         if not isinstance(address, dict):
             continue
         country = (first_text(address.get("addressCountry")) or "").strip().upper()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from yolobatch.domain.config import WEEKDAYS, Weekday
 from yolobatch.domain.extraction import ContactDetails, OpeningHoursEntry
 from yolobatch.integrations.extraction.cleaning import squash
 from yolobatch.integrations.extraction.document import Document, as_list, first_text, schema_enum
@@ -22,8 +23,9 @@ BUSINESS_TYPES = (
     "LocalBusiness",
     "Organization",
 )
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-DAY_ABBREVIATIONS = {day[:2]: day for day in DAYS}
+DAYS = WEEKDAYS
+DAY_NAMES: dict[str, Weekday] = {day: day for day in DAYS}
+DAY_ABBREVIATIONS: dict[str, Weekday] = {day[:2]: day for day in DAYS}
 # "11:00", "11:00:00", and Uber Eats' unpadded "10:0" (ten o'clock).
 TIME = re.compile(r"^(\d{1,2}):(\d{1,2})(?!\d)")
 # "Mo-Fr 11:00-21:30", "Sa,Su 10:00-22:00", "Mo 11:00-14:00"
@@ -54,8 +56,8 @@ def extract_opening_hours(doc: Document) -> list[OpeningHoursEntry]:
         if opens is None or closes is None:
             continue
         for day in as_list(spec.get("dayOfWeek")):
-            name = schema_enum(first_text(day) or "")
-            if name in DAYS:
+            name = DAY_NAMES.get(schema_enum(first_text(day) or ""))
+            if name is not None:
                 entries.append(OpeningHoursEntry(day=name, open=opens, close=closes))
     for text in as_list(node.get("openingHours")):
         for part in str(text).split(";") if isinstance(text, str) else []:
@@ -72,12 +74,13 @@ def _from_text(text: str) -> list[OpeningHoursEntry]:
     opens, closes = _time(match["open"]), _time(match["close"])
     if opens is None or closes is None:
         return []
-    days: list[str] = []
+    days: list[Weekday] = []
     for group in re.split(r"\s*,\s*", match["days"]):
         ends = [DAY_ABBREVIATIONS.get(d.strip().capitalize()) for d in group.split("-")]
-        if None in ends:
+        known = [end for end in ends if end is not None]
+        if len(known) != len(ends):
             return []
-        first, last = DAYS.index(ends[0]), DAYS.index(ends[-1])  # type: ignore[arg-type]
+        first, last = DAYS.index(known[0]), DAYS.index(known[-1])
         span = range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)]
         days += [DAYS[i] for i in span]
     return [OpeningHoursEntry(day=day, open=opens, close=closes) for day in days]

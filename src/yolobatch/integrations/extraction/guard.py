@@ -86,4 +86,5 @@ class UrlGuard:
         except (socket.gaierror, UnicodeError) as exc:
             raise ExtractionError(f"Cannot resolve {host}: {exc}", "unreachable", retryable=True) from exc
         # Every address counts: a name with one public and one private record is refused.
-        return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        # A SOCK_STREAM address is a (host, port, ...) tuple whose host is a string (a scope id after "%").
+        return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]

@@ -355,7 +355,7 @@ def _repeated(items: list[Node], names: dict[int, Node | None]) -> list[Node]:
 
 def _shape(item: Node, name: Node | None) -> tuple[str, str]:
     """Dishes share their name's markup; prices vary more ("price", "price is right", no class)."""
-    return ("", item.tag) if name is None else (name.tag, class_words(name))
+    return ("", item.tag or "") if name is None else (name.tag or "", class_words(name))
 
 
 def _inside(node: Node, selector: str = "*") -> list[Node]:
@@ -377,7 +377,7 @@ def _name_node(item: Node) -> Node | None:
     # The innermost of nested name boxes: "item-title-row" around "item-title" is a row, not the name.
     by_class = [n for n in by_class if not any(o.mem_id != n.mem_id and _contains(n, o) for o in by_class)]
     # The deepest heading level first: in a one-dish section's box the h2 titles the section, the h4 the dish.
-    by_tag = sorted((n for n in candidates if n.tag in _NAME_TAGS), key=lambda n: _NAME_RANK[n.tag])
+    by_tag = sorted((n for n in candidates if n.tag in _NAME_TAGS), key=lambda n: _NAME_RANK[n.tag or ""])
     for node in by_class + by_tag:
         if _has_words(node):
             return node

@@ -20,10 +20,10 @@ def extract_wix_menu(doc: Document) -> RawMenu | None:
         return None
     raw = RawMenu()
     by_name: dict[str, RawCategory] = {}
-    sections = doc.tree.css('[data-hook="section.container"]') or [doc.tree.body]
+    sections = doc.tree.css('[data-hook="section.container"]')
+    if not sections and doc.tree.body is not None:
+        sections = [doc.tree.body]
     for section in sections:
-        if section is None:
-            continue
         title = _text(section.css_first('[data-hook="section.name"]'))
         name = clean_name(title) or "Menu"
         if name not in by_name:

@@ -97,16 +97,24 @@ def palette_from_image(data: bytes) -> Palette | None:
     )
 
 
+def _rgba(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int, int]:
+    """One pixel of an RGBA image (Pillow types `getpixel` for every mode at once)."""
+    pixel = image.getpixel(xy)
+    assert isinstance(pixel, tuple) and len(pixel) == 4, "the logo was converted to RGBA"
+    r, g, b, a = (int(v) for v in pixel)
+    return r, g, b, a
+
+
 def _background(image: Image.Image) -> RGB | None:
     """None for a transparent background, else the commonest border colour."""
     width, height = image.size
-    border = [image.getpixel((x, y)) for x in range(width) for y in (0, height - 1)]
-    border += [image.getpixel((x, y)) for y in range(height) for x in (0, width - 1)]
-    transparent = sum(1 for p in border if p[3] < ALPHA_OPAQUE)  # type: ignore[index]
+    border = [_rgba(image, (x, y)) for x in range(width) for y in (0, height - 1)]
+    border += [_rgba(image, (x, y)) for y in range(height) for x in (0, width - 1)]
+    transparent = sum(1 for p in border if p[3] < ALPHA_OPAQUE)
     if transparent * 2 >= len(border):
         return None
-    (colour, _count), *_ = Counter(p[:3] for p in border if p[3] >= ALPHA_OPAQUE).most_common(1)  # type: ignore[index]
-    return colour  # type: ignore[return-value]
+    (colour, _count), *_ = Counter((r, g, b) for r, g, b, a in border if a >= ALPHA_OPAQUE).most_common(1)
+    return colour
 
 
 def _quantised(artwork: list[RGB]) -> list[RGB]:
@@ -120,7 +128,8 @@ def _quantised(artwork: list[RGB]) -> list[RGB]:
     colours = [
         (palette[index * 3], palette[index * 3 + 1], palette[index * 3 + 2])
         for count, index in counts
-        if count / total >= MIN_SHARE
+        # A palette image's colours are indices into its palette.
+        if isinstance(index, int) and count / total >= MIN_SHARE
     ]
     return colours or [artwork[0]]
 

@@ -13,15 +13,15 @@ import httpx
 
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
+from yolobatch.domain.org_platform import PLATFORM_CONTRACTS, ContractName
 from yolobatch.domain.plan import SubStep
 from yolobatch.integrations.registration.client import CallFailed, CallResult, RegistrationClient
 from yolobatch.integrations.registration.original_payloads import build_original_request, platform_ids
 from yolobatch.integrations.registration.payloads import Request, build_request
 
 S = SubStep
-ContractName = Literal["contract", "original"]
 Verification = Literal["done", "not_done", "unknown"]
-CONTRACTS: tuple[ContractName, ...] = ("contract", "original")
+CONTRACTS = PLATFORM_CONTRACTS
 
 # The original service's own per-script limits; None: no limit of its own.
 SERVICE_LIMIT_SECONDS: dict[SubStep, float | None] = {

@@ -71,6 +71,10 @@ class HttpRegistry(ABC):
         """One registry search, unranked, in the registry's order."""
 
     @abstractmethod
+    async def details(self, number: str) -> CompanyDetails:
+        """The company behind `CompanyCandidate.number`."""
+
+    @abstractmethod
     def _auth(self) -> dict[str, Any]:
         """Keyword arguments for `httpx.AsyncClient.get` that authenticate the request."""
 

@@ -55,6 +55,11 @@ def selection_limit(maximum: object, option_count: int) -> int | None:
     return max(option_count, 1)
 
 
+def as_dict(value: object) -> dict[str, Any]:
+    """`value` if the page gave an object there, else an empty one (pages omit and reshape fields)."""
+    return value if isinstance(value, dict) else {}
+
+
 def as_int(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value

@@ -15,6 +15,7 @@ from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawM
 from yolobatch.integrations.extraction.document import Document, as_list
 from yolobatch.integrations.extraction.platforms.common import (
     address,
+    as_dict,
     as_int,
     image_url,
     major_units,
@@ -59,7 +60,7 @@ def _item(node: dict[str, Any]) -> RawItem:
 
 
 def talabat_facts(menu: dict[str, Any]) -> StoreFacts:
-    restaurant = menu.get("restaurant") if isinstance(menu.get("restaurant"), dict) else {}
+    restaurant = as_dict(menu.get("restaurant"))
     city = path(menu, "area", "cityName")
     return StoreFacts(
         cover_image_url=image_url(restaurant.get("heroImage")),

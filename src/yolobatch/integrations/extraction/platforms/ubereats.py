@@ -35,6 +35,7 @@ from yolobatch.integrations.extraction.guard import UrlGuard
 from yolobatch.integrations.extraction.platforms.common import (
     COUNTRY_CURRENCY,
     address,
+    as_dict,
     as_int,
     image_url,
     minor_units,
@@ -117,7 +118,8 @@ def _subsections(store: dict[str, Any]) -> list[tuple[str, object, list[dict[str
     catalog = store["catalogSectionsMap"]
     order = [str(s.get("uuid")) for s in as_list(store.get("sections")) if isinstance(s, dict)]
     order += [key for key in catalog if key not in order]
-    found, done = [], set()
+    found: list[tuple[str, object, list[dict[str, Any]]]] = []
+    done: set[object] = set()
     for key in order:
         for sub in as_list(catalog.get(key)):
             if not isinstance(sub, dict) or sub.get("type") not in ITEM_SECTIONS:
@@ -150,7 +152,7 @@ def _item(node: dict[str, Any], store: dict[str, Any], currency: str | None) -> 
         price=minor_units(node.get("price"), currency),
         description=unescape(node.get("itemDescription")),
         image_url=image_url(node.get("imageUrl")),
-        tags=_diet_badges(node),
+        tags=list(_diet_badges(node)),
         options_request=request,
     )
 
@@ -251,7 +253,7 @@ async def fetch_item_options(
 def ubereats_facts(store: dict[str, Any]) -> StoreFacts:
     heroes = [h for h in as_list(store.get("heroImageUrls")) if isinstance(h, dict) and h.get("url")]
     hero = max(heroes, key=lambda h: as_int(h.get("width")) or 0, default=None)
-    location = store.get("location") if isinstance(store.get("location"), dict) else {}
+    location = as_dict(store.get("location"))
     meta: dict[str, Any] = {}
     if isinstance(store.get("metaJson"), str):
         try:
