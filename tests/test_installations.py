@@ -22,11 +22,11 @@ from temporalio.service import RPCError
 
 from tests.conftest import SECRET_KEY, batch_of, make_store, settings_for
 from tests.engine_helpers import all_completed, create, launch, state, wait_until, worker
-from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import Queues, onboarding_workflow_id
 from yolobatch.engine.devserver import free_port, temporal_binary
 from yolobatch.engine.embedded import RECORD_FILE, ensure_record
 from yolobatch.engine.runtime import open_store
+from yolobatch.engine.starter import BATCH_ID
 from yolobatch.settings import Settings
 from yolobatch.store.crypto import SecretBox
 from yolobatch.store.db import MIGRATIONS, make_engine, migrate

@@ -2,7 +2,9 @@
 
 `tests/histories/*.json` were recorded from earlier versions of the code (regenerate them only on purpose:
 `YOLOBATCH_RECORD_HISTORIES=1 pytest tests/test_replay.py`). A change to the graph that breaks running
-workflows fails here; such changes need `workflow.patched()`.
+workflows fails here. No deployment of yolobatch exists yet, so a deliberate change re-records the
+histories rather than adding `workflow.patched()` branches; once one exists, such changes need them.
+Activity, workflow and update names must stay stable either way.
 """
 
 from __future__ import annotations

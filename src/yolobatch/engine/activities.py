@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
 from yolobatch.domain.image_urls import UnsafeImageUrl
 from yolobatch.domain.plan import SPECS, CallClass, SubStep
@@ -29,14 +20,7 @@ from yolobatch.domain.statuses import SubStepStatus
 from yolobatch.engine.contracts import (
     CallInput,
     CallOutput,
-    OnboardingInput,
-    Queues,
-    StartedPage,
-    StartPage,
     SubStepRecord,
-    Tuning,
-    onboarding_workflow_id,
-    workflow_summary,
 )
 from yolobatch.engine.guarded_call import VERIFIED_WARNING, failed_error, guarded_call
 from yolobatch.integrations.errors import ExternalCallError
@@ -51,12 +35,10 @@ from yolobatch.store.repository import Registration, Store
 T = TypeVar("T")
 log = get_logger(__name__)
 HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is 10 s
-BATCH_ID = SearchAttributeKey.for_keyword("BatchId")
 # An account call may start this fraction of the interval after its reserved time, and reserves again
 # (at most this many times: an overloaded machine must not starve it) when later than that.
 LATE_START_TOLERANCE = 0.05
 LATE_START_RETRIES = 3
-STARTS_IN_FLIGHT = 16  # workflow starts of one page in flight at once (a page is up to 200 restaurants)
 
 
 async def _with_heartbeats(work: Awaitable[T]) -> T:
@@ -349,73 +331,3 @@ class StoreActivities:
                 sub_step=rec.sub_step,
                 dedupe_key=rec.dedupe_key,
             )
-
-
-class StarterActivities:
-    def __init__(self, store: Store, client_factory: Callable[[], Awaitable[Client]]) -> None:
-        self._store = store
-        self._client_factory = client_factory
-
-    @activity.defn(name="start_jobs_page")
-    async def start_jobs_page(self, page: StartPage) -> StartedPage:
-        """Start the onboarding workflows of one page of a batch's jobs. Starting twice is harmless."""
-        client = await self._client_factory()
-        jobs = await asyncio.to_thread(
-            self._store.job_ids_page, page.batch_id, page.after_position, page.limit
-        )
-        batch_name = (await asyncio.to_thread(self._store.batch, page.batch_id)).name
-        gate = asyncio.Semaphore(STARTS_IN_FLIGHT)
-
-        async def start(job_id: str, org_id: str) -> None:
-            async with gate:
-                await start_onboarding(
-                    client, self._store, page.batch_id, job_id, org_id, page.tuning, batch_name=batch_name
-                )
-                activity.heartbeat()
-
-        await asyncio.gather(*(start(job_id, org_id) for _, job_id, org_id in jobs))
-        last = jobs[-1][0] if jobs else page.after_position
-        return StartedPage(last_position=last, started=len(jobs))
-
-
-async def start_onboarding(
-    client: Client,
-    store: Store,
-    batch_id: str,
-    job_id: str,
-    org_id: str,
-    tuning: Tuning,
-    *,
-    batch_name: str | None = None,
-) -> None:
-    """Start one restaurant's workflow. Starting twice is harmless; a finished one is never started again."""
-    job, options = await asyncio.to_thread(store.job_facts, job_id)
-    if batch_name is None:
-        batch_name = (await asyncio.to_thread(store.batch, batch_id)).name
-    queues = Queues((await asyncio.to_thread(store.installation)).task_queue_prefix)
-    pipeline = await asyncio.to_thread(store.first_step, job_id) < 6
-    config = {} if pipeline else await asyncio.to_thread(store.public_config, job_id)
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        await client.start_workflow(
-            "RestaurantOnboarding",
-            OnboardingInput(
-                job_id=job_id,
-                org_id=org_id,
-                batch_id=batch_id,
-                config=config,
-                tuning=tuning,
-                pipeline=pipeline,
-                yolo=bool(options.get("yolo")),
-                auto_select=bool(options.get("auto_select", True)),
-                company_number=(job.input or {}).get("company_number"),
-                queue_prefix=queues.prefix,
-            ),
-            id=onboarding_workflow_id(job_id),
-            task_queue=queues.workflows,
-            # What an operator sees first in the Temporal UI's list and the workflow's page.
-            static_summary=workflow_summary(job.restaurant_name, batch_name),
-            # Running: attach to it. Finished: never start a second registration of the restaurant.
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, batch_id)]),
-        )

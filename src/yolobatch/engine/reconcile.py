@@ -19,8 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES, JobStatus, SubStepStatus
 from yolobatch.domain.steps import STEP_KEYS
-from yolobatch.engine.activities import start_onboarding
 from yolobatch.engine.contracts import Tuning, onboarding_workflow_id, starter_workflow_id
+from yolobatch.engine.starter import start_onboarding
 from yolobatch.engine.workflows.onboarding import Progress, RestaurantOnboarding
 from yolobatch.engine.workflows.pipeline import WAITING
 from yolobatch.store.repository import JobSnapshot, Store

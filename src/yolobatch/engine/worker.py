@@ -14,10 +14,11 @@ from temporalio.worker import FixedSizeSlotSupplier, Worker, WorkerTuner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from yolobatch.domain.plan import CallClass
-from yolobatch.engine.activities import RegistrationActivities, StarterActivities, StoreActivities
+from yolobatch.engine.activities import RegistrationActivities, StoreActivities
 from yolobatch.engine.contracts import Queues
 from yolobatch.engine.flow_control import LeaseSlotSupplier
 from yolobatch.engine.pipeline_activities import PipelineActivities
+from yolobatch.engine.starter import StarterActivities
 from yolobatch.engine.workflows.batch_starter import BatchStarter
 from yolobatch.engine.workflows.onboarding import RestaurantOnboarding
 from yolobatch.settings import Settings

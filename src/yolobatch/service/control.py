@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Literal, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
@@ -14,11 +14,11 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from yolobatch.domain.derive import validate_config
 from yolobatch.domain.statuses import TERMINAL_JOB_STATUSES
 from yolobatch.domain.steps import STEP_BY_KEY
-from yolobatch.engine.activities import BATCH_ID
 from yolobatch.engine.contracts import (
     Approval,
     CompanyChoice,
@@ -29,11 +29,19 @@ from yolobatch.engine.contracts import (
     onboarding_workflow_id,
     starter_workflow_id,
 )
+from yolobatch.engine.starter import BATCH_ID
+from yolobatch.engine.workflows.batch_starter import BatchStarter
+from yolobatch.engine.workflows.onboarding import RestaurantOnboarding
 from yolobatch.settings import Settings
 from yolobatch.store.repository import NotFound, Store
 
 Action = Literal["retry", "skip", "mark_done"]
-UPDATES: dict[Action, str] = {"retry": "retry_step", "skip": "skip_step", "mark_done": "mark_step_done"}
+UPDATES: dict[Action, UpdateMethodMultiParam[[RestaurantOnboarding, Decision], str]] = {
+    "retry": RestaurantOnboarding.retry_step,
+    "skip": RestaurantOnboarding.skip_step,
+    "mark_done": RestaurantOnboarding.mark_step_done,
+}
+Arg = TypeVar("Arg")
 # Every decision that lets a restaurant go on without the work done says why (the audit log keeps it).
 NEEDS_REASON: dict[str, str] = {
     "skip": "say why it is skipped: a reason is required to skip",
@@ -70,7 +78,7 @@ async def start_batch(
     queues = Queues((await asyncio.to_thread(store.installation)).task_queue_prefix)
     try:
         await client.start_workflow(
-            "BatchStarter",
+            BatchStarter.run,
             StarterInput(batch_id=batch_id, tuning=tuning or Tuning()),
             id=starter_workflow_id(batch_id),
             task_queue=queues.workflows,
@@ -112,7 +120,7 @@ async def decide(
 async def choose_company(client: Client, store: Store, job_id: str, choice: CompanyChoice) -> str:
     """Answer step 3: choose a candidate, search again, enter details by hand, or no company."""
     update_id = await _question_id(store, job_id, f"company/{choice.action}")
-    return await _update(client, job_id, "select_company", choice, update_id)
+    return await _update(client, job_id, RestaurantOnboarding.select_company, choice, update_id)
 
 
 async def approve_config(client: Client, store: Store, job_id: str, approval: Approval) -> str:
@@ -127,7 +135,11 @@ async def approve_config(client: Client, store: Store, job_id: str, approval: Ap
     if errors:
         raise DecisionRejected("the config is not valid, fix it first: " + "; ".join(errors))
     return await _update(
-        client, job_id, "approve_config", approval, await _question_id(store, job_id, "approve")
+        client,
+        job_id,
+        RestaurantOnboarding.approve_config,
+        approval,
+        await _question_id(store, job_id, "approve"),
     )
 
 
@@ -150,10 +162,16 @@ async def _question_id(store: Store, job_id: str, key: str) -> str:
     return f"{key}/{len(events)}"
 
 
-async def _update(client: Client, job_id: str, name: str, arg: object, update_id: str) -> str:
+async def _update(
+    client: Client,
+    job_id: str,
+    update: UpdateMethodMultiParam[[RestaurantOnboarding, Arg], str],
+    arg: Arg,
+    update_id: str,
+) -> str:
     try:
         return await client.get_workflow_handle(onboarding_workflow_id(job_id)).execute_update(
-            name, arg, id=update_id
+            update, arg, id=update_id
         )
     except WorkflowUpdateFailedError as err:
         cause = err.cause

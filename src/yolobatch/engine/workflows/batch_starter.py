@@ -13,7 +13,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from yolobatch.engine.contracts import StartedPage, StarterInput, StartPage
+    from yolobatch.engine.contracts import StarterInput, StartPage
+    from yolobatch.engine.starter import StarterActivities
 
 PAGES_PER_RUN = 50
 
@@ -25,12 +26,11 @@ class BatchStarter:
         after = inp.after_position
         started = 0
         for _ in range(PAGES_PER_RUN):
-            page: StartedPage = await workflow.execute_activity(
-                "start_jobs_page",
+            page = await workflow.execute_activity_method(
+                StarterActivities.start_jobs_page,
                 StartPage(
                     batch_id=inp.batch_id, after_position=after, limit=inp.page_size, tuning=inp.tuning
                 ),
-                result_type=StartedPage,
                 start_to_close_timeout=timedelta(minutes=5),
                 heartbeat_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),

@@ -3,7 +3,8 @@
 Each sub-step is an asyncio task created in plan order; it waits for its dependencies' tasks, then runs its
 call. There are no phase barriers. A call that exhausts its retries leaves the sub-step `failed` and the
 restaurant `action_required`; its dependents simply keep waiting until a person retries, skips or marks it
-done (updates). The read model in the database is written through the `record` local activity.
+done (updates). The read model in the database is written through the `record` activity, as the typed
+transitions of `records.py`; steps 1-5 (when the restaurant starts from its store page) are `Pipeline`'s.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from yolobatch.domain.statuses import WAITING_SUB_STEP_STATUSES, JobStatus, SubStepStatus
     from yolobatch.domain.steps import PIPELINE_STEPS, STEP_BY_KEY, Step
+    from yolobatch.engine.activities import RegistrationActivities
     from yolobatch.engine.contracts import (
         Approval,
         CallInput,
@@ -37,20 +39,14 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         OnboardingInput,
         Queues,
-        SubStepRecord,
     )
     from yolobatch.engine.guarded_call import OUTCOME_UNKNOWN
-    from yolobatch.engine.workflows.pipeline import WAITING, PipelineMixin, StepState
+    from yolobatch.engine.workflows.pipeline import WAITING, Pipeline, StepState
+    from yolobatch.engine.workflows.records import CallChanged, Event, JobChanged, Recorder, StepChanged
     from yolobatch.integrations.registration.port import call_timeout
-
-PIPELINE_PATCH = "pipeline-steps-1-5"  # histories recorded before steps 1-5 existed replay without them
-# Read-model writes off the calls' critical path: the first record of a step-6 job is an ordinary activity,
-# and a call's success is recorded by `platform_call` itself instead of a local activity after it.
-FAST_RECORDS_PATCH = "records-off-critical-path"
 ACCOUNT_TURN_ALLOWANCE = 3600.0  # seconds (unscaled) an account call may wait for its turn
 MIN_CALL_TIMEOUT = 3.0  # seconds: below this, scaled timeouts would fail on a busy machine
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-RECORD_TIMEOUT = timedelta(seconds=30)
 
 
 @dataclass
@@ -71,35 +67,42 @@ class Progress:
 
 
 @workflow.defn(name="RestaurantOnboarding")
-class RestaurantOnboarding(PipelineMixin):
-    def __init__(self) -> None:
-        self._input: OnboardingInput | None = None
+class RestaurantOnboarding:
+    @workflow.init
+    def __init__(self, inp: OnboardingInput) -> None:
+        # Built from the input before any update can arrive, so validators see whole state.
+        self._inp = inp
         self._states = {spec.key: SubStepState() for spec in PLAN}
-        self._steps = {spec.number: StepState() for spec in PIPELINE_STEPS}
-        self._config: dict[str, Any] = {}
+        self._steps: dict[int, StepState] = {spec.number: StepState() for spec in PIPELINE_STEPS}
+        self._config: dict[str, Any] = inp.config
         self._job_status = JobStatus.PENDING
+        self._record = Recorder(inp)
+        self._pipeline = Pipeline(inp, self._steps, self._record, self._refresh_job_status)
 
     @workflow.run
     async def run(self, inp: OnboardingInput) -> str:
-        self._input = inp
-        self._config = inp.config
         try:
-            if inp.pipeline and workflow.patched(PIPELINE_PATCH):
-                await self._record(
-                    None, job_status=JobStatus.RUNNING, event_kind="job_started", event="Started"
-                )
-                self._config = await self._pipeline()
-                await self._record(None, step=6, step_status="running", event_kind="step6_started")
+            if inp.pipeline:
+                await self._record(JobChanged(JobStatus.RUNNING, event=Event("job_started", "Started")))
+                self._config = await self._pipeline.run()
+                await self._record(StepChanged(6, "running", event=Event("step6_started")))
                 await self._step_6()
-            elif workflow.patched(FAST_RECORDS_PATCH):
-                # A local activity holds back every command of its workflow task, here the first calls;
-                # an ordinary activity is scheduled together with them.
-                started = asyncio.ensure_future(self._record_step_6_started(local=False))
+            else:
+                # An ordinary activity (not local), so the first calls are scheduled in the same workflow
+                # task instead of waiting behind it.
+                started = asyncio.ensure_future(
+                    self._record(
+                        JobChanged(
+                            JobStatus.RUNNING,
+                            event=Event("job_started", "Step 6 started"),
+                            step=6,
+                            step_status="running",
+                        ),
+                        local=False,
+                    )
+                )
                 await self._step_6()
                 await started
-            else:
-                await self._record_step_6_started(local=True)
-                await self._step_6()
         except asyncio.CancelledError:
             # Cancellation of the workflow: settle the read model, then let the cancellation through.
             await self._settle_cancelled()
@@ -108,25 +111,11 @@ class RestaurantOnboarding(PipelineMixin):
         warnings = [k for k, s in self._states.items() if s.warning]
         message = "Step 6 completed" + (f" with warnings in {', '.join(warnings)}" if warnings else "")
         await self._record(
-            None,
-            job_status=JobStatus.COMPLETED,
-            event_kind="job_completed",
-            event=message,
-            step=6,
-            step_status="completed",
+            JobChanged(
+                JobStatus.COMPLETED, event=Event("job_completed", message), step=6, step_status="completed"
+            )
         )
         return JobStatus.COMPLETED
-
-    async def _record_step_6_started(self, *, local: bool) -> None:
-        await self._record(
-            None,
-            job_status=JobStatus.RUNNING,
-            event_kind="job_started",
-            event="Step 6 started",
-            step=6,
-            step_status="running",
-            local=local,
-        )
 
     async def _step_6(self) -> None:
         tasks: dict[SubStep, asyncio.Task[Outcome]] = {}
@@ -143,11 +132,9 @@ class RestaurantOnboarding(PipelineMixin):
         for key, state in self._states.items():
             if state.status not in (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED):
                 state.status = SubStepStatus.CANCELLED
-                await self._record(key, status=SubStepStatus.CANCELLED)
+                await self._record(CallChanged(key, SubStepStatus.CANCELLED, state.generation))
         self._job_status = JobStatus.CANCELLED
-        await self._record(
-            None, job_status=JobStatus.CANCELLED, event_kind="job_cancelled", event="Cancelled"
-        )
+        await self._record(JobChanged(JobStatus.CANCELLED, event=Event("job_cancelled", "Cancelled")))
 
     # -- the graph ---------------------------------------------------------------------------------------
 
@@ -157,7 +144,7 @@ class RestaurantOnboarding(PipelineMixin):
         reason = skip_reason(spec.key, self._config, deps)
         if reason:
             state.status, state.reason = SubStepStatus.SKIPPED, reason
-            await self._record(spec.key, status=SubStepStatus.SKIPPED, reason=reason)
+            await self._record(CallChanged(spec.key, SubStepStatus.SKIPPED, state.generation, reason=reason))
             return Outcome(SubStepStatus.SKIPPED, {})
         context: dict[str, Any] = {}
         for outcome in deps.values():
@@ -181,10 +168,8 @@ class RestaurantOnboarding(PipelineMixin):
                 if decided is not None:
                     return decided
                 continue
+            # `platform_call` recorded its own success, so dependents start at once.
             state.status, state.warning = SubStepStatus.COMPLETED, output.warning
-            if not workflow.patched(FAST_RECORDS_PATCH):
-                # Since the patch, `platform_call` records its own success, so dependents start at once.
-                await self._record(spec.key, status=SubStepStatus.COMPLETED, warning=output.warning)
             return Outcome(SubStepStatus.COMPLETED, output.context)
 
     async def _call(self, spec: SubStepSpec, generation: int, context: dict[str, Any]) -> CallOutput:
@@ -206,8 +191,8 @@ class RestaurantOnboarding(PipelineMixin):
             # An account call may first wait its turn at the platform-wide rate gate (one per worker
             # ahead of it); heartbeats, not this bound, detect a dead worker.
             schedule += ACCOUNT_TURN_ALLOWANCE * tuning.time_scale
-        return await workflow.execute_activity(
-            "platform_call",
+        return await workflow.execute_activity_method(
+            RegistrationActivities.platform_call,
             CallInput(
                 job_id=self._inp.job_id,
                 sub_step=spec.key.value,
@@ -216,7 +201,6 @@ class RestaurantOnboarding(PipelineMixin):
                 timeout_seconds=timeout,
                 backoff_seconds=backoff,
             ),
-            result_type=CallOutput,
             task_queue=queue,
             activity_id=f"{spec.key.value}/{generation}",
             start_to_close_timeout=timedelta(seconds=schedule),
@@ -238,7 +222,7 @@ class RestaurantOnboarding(PipelineMixin):
         it again."""
         state = self._states[key]
         state.status, state.error, state.decision = status, error, None
-        await self._record(key, status=status, error=error)
+        await self._record(CallChanged(key, status, state.generation, error=error))
         await self._refresh_job_status()
         await workflow.wait_condition(lambda: state.decision is not None)
         assert state.decision is not None  # the condition just waited for
@@ -257,14 +241,9 @@ class RestaurantOnboarding(PipelineMixin):
         else:
             state.status, state.reason = SubStepStatus.COMPLETED, decision.reason
             status, outcome = SubStepStatus.COMPLETED, Outcome(SubStepStatus.COMPLETED, {})
-        await self._record(
-            key,
-            status=status,
-            reason=state.reason if outcome else None,
-            event_kind=f"sub_step_{action}",
-            event=audit,
-            actor=decision.actor,
-        )
+        reason = state.reason if outcome else None
+        event = Event(f"sub_step_{action}", audit, decision.actor)
+        await self._record(CallChanged(key, status, state.generation, reason=reason, event=event))
         await self._refresh_job_status()
         return outcome
 
@@ -275,7 +254,7 @@ class RestaurantOnboarding(PipelineMixin):
         if status != self._job_status:
             self._job_status = status
             error = f"Waiting for a person: {', '.join(waiting)}" if waiting else None
-            await self._record(None, job_status=status, job_error=error)
+            await self._record(JobChanged(status, error))
 
     # -- human input -------------------------------------------------------------------------------------
 
@@ -307,7 +286,7 @@ class RestaurantOnboarding(PipelineMixin):
         if decision.sub_step in STEP_BY_KEY:
             if needs_reason:
                 raise ApplicationError("only registration calls can be marked done", type="InvalidDecision")
-            self._validate_step_decision(decision)
+            self._pipeline.validate_step_decision(decision)
             return
         try:
             key = SubStep(decision.sub_step)
@@ -351,7 +330,7 @@ class RestaurantOnboarding(PipelineMixin):
 
     @select_company.validator
     def _validate_select_company(self, choice: CompanyChoice) -> None:
-        self._validate_choice(choice)
+        self._pipeline.validate_choice(choice)
 
     @workflow.update
     async def approve_config(self, approval: Approval) -> str:
@@ -360,7 +339,7 @@ class RestaurantOnboarding(PipelineMixin):
 
     @approve_config.validator
     def _validate_approve_config(self, approval: Approval) -> None:
-        self._validate_approval(approval)
+        self._pipeline.validate_approval(approval)
 
     @workflow.query
     def progress(self) -> Progress:
@@ -380,74 +359,6 @@ class RestaurantOnboarding(PipelineMixin):
             if self._inp.pipeline
             else {},
         )
-
-    # -- read model --------------------------------------------------------------------------------------
-
-    @property
-    def _inp(self) -> OnboardingInput:
-        assert self._input is not None
-        return self._input
-
-    async def _record(
-        self,
-        key: SubStep | None,
-        *,
-        status: str | None = None,
-        reason: str | None = None,
-        error: str | None = None,
-        warning: str | None = None,
-        job_status: str | None = None,
-        job_error: str | None = None,
-        event_kind: str | None = None,
-        event: str = "",
-        actor: str = "system",
-        step: int | None = None,
-        step_status: str | None = None,
-        step_reason: str | None = None,
-        step_result: dict[str, Any] | None = None,
-        local: bool = True,
-    ) -> None:
-        inp = self._inp
-        generation = self._states[key].generation if key else 0
-        kind = event_kind or (f"sub_step_{status}" if key else f"job_{job_status}" if job_status else None)
-        # Unique per transition, so a retried or replayed write adds no second event.
-        seq = workflow.info().get_current_history_length()
-        record = SubStepRecord(
-            job_id=inp.job_id,
-            org_id=inp.org_id,
-            batch_id=inp.batch_id,
-            sub_step=key.value if key else None,
-            status=status,
-            generation=generation,
-            reason=reason,
-            error=error,
-            warning=warning,
-            job_status=job_status,
-            job_error=job_error,
-            event_kind=kind,
-            event_message=event or error or warning or reason or "",
-            actor=actor,
-            step=step,
-            step_status=step_status,
-            step_reason=step_reason,
-            step_result=step_result,
-            dedupe_key=f"{workflow.info().workflow_id}/{workflow.info().run_id}/{seq}/{kind}/{key or ''}",
-        )
-        if local:
-            await workflow.execute_local_activity(
-                "record",
-                record,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=0),
-            )
-        else:
-            await workflow.execute_activity(
-                "record",
-                record,
-                task_queue=Queues(self._inp.queue_prefix).workflows,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=0),
-            )
 
 
 def _error_type(err: ActivityError) -> str | None:

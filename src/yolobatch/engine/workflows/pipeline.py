@@ -1,8 +1,9 @@
 """Steps 1-5 of `RestaurantOnboarding`: extraction, company search and choice, details, config.
 
-A mixin of the workflow class: it shares the workflow's read-model writer (`_record`) and decision waits.
-Machines do what they can; a person is asked only when the company match is uncertain or the config needs
-review (unless the batch runs in YOLO mode), and every wait is a durable workflow wait, not a worker.
+A collaborator of the workflow: it is given the workflow's input, the steps' state (which the workflow's
+update handlers and query read too), the read-model writer and the job-status refresh. Machines do what
+they can; a person is asked only when the company match is uncertain or the config needs review (unless
+the batch runs in YOLO mode), and every wait is a durable workflow wait, not a worker.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
         Queues,
         StepOutput,
     )
+    from yolobatch.engine.pipeline_activities import PipelineActivities
+    from yolobatch.engine.workflows.records import Audited, Event, Recorder, StepChanged
 
 CHOICES = ("choose", "retry_search", "manual", "no_company")
 WAITING = ("failed", "action_required")
@@ -42,19 +45,27 @@ class StepState:
     candidates: tuple[str, ...] = ()  # company numbers offered at step 3
 
 
-class PipelineMixin:
-    """Needs from the workflow: `_inp`, `_record(...)`, `_refresh_job_status()`, `_steps`."""
+# Steps 1-5 activities, sync (database work in a thread) or async (HTTP).
+Lookup = (
+    Callable[[PipelineActivities, LookupInput], Awaitable[StepOutput]]
+    | Callable[[PipelineActivities, LookupInput], StepOutput]
+)
 
-    _steps: dict[int, StepState]
-    _record: Callable[..., Awaitable[None]]
 
-    @property
-    def _inp(self) -> OnboardingInput:
-        raise NotImplementedError
+class Pipeline:
+    def __init__(
+        self,
+        inp: OnboardingInput,
+        steps: dict[int, StepState],
+        record: Recorder,
+        refresh_job_status: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._inp = inp
+        self._steps = steps
+        self._record = record
+        self._refresh_job_status = refresh_job_status
 
-    async def _refresh_job_status(self) -> None: ...
-
-    async def _pipeline(self) -> dict[str, Any]:
+    async def run(self) -> dict[str, Any]:
         """Run steps 1-5; return the approved config (secrets masked) for step 6."""
         await self._step_1_extraction()
         number, details = await self._steps_2_3_company()
@@ -64,14 +75,16 @@ class PipelineMixin:
     # -- steps -------------------------------------------------------------------------------------------
 
     async def _step_1_extraction(self) -> None:
-        output = await self._lookup(1, "extract_store", LookupInput(self._inp.job_id))
+        output = await self._lookup(1, PipelineActivities.extract_store, LookupInput(self._inp.job_id))
         if output is not None:
             await self._set_step(Step.EXTRACTION, "completed", result=output.summary)
 
     async def _steps_2_3_company(self) -> tuple[str | None, dict[str, Any] | None]:
         terms: dict[str, Any] | None = None
         while True:
-            found = await self._lookup(2, "search_companies", LookupInput(self._inp.job_id, terms=terms))
+            found = await self._lookup(
+                2, PipelineActivities.search_companies, LookupInput(self._inp.job_id, terms=terms)
+            )
             if found is None:  # skipped by a person: no company
                 await self._set_step(Step.COMPANY_SELECTION, "skipped", reason="Company search skipped")
                 return None, None
@@ -109,17 +122,21 @@ class PipelineMixin:
 
     async def _step_4_details(self, number: str | None, details: dict[str, Any] | None) -> None:
         if details is not None:
-            await self._lookup(4, "save_manual_details", LookupInput(self._inp.job_id, details=details))
+            await self._lookup(
+                4, PipelineActivities.save_manual_details, LookupInput(self._inp.job_id, details=details)
+            )
             await self._set_step(Step.COMPANY_DETAILS, "completed", reason="Entered by a person")
         elif number is None:
             await self._set_step(Step.COMPANY_DETAILS, "skipped", reason="No company selected")
         else:
-            output = await self._lookup(4, "company_details", LookupInput(self._inp.job_id, number=number))
+            output = await self._lookup(
+                4, PipelineActivities.company_details, LookupInput(self._inp.job_id, number=number)
+            )
             if output is not None:
                 await self._set_step(Step.COMPANY_DETAILS, "completed", result=output.summary)
 
     async def _step_5_config(self) -> dict[str, Any]:
-        review = await self._lookup(5, "prepare_config", LookupInput(self._inp.job_id))
+        review = await self._lookup(5, PipelineActivities.prepare_config, LookupInput(self._inp.job_id))
         if review is None:
             raise ApplicationError("step 5 was skipped: a restaurant cannot register without a config")
         approver = "yolo-mode" if self._inp.yolo and review.ok else None
@@ -130,7 +147,9 @@ class PipelineMixin:
                 waiting = "Fix the config: " + "; ".join(problems) if problems else "Review the config"
                 approval = await self._wait_for_approval(waiting)
                 approver, reason = approval.actor, approval.reason or "Approved"
-            result = await self._lookup(5, "approve_config", LookupInput(self._inp.job_id, actor=approver))
+            result = await self._lookup(
+                5, PipelineActivities.approve_config, LookupInput(self._inp.job_id, actor=approver)
+            )
             if result is not None and result.ok:
                 await self._set_step(Step.CONFIG, "completed", reason=f"{reason} by {approver}")
                 return result.summary["config"]
@@ -138,18 +157,19 @@ class PipelineMixin:
 
     # -- machinery ---------------------------------------------------------------------------------------
 
-    async def _lookup(self, step: int, activity: str, arg: LookupInput) -> StepOutput | None:
+    async def _lookup(self, step: int, activity: Lookup, arg: LookupInput) -> StepOutput | None:
         """Run a pipeline activity; after its retries, wait for a person (retry again, or skip → None)."""
         tuning = self._inp.tuning
+        # The activity's method name is its registered name (stable: recorded histories name it).
+        name = activity.__name__
         while True:
             await self._set_step(step, "running")
             try:
-                return await workflow.execute_activity(
+                return await workflow.execute_activity_method(
                     activity,
                     arg,
-                    result_type=StepOutput,
                     task_queue=Queues(self._inp.queue_prefix).lookup,
-                    activity_id=f"{STEP_KEYS[step]}/{activity}/{workflow.info().get_current_history_length()}",
+                    activity_id=f"{STEP_KEYS[step]}/{name}/{workflow.info().get_current_history_length()}",
                     start_to_close_timeout=timedelta(seconds=max(15.0, 180 * tuning.time_scale)),
                     heartbeat_timeout=timedelta(seconds=30),
                     retry_policy=RetryPolicy(
@@ -180,14 +200,14 @@ class PipelineMixin:
         state = self._steps[step]
         state.status, state.reason, state.error = status, reason, error
         await self._record(
-            None,
-            step=step,
-            step_status=status,
-            step_reason=reason,
-            step_result=result,
-            job_error=error,
-            event_kind=f"step{step}_{status}",
-            event=reason or error or "",
+            StepChanged(
+                step,
+                status,
+                reason,
+                error,
+                result,
+                event=Event(f"step{step}_{status}", reason or error or ""),
+            )
         )
         await self._refresh_job_status()
 
@@ -195,7 +215,8 @@ class PipelineMixin:
         state = self._steps[step]
         await self._set_step(step, "failed", error=error)
         await workflow.wait_condition(lambda: state.decision is not None)
-        (action, decision), state.decision = state.decision, None  # type: ignore[misc]
+        assert state.decision is not None  # the condition just waited for
+        (action, decision), state.decision = state.decision, None
         state.status = "pending"  # answered: a second answer must be refused until we ask again
         await self._audit(step, action, decision.actor, decision.reason)
         if action == "skip":
@@ -208,7 +229,8 @@ class PipelineMixin:
         reason = "Choose the company" if numbers else "No registry match: search again, enter it, or none"
         await self._set_step(Step.COMPANY_SELECTION, "action_required", reason=reason)
         await workflow.wait_condition(lambda: state.decision is not None)
-        (_, choice), state.decision = state.decision, None  # type: ignore[misc]
+        assert state.decision is not None  # the condition just waited for
+        (_, choice), state.decision = state.decision, None
         state.status = "pending"
         await self._audit(3, choice.action, choice.actor, choice.reason or (choice.number or ""))
         if choice.action == "choose":
@@ -229,22 +251,19 @@ class PipelineMixin:
         state = self._steps[Step.CONFIG]
         await self._set_step(Step.CONFIG, "action_required", reason=reason)
         await workflow.wait_condition(lambda: state.decision is not None)
-        (_, approval), state.decision = state.decision, None  # type: ignore[misc]
+        assert state.decision is not None  # the condition just waited for
+        (_, approval), state.decision = state.decision, None
         state.status = "pending"
         await self._audit(5, "approve", approval.actor, approval.reason)
         return approval
 
     async def _audit(self, step: int, action: str, actor: str, reason: str) -> None:
-        await self._record(
-            None,
-            event_kind=f"{STEP_KEYS[step]}_{action}",
-            event=f"{action} by {actor}" + (f": {reason}" if reason else ""),
-            actor=actor,
-        )
+        message = f"{action} by {actor}" + (f": {reason}" if reason else "")
+        await self._record(Audited(Event(f"{STEP_KEYS[step]}_{action}", message, actor)))
 
     # -- validation of human input (called from the workflow's update validators) ------------------------
 
-    def _validate_step_decision(self, decision: Decision) -> int:
+    def validate_step_decision(self, decision: Decision) -> int:
         step = STEP_BY_KEY.get(decision.sub_step)
         if step is None:
             raise ApplicationError(f"unknown step or sub-step {decision.sub_step!r}", type="InvalidDecision")
@@ -256,7 +275,7 @@ class PipelineMixin:
             )
         return step
 
-    def _validate_choice(self, choice: CompanyChoice) -> None:
+    def validate_choice(self, choice: CompanyChoice) -> None:
         state = self._steps[Step.COMPANY_SELECTION]
         if state.status != "action_required" or state.decision is not None:
             raise ApplicationError(
@@ -271,7 +290,7 @@ class PipelineMixin:
         if choice.action == "manual" and not (choice.details or {}).get("contact_person", "").strip():
             raise ApplicationError("manual details need at least a contact_person", type="InvalidDecision")
 
-    def _validate_approval(self, approval: Approval) -> None:
+    def validate_approval(self, approval: Approval) -> None:
         state = self._steps[Step.CONFIG]
         if state.status != "action_required" or state.decision is not None:
             raise ApplicationError(
