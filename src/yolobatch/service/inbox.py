@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yolobatch.domain.plan import PLAN
-from yolobatch.domain.statuses import QUIET_BATCH_STATUSES
 from yolobatch.domain.steps import STEP_KEYS, Step
-from yolobatch.service.configs import problems
-from yolobatch.store.read_models import BatchSummary
+from yolobatch.store.read_models import ConfigReview, WaitingRow
 from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
+_PLAN_ORDER = {key: index for index, key in enumerate(SUB_STEPS)}
+_CHOICES: dict[int | None, str] = {Step.COMPANY_SELECTION: "company", Step.CONFIG: "config"}
 
 
 @dataclass
@@ -31,49 +31,57 @@ class InboxItem:
     reason: str = ""
     step: str = ""  # the decide() target: a step name (extraction, ...) or a sub-step key
     candidates: list[dict[str, Any]] = field(default_factory=list)
-    config: dict[str, Any] | None = None
+    config: ConfigReview | None = None
     errors: list[str] = field(default_factory=list)
 
 
-def _items_for_job(store: Store, batch: BatchSummary, job: dict[str, Any]) -> list[InboxItem]:
-    base = {
-        "batch_id": batch.batch_id,
-        "batch_name": batch.name,
-        "job_id": job["job_id"],
-        "restaurant": job["restaurant_name"],
-    }
-    items: list[InboxItem] = []
-    for number, step in sorted(job["steps"].items()):
-        text = step["reason"] or step["error"] or ""
-        if number == str(Step.COMPANY_SELECTION) and step["status"] == "action_required":
-            candidates = store.candidates(job["job_id"])
-            items.append(InboxItem("company", **base, reason=text, candidates=candidates))
-        elif number == str(Step.CONFIG) and step["status"] == "action_required":
-            review = store.config_review(job["job_id"])
-            errors = problems(store, job["job_id"]) if review else []
-            items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
-        elif step["status"] == "failed" and int(number) in STEP_KEYS:
-            items.append(InboxItem("failed_step", **base, reason=text, step=STEP_KEYS[int(number)]))
-    for key in SUB_STEPS:
-        sub = job["sub_steps"].get(key)
-        if sub and sub["status"] == "failed":
-            items.append(InboxItem("failed_call", **base, reason=sub["error"] or "", step=key))
-        elif sub and sub["status"] == "outcome_unknown":
-            # Nobody knows whether the platform did it: the person checks its portal before deciding.
-            items.append(InboxItem("outcome_unknown", **base, reason=sub["error"] or "", step=key))
-    return items
+def _kind(row: WaitingRow) -> str | None:
+    if row.sub_step is not None:
+        # outcome_unknown: nobody knows whether the platform did it, the person checks its portal first.
+        return "outcome_unknown" if row.status == "outcome_unknown" else "failed_call"
+    if row.status == "action_required":
+        return _CHOICES.get(row.step)
+    return "failed_step" if row.step in STEP_KEYS else None
 
 
 def waiting(store: Store, org: str, kind: str | None = None, batch_id: str | None = None) -> list[InboxItem]:
-    """Everything waiting for a person across the organisation's batches, oldest batch first."""
-    batches, _ = store.list_batches(org, limit=500)
-    items: list[InboxItem] = []
-    for batch in reversed(batches):
-        if batch.status in QUIET_BATCH_STATUSES or (batch_id and batch.batch_id != batch_id):
-            continue
-        for state in ("failed", "waiting"):  # the restaurants waiting for a person, never the whole batch
-            for job in store.batch_progress(batch.batch_id, org, state=state)["jobs"]:
-                items.extend(i for i in _items_for_job(store, batch, job) if not kind or i.kind == kind)
+    """Everything waiting for a person across the organisation's batches, oldest batch first: one read
+    of the waiting steps and calls, then one of the candidates and one of the configs those items show."""
+    ordered = store.waiting_rows(org)  # oldest batch first, restaurants in input order, steps by number
+    # As the dashboard's filters put them: in each batch the restaurants with a failure (a failed step or
+    # call) first, then those waiting for a choice; a restaurant's calls in plan order after its steps.
+    failed = {row.job_id for row in ordered if row.status in ("failed", "outcome_unknown")}
+    batch_order = {row.batch_id: index for index, row in reversed(list(enumerate(ordered)))}
+    job_order = {row.job_id: index for index, row in reversed(list(enumerate(ordered)))}
+    ordered.sort(
+        key=lambda r: (
+            batch_order[r.batch_id],
+            r.job_id not in failed,
+            job_order[r.job_id],
+            r.sub_step is not None,
+            _PLAN_ORDER.get(r.sub_step or "", 0),
+        )
+    )
+    rows = [
+        (row, found)
+        for row in ordered
+        if (found := _kind(row))
+        and (not kind or found == kind)
+        and (not batch_id or row.batch_id == batch_id)
+    ]
+    candidates = store.candidates_of(sorted({r.job_id for r, k in rows if k == "company"}))
+    configs = store.config_reviews(sorted({r.job_id for r, k in rows if k == "config"}))
+    items = []
+    for row, found in rows:
+        item = InboxItem(found, row.batch_id, row.batch_name, row.job_id, row.restaurant, reason=row.text)
+        if found == "company":
+            item.candidates = candidates.get(row.job_id, [])
+        elif found == "config":
+            item.config = configs.get(row.job_id)
+            item.errors = item.config.errors if item.config else []
+        else:
+            item.step = row.sub_step or STEP_KEYS[row.step or 0]
+        items.append(item)
     return items
 
 

@@ -56,3 +56,29 @@ class RegistrationProgress:
     name: str
     started: bool
     jobs: list[JobProgress]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingRow:
+    """A step (1-5) or a registration call of a restaurant that waits for a person."""
+
+    batch_id: str
+    batch_name: str
+    job_id: str
+    restaurant: str
+    step: int | None  # a pipeline step, or None for a call
+    sub_step: str | None  # a registration call's key, or None for a step
+    status: str
+    text: str  # the reason or the error, as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReview:
+    """A restaurant's config as a person reviews it (secrets masked) and whether it would be accepted."""
+
+    config: dict[str, Any]
+    warnings: list[str]
+    approved_by: str | None
+    approved_at: str | None
+    version: int  # 1 as derived (or given) and approved; each revision after approval adds one
+    errors: list[str]  # why registration would refuse it; empty when valid

@@ -21,7 +21,7 @@ from yolobatch.store.drift import Drift
 from yolobatch.store.leases import Leases
 from yolobatch.store.org_platforms import OrgPlatforms
 from yolobatch.store.tokens import Tokens
-from yolobatch.store.views import Views
+from yolobatch.store.waiting import Waiting
 
 __all__ = [
     "JOB_STATES",
@@ -38,5 +38,5 @@ __all__ = [
 ]
 
 
-class Store(Views, Tokens, Leases, Drift, OrgPlatforms):
+class Store(Waiting, Tokens, Leases, Drift, OrgPlatforms):
     """Every concern of the store over one engine and secret box (sessions and transactions shared)."""
