@@ -236,7 +236,7 @@ async def _drive(
     worker_cpu = sum(cpu for name, cpu in used.items() if name.startswith("worker"))
     server_cpu = used["temporal server"]
     return {
-        "completed": progress["counts"].get("completed", 0),
+        "completed": progress.counts.get("completed", 0),
         "wall_s": round(wall, 2),
         "sub_steps": sub_steps,
         "sub_steps_per_s": round(sub_steps / wall, 1),

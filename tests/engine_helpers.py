@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def create(store: Store, batch: BatchInput) -> tuple[str, list[str]]:
     """Create the batch; returns its id and its job ids in input order (for per-restaurant faults)."""
     store.ensure_org(ORG)
     batch_id = store.create_batch(ORG, batch.name, batch.restaurants)
-    return batch_id, [job["job_id"] for job in store.batch_progress(batch_id)["jobs"]]
+    return batch_id, [job.job_id for job in store.batch_progress(batch_id).jobs]
 
 
 async def launch(client: Client, store: Store, settings: Settings, batch_id: str) -> None:
@@ -54,7 +55,7 @@ async def wait_until(store: Store, batch_id: str, predicate, timeout: float = 12
     """Poll the read model until `predicate(progress)` holds; fail with the last progress otherwise."""
     deadline = time.monotonic() + timeout
     while True:
-        progress = await asyncio.to_thread(store.batch_progress, batch_id)
+        progress = asdict(await asyncio.to_thread(store.batch_progress, batch_id))
         if predicate(progress):
             return progress
         if time.monotonic() > deadline:

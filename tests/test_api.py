@@ -117,7 +117,7 @@ async def test_no_route_reaches_another_organisations_batch_or_restaurant(api, w
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         created = await http.post("/api/batches", json={"restaurants": plain(world, 1)}, headers=a)
         batch_id = created.json()["batch_id"]
-        job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
+        job_id = store.batch_progress(batch_id).jobs[0].job_id
         routes = api_routes((await http.get("/openapi.json")).json())
         scoped = [(m, p) for m, p in routes if "{batch_id}" in p or "{job_id}" in p]
         assert len(scoped) == 16
@@ -200,7 +200,7 @@ async def test_people_answer_through_the_api_and_repeats_are_harmless(api, world
         )
         assert created.status_code == 201, created.text
         batch_id = created.json()["batch_id"]
-        jobs = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
+        jobs = [j.job_id for j in store.batch_progress(batch_id).jobs]
         await wait_until(store, batch_id, lambda p: p["jobs"][1]["steps"]["3"]["status"] == "action_required")
         number = (await http.get(f"/api/jobs/{jobs[1]}", headers=a)).json()["candidates"][0]["number"]
         bad = await http.post(
@@ -292,7 +292,7 @@ async def test_a_resent_retry_with_the_same_idempotency_key_retries_once(api, wo
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         body = {"restaurants": plain(world, 1), "options": {"yolo": True}}
         batch_id = (await http.post("/api/batches", json=body, headers=a)).json()["batch_id"]
-        (job_id,) = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
+        (job_id,) = [j.job_id for j in store.batch_progress(batch_id).jobs]
         fault = {"endpoint": "configure-services", "fault": "400", "restaurant_id": job_id}
         httpx.post(f"{world.url}/_sandbox/faults", json=fault).raise_for_status()
         await http.post(f"/api/batches/{batch_id}/start", headers=a)
@@ -465,7 +465,7 @@ async def test_a_finished_batch_resent_or_started_again_answers_instead_of_faili
         assert again.status_code == 201 and again.json() == first.json(), again.text
         start = await http.post(f"/api/batches/{batch_id}/start", headers=a)
         assert start.status_code == 200 and start.json() == {"result": "already started"}, start.text
-    assert store.batch_progress(batch_id)["status"] == "completed"
+    assert store.batch_progress(batch_id).status == "completed"
 
 
 async def test_config_fields_are_checked_frozen_once_approved_and_revised_on_purpose(api, world, dev_server):

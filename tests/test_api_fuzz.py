@@ -74,7 +74,7 @@ class LiveApi:
         # A draft batch of ready restaurants: their configs exist, so config edits reach the store.
         ready = batch_of(2)
         self.batch_id = self.store.create_batch(ORG, "fuzz target", ready.restaurants)
-        self.job_id = self.store.batch_progress(self.batch_id)["jobs"][0]["job_id"]
+        self.job_id = self.store.batch_progress(self.batch_id).jobs[0].job_id
         self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30
@@ -231,7 +231,7 @@ async def test_without_the_engine_its_operations_answer_503_and_the_rest_still_w
             assert resent.status_code == 503, resent.text
         assert [b.name for b in store.list_batches(ORG)[0]].count("resent") == 1
         # A person's action on a restaurant says "try again", not "no such workflow" (404).
-        job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
+        job_id = store.batch_progress(batch_id).jobs[0].job_id
         for action in ("cancel", "steps/menuImport/retry", "config/approve"):
             answer = await http.post(f"/api/jobs/{job_id}/{action}", json={})
             assert answer.status_code == 503, (action, answer.status_code, answer.text)

@@ -6,6 +6,7 @@ Nothing may be lost and no side effect may happen twice: the sandbox counts side
 from __future__ import annotations
 
 import signal
+from dataclasses import asdict
 
 import pytest
 from temporalio.client import Client
@@ -71,7 +72,7 @@ async def test_crash_kill_temporal_server_mid_batch_resumes(world, store, tmp_pa
             await launch(client, store, settings, batch_id)
             await wait_until(store, batch_id, lambda p: completed_calls(p) >= count * 12 // 3, timeout=120)
             server.kill()
-            assert not all_completed(store.batch_progress(batch_id))
+            assert not all_completed(asdict(store.batch_progress(batch_id)))
             server = await start_dev_server(data_dir, port)  # same SQLite file, same port
             progress = await wait_until(store, batch_id, all_completed, timeout=240)
     finally:

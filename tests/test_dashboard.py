@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 
 import httpx
 import pytest
@@ -121,7 +122,7 @@ async def test_the_session_cookie_is_secure_behind_https(dash):
 async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaurant(dash):
     batch = batch_of(1)
     batch_id = dash.store.create_batch(ORG, "theirs", batch.restaurants)
-    job_id = dash.store.batch_progress(batch_id)["jobs"][0]["job_id"]
+    job_id = dash.store.batch_progress(batch_id).jobs[0].job_id
     name = batch.restaurants[0].name
     dash.store.ensure_org("other-org")
     intruder = open_session(dash.store, dash.store.create_token("other-org", "intruder"))
@@ -149,7 +150,7 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
                 else:
                     assert response.status_code == 404, (method, concrete, response.status_code)
     # Nothing happened to the batch: still a draft, and its only event is its creation.
-    assert dash.store.batch_progress(batch_id)["status"] == "draft"
+    assert dash.store.batch_progress(batch_id).status == "draft"
     assert [e.kind for e in dash.store.events(batch_id=batch_id)] == ["batch_created"]
 
 
@@ -192,7 +193,7 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     await upload(page, dash, "Dashboard batch", store_csv(world.url), start=False)
     await expect(page.locator(".flash.ok")).to_contain_text("Created with 2 restaurants")
     batch_id = page.url.split("/batches/")[1].split("?")[0]
-    jobs = {j["restaurant_name"]: j["job_id"] for j in dash.store.batch_progress(batch_id)["jobs"]}
+    jobs = {j.restaurant_name: j.job_id for j in dash.store.batch_progress(batch_id).jobs}
     # Jax's services call will be refused once (planned before the start, so it cannot be missed): the
     # person retries it from the drawer.
     fault(world, "configure-services", "400", restaurant_id=jobs["Jax Burger Shack"])
@@ -251,7 +252,7 @@ async def test_a_batch_from_upload_to_registered_stores(dash, page):
     await expect(summary).to_have_attribute("data-status", "completed", timeout=LIVE)
     await page.click("#drawer button[aria-label=Close]")
     await shot(page, "batch-grid-completed")
-    progress = dash.store.batch_progress(batch_id)
+    progress = asdict(dash.store.batch_progress(batch_id))
     assert progress["status"] == "completed"
     services = progress["jobs"][0]["sub_steps"]["servicesConfig"]
     assert services["status"] == "completed" and services["generation"] == 1

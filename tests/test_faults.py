@@ -15,6 +15,7 @@ import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ async def assert_engine_agrees(client: Client, store: Store, batch_id: str, coun
     assert report.jobs_checked == count
     assert not report.unreachable, report.unreachable
     assert report.drift == [], report.drift
-    progress = store.batch_progress(batch_id)
+    progress = asdict(store.batch_progress(batch_id))
     assert sum(progress["counts"].values()) == count
 
 
@@ -384,7 +385,7 @@ async def test_restart_of_worker_api_and_temporal_with_choices_pending(world, st
         server.kill()
         for process in processes:
             process.wait()
-        before = store.batch_progress(batch_id)
+        before = asdict(store.batch_progress(batch_id))
         assert completed_calls(before) < running * CALLS_PER_RESTAURANT, "the kill came too late"
         assert sorted(waiting_at(before, 3)) == sorted(choosing)
 
@@ -466,7 +467,7 @@ async def test_sigterm_lets_calls_in_flight_finish_and_a_second_worker_takes_ove
         assert exited - signalled < grace, exited - signalled
 
         after = {c["seq"]: c for c in calls(sandbox)}
-        progress = store.batch_progress(batch_id)
+        progress = asdict(store.batch_progress(batch_id))
         assert not all_completed(progress), "SIGTERM came too late to prove anything"
         by_id = {j["job_id"]: j for j in progress["jobs"]}
         for call in running:

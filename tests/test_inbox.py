@@ -46,7 +46,7 @@ def _waiting_batch(store: Store, restaurants: int) -> list[str]:
     data = demo_pipeline_batch(restaurants, "http://127.0.0.1:9")
     batch_id = store.create_batch(ORG, f"pipeline {restaurants}", parse_batch(json.dumps(data)).restaurants)
     store.mark_batch_started(batch_id)
-    jobs = [job["job_id"] for job in store.batch_progress(batch_id)["jobs"]]
+    jobs = [job.job_id for job in store.batch_progress(batch_id).jobs]
     for index, job_id in enumerate(jobs):
         store.record_job(job_id, JobStatus.ACTION_REQUIRED, "Waiting for a person")
         if index == 0:
@@ -63,7 +63,7 @@ def _waiting_batch(store: Store, restaurants: int) -> list[str]:
 def _failed_call(store: Store) -> str:
     batch_id = store.create_batch(ORG, "ready", batch_of(1).restaurants)
     store.mark_batch_started(batch_id)
-    [job_id] = [job["job_id"] for job in store.batch_progress(batch_id)["jobs"]]
+    [job_id] = [job.job_id for job in store.batch_progress(batch_id).jobs]
     store.record_job(job_id, JobStatus.ACTION_REQUIRED, "Waiting for a person")
     store.record_sub_step(job_id, "paymentConfig", "failed", 0, error="HTTP 400")
     store.record_sub_step(job_id, "menuImport", "outcome_unknown", 0, error="no answer")

@@ -124,7 +124,7 @@ async def test_an_invalid_config_waits_until_a_person_fixes_it(client, world, st
 
     batch = pipeline_batch(world, count=3, mutate=no_email)
     batch_id = store.create_batch("test-org", batch.name, batch.restaurants, options={"yolo": True})
-    jobs = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
+    jobs = [j.job_id for j in store.batch_progress(batch_id).jobs]
     async with worker(client, store, settings):
         await launch(client, store, settings, batch_id)
         # Golden Dragon has no company, so no published email either: YOLO cannot approve it.
@@ -163,7 +163,7 @@ async def test_a_failed_search_is_shown_then_retried_by_a_person(client, world, 
     store.ensure_org("test-org")
     batch = pipeline_batch(world, count=1)
     batch_id = store.create_batch("test-org", batch.name, batch.restaurants, options={"yolo": True})
-    (job_id,) = [j["job_id"] for j in store.batch_progress(batch_id)["jobs"]]
+    (job_id,) = [j.job_id for j in store.batch_progress(batch_id).jobs]
     # Refused (not retried automatically, never "zero results"); scoped to this restaurant's search term.
     fault(world, "nzbn-search", "400", restaurant_id="Jax Burger Shack")
     async with worker(client, store, settings):

@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 
 import pytest
 from alembic.config import Config
@@ -33,7 +34,7 @@ def test_secrets_are_encrypted_at_rest_and_round_trip(db, tmp_path):
     with store.engine.connect() as connection:
         dump = " ".join(str(row) for row in connection.execute(text("SELECT * FROM registration_configs")))
     assert password not in dump and "********" in dump
-    job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
+    job_id = store.batch_progress(batch_id).jobs[0].job_id
     registration = store.registration(job_id)
     assert registration.config.account.password.get_secret_value() == password
     assert registration.menu is not None and registration.menu.items()
@@ -44,7 +45,7 @@ def test_transitions_never_go_backwards_and_events_are_deduplicated(db, tmp_path
     store = make_store(db, tmp_path)
     store.ensure_org("o")
     batch_id = store.create_batch("o", "b", batch_of(1).restaurants)
-    job_id = store.batch_progress(batch_id)["jobs"][0]["job_id"]
+    job_id = store.batch_progress(batch_id).jobs[0].job_id
     assert store.record_sub_step(job_id, "codeGeneration", "running", 0, attempts=1)
     assert store.record_sub_step(job_id, "codeGeneration", "completed", 0)
     # A late "running" from an abandoned attempt, and a replayed "completed", change nothing.
@@ -166,7 +167,7 @@ def test_progress_is_paged_and_filtered_with_counts_over_the_whole_batch(db, tmp
     store = make_store(db, tmp_path)
     batch_id, ids = _batch_in_every_state(store, 230)
 
-    first = store.batch_progress(batch_id, "o", offset=0, limit=100)
+    first = asdict(store.batch_progress(batch_id, "o", offset=0, limit=100))
     assert first["total"] == 230 and first["counts"] == {"action_required": 2, "completed": 3, "pending": 225}
     assert first["state_counts"] == {"failed": 1, "waiting": 1, "running": 225, "done": 3}
     assert store.calls_settled(batch_id) == 3
@@ -175,14 +176,14 @@ def test_progress_is_paged_and_filtered_with_counts_over_the_whole_batch(db, tmp
     assert first["jobs"][0]["sub_steps"]["codeGeneration"]["error"] == "HTTP 500"
     assert first["page"] == {"state": None, "offset": 0, "limit": 100, "matching": 230}
 
-    last = store.batch_progress(batch_id, "o", offset=200, limit=100)
+    last = asdict(store.batch_progress(batch_id, "o", offset=200, limit=100))
     assert [j["job_id"] for j in last["jobs"]] == ids[200:]
-    done = store.batch_progress(batch_id, "o", state="done", limit=2)
+    done = asdict(store.batch_progress(batch_id, "o", state="done", limit=2))
     assert [j["job_id"] for j in done["jobs"]] == ids[2:4] and done["page"]["matching"] == 3
-    assert [j["job_id"] for j in store.batch_progress(batch_id, state="failed")["jobs"]] == ids[:1]
-    counts_only = store.batch_progress(batch_id, limit=0)
+    assert [j.job_id for j in store.batch_progress(batch_id, state="failed").jobs] == ids[:1]
+    counts_only = asdict(store.batch_progress(batch_id, limit=0))
     assert counts_only["jobs"] == [] and counts_only["total"] == 230
-    assert len(store.batch_progress(batch_id)["jobs"]) == 230  # no limit: every restaurant
+    assert len(store.batch_progress(batch_id).jobs) == 230  # no limit: every restaurant
     with pytest.raises(NotFound):
         store.batch_progress(batch_id, "another-org", limit=1)
 
@@ -245,7 +246,7 @@ def test_progress_agrees_with_itself_while_writers_change_it(db, tmp_path):
         try:
             deadline = time.monotonic() + 4
             while time.monotonic() < deadline:
-                progress = store.batch_progress(batch_id, "o")
+                progress = asdict(store.batch_progress(batch_id, "o"))
                 rows = Counter(job["status"] for job in progress["jobs"])
                 assert dict(rows) == progress["counts"], (rows, progress["counts"])
                 states = Counter(job["state"] for job in progress["jobs"])

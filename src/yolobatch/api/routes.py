@@ -166,9 +166,10 @@ async def get_batch(
 ) -> dict[str, Any]:
     """A batch's counts (all restaurants) and one page of its restaurants with their steps and
     registration calls. `page.matching` says how many restaurants the filter matches."""
-    return await asyncio.to_thread(
+    progress = await asyncio.to_thread(
         ctx.store.batch_progress, batch_id, org, state=state, offset=offset, limit=limit
     )
+    return asdict(progress)
 
 
 @router.post("/batches/{batch_id}/start", response_model=ActionResult)
@@ -254,7 +255,7 @@ jobs = APIRouter(prefix="/api/jobs", tags=["restaurants"])
 async def get_job(job_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
     """One restaurant: steps, calls with redacted requests/responses, candidates, config (masked), audit,
     and `outputs` (platform restaurant id, demo store, Stripe link, logins; never the password)."""
-    return await asyncio.to_thread(ctx.store.job_detail, job_id, org)
+    return asdict(await asyncio.to_thread(ctx.store.job_detail, job_id, org))
 
 
 @jobs.post("/{job_id}/company", response_model=ActionResult)

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -186,7 +187,7 @@ def status(
 
     store = _open_store(_settings(data_dir))
     try:
-        progress = store.batch_progress(batch_id)
+        progress = asdict(store.batch_progress(batch_id))  # rendered as the API's JSON shape
     except NotFound as exc:
         console.print(f"[red]{safe(str(exc))}[/]")
         raise typer.Exit(1) from None

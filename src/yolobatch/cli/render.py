@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from dataclasses import asdict
 from typing import Any
 
 from rich.live import Live
@@ -31,7 +32,8 @@ async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
     try:
         with Live(console=console, refresh_per_second=4, transient=False) if not quiet else _null() as live:
             while True:
-                progress = await asyncio.to_thread(store.batch_progress, batch_id)
+                # The CLI shows (and with --json prints) the API's JSON shape of the progress.
+                progress = asdict(await asyncio.to_thread(store.batch_progress, batch_id))
                 if live is not None:
                     live.update(_table(progress, time.monotonic() - started))
                 jobs = progress["jobs"]

@@ -308,7 +308,7 @@ async def measure(
     batch = batch_of(restaurants)
     store.ensure_org(ORG)
     batch_id = store.create_batch(ORG, batch.name, batch.restaurants)
-    job_ids = [job["job_id"] for job in store.batch_progress(batch_id)["jobs"]]
+    job_ids = [job.job_id for job in store.batch_progress(batch_id).jobs]
     durations = [durations_for(r) for r in batch.restaurants]
     interval = 60.0 / accounts_per_minute
 
@@ -325,11 +325,11 @@ async def measure(
                 raise TimeoutError(f"batch not finished after {timeout} s: {counts}")
             await asyncio.sleep(POLL_SECONDS)
     progress = store.batch_progress(batch_id)
-    statuses = [job["status"] for job in progress["jobs"]]
+    statuses = [job.status for job in progress.jobs]
     not_completed = [s for s in statuses if s != "completed"]
     if not_completed:
         raise RuntimeError(f"{len(not_completed)} restaurants did not complete: {not_completed}")
-    ends = [_timestamp(job["finished_at"]) for job in progress["jobs"]]
+    ends = [_timestamp(job.finished_at) for job in progress.jobs]
     end = max(e for e in ends if e is not None) if all(ends) else polled_end
 
     calls = httpx.get(f"{sandbox_url}/_sandbox/calls", timeout=30).json()

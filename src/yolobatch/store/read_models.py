@@ -82,3 +82,119 @@ class ConfigReview:
     approved_at: str | None
     version: int  # 1 as derived (or given) and approved; each revision after approval adds one
     errors: list[str]  # why registration would refuse it; empty when valid
+
+
+@dataclass(frozen=True, slots=True)
+class StepProgress:
+    """A pipeline step's state as a batch's progress shows it."""
+
+    status: str
+    reason: str | None
+    error: str | None
+    result: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepDetail(StepProgress):
+    """A pipeline step's state with its timings, as a restaurant's detail shows it."""
+
+    started_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    """A registration call's state for people."""
+
+    status: str
+    attempts: int
+    generation: int
+    reason: str | None
+    error: str | None
+    warning: str | None  # the platform's `success: false` message, kept as a warning
+    started_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallDetail(CallState):
+    """A registration call with what was sent and answered (redacted)."""
+
+    request: dict[str, Any] | None
+    response: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """One restaurant of a batch's progress page with its steps (by number) and calls (by key)."""
+
+    job_id: str
+    restaurant_name: str
+    status: str
+    state: str  # failed / waiting / running / done: the dashboard's filters
+    error: str | None
+    started_at: str | None
+    finished_at: str | None
+    current_step: int | None
+    steps: dict[str, StepProgress]
+    sub_steps: dict[str, CallState]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressPage:
+    state: str | None  # the filter, or None for every restaurant
+    offset: int
+    limit: int | None
+    matching: int  # restaurants the filter matches, over every page
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    """A batch's counts (over all of it) and one page of its restaurants, like the original's `/progress`."""
+
+    batch_id: str
+    name: str
+    status: str
+    total: int
+    counts: dict[str, int]  # restaurants by job status
+    state_counts: dict[str, int]  # restaurants by the dashboard's filters
+    # Restaurants that completed with a platform answer `success: false` recorded as a warning.
+    with_warnings: int
+    created_at: str | None
+    started_at: str | None
+    page: ProgressPage
+    jobs: list[JobRow]
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    kind: str
+    actor: str
+    message: str
+    sub_step: str | None
+    at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    """Everything about one restaurant for people: steps, calls (redacted), choices, config, audit."""
+
+    job_id: str
+    batch_id: str
+    restaurant_name: str
+    input: dict[str, Any]
+    status: str
+    error: str | None
+    current_step: int | None
+    started_at: str | None
+    finished_at: str | None
+    steps: dict[str, StepDetail]
+    sub_steps: dict[str, CallDetail | None]  # every call of the plan, in plan order
+    extraction_warnings: list[str | None]
+    branding: dict[str, Any] | None
+    candidates: list[dict[str, Any]]
+    company: dict[str, Any] | None
+    config: dict[str, Any] | None
+    outputs: dict[str, Any]
+    events: list[EventView]

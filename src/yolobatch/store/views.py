@@ -27,7 +27,20 @@ from yolobatch.store.core import (
 )
 from yolobatch.store.outputs import OperatorOutputs
 from yolobatch.store.pipeline import PipelineData
-from yolobatch.store.read_models import JobProgress, JobSummary, RegistrationProgress
+from yolobatch.store.read_models import (
+    BatchProgress,
+    CallDetail,
+    CallState,
+    EventView,
+    JobDetail,
+    JobProgress,
+    JobRow,
+    JobSummary,
+    ProgressPage,
+    RegistrationProgress,
+    StepDetail,
+    StepProgress,
+)
 from yolobatch.store.tables import (
     Batch,
     Event,
@@ -46,7 +59,7 @@ class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads eve
         state: str | None = None,
         offset: int = 0,
         limit: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> BatchProgress:
         """Counts and per-restaurant step and call states, like the original's `/progress` endpoint.
 
         Counts cover the whole batch (aggregated in SQL); `jobs` holds one page of restaurants in input
@@ -88,8 +101,8 @@ class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads eve
             # Plain rows, not ORM objects: a page of 100 restaurants is 1 800 step and call rows.
             jobs = s.execute(page).all() if limit != 0 else []
             ids = [job.id for job in jobs]
-            steps: dict[str, dict[str, dict[str, Any]]] = {job_id: {} for job_id in ids}
-            by_job: dict[str, dict[str, dict[str, Any]]] = {job_id: {} for job_id in ids}
+            steps: dict[str, dict[str, StepProgress]] = {job_id: {} for job_id in ids}
+            by_job: dict[str, dict[str, CallState]] = {job_id: {} for job_id in ids}
             step_columns = (JobStep.job_id, JobStep.step, JobStep.status, JobStep.reason, JobStep.error)
             call_columns = (
                 SubStepRow.job_id,
@@ -107,49 +120,37 @@ class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads eve
                 for job_id, number, status, reason, error, result in s.execute(
                     select(*step_columns, JobStep.result).where(JobStep.job_id.in_(chunk))
                 ):
-                    steps[job_id][str(number)] = {
-                        "status": status,
-                        "reason": reason,
-                        "error": error,
-                        "result": result,
-                    }
+                    steps[job_id][str(number)] = StepProgress(status, reason, error, result)
                 for row in s.execute(select(*call_columns).where(SubStepRow.job_id.in_(chunk))):
                     by_job[row.job_id][row.key] = _call_view(row)
         total = sum(counts.values())
-        return {
-            "batch_id": batch.id,
-            "name": batch.name,
-            "status": batch_status(Counter(counts), started=batch.started_at is not None, total=total),
-            "total": total,
-            "counts": counts,
-            "state_counts": {name: state_counts.get(name, 0) for name in JOB_STATES},
-            # A platform answer `success: false` that was recorded as a warning, not a failure: the
-            # restaurant completed, but someone should look.
-            "with_warnings": with_warnings or 0,
-            "created_at": _iso(batch.created_at),
-            "started_at": _iso(batch.started_at),
-            "page": {
-                "state": state,
-                "offset": offset,
-                "limit": limit,
-                "matching": state_counts.get(state, 0) if state else total,
-            },
-            "jobs": [
-                {
-                    "job_id": job.id,
-                    "restaurant_name": job.restaurant_name,
-                    "status": job.status,
-                    "state": job.state,
-                    "error": job.error,
-                    "started_at": _iso(job.started_at),
-                    "finished_at": _iso(job.finished_at),
-                    "current_step": job.current_step,
-                    "steps": steps[job.id],
-                    "sub_steps": by_job[job.id],
-                }
+        return BatchProgress(
+            batch_id=batch.id,
+            name=batch.name,
+            status=batch_status(Counter(counts), started=batch.started_at is not None, total=total),
+            total=total,
+            counts=counts,
+            state_counts={name: state_counts.get(name, 0) for name in JOB_STATES},
+            with_warnings=with_warnings or 0,
+            created_at=_iso(batch.created_at),
+            started_at=_iso(batch.started_at),
+            page=ProgressPage(state, offset, limit, state_counts.get(state, 0) if state else total),
+            jobs=[
+                JobRow(
+                    job_id=job.id,
+                    restaurant_name=job.restaurant_name,
+                    status=job.status,
+                    state=job.state,
+                    error=job.error,
+                    started_at=_iso(job.started_at),
+                    finished_at=_iso(job.finished_at),
+                    current_step=job.current_step,
+                    steps=steps[job.id],
+                    sub_steps=by_job[job.id],
+                )
                 for job in jobs
             ],
-        }
+        )
 
     def events(
         self,
@@ -177,56 +178,44 @@ class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads eve
                 query = query.limit(limit)
             return list(s.scalars(query))
 
-    def job_detail(self, job_id: str, org_id: str) -> dict[str, Any]:
+    def job_detail(self, job_id: str, org_id: str) -> JobDetail:
         """Everything about one restaurant for people: steps, calls (redacted), choices, config, audit."""
         job = self.job(job_id, org_id)
         with self.session() as s:
             steps = {
-                str(row.step): {
-                    "status": row.status,
-                    "reason": row.reason,
-                    "error": row.error,
-                    "result": row.result,
-                    "started_at": _iso(row.started_at),
-                    "finished_at": _iso(row.finished_at),
-                }
+                str(row.step): StepDetail(
+                    row.status, row.reason, row.error, row.result, _iso(row.started_at), _iso(row.finished_at)
+                )
                 for row in s.scalars(select(JobStep).where(JobStep.job_id == job_id).order_by(JobStep.step))
             }
             sub_steps = {
-                row.key: _call_view(row) | {"request": row.request, "response": row.response}
+                row.key: CallDetail(**asdict(_call_view(row)), request=row.request, response=row.response)
                 for row in s.scalars(select(SubStepRow).where(SubStepRow.job_id == job_id))
             }
         extraction = self.extraction(job_id) or {}
-        return {
-            "job_id": job.id,
-            "batch_id": job.batch_id,
-            "restaurant_name": job.restaurant_name,
-            "input": job.input or {},
-            "status": job.status,
-            "error": job.error,
-            "current_step": job.current_step,
-            "started_at": _iso(job.started_at),
-            "finished_at": _iso(job.finished_at),
-            "steps": steps,
-            "sub_steps": {spec.key.value: sub_steps.get(spec.key.value) for spec in PLAN},
-            "extraction_warnings": [w.get("message") for w in extraction.get("warnings", [])],
-            "branding": extraction.get("branding"),
-            "candidates": self.candidates(job_id),
-            "company": self.company_details(job_id),
-            "config": self.config_review(job_id),
-            "outputs": asdict(self.job_outputs(job_id)),
-            "events": [
-                {
-                    "id": e.id,
-                    "kind": e.kind,
-                    "actor": e.actor,
-                    "message": e.message,
-                    "sub_step": e.sub_step,
-                    "at": _iso(e.created_at),
-                }
+        return JobDetail(
+            job_id=job.id,
+            batch_id=job.batch_id,
+            restaurant_name=job.restaurant_name,
+            input=job.input or {},
+            status=job.status,
+            error=job.error,
+            current_step=job.current_step,
+            started_at=_iso(job.started_at),
+            finished_at=_iso(job.finished_at),
+            steps=steps,
+            sub_steps={spec.key.value: sub_steps.get(spec.key.value) for spec in PLAN},
+            extraction_warnings=[w.get("message") for w in extraction.get("warnings", [])],
+            branding=extraction.get("branding"),
+            candidates=self.candidates(job_id),
+            company=self.company_details(job_id),
+            config=self.config_review(job_id),
+            outputs=asdict(self.job_outputs(job_id)),
+            events=[
+                EventView(e.id, e.kind, e.actor, e.message, e.sub_step, _iso(e.created_at))
                 for e in self.events(job_id=job_id)
             ],
-        }
+        )
 
     def job_summaries(self, batch_id: str) -> list[JobSummary]:
         """Every restaurant of the batch in input order, without its steps and calls (one light query)."""
@@ -343,15 +332,15 @@ def _fraction_done(status: str, steps: dict[int, str], calls: list[tuple[str, st
     return settled / max(1, len(pipeline) + len(calls))
 
 
-def _call_view(row: Any) -> dict[str, Any]:
+def _call_view(row: Any) -> CallState:
     """A registration call's state for people (a SubStepRow, or a row of its columns)."""
-    return {
-        "status": row.status,
-        "attempts": row.attempts,
-        "generation": row.generation,
-        "reason": row.reason,
-        "error": row.error,
-        "warning": row.warning,
-        "started_at": _iso(row.started_at),
-        "finished_at": _iso(row.finished_at),
-    }
+    return CallState(
+        status=row.status,
+        attempts=row.attempts,
+        generation=row.generation,
+        reason=row.reason,
+        error=row.error,
+        warning=row.warning,
+        started_at=_iso(row.started_at),
+        finished_at=_iso(row.finished_at),
+    )

@@ -5,12 +5,14 @@ Everything here is synchronous and reads the store; the routes call it through `
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES
 from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
+from yolobatch.store.read_models import BatchProgress, JobRow
 from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
@@ -28,25 +30,25 @@ def duration(started: str | None, finished: str | None) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def step6_summary(job: dict[str, Any]) -> tuple[int, int, int]:
+def step6_summary(job: JobRow) -> tuple[int, int, int]:
     """(settled registration calls, 12, calls answered `success: false` and kept as warnings)."""
-    subs = job["sub_steps"]
-    settled = sum(1 for s in subs.values() if s["status"] in SETTLED_SUB_STEP_STATUSES)
-    return settled, len(SUB_STEPS), sum(1 for s in subs.values() if s.get("warning"))
+    subs = job.sub_steps.values()
+    settled = sum(1 for s in subs if s.status in SETTLED_SUB_STEP_STATUSES)
+    return settled, len(SUB_STEPS), sum(1 for s in subs if s.warning)
 
 
-def grid(progress: dict[str, Any]) -> dict[str, Any]:
+def grid(progress: BatchProgress) -> dict[str, Any]:
     """One page of the batch grid, how many rows each filter shows, and where the page sits."""
-    rows = [{**job, "calls": step6_summary(job)} for job in progress["jobs"]]
-    counts = {"all": progress["total"], **progress["state_counts"]}
-    page = progress["page"]
-    size = page["limit"] or max(1, len(rows))
+    rows = [asdict(job) | {"calls": step6_summary(job)} for job in progress.jobs]
+    counts = {"all": progress.total, **progress.state_counts}
+    page = progress.page
+    size = page.limit or max(1, len(rows))
     pager = {
-        "number": page["offset"] // size + 1,
-        "pages": max(1, -(-page["matching"] // size)),
-        "first": page["offset"] + 1 if rows else 0,
-        "last": page["offset"] + len(rows),
-        "matching": page["matching"],
+        "number": page.offset // size + 1,
+        "pages": max(1, -(-page.matching // size)),
+        "first": page.offset + 1 if rows else 0,
+        "last": page.offset + len(rows),
+        "matching": page.matching,
     }
     return {"progress": progress, "rows": rows, "filter_counts": counts, "pager": pager}
 
@@ -58,14 +60,16 @@ def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
         {
             "number": int(n),
             "title": STEP_TITLES[int(n)],
-            **s,
-            "took": duration(s["started_at"], s["finished_at"]),
+            **asdict(s),
+            "took": duration(s.started_at, s.finished_at),
         }
-        for n, s in sorted(detail["steps"].items())
+        for n, s in sorted(detail.steps.items())
     ]
     calls = [
-        {"key": key, **sub, "took": duration(sub.get("started_at"), sub.get("finished_at"))}
-        for key, sub in ((k, v or {}) for k, v in detail["sub_steps"].items())
+        {"key": key, **asdict(sub), "took": duration(sub.started_at, sub.finished_at)}
+        if sub
+        else {"key": key, "took": ""}  # not created yet (a pipeline restaurant before step 6)
+        for key, sub in detail.sub_steps.items()
     ]
     failed_steps = [
         {"number": s["number"], "name": STEP_KEYS[s["number"]]}
