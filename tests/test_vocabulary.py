@@ -43,3 +43,24 @@ def test_every_call_has_its_endpoint_and_labels() -> None:
     assert len({spec.endpoint for spec in PLAN}) == len(PLAN)
     assert all(spec.endpoint.startswith("/api/") and spec.label for spec in PLAN)
     assert all(0 < len(spec.short) <= 4 for spec in PLAN)  # the CLI's live view fits 80 columns
+
+
+def test_a_call_of_the_plan_is_known_everywhere_it_must_be() -> None:
+    """A 13th call is one PLAN entry plus its own code: these per-call tables and both contracts' request
+    builders must cover exactly the plan's calls, so one forgotten is a failure here, never a silent gap."""
+    from yolobatch.integrations.registration.conformance import REQUIRED_FIELDS, synthetic_restaurant
+    from yolobatch.integrations.registration.original_payloads import build_original_request
+    from yolobatch.integrations.registration.payloads import CONTEXT_FIELDS, ENDPOINTS, build_request
+    from yolobatch.integrations.registration.port import SERVICE_LIMIT_SECONDS, call_timeout
+
+    keys = {spec.key for spec in PLAN}
+    assert set(REQUIRED_FIELDS) == set(ENDPOINTS) == set(SERVICE_LIMIT_SECONDS) == keys
+    assert set(CONTEXT_FIELDS) <= keys
+    config, menu = synthetic_restaurant("RES1", "MENU1")
+    context = {name: "x" for names in CONTEXT_FIELDS.values() for name in names} | {"filePaths": ["a.js"]}
+    for spec in PLAN:
+        ours = build_request(spec.key, "RES1", config, menu, context)
+        theirs = build_original_request(spec.key, config, context)
+        assert ours.path == ENDPOINTS[spec.key].replace("{menu_id}", str(config.menu.selected_menu_id))
+        assert theirs.path == spec.endpoint.replace("{menu_id}", "MENU1")
+        assert call_timeout(spec.key) > (spec.service_limit_seconds or 0)

@@ -41,7 +41,9 @@ class SubStepSpec:
     needs: tuple[SubStep, ...]
     call_class: CallClass
     nominal_seconds: float  # the original system's observed duration of the call
-    limit_seconds: float  # per-call timeout before scaling
+    # The original service's own limit for the call (None: it has none); our timeout is a margin over it
+    # (integrations/registration/port.py `call_timeout`), so the service gives up and answers first.
+    service_limit_seconds: float | None
     endpoint: str  # the platform's path for it ({menu_id}: the menu the images belong to)
     label: str  # the dashboard grid's column heading
     short: str  # the CLI live view's column heading (at most 4 characters)
@@ -52,10 +54,10 @@ A, P = CallClass.ACCOUNTS, CallClass.PLATFORM
 R = "/api/registration/"
 # Order is topological: the workflow creates one task per sub-step in this order.
 PLAN: tuple[SubStepSpec, ...] = (
-    SubStepSpec(S.CLOUDWAITRESS_ACCOUNT, (), A, 6, 60, R + "register-account", "Account", "acct"),
+    SubStepSpec(S.CLOUDWAITRESS_ACCOUNT, (), A, 6, None, R + "register-account", "Account", "acct"),
     SubStepSpec(S.CODE_GENERATION, (), P, 47, 120, R + "generate-code-injections", "Code", "code"),
     SubStepSpec(S.CREATE_ONBOARDING_USER, (), P, 37, 120, R + "create-onboarding-user", "Onb. user", "user"),
-    SubStepSpec(S.UPLOAD_IMAGES, (), P, 2.5, 120, "/api/menus/{menu_id}/upload-images", "Images", "img"),
+    SubStepSpec(S.UPLOAD_IMAGES, (), P, 2.5, None, "/api/menus/{menu_id}/upload-images", "Images", "img"),
     SubStepSpec(
         S.RESTAURANT_REGISTRATION,
         (S.CLOUDWAITRESS_ACCOUNT,),
@@ -71,7 +73,7 @@ PLAN: tuple[SubStepSpec, ...] = (
         (S.RESTAURANT_REGISTRATION, S.CODE_GENERATION),
         P,
         200,
-        300,
+        240,
         R + "configure-website",
         "Website",
         "web",
@@ -94,7 +96,7 @@ PLAN: tuple[SubStepSpec, ...] = (
         (S.RESTAURANT_REGISTRATION, S.UPLOAD_IMAGES),
         P,
         88,
-        180,
+        120,
         R + "import-menu-direct",
         "Menu",
         "menu",
@@ -104,7 +106,7 @@ PLAN: tuple[SubStepSpec, ...] = (
         (S.RESTAURANT_REGISTRATION, S.CREATE_ONBOARDING_USER, S.PAYMENT_CONFIG, S.WEBSITE_CONFIG),
         P,
         34,
-        120,
+        None,
         R + "update-onboarding-record",
         "Sync user",
         "sync",

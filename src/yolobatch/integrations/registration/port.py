@@ -14,7 +14,7 @@ import httpx
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.org_platform import PLATFORM_CONTRACTS, ContractName
-from yolobatch.domain.plan import SubStep
+from yolobatch.domain.plan import PLAN, SubStep
 from yolobatch.integrations.registration.client import CallFailed, CallResult, RegistrationClient
 from yolobatch.integrations.registration.original_payloads import build_original_request, platform_ids
 from yolobatch.integrations.registration.payloads import Request, build_request
@@ -23,21 +23,8 @@ S = SubStep
 Verification = Literal["done", "not_done", "unknown"]
 CONTRACTS = PLATFORM_CONTRACTS
 
-# The original service's own per-script limits; None: no limit of its own.
-SERVICE_LIMIT_SECONDS: dict[SubStep, float | None] = {
-    S.CLOUDWAITRESS_ACCOUNT: None,
-    S.CODE_GENERATION: 120,
-    S.CREATE_ONBOARDING_USER: 120,
-    S.UPLOAD_IMAGES: None,
-    S.RESTAURANT_REGISTRATION: 180,
-    S.WEBSITE_CONFIG: 240,
-    S.SERVICES_CONFIG: 180,
-    S.PAYMENT_CONFIG: 180,
-    S.MENU_IMPORT: 120,
-    S.SYNC_ONBOARDING_USER: None,
-    S.OPTION_SETS: 3600,
-    S.ITEM_TAGS: 3600,
-}
+# The original service's own per-script limits (the plan's table); None: no limit of its own.
+SERVICE_LIMIT_SECONDS: dict[SubStep, float | None] = {spec.key: spec.service_limit_seconds for spec in PLAN}
 # Calls without a script limit are plain API work (observed 2.5-34 s, §4.4).
 UNLIMITED_CALL_SECONDS = 120.0
 MARGIN_FACTOR = 1.25
