@@ -63,6 +63,14 @@ class Service:
             self.cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 @dataclass
 class Latencies:
     samples: dict[str, list[float]] = field(default_factory=dict)
@@ -77,7 +85,7 @@ class Latencies:
             out[name] = {
                 "n": len(ordered),
                 "p50_ms": round(1000 * statistics.median(ordered), 1),
-                "p95_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+                "p95_ms": round(1000 * percentile(ordered, 0.95), 1),
                 "max_ms": round(1000 * ordered[-1], 1),
             }
         return out
@@ -228,7 +236,7 @@ async def _drive(
                 raise TimeoutError(f"batch not finished after {timeout} s: {counts}")
             await asyncio.sleep(SAMPLE_EVERY)
     progress = store.batch_progress(batch_id, limit=0)
-    wall = _last_finish(store, batch_id) - started
+    wall = last_finish(store, batch_id) - started
     for service in services:
         service.sample()
     sub_steps = restaurants * SUB_STEPS_PER_RESTAURANT
@@ -247,7 +255,7 @@ async def _drive(
     }
 
 
-def _last_finish(store: Any, batch_id: str) -> float:
+def last_finish(store: Any, batch_id: str) -> float:
     from datetime import UTC
 
     from sqlalchemy import func, select
