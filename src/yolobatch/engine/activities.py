@@ -135,8 +135,10 @@ class RegistrationActivities:
         info = activity.info()
         key = SubStep(inp.sub_step)
         started_at = utcnow()
-        # One hop to a store thread for both reads: each hop costs a thread wake-up and an event-loop wake-up.
-        registration, own = await asyncio.to_thread(self._load, inp.job_id, key)
+        # One query on one hop to a store thread (each hop wakes a thread and the event loop).
+        registration, own = await asyncio.to_thread(
+            self._store.call_facts, inp.job_id, with_menu=key in SENDS_MENU
+        )
         port, service_key = self._port(registration, own, key, inp.timeout_seconds)
         log_context = {"batch_id": registration.batch_id, "job_id": inp.job_id, "sub_step": key.value}
 
@@ -233,10 +235,6 @@ class RegistrationActivities:
             # Done on the platform, but its result could not be read back: retrying the read is safe.
             error = ApplicationError(f"{key} was done; reading its result failed: {failure.message}")
             raise logged(error, **log_context) from None
-
-    def _load(self, job_id: str, key: SubStep) -> tuple[Registration, OrgPlatform | None]:
-        registration = self._store.registration(job_id, with_menu=key in SENDS_MENU)
-        return registration, self._store.org_platform(registration.org_id)
 
     def _port(
         self, registration: Registration, own: OrgPlatform | None, key: SubStep, timeout: float
