@@ -121,6 +121,7 @@ async def _wait_for_poller(client: Client, queue: str, timeout: float = 60) -> N
 async def _histories(client: Client, workflow_ids: list[str], activity_type: str) -> dict[str, Any]:
     """Schedule-to-start latencies of `activity_type` and history sizes, from the workflows' histories."""
     latencies: list[float] = []
+    runs: list[float] = []  # started -> completed: how long a worker took over an activity
     sizes: list[int] = []
     events: list[int] = []
     gate = asyncio.Semaphore(16)
@@ -129,6 +130,7 @@ async def _histories(client: Client, workflow_ids: list[str], activity_type: str
         async with gate:
             history = await client.get_workflow_handle(workflow_id).fetch_history()
         scheduled: dict[int, float] = {}
+        started: dict[int, float] = {}
         sizes.append(sum(e.ByteSize() for e in history.events))
         events.append(len(history.events))
         for e in history.events:
@@ -139,11 +141,18 @@ async def _histories(client: Client, workflow_ids: list[str], activity_type: str
                 at = scheduled.get(e.activity_task_started_event_attributes.scheduled_event_id)
                 if at is not None:
                     latencies.append(e.event_time.ToNanoseconds() / 1e9 - at)
+                    started[e.event_id] = e.event_time.ToNanoseconds() / 1e9
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                at = started.get(e.activity_task_completed_event_attributes.started_event_id)
+                if at is not None:
+                    runs.append(e.event_time.ToNanoseconds() / 1e9 - at)
 
     await asyncio.gather(*(one(w) for w in workflow_ids))
     return {
         "schedule_to_start_p50_ms": round(1000 * percentile(latencies, 0.5), 1),
         "schedule_to_start_p95_ms": round(1000 * percentile(latencies, 0.95), 1),
+        "start_to_close_p50_ms": round(1000 * percentile(runs, 0.5), 1),
+        "start_to_close_p95_ms": round(1000 * percentile(runs, 0.95), 1),
         "calls_measured": len(latencies),
         "history_kb_per_restaurant": round(sum(sizes) / len(sizes) / 1024, 1),
         "history_events_per_restaurant": round(sum(events) / len(events), 1),
@@ -295,6 +304,8 @@ ROWS = [
     ("total CPU per sub-step (ms)", "cpu_ms_per_substep", "{:.2f}"),
     ("schedule-to-start p50 (ms)", "schedule_to_start_p50_ms", "{:.1f}"),
     ("schedule-to-start p95 (ms)", "schedule_to_start_p95_ms", "{:.1f}"),
+    ("start-to-close p50 (ms)", "start_to_close_p50_ms", "{:.1f}"),
+    ("start-to-close p95 (ms)", "start_to_close_p95_ms", "{:.1f}"),
     ("sub-steps per second", "substeps_per_s", "{:.1f}"),
     ("wall time (s)", "wall_s", "{:.1f}"),
     ("history per restaurant (KB)", "history_kb_per_restaurant", "{:.1f}"),
