@@ -11,7 +11,7 @@ progress endpoint and a dashboard grid page over HTTP, timing each request. It p
 * peak memory (VmHWM) of every process, and the database and Temporal history sizes;
 * p50 / p95 / max latency of each endpoint during the run.
 
-    python -m benchmarks.scale [--restaurants 1000 10000] [--workers 1] [--cap 64]
+    python -m benchmarks.scale [--n 10000] [--workers 1] [--cap 64]
                                [--database-url postgresql+psycopg://...] [--json]
 """
 
@@ -297,7 +297,9 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.splitlines()[0])
-    parser.add_argument("--restaurants", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument(
+        "--restaurants", "--n", type=int, nargs="+", default=[10000], help="batch sizes, one run each (10000)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="`yolobatch worker` processes (1)")
     parser.add_argument("--cap", type=int, default=64, help="global platform-call cap (64)")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file per size)")

@@ -207,7 +207,7 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
 @router.get("/registration-batches/{batch_id}/progress", response_model=None)
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> Response:
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant).
-    For a batch of 1 000 restaurants or more it may be up to 2 seconds old (`api/original_progress.py`)."""
+    For a batch of 1 000 restaurants or more it may be up to 5 seconds old (`api/original_progress.py`)."""
 
     async def read() -> RegistrationProgress:
         return await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
