@@ -99,7 +99,7 @@ def test_the_capped_scenario_is_bound_by_the_cap_and_the_simulation_frees_slots_
 def test_overhead_benchmark_compares_yolobatch_with_bare_temporal(capsys) -> None:
     overhead.main(["--restaurants", "3", "--json"])
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
-    for side in ("bare", "yolobatch"):
+    for side in ("bare", "bare_own_queue", "yolobatch"):
         numbers = report[side]
         assert numbers["calls_measured"] == 3 * 12, side  # every call's schedule-to-start was found
         assert numbers["worker_cpu_ms_per_substep"] > 0 and numbers["server_cpu_ms_per_substep"] > 0, side
