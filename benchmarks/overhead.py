@@ -229,7 +229,7 @@ async def measure_yolobatch(
 ) -> dict[str, Any]:
     from cryptography.fernet import Fernet
 
-    from yolobatch.bench import ORG, batch_of, sandbox_process
+    from yolobatch.devtools.bench import ORG, batch_of, sandbox_process
     from yolobatch.engine.contracts import Queues, Tuning, onboarding_workflow_id
     from yolobatch.service.control import start_batch
     from yolobatch.store.crypto import SecretBox

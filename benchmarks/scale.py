@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from yolobatch.bench import ORG, batch_of, sandbox_process
+from yolobatch.devtools.bench import ORG, batch_of, sandbox_process
 
 SUB_STEPS_PER_RESTAURANT = 12
 WORKER_NICE = 10

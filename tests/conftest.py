@@ -15,7 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from yolobatch.demo import demo_batch
+from yolobatch.devtools.demo import demo_batch
 from yolobatch.domain.batch_input import BatchInput, parse_batch
 from yolobatch.engine.devserver import DevServer, free_port, start_dev_server
 from yolobatch.settings import Settings
@@ -48,8 +48,8 @@ async def dev_server(tmp_root: Path) -> AsyncIterator[DevServer]:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator:
-    from yolobatch.sandbox.server import start_in_thread
-    from yolobatch.sandbox.settings import SandboxSettings
+    from yolobatch.devtools.sandbox.server import start_in_thread
+    from yolobatch.devtools.sandbox.settings import SandboxSettings
 
     world = start_in_thread(SandboxSettings(time_scale=SANDBOX_SCALE, jitter=0.1))
     yield world

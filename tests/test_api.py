@@ -21,7 +21,7 @@ from tests.conftest import POSTGRES_URL, SECRET_KEY, batch_of, make_store, setti
 from tests.engine_helpers import all_settled, fault, sub_step_is, wait_until, worker
 from tests.web_helpers import login_csrf, open_session
 from yolobatch.cli import sandbox_settings
-from yolobatch.demo import demo_batch, demo_pipeline_batch
+from yolobatch.devtools.demo import demo_batch, demo_pipeline_batch
 from yolobatch.domain.batch_input import RestaurantInput
 from yolobatch.domain.plan import PLAN
 from yolobatch.engine.contracts import starter_workflow_id

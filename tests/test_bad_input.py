@@ -41,7 +41,8 @@ from tests.conftest import ENGINE_SCALE, SECRET_KEY, asgi_client, batch_of, make
 from tests.engine_helpers import wait_until, worker
 from tests.xlsx_files import workbook
 from yolobatch.cli import sandbox_settings
-from yolobatch.demo import demo_batch
+from yolobatch.devtools.demo import demo_batch
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 from yolobatch.domain.batch_input import MAX_RESTAURANTS, MAX_UPLOAD_BYTES
 from yolobatch.domain.company import SearchTerms
 from yolobatch.domain.config import RegistrationConfig
@@ -54,7 +55,6 @@ from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract
 from yolobatch.integrations.registration.client import RegistrationClient
 from yolobatch.integrations.registration.payloads import build_request
 from yolobatch.integrations.registry import CompaniesHouseRegistry, NzbnRegistry, RegistryError
-from yolobatch.sandbox.settings import SandboxSettings
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store
 

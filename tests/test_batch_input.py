@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from yolobatch.demo import demo_batch
+from yolobatch.devtools.demo import demo_batch
 from yolobatch.domain.batch_input import BatchInputError, parse_batch, parse_csv_batch
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

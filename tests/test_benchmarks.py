@@ -11,7 +11,7 @@ from benchmarks.large_page import LARGE_ID
 from temporalio.client import Client
 
 from tests.conftest import SECRET_KEY
-from yolobatch import bench as makespan
+from yolobatch.devtools import bench as makespan
 
 KEYS = {
     "restaurants",

@@ -14,7 +14,9 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from yolobatch.demo import demo_batch
+from yolobatch.devtools.demo import demo_batch
+from yolobatch.devtools.sandbox import RunningSandbox, SandboxSettings, start_in_thread
+from yolobatch.devtools.sandbox.store_page_html import page_kind
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.integrations.extraction import (
     ExtractionError,
@@ -30,8 +32,6 @@ from yolobatch.integrations.extraction import (
 )
 from yolobatch.integrations.extraction.cleaning import squash
 from yolobatch.integrations.extraction.palette import distance, parse_hex
-from yolobatch.sandbox import RunningSandbox, SandboxSettings, start_in_thread
-from yolobatch.sandbox.store_page_html import page_kind
 
 DEMO = demo_batch()["restaurants"]
 SLUGS = [r["menu"]["id"].removeprefix("menu-") for r in DEMO]

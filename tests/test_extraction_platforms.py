@@ -18,7 +18,8 @@ import httpx
 import pytest
 from benchmarks.extraction import CORPUS, extract_page
 
-from yolobatch.demo import demo_batch
+from yolobatch.devtools.demo import demo_batch
+from yolobatch.devtools.sandbox import RunningSandbox, SandboxSettings, start_in_thread
 from yolobatch.domain.extraction import ExtractionResult
 from yolobatch.integrations.extraction import UrlGuard, extract_from_html, extract_store
 from yolobatch.integrations.extraction.builder import RawCategory, RawItem, RawMenu, build_menu
@@ -27,7 +28,6 @@ from yolobatch.integrations.extraction.platforms.ubereats import (
     fetch_item_options,
     option_groups,
 )
-from yolobatch.sandbox import RunningSandbox, SandboxSettings, start_in_thread
 
 DEMO = demo_batch()["restaurants"]
 SLUGS = [r["menu"]["id"].removeprefix("menu-") for r in DEMO]

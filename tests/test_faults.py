@@ -42,13 +42,13 @@ from tests.engine_helpers import (
     worker,
 )
 from yolobatch.cli import sandbox_settings
-from yolobatch.demo import demo_pipeline_batch
+from yolobatch.devtools.demo import demo_pipeline_batch
+from yolobatch.devtools.sandbox.server import RunningSandbox, start_in_thread
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 from yolobatch.domain.batch_input import BatchInput, parse_batch
 from yolobatch.domain.plan import SPECS, SubStep
 from yolobatch.engine.devserver import free_port, start_dev_server
 from yolobatch.engine.reconcile import reconcile
-from yolobatch.sandbox.server import RunningSandbox, start_in_thread
-from yolobatch.sandbox.settings import SandboxSettings
 from yolobatch.service.control import decide
 from yolobatch.settings import Settings
 from yolobatch.store.repository import Store

@@ -21,7 +21,9 @@ from tests.engine_helpers import all_settled, state, wait_until
 from tests.test_api import api  # noqa: F401 - the fixture, reused
 from tests.test_platform_adapters import KEY, ORG, original, original_sandbox, seed  # noqa: F401
 from tests.web_helpers import open_session
-from yolobatch.demo import demo_batch
+from yolobatch.devtools.demo import demo_batch
+from yolobatch.devtools.sandbox.server import start_in_thread
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 from yolobatch.domain.outputs import OUTPUT_FIELDS
 from yolobatch.domain.plan import PLAN, SubStep
 from yolobatch.http.security import csrf_token
@@ -29,8 +31,6 @@ from yolobatch.integrations.registration.conformance import synthetic_restaurant
 from yolobatch.integrations.registration.outputs import outputs_from_response, outputs_from_status_read
 from yolobatch.integrations.registration.payloads import context_from_response
 from yolobatch.integrations.registration.port import make_adapter
-from yolobatch.sandbox.server import start_in_thread
-from yolobatch.sandbox.settings import SandboxSettings
 from yolobatch.service.outputs import neutralise
 
 PLANTED = "Planted-Owner-Secret-7Qx!"

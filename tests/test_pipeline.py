@@ -11,7 +11,7 @@ from temporalio.client import Client
 from tests.conftest import settings_for
 from tests.engine_helpers import all_settled, create, fault, launch, state, wait_until, worker
 from yolobatch.cli import sandbox_settings
-from yolobatch.demo import demo_pipeline_batch
+from yolobatch.devtools.demo import demo_pipeline_batch
 from yolobatch.domain.batch_input import parse_batch
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.service.control import DecisionRejected, approve_config, bulk_approve, choose_company, decide

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from yolobatch.devtools.sandbox.server import RunningSandbox, start_in_thread
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 from yolobatch.domain.config import RegistrationConfig
 from yolobatch.domain.derive import derive_config
 from yolobatch.domain.extraction import Branding, ExtractionResult
@@ -30,8 +32,6 @@ from yolobatch.integrations.registration.port import (
     call_timeout,
     make_adapter,
 )
-from yolobatch.sandbox.server import RunningSandbox, start_in_thread
-from yolobatch.sandbox.settings import SandboxSettings
 
 S = SubStep
 KEY = "sandbox-service-key"

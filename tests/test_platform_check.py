@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from yolobatch.devtools.sandbox.server import RunningSandbox, start_in_thread
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 from yolobatch.domain.plan import SubStep
 from yolobatch.engine.devserver import free_port
 from yolobatch.integrations.registration.conformance import check_platform
-from yolobatch.sandbox.server import RunningSandbox, start_in_thread
-from yolobatch.sandbox.settings import SandboxSettings
 
 KEY = "sandbox-service-key"
 YOLOBATCH = [sys.executable, "-m", "yolobatch"]

@@ -16,11 +16,11 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from starlette.routing import Match
 
+from yolobatch.devtools.sandbox.app import create_app
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 from yolobatch.domain.plan import PLAN, SubStep
 from yolobatch.integrations.registration.conformance import REQUIRED_FIELDS, synthetic_restaurant
 from yolobatch.integrations.registration.payloads import ENDPOINTS, build_request, context_from_response
-from yolobatch.sandbox.app import create_app
-from yolobatch.sandbox.settings import SandboxSettings
 
 DOC_PATH = Path(__file__).parents[1] / "docs" / "platform-contract.yaml"
 DOC: dict[str, Any] = yaml.safe_load(DOC_PATH.read_text())

@@ -34,13 +34,13 @@ from tests.engine_helpers import (
     wait_until,
     worker,
 )
+from yolobatch.devtools.sandbox.server import RunningSandbox, start_in_thread
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 from yolobatch.domain.batch_input import BatchInput
 from yolobatch.domain.plan import SubStep
 from yolobatch.domain.statuses import SubStepStatus
 from yolobatch.engine.devserver import free_port
 from yolobatch.integrations.registration.payloads import ENDPOINTS
-from yolobatch.sandbox.server import RunningSandbox, start_in_thread
-from yolobatch.sandbox.settings import SandboxSettings
 from yolobatch.service.control import DecisionRejected, decide
 from yolobatch.service.inbox import inbox
 from yolobatch.store.repository import Store

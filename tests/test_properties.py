@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FUZZ_BUDGET
-from yolobatch.demo import demo_batch
+from yolobatch.devtools.demo import demo_batch
 from yolobatch.domain.batch_input import (
     CSV_FACTS,
     BatchInput,

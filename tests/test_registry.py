@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from yolobatch.demo import NAMES, demo_restaurant
+from yolobatch.devtools.demo import NAMES, demo_restaurant
+from yolobatch.devtools.sandbox import RunningSandbox, SandboxSettings, start_in_thread
 from yolobatch.domain.company import (
     CompanyCandidate,
     Director,
@@ -29,7 +30,6 @@ from yolobatch.integrations.registry import (
     merge,
     rank,
 )
-from yolobatch.sandbox import RunningSandbox, SandboxSettings, start_in_thread
 
 KEY = "sandbox-registry-key"
 SECRET = "s3cr3t-registry-key-123"

@@ -64,7 +64,7 @@ async def test_pipeline_histories_replay(dev_server, world, store, tmp_path):
     import json
 
     from yolobatch.cli import sandbox_settings
-    from yolobatch.demo import demo_pipeline_batch
+    from yolobatch.devtools.demo import demo_pipeline_batch
     from yolobatch.domain.batch_input import parse_batch
     from yolobatch.engine.contracts import Approval, CompanyChoice
     from yolobatch.service.control import approve_config, choose_company

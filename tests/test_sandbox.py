@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from yolobatch.sandbox import RunningSandbox, SandboxSettings, create_app, start_in_thread
+from yolobatch.devtools.sandbox import RunningSandbox, SandboxSettings, create_app, start_in_thread
 
 ORG = "org-1"
 AUTH = {"X-Service-Key": "sandbox-service-key", "X-Organisation-ID": ORG}

@@ -83,7 +83,7 @@ def demo(
     Runs the whole pipeline in YOLO mode: unambiguous companies are auto-selected, one ambiguous company is
     chosen in the input (`companyNumber`), the rest get none; valid configs are approved automatically.
     """
-    from yolobatch.demo import demo_pipeline_batch
+    from yolobatch.devtools.demo import demo_pipeline_batch
 
     port = free_port()
     batch = parse_batch(json.dumps(demo_pipeline_batch(restaurants, f"http://127.0.0.1:{port}")))
@@ -140,8 +140,8 @@ async def _run_batch(
     with contextlib.ExitStack() as stack:
         world = None
         if sandbox_port is not None:
-            from yolobatch.sandbox.server import start_in_thread
-            from yolobatch.sandbox.settings import SandboxSettings
+            from yolobatch.devtools.sandbox.server import start_in_thread
+            from yolobatch.devtools.sandbox.settings import SandboxSettings
 
             world = start_in_thread(
                 SandboxSettings(

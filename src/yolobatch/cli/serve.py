@@ -30,7 +30,7 @@ def sandbox_settings(url: str) -> dict[str, Any]:
     """Settings that point every outside system at the sandbox running at `url`."""
     from pydantic import SecretStr
 
-    from yolobatch.sandbox.settings import SandboxSettings
+    from yolobatch.devtools.sandbox.settings import SandboxSettings
 
     key = SandboxSettings().registry_api_key
     host = urlsplit(url).netloc  # the sandbox may be mounted under a path (`up --sandbox`)
@@ -294,8 +294,8 @@ def api_app(settings: Settings, store, client, sandbox_url: str | None):
 
     app_ = create_app(AppContext(settings=settings, store=store, client=client, sandbox_url=sandbox_url))
     if sandbox_url:
-        from yolobatch.sandbox.app import create_app as create_sandbox
-        from yolobatch.sandbox.settings import SandboxSettings
+        from yolobatch.devtools.sandbox.app import create_app as create_sandbox
+        from yolobatch.devtools.sandbox.settings import SandboxSettings
 
         world = SandboxSettings(
             service_key=settings.registration_service_key.get_secret_value(),

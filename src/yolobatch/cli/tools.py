@@ -27,7 +27,7 @@ def bench(
 ) -> None:
     """Run the makespan benchmark: a batch against a local sandbox vs its lower bound and the original's
     phase-barrier schedule (needs nothing running; takes a few minutes)."""
-    from yolobatch import bench as harness
+    from yolobatch.devtools import bench as harness
 
     if scenario is not None and scenario not in harness.SCENARIOS:
         console.print(f"[red]Unknown scenario {scenario!r}: choose {', '.join(harness.SCENARIOS)}.[/]")
@@ -56,8 +56,8 @@ def sandbox_command(
     ] = "contract",
 ) -> None:
     """Serve the emulated platform API (registration endpoints, faults, /_sandbox/state)."""
-    from yolobatch.sandbox.server import serve
-    from yolobatch.sandbox.settings import SandboxSettings
+    from yolobatch.devtools.sandbox.server import serve
+    from yolobatch.devtools.sandbox.settings import SandboxSettings
 
     settings = SandboxSettings(
         time_scale=time_scale,

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yolobatch.sandbox.protocol import Reply, fail
+from yolobatch.devtools.sandbox.protocol import Reply, fail
 
 if TYPE_CHECKING:
-    from yolobatch.sandbox.state import World
+    from yolobatch.devtools.sandbox.state import World
 
 NOT_FOUND = "Restaurant not found"
 

@@ -9,8 +9,8 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
-from yolobatch.sandbox.app import create_app
-from yolobatch.sandbox.settings import SandboxSettings
+from yolobatch.devtools.sandbox.app import create_app
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 
 # Requests hung by a `timeout` fault must not hold up shutdown for `hang_seconds`.
 GRACEFUL_SHUTDOWN_SECONDS = 2

@@ -6,9 +6,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from yolobatch.sandbox.catalog import ADMIN_URL, CDN_URL, NOMINAL_SECONDS
-from yolobatch.sandbox.protocol import NOT_REGISTERED, Call, Handler, Reply, fail, ok
-from yolobatch.sandbox.state import ACCOUNT_ENDPOINT, PlatformRestaurant, RestaurantRecord
+from yolobatch.devtools.sandbox.catalog import ADMIN_URL, CDN_URL, NOMINAL_SECONDS
+from yolobatch.devtools.sandbox.protocol import NOT_REGISTERED, Call, Handler, Reply, fail, ok
+from yolobatch.devtools.sandbox.state import ACCOUNT_ENDPOINT, PlatformRestaurant, RestaurantRecord
 
 WEBSITE_CONFIG_KEYS = (
     "headerConfig",

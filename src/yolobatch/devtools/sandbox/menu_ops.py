@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from yolobatch.sandbox.catalog import (
+from yolobatch.devtools.sandbox.catalog import (
     CDN_URL,
     IMAGE_UPLOAD_SECONDS,
     NOMINAL_SECONDS,
     OPTION_SET_SECONDS,
     TAGGED_ITEM_SECONDS,
 )
-from yolobatch.sandbox.menu_model import PRESET_TAGS, ImportedMenu, parse_menu, preset_for
-from yolobatch.sandbox.protocol import NOT_REGISTERED, Call, Handler, Reply, fail, ok
-from yolobatch.sandbox.state import RestaurantRecord, UploadBatch, World
+from yolobatch.devtools.sandbox.menu_model import PRESET_TAGS, ImportedMenu, parse_menu, preset_for
+from yolobatch.devtools.sandbox.protocol import NOT_REGISTERED, Call, Handler, Reply, fail, ok
+from yolobatch.devtools.sandbox.state import RestaurantRecord, UploadBatch, World
 
 NO_MENU = "No menu imported for this restaurant"
 

@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from yolobatch.sandbox import menu_ops, original, registration, registry_api, store_pages
-from yolobatch.sandbox.faults import FaultPlanRequest
-from yolobatch.sandbox.pipeline import handle_lookup, handle_operation, sandbox_of
-from yolobatch.sandbox.protocol import Handler, Reply, fail
-from yolobatch.sandbox.settings import SandboxSettings
-from yolobatch.sandbox.state import Sandbox, World
+from yolobatch.devtools.sandbox import menu_ops, original, registration, registry_api, store_pages
+from yolobatch.devtools.sandbox.faults import FaultPlanRequest
+from yolobatch.devtools.sandbox.pipeline import handle_lookup, handle_operation, sandbox_of
+from yolobatch.devtools.sandbox.protocol import Handler, Reply, fail
+from yolobatch.devtools.sandbox.settings import SandboxSettings
+from yolobatch.devtools.sandbox.state import Sandbox, World
 
 REGISTRATION_HANDLERS: dict[str, Handler] = {**registration.HANDLERS, **menu_ops.HANDLERS}
 

@@ -1,7 +1,7 @@
 """The sandbox's company register: companies behind the demo restaurants, shown as NZBN v5 and as
 Companies House would show them.
 
-Keyed to `yolobatch.demo.NAMES`: most restaurants have one clear company, registered at the demo
+Keyed to `yolobatch.devtools.demo.NAMES`: most restaurants have one clear company, registered at the demo
 restaurant's own address; "Pizza Palace CBD" and "Taco Loco" have several look-alikes, so a person must
 choose; "Golden Dragon Noodle House" has none. A few decoys make ranking matter.
 """
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from yolobatch.demo import NAMES, demo_restaurant
+from yolobatch.devtools.demo import NAMES, demo_restaurant
 
 # Query words that every registry search ignores.
 STOP_WORDS = frozenset({"LIMITED", "LTD", "THE", "NZ", "AND", "&"})

@@ -10,10 +10,12 @@ One run starts a Temporal dev server and a sandbox (no jitter), runs a batch of 
   durations, platform cap and account limit.
 
     yolobatch bench [--scenario small|medium|capped] [--json] [--time-scale X]
-    python -m benchmarks.makespan ...   (the same)
+    python -m yolobatch.devtools.bench ...   (the same)
+    python -m benchmarks.makespan ...        (the same, from a checkout)
 
-Durations are the ones the sandbox really sleeps for these menus (`yolobatch.sandbox.catalog` formulas,
-jitter 0); after the run they are checked against the sandbox's own call log.
+Durations are the ones the sandbox really sleeps for these menus (formulas in
+`yolobatch.devtools.sandbox.catalog`, jitter 0); after the run they are checked against the sandbox's own
+call log.
 """
 
 from __future__ import annotations
@@ -37,17 +39,17 @@ from typing import Any
 
 import httpx
 
-from yolobatch.demo import demo_batch
-from yolobatch.domain.batch_input import BatchInput, RestaurantInput, parse_batch
-from yolobatch.domain.plan import PLAN, SPECS, CallClass, SubStep
-from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
-from yolobatch.sandbox.catalog import (
+from yolobatch.devtools.demo import demo_batch
+from yolobatch.devtools.sandbox.catalog import (
     IMAGE_UPLOAD_SECONDS,
     NOMINAL_SECONDS,
     OPTION_SET_SECONDS,
     TAGGED_ITEM_SECONDS,
 )
-from yolobatch.sandbox.menu_model import preset_for
+from yolobatch.devtools.sandbox.menu_model import preset_for
+from yolobatch.domain.batch_input import BatchInput, RestaurantInput, parse_batch
+from yolobatch.domain.plan import PLAN, SPECS, CallClass, SubStep
+from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
 
 S = SubStep
 ACCOUNT_INTERVAL_SECONDS = 60.0  # the platform's account limit: 1 per 60 s (unscaled)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 
 if TYPE_CHECKING:
-    from yolobatch.sandbox.state import RestaurantRecord, World
+    from yolobatch.devtools.sandbox.state import RestaurantRecord, World
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from yolobatch.sandbox.protocol import Reply, fail
+from yolobatch.devtools.sandbox.protocol import Reply, fail
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

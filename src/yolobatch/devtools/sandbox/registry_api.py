@@ -17,11 +17,11 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from yolobatch.sandbox import registry_data as data
-from yolobatch.sandbox.catalog import REGISTRY_NOMINAL_SECONDS
-from yolobatch.sandbox.faults import Fault
-from yolobatch.sandbox.pipeline import sandbox_of, serve_scripted
-from yolobatch.sandbox.protocol import Reply
+from yolobatch.devtools.sandbox import registry_data as data
+from yolobatch.devtools.sandbox.catalog import REGISTRY_NOMINAL_SECONDS
+from yolobatch.devtools.sandbox.faults import Fault
+from yolobatch.devtools.sandbox.pipeline import sandbox_of, serve_scripted
+from yolobatch.devtools.sandbox.protocol import Reply
 
 NZBN_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 NZBN_MAX_PAGE_SIZE = 1000

@@ -9,11 +9,11 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from yolobatch.sandbox.calls import CallLog
-from yolobatch.sandbox.faults import FaultBook
-from yolobatch.sandbox.idempotency import IdempotencyStore
-from yolobatch.sandbox.menu_model import ImportedMenu
-from yolobatch.sandbox.settings import SandboxSettings
+from yolobatch.devtools.sandbox.calls import CallLog
+from yolobatch.devtools.sandbox.faults import FaultBook
+from yolobatch.devtools.sandbox.idempotency import IdempotencyStore
+from yolobatch.devtools.sandbox.menu_model import ImportedMenu
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 
 
 @dataclass

@@ -23,11 +23,11 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from PIL import Image, ImageDraw
 
-from yolobatch.demo import demo_batch
-from yolobatch.sandbox.faults import Fault
-from yolobatch.sandbox.pipeline import serve_scripted
-from yolobatch.sandbox.protocol import Reply, fail
-from yolobatch.sandbox.store_page_html import RENDERERS, page_kind, ubereats_item
+from yolobatch.devtools.demo import demo_batch
+from yolobatch.devtools.sandbox.faults import Fault
+from yolobatch.devtools.sandbox.pipeline import serve_scripted
+from yolobatch.devtools.sandbox.protocol import Reply, fail
+from yolobatch.devtools.sandbox.store_page_html import RENDERERS, page_kind, ubereats_item
 
 LOGO_SIZE = 200
 # Logos of these demo indexes sit on an opaque white square; the rest are transparent PNGs.

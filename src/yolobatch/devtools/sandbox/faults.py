@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from yolobatch.sandbox.catalog import OPERATIONS, REGISTRY_ENDPOINTS, STORE_PAGE_ENDPOINTS
-from yolobatch.sandbox.protocol import Reply, fail
-from yolobatch.sandbox.settings import SandboxSettings
+from yolobatch.devtools.sandbox.catalog import OPERATIONS, REGISTRY_ENDPOINTS, STORE_PAGE_ENDPOINTS
+from yolobatch.devtools.sandbox.protocol import Reply, fail
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 
 FaultKind = Literal["500", "503", "429", "400", "timeout", "success_false", "garbage"]
 

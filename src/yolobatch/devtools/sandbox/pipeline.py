@@ -12,13 +12,13 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from yolobatch.sandbox import idempotency
-from yolobatch.sandbox.calls import CallRecord
-from yolobatch.sandbox.catalog import NOMINAL_SECONDS
-from yolobatch.sandbox.faults import Fault, warning_reply
-from yolobatch.sandbox.original import complete_body
-from yolobatch.sandbox.protocol import Call, Handler, Reply, fail
-from yolobatch.sandbox.state import Sandbox, World
+from yolobatch.devtools.sandbox import idempotency
+from yolobatch.devtools.sandbox.calls import CallRecord
+from yolobatch.devtools.sandbox.catalog import NOMINAL_SECONDS
+from yolobatch.devtools.sandbox.faults import Fault, warning_reply
+from yolobatch.devtools.sandbox.original import complete_body
+from yolobatch.devtools.sandbox.protocol import Call, Handler, Reply, fail
+from yolobatch.devtools.sandbox.state import Sandbox, World
 
 logger = logging.getLogger(__name__)
 

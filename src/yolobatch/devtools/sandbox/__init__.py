@@ -4,8 +4,8 @@ Tests and demos point the orchestrator at it and then inspect `/_sandbox/state` 
 effect happened twice.
 """
 
-from yolobatch.sandbox.app import create_app
-from yolobatch.sandbox.server import RunningSandbox, serve, start_in_thread
-from yolobatch.sandbox.settings import SandboxSettings
+from yolobatch.devtools.sandbox.app import create_app
+from yolobatch.devtools.sandbox.server import RunningSandbox, serve, start_in_thread
+from yolobatch.devtools.sandbox.settings import SandboxSettings
 
 __all__ = ["RunningSandbox", "SandboxSettings", "create_app", "serve", "start_in_thread"]
