@@ -44,9 +44,6 @@ with workflow.unsafe.imports_passed_through():
     from yolobatch.integrations.registration.port import call_timeout
 
 PIPELINE_PATCH = "pipeline-steps-1-5"  # histories recorded before steps 1-5 existed replay without them
-# Read-model writes off the calls' critical path: the first record of a step-6 job is an ordinary activity,
-# and a call's success is recorded by `platform_call` itself instead of a local activity after it.
-FAST_RECORDS_PATCH = "records-off-critical-path"
 ACCOUNT_TURN_ALLOWANCE = 3600.0  # seconds (unscaled) an account call may wait for its turn
 MIN_CALL_TIMEOUT = 3.0  # seconds: below this, scaled timeouts would fail on a busy machine
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -91,14 +88,9 @@ class RestaurantOnboarding(PipelineMixin):
                 self._config = await self._pipeline()
                 await self._record(None, step=6, step_status="running", event_kind="step6_started")
                 await self._step_6()
-            elif workflow.patched(FAST_RECORDS_PATCH):
-                # A local activity holds back every command of its workflow task, here the first calls;
-                # an ordinary activity is scheduled together with them.
-                started = asyncio.ensure_future(self._record_step_6_started(local=False))
-                await self._step_6()
-                await started
             else:
-                await self._record_step_6_started(local=True)
+                # The job's start is recorded by whoever starts this workflow (`start_onboarding`), not
+                # here: an activity per restaurant cost a dispatch and a workflow task for one write.
                 await self._step_6()
         except asyncio.CancelledError:
             # Cancellation of the workflow: settle the read model, then let the cancellation through.
@@ -116,17 +108,6 @@ class RestaurantOnboarding(PipelineMixin):
             step_status="completed",
         )
         return JobStatus.COMPLETED
-
-    async def _record_step_6_started(self, *, local: bool) -> None:
-        await self._record(
-            None,
-            job_status=JobStatus.RUNNING,
-            event_kind="job_started",
-            event="Step 6 started",
-            step=6,
-            step_status="running",
-            local=local,
-        )
 
     async def _step_6(self) -> None:
         tasks: dict[SubStep, asyncio.Task[Outcome]] = {}
@@ -181,10 +162,8 @@ class RestaurantOnboarding(PipelineMixin):
                 if outcome is not None:
                     return outcome
                 continue
+            # `platform_call` recorded its own success, so dependents start at once.
             state.status, state.warning = SubStepStatus.COMPLETED, output.warning
-            if not workflow.patched(FAST_RECORDS_PATCH):
-                # Since the patch, `platform_call` records its own success, so dependents start at once.
-                await self._record(spec.key, status=SubStepStatus.COMPLETED, warning=output.warning)
             return Outcome(SubStepStatus.COMPLETED, output.context)
 
     async def _call(self, spec: SubStepSpec, generation: int, context: dict[str, Any]) -> CallOutput:
@@ -404,7 +383,6 @@ class RestaurantOnboarding(PipelineMixin):
         step_status: str | None = None,
         step_reason: str | None = None,
         step_result: dict[str, Any] | None = None,
-        local: bool = True,
     ) -> None:
         inp = self._inp
         generation = self._states[key].generation if key else 0
@@ -432,21 +410,12 @@ class RestaurantOnboarding(PipelineMixin):
             step_result=step_result,
             dedupe_key=f"{workflow.info().workflow_id}/{workflow.info().run_id}/{seq}/{kind}/{key or ''}",
         )
-        if local:
-            await workflow.execute_local_activity(
-                "record",
-                record,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=0),
-            )
-        else:
-            await workflow.execute_activity(
-                "record",
-                record,
-                task_queue=Queues(self._inp.queue_prefix).workflows,
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=0),
-            )
+        await workflow.execute_local_activity(
+            "record",
+            record,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=0),
+        )
 
 
 def _error_type(err: ActivityError) -> str | None:
