@@ -11,7 +11,7 @@ progress endpoint and a dashboard grid page over HTTP, timing each request. It p
 * peak memory (VmHWM) of every process, and the database and Temporal history sizes;
 * p50 / p95 / max latency of each endpoint during the run.
 
-    python -m benchmarks.scale [--restaurants 1000 10000] [--workers 1] [--cap 64]
+    python -m benchmarks.scale [--n 10000] [--workers 1] [--cap 64]
                                [--database-url postgresql+psycopg://...] [--json]
 """
 
@@ -63,6 +63,14 @@ class Service:
             self.cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 @dataclass
 class Latencies:
     samples: dict[str, list[float]] = field(default_factory=dict)
@@ -77,7 +85,7 @@ class Latencies:
             out[name] = {
                 "n": len(ordered),
                 "p50_ms": round(1000 * statistics.median(ordered), 1),
-                "p95_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+                "p95_ms": round(1000 * percentile(ordered, 0.95), 1),
                 "max_ms": round(1000 * ordered[-1], 1),
             }
         return out
@@ -228,7 +236,7 @@ async def _drive(
                 raise TimeoutError(f"batch not finished after {timeout} s: {counts}")
             await asyncio.sleep(SAMPLE_EVERY)
     progress = store.batch_progress(batch_id, limit=0)
-    wall = _last_finish(store, batch_id) - started
+    wall = last_finish(store, batch_id) - started
     for service in services:
         service.sample()
     sub_steps = restaurants * SUB_STEPS_PER_RESTAURANT
@@ -247,7 +255,7 @@ async def _drive(
     }
 
 
-def _last_finish(store: Any, batch_id: str) -> float:
+def last_finish(store: Any, batch_id: str) -> float:
     from datetime import UTC
 
     from sqlalchemy import func, select
@@ -289,7 +297,9 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.splitlines()[0])
-    parser.add_argument("--restaurants", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument(
+        "--restaurants", "--n", type=int, nargs="+", default=[10000], help="batch sizes, one run each (10000)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="`yolobatch worker` processes (1)")
     parser.add_argument("--cap", type=int, default=64, help="global platform-call cap (64)")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file per size)")

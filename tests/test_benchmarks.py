@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from benchmarks import extraction, scale
+from benchmarks import extraction, overhead, scale
 from benchmarks.large_page import LARGE_ID
 from temporalio.client import Client
 
@@ -81,6 +81,32 @@ async def test_scale_harness_end_to_end_with_real_processes() -> None:
     )
     assert result["database_mb"] > 0 and result["temporal_db_mb"] > 0
     print(scale.table([result]))
+
+
+def test_the_capped_scenario_is_bound_by_the_cap_and_the_simulation_frees_slots_at_the_call_end() -> None:
+    capped = makespan.SCENARIOS["capped"]
+    durations = [makespan.durations_for(r) for r in makespan.batch_of(capped.restaurants).restaurants]
+    bound = makespan.lower_bound(durations, capped.cap, capped.account_interval)
+    assert bound["lower_bound"] == bound["work_over_cap"] > 2 * bound["account_chain"]
+    # An asynchronous upload goes on after its call answered: holding the slot for it would cost time.
+    upload = makespan.S.UPLOAD_IMAGES
+    restaurant = next(d for d in durations if d.total[upload] > d.call[upload])
+    one = makespan.simulate([restaurant], 1, 60.0, makespan.graph_needs)
+    held = makespan.Durations(total=restaurant.total, call=restaurant.total)
+    assert one < makespan.simulate([held], 1, 60.0, makespan.graph_needs)
+
+
+def test_overhead_benchmark_compares_yolobatch_with_bare_temporal(capsys) -> None:
+    overhead.main(["--restaurants", "3", "--json"])
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    for side in ("bare", "bare_own_queue", "yolobatch"):
+        numbers = report[side]
+        assert numbers["calls_measured"] == 3 * 12, side  # every call's schedule-to-start was found
+        assert numbers["worker_cpu_ms_per_substep"] > 0 and numbers["server_cpu_ms_per_substep"] > 0, side
+        assert numbers["substeps_per_s"] > 0 and numbers["history_events_per_restaurant"] > 12 * 3, side
+    assert report["cpu_ratio"] == round(
+        report["yolobatch_cpu_ms_per_substep"] / report["bare_cpu_ms_per_substep"], 2
+    )
 
 
 def test_bench_command_refuses_an_unknown_scenario() -> None:

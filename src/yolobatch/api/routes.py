@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from yolobatch.api.event_feed import FeedCursor
+from yolobatch.api.original_progress import SnapshotCache
 from yolobatch.api.schemas import (
     ActionResult,
     BatchCreated,
@@ -37,11 +37,11 @@ from yolobatch.domain.batch_input import (
     parse_batch,
     parse_upload,
 )
-from yolobatch.domain.statuses import batch_status
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
 from yolobatch.http.security import current_actor, current_org
 from yolobatch.service import batches, configs, control
+from yolobatch.store.read_models import RegistrationProgress
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict
 
 router = APIRouter(prefix="/api", tags=["batches"])
@@ -59,6 +59,7 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
 # Paging and event ids bound what reaches SQL: a larger integer is an overflow error in the database driver.
 MAX_OFFSET = 2**31 - 1
 MAX_EVENT_ID = 2**63 - 1
+PROGRESS_SNAPSHOTS = SnapshotCache()  # per API process
 
 
 def _problems(exc: BatchInputError) -> JSONResponse:
@@ -206,46 +207,16 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
     return await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=actor)
 
 
-@router.get("/registration-batches/{batch_id}/progress")
-async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
-    """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
-    plus our detail under `detail`."""
-    progress = await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
-    restaurants = progress.jobs
-    total = len(restaurants)
-    counts = Counter(j.status for j in restaurants)
-    states = Counter(j.state for j in restaurants)
-    steps_waiting = sorted({j.step_requiring_action for j in restaurants if j.step_requiring_action})
-    return {
-        "success": True,
-        "batch": {
-            "id": batch_id,
-            "name": progress.name,
-            "status": batch_status(counts, started=progress.started, total=total),
-            "total_restaurants": total,
-            "completed_restaurants": counts.get("completed", 0),
-            # A step or call failed and waits for a retry, skip or mark done.
-            "failed_restaurants": states.get("failed", 0),
-            # Waiting for a person's choice (company, config review): not a failure.
-            "waiting_restaurants": states.get("waiting", 0),
-            "restaurants_with_warnings": sum(1 for j in restaurants if j.warnings),
-        },
-        "percentage": round(100 * sum(j.done for j in restaurants) / max(1, total), 1),
-        "step_requiring_action": steps_waiting[0] if steps_waiting else None,
-        "restaurants": [
-            {
-                "job_id": j.job_id,
-                "name": j.restaurant_name,
-                "status": j.status,
-                "state": j.state,
-                "current_step": j.current_step,
-                "step_requiring_action": j.step_requiring_action,
-                "error": j.error,
-                "warnings": j.warnings,
-            }
-            for j in restaurants
-        ],
-    }
+@router.get("/registration-batches/{batch_id}/progress", response_model=None)
+async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> Response:
+    """Progress in the original system's shape (status, percentage, step requiring action, per restaurant).
+    For a batch of 1 000 restaurants or more it may be up to 5 seconds old (`api/original_progress.py`)."""
+
+    async def read() -> RegistrationProgress:
+        return await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
+
+    body = await PROGRESS_SNAPSHOTS.get((id(ctx.store), org, batch_id), read)
+    return Response(body, media_type="application/json")
 
 
 jobs = APIRouter(prefix="/api/jobs", tags=["restaurants"])

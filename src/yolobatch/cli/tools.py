@@ -15,7 +15,11 @@ from yolobatch.settings import Settings
 
 def bench(
     scenario: Annotated[
-        str | None, typer.Option(help="small (10 restaurants, cap 8) or medium (50, cap 20); default both")
+        str | None,
+        typer.Option(
+            help="small (10 restaurants, cap 8), medium (50, cap 20) or capped (50, cap 8, an account every "
+            "20 s); default all"
+        ),
     ] = None,
     time_scale: Annotated[
         float, typer.Option(min=0.001, max=1, help="1 s of the platform = this many s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from yolobatch.domain.image_urls import UnsafeImageUrl
+from yolobatch.domain.org_platform import OrgPlatform
 from yolobatch.domain.plan import SPECS, CallClass, SubStep
 from yolobatch.domain.redaction import redact
 from yolobatch.domain.statuses import SubStepStatus
@@ -31,6 +32,7 @@ from yolobatch.integrations.registration.payloads import SENDS_MENU, context_fro
 from yolobatch.integrations.registration.port import ContractName, PlatformPort, call_timeout, make_adapter
 from yolobatch.logs import get_logger, mark_logged
 from yolobatch.store.repository import Registration, Store
+from yolobatch.store.tables import utcnow
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -39,6 +41,9 @@ HEARTBEAT_EVERY = 2.0  # seconds; the workflow's heartbeat timeout is 10 s
 # (at most this many times: an overloaded machine must not starve it) when later than that.
 LATE_START_TOLERANCE = 0.05
 LATE_START_RETRIES = 3
+# A call still under way after this long gets its `running` note (with the request) in the read model; a
+# quicker one is recorded once, at its outcome. Far below any real call (seconds), far above a local one.
+RUNNING_NOTE_AFTER = 0.25
 
 
 async def _with_heartbeats(work: Awaitable[T]) -> T:
@@ -55,6 +60,36 @@ async def _with_heartbeats(work: Awaitable[T]) -> T:
         return await work
     finally:
         beating.cancel()
+
+
+class RunningNote:
+    """The `running` write of a call, started only if the call lasts `after` seconds (see _platform_call)."""
+
+    def __init__(self, write: Callable[[], Awaitable[None]], after: float = RUNNING_NOTE_AFTER) -> None:
+        self._write = write
+        self._task: asyncio.Future[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(after, self._start)
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._write())
+            self._task.add_done_callback(lambda task: task.cancelled() or task.exception())  # if abandoned
+
+    async def written(self) -> None:
+        """Write it now if it has not been (an outcome other than success follows it), and wait for it."""
+        self._timer.cancel()
+        self._start()
+        assert self._task is not None
+        await self._task
+
+    async def settle(self) -> bool:
+        """The call succeeded: True when nothing was written (the success write must carry the request);
+        else waits for the write under way."""
+        self._timer.cancel()
+        if self._task is None:
+            return True
+        await self._task
+        return False
 
 
 class RegistrationActivities:
@@ -81,10 +116,12 @@ class RegistrationActivities:
     async def _platform_call(self, inp: CallInput) -> CallOutput:
         info = activity.info()
         key = SubStep(inp.sub_step)
-        registration = await asyncio.to_thread(
-            self._store.registration, inp.job_id, with_menu=key in SENDS_MENU
+        started_at = utcnow()
+        # One query on one hop to a store thread (each hop wakes a thread and the event loop).
+        registration, own = await asyncio.to_thread(
+            self._store.call_facts, inp.job_id, with_menu=key in SENDS_MENU
         )
-        port, service_key = await self._port(registration, key, inp.timeout_seconds)
+        port, service_key = self._port(registration, own, key, inp.timeout_seconds)
         log_context = {"batch_id": registration.batch_id, "job_id": inp.job_id, "sub_step": key.value}
 
         async def note(**fields: object) -> None:
@@ -105,11 +142,13 @@ class RegistrationActivities:
             # Retrying cannot help: the restaurant's data must change first (a person's retry re-reads it).
             await note(error=str(refused))
             raise logged(failed_error(str(refused)), **log_context) from None
-        # Written while the call is under way: the slot is held for the call, not for a database write.
-        # It lands before the outcome's note below, so the read model never goes backwards.
+        # `running` (with the request sent) is written only once the call has lasted RUNNING_NOTE_AFTER: a
+        # quicker call records its request and start with its outcome, in one write instead of two. Either
+        # way it is written while the call is under way (the slot is held for the call, not for a database
+        # write) and lands before the outcome's note, so the read model never goes backwards.
         secrets = [service_key, *registration.config.secrets()]
-        running = asyncio.ensure_future(note(request=redact(request.json, secrets)))
-        running.add_done_callback(lambda task: task.cancelled() or task.exception())  # retrieved if abandoned
+        redacted = redact(request.json, secrets)
+        running = RunningNote(lambda: note(request=redacted, started_at=started_at))
         # Stable across automatic retries and crashes; a person's explicit retry bumps the generation.
         idempotency_key = f"{inp.job_id}/{key.value}/{inp.generation}"
         poll_interval = max(0.05, inp.backoff_seconds / 2)
@@ -119,7 +158,7 @@ class RegistrationActivities:
                 await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
 
         async def failed_round(round_: int, failure: CallFailed) -> None:
-            await running
+            await running.written()
             await note(
                 error=f"attempt {info.attempt}.{round_}: {failure.message}",
                 response=failure.response if isinstance(failure.response, dict) else None,
@@ -143,15 +182,16 @@ class RegistrationActivities:
                     deadline=attempt_deadline(info),
                 )
             except ApplicationError as error:
-                await running
+                await running.written()
                 raise logged(error, **log_context) from None
-            await running
             if guarded.result is not None:
                 result, context = guarded.result, context_from_response(key, guarded.result.body)
             else:
                 result = CallResult(status_code=200, body={}, warning=VERIFIED_WARNING)
                 context = await self._recovered_context(port, key, registration, log_context)
-            await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
+            unwritten = await running.settle()
+            started = {"request": redacted, "started_at": started_at} if unwritten else {}
+            await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result, started)
             return CallOutput(context=context, warning=result.warning, replayed=False)
 
         await wait_turn()
@@ -161,8 +201,9 @@ class RegistrationActivities:
             await failed_round(1, failure)
             refusal = as_application_error(failure, inp.backoff_seconds, info.attempt)
             raise logged(refusal, **log_context) from None
-        await running
-        await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
+        unwritten = await running.settle()
+        started = {"request": redacted, "started_at": started_at} if unwritten else {}
+        await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result, started)
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )
@@ -177,11 +218,10 @@ class RegistrationActivities:
             error = ApplicationError(f"{key} was done; reading its result failed: {failure.message}")
             raise logged(error, **log_context) from None
 
-    async def _port(
-        self, registration: Registration, key: SubStep, timeout: float
+    def _port(
+        self, registration: Registration, own: OrgPlatform | None, key: SubStep, timeout: float
     ) -> tuple[PlatformPort, str]:
         """The organisation's own platform (URL, key, contract), else this process's default one."""
-        own = await asyncio.to_thread(self._store.org_platform, registration.org_id)
         url, service_key, contract = (
             (own.url, own.service_key, own.contract)
             if own
@@ -200,10 +240,16 @@ class RegistrationActivities:
         return port, service_key
 
     def _record_success(
-        self, registration: Registration, inp: CallInput, attempt: int, result: CallResult
+        self,
+        registration: Registration,
+        inp: CallInput,
+        attempt: int,
+        result: CallResult,
+        started: dict[str, Any],
     ) -> None:
         """The sub-step is completed: the workflow takes this result as it is (so it need not record it
-        itself, which would hold back the calls that were waiting for this one)."""
+        itself, which would hold back the calls that were waiting for this one). `started`: the request and
+        start time, when no `running` note wrote them."""
         key = inp.sub_step
         with self._store.transaction():
             self._store.record_sub_step(
@@ -216,6 +262,7 @@ class RegistrationActivities:
                 warning=result.warning,
                 reason=None,
                 error=None,
+                **started,
             )
             # In the same transaction: the outputs exist exactly when the sub-step reads completed.
             self._store.record_outputs(inp.job_id, outputs_from_response(SubStep(key), result.body))

@@ -102,3 +102,6 @@ async def start_onboarding(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes([SearchAttributePair(BATCH_ID, batch_id)]),
         )
+    if not pipeline:
+        # After the start, guarded: a job whose workflow already went further is not `pending` any more.
+        await asyncio.to_thread(store.mark_step_6_started, job_id)

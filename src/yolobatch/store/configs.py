@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from yolobatch.domain.config import RegistrationConfig, config_fields
 from yolobatch.domain.derive import copy_config, validate_config
 from yolobatch.domain.menu import Menu
+from yolobatch.domain.org_platform import OrgPlatform
 from yolobatch.store.batches import Batches
 from yolobatch.store.core import (
     ConfigFrozen,
@@ -17,6 +18,7 @@ from yolobatch.store.core import (
     Registration,
     _iso,
 )
+from yolobatch.store.org_platforms import KEY_FIELD
 from yolobatch.store.tables import (
     Event,
     Job,
@@ -24,6 +26,26 @@ from yolobatch.store.tables import (
     MenuRow,
     RegistrationConfigRow,
     utcnow,
+)
+from yolobatch.store.tables import OrgPlatform as OrgPlatformRow
+
+# Built once: building the statement cost as much as running it (a registration call's hot path).
+_CALL_FACTS = (
+    select(
+        Job.org_id,
+        Job.batch_id,
+        RegistrationConfigRow.public,
+        RegistrationConfigRow.secrets,
+        OrgPlatformRow.url,
+        OrgPlatformRow.contract,
+        OrgPlatformRow.service_key,
+    )
+    .join(RegistrationConfigRow, RegistrationConfigRow.job_id == Job.id)
+    .outerjoin(OrgPlatformRow, OrgPlatformRow.org_id == Job.org_id)
+    .where(Job.id == bindparam("job_id"))
+)
+_MENU_DATA = select(MenuRow.data).where(
+    MenuRow.job_id == bindparam("job_id"), MenuRow.id == bindparam("menu_id")
 )
 
 
@@ -202,12 +224,44 @@ class Configs(Batches):  # a config belongs to a job (Batches) and its edits are
                 raise NotFound(f"job {job_id} has no registration config")
             return self._wire(row)
 
-    def _wire(self, row: RegistrationConfigRow) -> dict[str, Any]:
+    def _wire(self, row: Any) -> dict[str, Any]:
+        """The config with its secrets in clear, from a row (or result row) with `public` and `secrets`."""
         wire = {k: dict(v) if isinstance(v, dict) else v for k, v in row.public.items()}
         for pointer, secret in self.box.open(row.secrets).items():
             section, field = pointer.split(".")
             wire[section][field] = secret
         return wire
+
+    def call_facts(self, job_id: str, *, with_menu: bool) -> tuple[Registration, OrgPlatform | None]:
+        """`registration()` and the job's organisation's own platform (`org_platform()`), for a registration
+        call: one SQL query (two with the menu) without ORM objects. Three or four ORM loads per call were
+        a seventh of a busy worker's CPU."""
+        with self.engine.connect() as connection:
+            row = connection.execute(_CALL_FACTS, {"job_id": job_id}).one_or_none()
+            if row is None:
+                raise NotFound(f"job {job_id} not found")
+            wire = self._wire(row)
+            menu_id = wire.get("menu", {}).get("selectedMenuId")
+            menu = None
+            if menu_id and with_menu:
+                menu = connection.execute(
+                    _MENU_DATA, {"job_id": job_id, "menu_id": menu_id}
+                ).scalar_one_or_none()
+        platform = (
+            OrgPlatform(
+                url=row.url, service_key=self.box.open(row.service_key)[KEY_FIELD], contract=row.contract
+            )
+            if row.url is not None
+            else None
+        )
+        registration = Registration(
+            job_id=job_id,
+            org_id=row.org_id,
+            batch_id=row.batch_id,
+            config=RegistrationConfig.model_validate(wire),
+            menu=Menu.model_validate(menu) if menu is not None else None,
+        )
+        return registration, platform
 
     def registration(self, job_id: str, *, with_menu: bool = True) -> Registration:
         """`with_menu=False` skips reading and validating the menu, for the calls that do not send it."""

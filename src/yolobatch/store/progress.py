@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -94,6 +94,32 @@ class Progress(StoreCore):
                     update(Job).where(Job.id == job_id).values(updated_at=now), execution_options=self._fast
                 )
             return bool(rowcount(result))
+
+    def mark_step_6_started(self, job_id: str) -> bool:
+        """A ready-config job's workflow was started: the job runs step 6. Only a job still `pending` moves
+        (a second start, or one after the workflow already went further, changes nothing); returns whether
+        it did. Written by whoever starts the workflow, so the workflow need not spend an activity on it."""
+        now = utcnow()
+        with self.transaction() as s:
+            moved = rowcount(
+                s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == JobStatus.PENDING)
+                    .values(
+                        status=JobStatus.RUNNING,
+                        started_at=func.coalesce(Job.started_at, now),
+                        updated_at=now,
+                    ),
+                    execution_options=self._fast,
+                )
+            )
+            if not moved:
+                return False
+            self.record_step(job_id, 6, "running")
+            org_id, batch_id = s.execute(select(Job.org_id, Job.batch_id).where(Job.id == job_id)).one()
+            started = f"{job_id}/step-6-started"
+            self.add_event(org_id, batch_id, job_id, "job_started", "Step 6 started", dedupe_key=started)
+        return True
 
     def record_job(self, job_id: str, status: str, error: str | None = None) -> None:
         now = utcnow()

@@ -88,21 +88,9 @@ class RestaurantOnboarding:
                 await self._record(StepChanged(6, "running", event=Event("step6_started")))
                 await self._step_6()
             else:
-                # An ordinary activity (not local), so the first calls are scheduled in the same workflow
-                # task instead of waiting behind it.
-                started = asyncio.ensure_future(
-                    self._record(
-                        JobChanged(
-                            JobStatus.RUNNING,
-                            event=Event("job_started", "Step 6 started"),
-                            step=6,
-                            step_status="running",
-                        ),
-                        local=False,
-                    )
-                )
+                # The job's start is recorded by whoever starts this workflow (`start_onboarding`), not
+                # here: an activity per restaurant cost a dispatch and a workflow task for one write.
                 await self._step_6()
-                await started
         except asyncio.CancelledError:
             # Cancellation of the workflow: settle the read model, then let the cancellation through.
             await self._settle_cancelled()
