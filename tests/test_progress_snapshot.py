@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 
 from tests.conftest import batch_of
 from yolobatch.api.original_progress import SnapshotCache, original_shape
@@ -54,7 +55,7 @@ def test_a_step_6_start_moves_only_a_pending_job_and_is_recorded_once(store) -> 
     assert not store.mark_step_6_started(pending)  # a second start (a retried starter page) adds nothing
     store.record_job(finished, "completed")
     assert not store.mark_step_6_started(finished)  # the workflow already went further
-    jobs = {job["job_id"]: job for job in store.batch_progress(batch_id)["jobs"]}
+    jobs = {job["job_id"]: job for job in asdict(store.batch_progress(batch_id))["jobs"]}
     assert jobs[pending]["status"] == "running" and jobs[pending]["steps"]["6"]["status"] == "running"
     assert jobs[finished]["status"] == "completed"
     with store.session() as s:
