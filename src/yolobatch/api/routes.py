@@ -19,15 +19,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.schemas import (
+    INPUT_PROBLEMS,
     ActionResult,
     BatchCreated,
     BatchList,
+    BatchProgress,
     CompanyAnswer,
     ConfigEdits,
     ConfigRevision,
     CreateBatch,
-    InputProblems,
     JobDetail,
+    OriginalProgress,
     Reason,
 )
 from yolobatch.domain.batch_input import (
@@ -40,6 +42,7 @@ from yolobatch.domain.batch_input import (
 from yolobatch.domain.statuses import batch_status
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
+from yolobatch.http.problems import ProblemItem, problem
 from yolobatch.http.security import current_actor, current_org
 from yolobatch.service import batches, configs, control
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict
@@ -49,7 +52,7 @@ Org = Annotated[str, Depends(current_org)]
 Actor = Annotated[str, Depends(current_actor)]  # the audit log's name for the caller
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
+PROBLEMS = {422: {"description": "bad input; nothing was created: `errors` lists every problem"}}
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     409: {"description": "the Idempotency-Key was already used for a different batch"},
@@ -59,9 +62,9 @@ MAX_OFFSET = 2**31 - 1
 MAX_EVENT_ID = 2**63 - 1
 
 
-def _problems(exc: BatchInputError) -> JSONResponse:
-    body = InputProblems(problems=exc.problems)
-    return JSONResponse(body.model_dump(), status_code=422)
+def _problems(exc: BatchInputError, instance: str) -> JSONResponse:
+    errors = [ProblemItem(detail=text) for text in exc.problems]
+    return problem(422, INPUT_PROBLEMS, instance=instance, errors=errors)
 
 
 async def _create(
@@ -103,7 +106,7 @@ async def create_batch(
         # for the loop.
         batch = await asyncio.to_thread(parse_batch, text)
     except BatchInputError as exc:
-        return _problems(exc)
+        return _problems(exc, "/api/batches")
     return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start, idempotency_key)
 
 
@@ -128,7 +131,7 @@ async def upload_batch(
         title = name or filename.rsplit(".", 1)[0]
         batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
-        return _problems(exc)
+        return _problems(exc, "/api/batches/upload")
     options = {"yolo": yolo, "auto_select": True}
     return await _create(ctx, org, actor, batch, options, start, idempotency_key)
 
@@ -150,7 +153,7 @@ async def list_batches(
     return BatchList(items=[asdict(item) for item in items], total=total, limit=limit, offset=offset)
 
 
-@router.get("/batches/{batch_id}")
+@router.get("/batches/{batch_id}", response_model=BatchProgress)
 async def get_batch(
     batch_id: str,
     org: Org,
@@ -203,7 +206,7 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
     return await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=actor)
 
 
-@router.get("/registration-batches/{batch_id}/progress")
+@router.get("/registration-batches/{batch_id}/progress", response_model=OriginalProgress)
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
     plus our detail under `detail`."""
@@ -371,7 +374,22 @@ async def cancel(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) ->
 events = APIRouter(prefix="/api", tags=["events"])
 
 
-@events.get("/events", response_class=StreamingResponse)
+EVENT_EXAMPLE = (
+    'id: 42\nevent: progress\ndata: {"id": 42, "kind": "sub_step", "batch_id": "0b8a…", "job_id": "5b0c…", '
+    '"sub_step": "menuImport", "actor": "engine", "message": "menuImport completed"}\n\n'
+)
+
+
+@events.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "an endless event stream; each event's data is one JSON object",
+            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": EVENT_EXAMPLE}},
+        }
+    },
+)
 async def event_stream(
     request: Request,
     org: Org,
