@@ -151,3 +151,8 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'yolobatch.db').resolve()}"
+
+    @property
+    def account_interval(self) -> float:
+        """Seconds between two account creations on the platform, as the workers pace them."""
+        return 60 / self.accounts_per_minute * self.time_scale

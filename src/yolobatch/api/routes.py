@@ -19,15 +19,18 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.original_progress import SnapshotCache
 from yolobatch.api.schemas import (
+    INPUT_PROBLEMS,
     ActionResult,
     BatchCreated,
     BatchList,
+    BatchProgress,
+    BatchSummaryView,
     CompanyAnswer,
     ConfigEdits,
     ConfigRevision,
     CreateBatch,
-    InputProblems,
     JobDetail,
+    OriginalProgress,
     Reason,
 )
 from yolobatch.domain.batch_input import (
@@ -39,6 +42,7 @@ from yolobatch.domain.batch_input import (
 )
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
+from yolobatch.http.problems import ProblemItem, problem
 from yolobatch.http.security import current_actor, current_org
 from yolobatch.service import batches, configs, control
 from yolobatch.store.read_models import RegistrationProgress
@@ -50,7 +54,7 @@ Actor = Annotated[str, Depends(current_actor)]  # the audit log's name for the c
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    422: {"model": InputProblems, "description": "bad input; nothing was created"}
+    422: {"description": "bad input; nothing was created: `errors` lists every problem"}
 }
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
@@ -62,9 +66,9 @@ MAX_EVENT_ID = 2**63 - 1
 PROGRESS_SNAPSHOTS = SnapshotCache()  # per API process
 
 
-def _problems(exc: BatchInputError) -> JSONResponse:
-    body = InputProblems(problems=exc.problems)
-    return JSONResponse(body.model_dump(), status_code=422)
+def _problems(exc: BatchInputError, instance: str) -> JSONResponse:
+    errors = [ProblemItem(detail=text) for text in exc.problems]
+    return problem(422, INPUT_PROBLEMS, instance=instance, errors=errors)
 
 
 async def _create(
@@ -106,7 +110,7 @@ async def create_batch(
         # for the loop.
         batch = await asyncio.to_thread(parse_batch, text)
     except BatchInputError as exc:
-        return _problems(exc)
+        return _problems(exc, "/api/batches")
     return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start, idempotency_key)
 
 
@@ -131,7 +135,7 @@ async def upload_batch(
         title = name or filename.rsplit(".", 1)[0]
         batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
     except BatchInputError as exc:
-        return _problems(exc)
+        return _problems(exc, "/api/batches/upload")
     options = {"yolo": yolo, "auto_select": True}
     return await _create(ctx, org, actor, batch, options, start, idempotency_key)
 
@@ -150,10 +154,11 @@ async def list_batches(
     items, total = await asyncio.to_thread(
         ctx.store.list_batches, org, status=status_filter, limit=limit, offset=offset
     )
-    return BatchList(items=[asdict(item) for item in items], total=total, limit=limit, offset=offset)
+    views = [BatchSummaryView.model_validate(asdict(item)) for item in items]
+    return BatchList(items=views, total=total, limit=limit, offset=offset)
 
 
-@router.get("/batches/{batch_id}")
+@router.get("/batches/{batch_id}", response_model=BatchProgress)
 async def get_batch(
     batch_id: str,
     org: Org,
@@ -207,7 +212,11 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
     return await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=actor)
 
 
-@router.get("/registration-batches/{batch_id}/progress", response_model=None)
+@router.get(
+    "/registration-batches/{batch_id}/progress",
+    response_model=None,  # answered pre-encoded (`api/original_progress.py`); the schema is declared below
+    responses={200: {"model": OriginalProgress, "description": "the original's shape"}},
+)
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> Response:
     """Progress in the original system's shape (status, percentage, step requiring action, per restaurant).
     For a batch of 1 000 restaurants or more it may be up to 5 seconds old (`api/original_progress.py`)."""
@@ -345,7 +354,22 @@ async def cancel(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) ->
 events = APIRouter(prefix="/api", tags=["events"])
 
 
-@events.get("/events", response_class=StreamingResponse)
+EVENT_EXAMPLE = (
+    'id: 42\nevent: progress\ndata: {"id": 42, "kind": "sub_step", "batch_id": "0b8a…", "job_id": "5b0c…", '
+    '"sub_step": "menuImport", "actor": "engine", "message": "menuImport completed"}\n\n'
+)
+
+
+@events.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "an endless event stream; each event's data is one JSON object",
+            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": EVENT_EXAMPLE}},
+        }
+    },
+)
 async def event_stream(
     request: Request,
     org: Org,

@@ -307,7 +307,8 @@ async def batch_page(
         values = await _grid_values(ctx, batch_id, org, state, page)
     except NotFound:
         return _render(request, "not_found.html", 404, what="batch")
-    return _render(request, "batch.html", sse_events=SSE_EVENTS, **values)
+    pace = await asyncio.to_thread(views.pace_of, ctx.store, ctx.settings, batch_id)
+    return _render(request, "batch.html", sse_events=SSE_EVENTS, pace=pace, **values)
 
 
 @router.get("/batches/{batch_id}/grid", response_class=HTMLResponse)

@@ -9,9 +9,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from yolobatch.domain import pace
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES
 from yolobatch.domain.steps import STEP_KEYS, STEP_TITLES
+from yolobatch.settings import Settings
 from yolobatch.store.read_models import BatchProgress, JobRow
 from yolobatch.store.repository import Store
 
@@ -77,3 +79,19 @@ def drawer(store: Store, job_id: str, org: str) -> dict[str, Any]:
         if s["status"] == "failed" and s["number"] in STEP_KEYS
     ]
     return {"job": detail, "steps": steps, "calls": calls, "failed_steps": failed_steps}
+
+
+def pace_of(store: Store, settings: Settings, batch_id: str) -> dict[str, str | None]:
+    """What the batch page says up front: which limit sets the pace, and the least time the rest takes
+    (the same bound `yolobatch run` says and the benchmark measures against)."""
+    open_jobs, pending = store.open_calls(batch_id)
+    cap, interval = settings.platform_concurrency, settings.account_interval
+    bound, accounts = pace.remaining_from_counts(
+        open_jobs, pending, cap=cap, account_interval=interval, time_scale=settings.time_scale
+    )
+    if bound.seconds <= 0:
+        return {"headline": None, "at_least": None}
+    return {
+        "headline": pace.headline(bound, accounts, interval, cap),
+        "at_least": pace.duration(bound.seconds),
+    }
