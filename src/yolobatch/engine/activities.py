@@ -26,6 +26,7 @@ from yolobatch.domain.image_urls import UnsafeImageUrl
 from yolobatch.domain.plan import SPECS, CallClass, SubStep
 from yolobatch.domain.redaction import redact
 from yolobatch.domain.statuses import SubStepStatus
+from yolobatch.engine.attempts import AttemptLog
 from yolobatch.engine.contracts import (
     CallInput,
     CallOutput,
@@ -131,12 +132,15 @@ class RegistrationActivities:
         # Stable across automatic retries and crashes; a person's explicit retry bumps the generation.
         idempotency_key = f"{inp.job_id}/{key.value}/{inp.generation}"
         poll_interval = max(0.05, inp.backoff_seconds / 2)
+        sends = AttemptLog(self._store, registration, inp.job_id, key.value, inp.generation)
 
         async def wait_turn() -> None:
             if SPECS[key].call_class == CallClass.ACCOUNTS:
-                await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
+                await sends.at_gate(self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval))
+            sends.sending()
 
         async def failed_round(round_: int, failure: CallFailed) -> None:
+            await sends.failed(failure)
             await running
             await note(
                 error=f"attempt {info.attempt}.{round_}: {failure.message}",
@@ -165,8 +169,10 @@ class RegistrationActivities:
                 raise logged(error, **log_context) from None
             await running
             if guarded.result is not None:
+                await sends.ended("ok", status_code=guarded.result.status_code)
                 result, context = guarded.result, context_from_response(key, guarded.result.body)
             else:
+                await sends.ended("ok", message=VERIFIED_WARNING, verified=True)
                 result = CallResult(status_code=200, body={}, warning=VERIFIED_WARNING)
                 context = await self._recovered_context(port, key, registration, log_context)
             await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
@@ -179,6 +185,7 @@ class RegistrationActivities:
             await failed_round(1, failure)
             error = as_application_error(failure, inp.backoff_seconds, info.attempt)
             raise logged(error, **log_context) from None
+        await sends.ended("ok", status_code=result.status_code)
         await running
         await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result)
         return CallOutput(

@@ -23,6 +23,7 @@ from yolobatch.store.drift import Drift
 from yolobatch.store.leases import Leases
 from yolobatch.store.org_platforms import OrgPlatforms
 from yolobatch.store.outputs import OperatorOutputs
+from yolobatch.store.pictures import Pictures
 from yolobatch.store.pipeline import PipelineData
 from yolobatch.store.progress import Progress
 from yolobatch.store.tokens import Tokens
@@ -44,6 +45,16 @@ __all__ = [
 
 
 class Store(
-    Batches, PipelineData, Configs, Progress, Tokens, Leases, Views, Drift, OperatorOutputs, OrgPlatforms
+    Batches,
+    PipelineData,
+    Configs,
+    Progress,
+    Tokens,
+    Leases,
+    Views,
+    Drift,
+    OperatorOutputs,
+    OrgPlatforms,
+    Pictures,
 ):
     """Every concern of the store over one engine and secret box (sessions and transactions shared)."""
