@@ -208,7 +208,7 @@ def batch_list(store: Store, org: str, q: str, status: str) -> dict[str, Any]:
 def config_previews(store: Store, items: list[Any]) -> dict[str, dict[str, Any]]:
     """The config review's previews of every config item of the inbox, by job id."""
     return {
-        item.job_id: config_preview(store, item.job_id, item.config["config"])
+        item.job_id: config_preview(store, item.job_id, item.config.config)
         for item in items
         if item.kind == "config" and item.config
     }
