@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         pattern="^[A-Z]{2}$",
         description="ISO country that phone numbers without a +code belong to (until organisations set one)",
     )
+    display_timezone: str = Field(
+        default="UTC",
+        min_length=1,
+        max_length=64,
+        description="IANA time zone the dashboard shows times in, named beside them (e.g. Pacific/Auckland)",
+    )
     render_pages: bool = Field(
         default=False,
         description="when a store page's HTML holds no menu, render it in headless Chromium and read it "
@@ -131,6 +137,18 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         default=1000, ge=1, description="open connections (and requests) before new requests get 503"
     )
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            problem = f"unknown time zone {value!r}: use an IANA name such as Pacific/Auckland"
+            raise ValueError(problem) from None
+        return value
 
     @field_validator("registration_api_url")
     @classmethod

@@ -4,7 +4,8 @@ Three things bound a batch from below whatever the scheduler does: one restauran
 longest chain of dependent calls), the platform work divided by the concurrency cap, and the account gate
 (the platform creates one account per interval, so n new accounts take n-1 intervals, plus what must
 follow the last one). The benchmark measures the engine against this bound; `yolobatch run` and the
-dashboard say it up front and never promise an ETA below it.
+dashboard say it up front and never promise an ETA below it; the batch chart draws it per completion
+count (`earliest_completions`).
 """
 
 from __future__ import annotations
@@ -127,3 +128,29 @@ def headline(bound: Bound, accounts: int, account_interval: float, cap: int) -> 
     if bound.work_over_cap > bound.critical_path:
         parts.append(f"platform calls at most {cap} at a time: at least {duration(bound.work_over_cap)}")
     return "; ".join(parts) or None
+
+
+def nominal_account_tail() -> float:
+    """The account call plus the longest chain of calls that must follow it (the plan's nominal seconds)."""
+    return longest_path({spec.key: spec.nominal_seconds for spec in PLAN}, ACCOUNT)
+
+
+NOMINAL_PLATFORM_SECONDS = sum(s.nominal_seconds for s in PLAN if s.call_class == CallClass.PLATFORM)
+
+
+def earliest_completions(
+    total: int,
+    *,
+    account_interval: float,
+    cap: int,
+    quickest_tail: float | None,
+    platform_seconds: float | None,
+    time_scale: float = 1.0,
+) -> list[float]:
+    """Seconds after the batch's start by which k = 1..total restaurants could have completed at best: the
+    k-th cannot end before k-1 account intervals plus the quickest account-to-end tail, nor before k
+    restaurants' platform work has passed through the cap. Observed figures are used when the batch has
+    them; before any restaurant completes, the plan's nominal durations stand in."""
+    tail = quickest_tail if quickest_tail is not None else nominal_account_tail() * time_scale
+    work = platform_seconds if platform_seconds is not None else NOMINAL_PLATFORM_SECONDS * time_scale
+    return [max((k - 1) * account_interval + tail, k * work / max(1, cap)) for k in range(1, total + 1)]
