@@ -142,7 +142,7 @@ def test_wrong_key_fails_without_printing_it(world):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--contract", "legacy"], "contract, original"),
+        (["--contract", "legacy"], "'contract', 'original'"),  # the choices, listed by the CLI
         (["--contract", "original"], "--restaurant-id and --menu-id"),
     ],
 )
