@@ -26,10 +26,12 @@ from yolobatch.api.schemas import (
     ConfigEdits,
     ConfigRevision,
     CreateBatch,
+    Duplicates,
     InputProblems,
     JobDetail,
     Reason,
 )
+from yolobatch.domain.batch_defaults import defaults_json, with_defaults
 from yolobatch.domain.batch_input import (
     MAX_UPLOAD_BYTES,
     BatchInput,
@@ -37,6 +39,8 @@ from yolobatch.domain.batch_input import (
     parse_batch,
     parse_upload,
 )
+from yolobatch.domain.identities import DuplicateRestaurants
+from yolobatch.domain.original_progress import original_progress, with_extras
 from yolobatch.domain.statuses import batch_status
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
@@ -52,7 +56,12 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 PROBLEMS = {422: {"model": InputProblems, "description": "bad input; nothing was created"}}
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
-    409: {"description": "the Idempotency-Key was already used for a different batch"},
+    409: {
+        "model": Duplicates,
+        "description": "restaurants already registered or in flight in another batch of the organisation "
+        "(send force to create it anyway), or the Idempotency-Key was used for a different batch "
+        "(`detail` only)",
+    },
 }
 # Paging and event ids bound what reaches SQL: a larger integer is an overflow error in the database driver.
 MAX_OFFSET = 2**31 - 1
@@ -72,6 +81,7 @@ async def _create(
     options: dict[str, Any],
     start: bool,
     idempotency_key: str | None,
+    force: bool,
 ) -> BatchCreated:
     try:
         created = await batches.create(
@@ -84,9 +94,13 @@ async def _create(
             options=options,
             start_now=start,
             idempotency_key=idempotency_key,
+            force=force,
         )
     except IdempotencyConflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
+    except DuplicateRestaurants as exc:
+        body = Duplicates(detail=str(exc), duplicates=[asdict(d) for d in exc.duplicates])
+        return JSONResponse(body.model_dump(), status_code=409)  # type: ignore[return-value]
     return BatchCreated(batch_id=created.batch_id, restaurants=created.restaurants, started=created.started)
 
 
@@ -102,9 +116,10 @@ async def create_batch(
         # Off the event loop: validating thousands of rows takes a while, and every other request waits
         # for the loop.
         batch = await asyncio.to_thread(parse_batch, text)
+        options = with_defaults(body.options.model_dump(), body.defaults)
     except BatchInputError as exc:
         return _problems(exc)
-    return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start, idempotency_key)
+    return await _create(ctx, org, actor, batch, options, body.start, idempotency_key, body.force)
 
 
 @router.post("/batches/upload", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -116,6 +131,15 @@ async def upload_batch(
     name: Annotated[str | None, Form(max_length=200)] = None,
     yolo: Annotated[bool, Form()] = False,
     start: Annotated[bool, Form()] = False,
+    force: Annotated[
+        bool, Form(description="create it even when restaurants are already in another batch")
+    ] = False,
+    menu_policy: Annotated[
+        Literal["wait", "continue"], Form(description="when extraction finds no menu: wait, or continue")
+    ] = "wait",
+    defaults: Annotated[
+        str, Form(max_length=20_000, description='JSON {"section.field": value} for every plain row')
+    ] = "",
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Create a batch from an uploaded CSV or JSON file; every bad row is reported, nothing is created.
@@ -127,10 +151,11 @@ async def upload_batch(
     try:
         title = name or filename.rsplit(".", 1)[0]
         batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
+        options = {"yolo": yolo, "auto_select": True, "menu_policy": menu_policy}
+        options = with_defaults(options, defaults_json(defaults))
     except BatchInputError as exc:
         return _problems(exc)
-    options = {"yolo": yolo, "auto_select": True}
-    return await _create(ctx, org, actor, batch, options, start, idempotency_key)
+    return await _create(ctx, org, actor, batch, options, start, idempotency_key, force)
 
 
 @router.get("/batches", response_model=BatchList)
@@ -204,21 +229,22 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
 
 
 @router.get("/registration-batches/{batch_id}/progress")
-async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
-    """Progress in the original system's shape (status, percentage, step requiring action, per restaurant),
-    plus our detail under `detail`."""
+async def registration_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
+    """Progress in the original system's shape, every field with the original's name and meaning
+    (`status`, `progress_percent`, `current_step`, `step_requiring_action`, `restaurants_summary`,
+    `last_updated`: see domain/original_progress.py), plus yolobatch's own figures under `batch`,
+    `percentage` and `restaurants`."""
     progress = await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)
     restaurants = progress.jobs
     total = len(restaurants)
     counts = Counter(j.status for j in restaurants)
     states = Counter(j.state for j in restaurants)
-    steps_waiting = sorted({j.step_requiring_action for j in restaurants if j.step_requiring_action})
-    return {
-        "success": True,
+    status = batch_status(counts, started=progress.started, total=total)
+    extras = {
         "batch": {
             "id": batch_id,
             "name": progress.name,
-            "status": batch_status(counts, started=progress.started, total=total),
+            "status": status,  # yolobatch's vocabulary (the top-level `status` is the original's)
             "total_restaurants": total,
             "completed_restaurants": counts.get("completed", 0),
             # A step or call failed and waits for a retry, skip or mark done.
@@ -227,8 +253,8 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
             "waiting_restaurants": states.get("waiting", 0),
             "restaurants_with_warnings": sum(1 for j in restaurants if j.warnings),
         },
+        # Finer than `progress_percent`: settled steps and calls too, not only finished restaurants.
         "percentage": round(100 * sum(j.done for j in restaurants) / max(1, total), 1),
-        "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {
                 "job_id": j.job_id,
@@ -243,6 +269,7 @@ async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> dict[str, Any]
             for j in restaurants
         ],
     }
+    return with_extras(original_progress(status, restaurants, progress.last_updated), extras)
 
 
 jobs = APIRouter(prefix="/api/jobs", tags=["restaurants"])

@@ -23,7 +23,7 @@ SUB_STEPS = [spec.key.value for spec in PLAN]
 class InboxItem:
     """One thing a person must answer for one restaurant."""
 
-    kind: str  # "company", "config", "failed_step", "failed_call", "outcome_unknown"
+    kind: str  # "company", "config", "menu", "failed_step", "failed_call", "outcome_unknown"
     batch_id: str
     batch_name: str
     job_id: str
@@ -52,6 +52,9 @@ def _items_for_job(store: Store, batch: BatchSummary, job: dict[str, Any]) -> li
             review = store.config_review(job["job_id"])
             errors = problems(store, job["job_id"]) if review else []
             items.append(InboxItem("config", **base, reason=text, config=review, errors=errors))
+        elif number == str(Step.EXTRACTION) and step["status"] == "action_required":
+            # No menu found: upload one, retry extraction rendered, or continue without (the menu gate).
+            items.append(InboxItem("menu", **base, reason=text, step=STEP_KEYS[Step.EXTRACTION]))
         elif step["status"] == "failed" and int(number) in STEP_KEYS:
             items.append(InboxItem("failed_step", **base, reason=text, step=STEP_KEYS[int(number)]))
     for key in SUB_STEPS:

@@ -7,6 +7,7 @@ the API's JSON shape, in field order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -56,3 +57,4 @@ class RegistrationProgress:
     name: str
     started: bool
     jobs: list[JobProgress]
+    last_updated: datetime  # the latest change to the batch or any of its restaurants

@@ -21,10 +21,12 @@ from yolobatch.store.core import (
 )
 from yolobatch.store.drift import Drift
 from yolobatch.store.leases import Leases
+from yolobatch.store.org_defaults import OrgDefaultsStore
 from yolobatch.store.org_platforms import OrgPlatforms
 from yolobatch.store.outputs import OperatorOutputs
 from yolobatch.store.pipeline import PipelineData
 from yolobatch.store.progress import Progress
+from yolobatch.store.reruns import Reruns
 from yolobatch.store.tokens import Tokens
 from yolobatch.store.views import Views
 
@@ -44,6 +46,17 @@ __all__ = [
 
 
 class Store(
-    Batches, PipelineData, Configs, Progress, Tokens, Leases, Views, Drift, OperatorOutputs, OrgPlatforms
+    Batches,
+    PipelineData,
+    Configs,
+    Progress,
+    Tokens,
+    Leases,
+    Views,
+    Drift,
+    OperatorOutputs,
+    OrgPlatforms,
+    Reruns,
+    OrgDefaultsStore,
 ):
     """Every concern of the store over one engine and secret box (sessions and transactions shared)."""

@@ -22,6 +22,7 @@ from yolobatch.store.core import (
     JOB_STATES,
     NotFound,
     StoreCore,
+    _aware,
     _chunks,
     _iso,
 )
@@ -224,6 +225,8 @@ class Views(StoreCore):
                 }
                 for e in self.events(job_id=job_id)
             ],
+            # Re-runs people asked for (who, why, when, what ran again), oldest first.
+            "reruns": [asdict(view) for view in self.reruns(job_id)],  # type: ignore[attr-defined]
         }
 
     def job_summaries(self, batch_id: str) -> list[JobSummary]:
@@ -242,12 +245,22 @@ class Views(StoreCore):
         in_batch = Job.batch_id == batch_id
         with self.snapshot() as s:
             batch = s.execute(
-                select(Batch.id, Batch.org_id, Batch.name, Batch.started_at).where(Batch.id == batch_id)
+                select(Batch.id, Batch.org_id, Batch.name, Batch.created_at, Batch.started_at).where(
+                    Batch.id == batch_id
+                )
             ).first()
             if batch is None or batch.org_id != org_id:
                 raise NotFound(f"batch {batch_id} not found")
             jobs = s.execute(
-                select(Job.id, Job.restaurant_name, Job.status, Job.current_step, Job.error, _job_state())
+                select(
+                    Job.id,
+                    Job.restaurant_name,
+                    Job.status,
+                    Job.current_step,
+                    Job.error,
+                    Job.updated_at,
+                    _job_state(),
+                )
                 .where(in_batch)
                 .order_by(Job.position)
             ).all()
@@ -267,6 +280,9 @@ class Views(StoreCore):
             batch_id=batch.id,
             name=batch.name,
             started=batch.started_at is not None,
+            last_updated=max(
+                (_aware(t) for t in (batch.created_at, batch.started_at, *(j.updated_at for j in jobs)) if t),
+            ),
             jobs=[
                 JobProgress(
                     job_id=job.id,
