@@ -19,6 +19,7 @@ from yolobatch.store.core import (
 )
 from yolobatch.store.drift import Drift
 from yolobatch.store.leases import Leases
+from yolobatch.store.org_defaults import OrgDefaultsStore
 from yolobatch.store.org_platforms import OrgPlatforms
 from yolobatch.store.tokens import Tokens
 from yolobatch.store.waiting import Waiting
@@ -38,5 +39,5 @@ __all__ = [
 ]
 
 
-class Store(Waiting, Tokens, Leases, Drift, OrgPlatforms):
+class Store(Waiting, Tokens, Leases, Drift, OrgPlatforms, OrgDefaultsStore):
     """Every concern of the store over one engine and secret box (sessions and transactions shared)."""
