@@ -178,12 +178,12 @@ async def test_bad_input_is_refused_row_by_row_and_creates_nothing(api, world):
     async with httpx.AsyncClient(base_url=base) as http:
         refused = await http.post("/api/batches", json={"restaurants": rows}, headers=a)
         assert refused.status_code == 422
-        problems = refused.json()["problems"]
+        problems = [error["detail"] for error in refused.json()["errors"]]
         assert any(p.startswith("restaurant 2") and "storeUrl" in p for p in problems)
         assert any(p.startswith("restaurant 3") and "email" in p for p in problems)
         csv = "name,storeUrl\nA,https://a.example\nB,ftp://nope\n"
         upload = await http.post("/api/batches/upload", files={"file": ("b.csv", csv)}, headers=a)
-        assert upload.status_code == 422 and upload.json()["problems"][0].startswith("row 3")
+        assert upload.status_code == 422 and upload.json()["errors"][0]["detail"].startswith("row 3")
         huge = await http.post(
             "/api/batches/upload", files={"file": ("big.csv", "x" * 12_000_000)}, headers=a
         )

@@ -54,6 +54,13 @@ def test_run_csv_against_the_sandbox_on_the_embedded_engine(tmp_path):
 
     status = yolobatch("status", summary["batch_id"], "--json", data_dir=tmp_path)
     assert status.returncode == 0 and json.loads(status.stdout)["status"] == "completed"
+    # One versioned document for both (README "JSON output"): `run` adds only its sandbox summary.
+    document = json.loads(status.stdout)
+    assert summary["schema"] == document["schema"] == "yolobatch.batch/1"
+    assert set(summary) - {"sandbox"} == set(document), set(summary) ^ set(document)
+    assert summary["restaurants"] == document["restaurants"]
+    assert summary["elapsed_seconds"] > 0 and document["elapsed_seconds"] is None
+    assert summary["pace"]["lower_bound_seconds"] == 0 and summary["pace"]["headline"] is None  # all done
 
 
 def test_a_bad_file_is_refused_with_every_problem_and_creates_nothing(tmp_path):

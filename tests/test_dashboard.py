@@ -13,7 +13,16 @@ from temporalio.client import Client
 
 from tests.conftest import batch_of, settings_for
 from tests.engine_helpers import fault, sub_step_is, wait_until
-from tests.web_helpers import ORG, Dashboard, chromium, log_in, login_csrf, open_session, serving, shot
+from tests.web_helpers import (
+    ORG,
+    Dashboard,
+    browser_page,
+    log_in,
+    login_csrf,
+    open_session,
+    serving,
+    shot,
+)
 from yolobatch.cli import sandbox_settings
 from yolobatch.http.security import csrf_token
 from yolobatch.store.access import Access
@@ -34,10 +43,8 @@ async def dash(dev_server, world, store, tmp_path) -> AsyncIterator[Dashboard]:
 
 @pytest.fixture
 async def page(dash) -> AsyncIterator[Page]:
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
-        yield await context.new_page()
-        await context.close()
+    async with browser_page() as opened:
+        yield opened
 
 
 def store_csv(world_url: str) -> str:
@@ -62,11 +69,14 @@ async def upload(page: Page, dash: Dashboard, name: str, text: str, *, start: bo
 
 
 async def inbox_item(page: Page, dash: Dashboard, kind: str, restaurant: str):
-    """The inbox card once it appears (the inbox is a page, not live, so look again until it is there)."""
+    """The inbox card once it appears (the inbox is a page, not live, so look again until it is there),
+    opened: cards are collapsed to one line until a person opens one."""
     card = page.locator(f"article[data-kind={kind}]", has_text=restaurant)
     for _ in range(240):
         await page.goto(f"{dash.url}/inbox")
         if await card.count():
+            if await card.locator("details.item-body").get_attribute("open") is None:
+                await card.locator("details.item-body > summary").click()
             return card
         await page.wait_for_timeout(500)
     raise AssertionError(f"no {kind} item for {restaurant} in the inbox")
@@ -133,7 +143,7 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
         for method in getattr(route, "methods", ())
         if "{batch_id}" in route.path or "{job_id}" in route.path
     ]
-    assert len(scoped) == 11  # every such route; a new one joins this test automatically
+    assert len(scoped) == 13  # every such route; a new one joins this test automatically
     async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": intruder}) as http:
         form = {
             "csrf_token": csrf_token(intruder),
@@ -143,7 +153,7 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
         }
         for method, path in scoped:
             for action in ("start", "cancel", "approve-all") if "{action}" in path else ("",):
-                concrete = path.format(batch_id=batch_id, job_id=job_id, action=action)
+                concrete = path.format(batch_id=batch_id, job_id=job_id, action=action, which="logo")
                 response = await http.request(method, concrete, data=form if method == "POST" else None)
                 assert name not in response.text, (method, concrete)
                 if response.status_code == 303:  # a form post goes back to its page, saying why not

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from temporalio.client import Client
 
 from tests.engine_helpers import worker
@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+DOC_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"  # committed
 ORG = "web-org"
 
 # Each expectation that follows a click waits for a server round trip; on a busy machine (a benchmark
@@ -100,9 +101,24 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
+@contextlib.asynccontextmanager
+async def browser_page() -> AsyncIterator[Page]:
+    """A page of the system Chromium at a laptop's size, for the length of the block."""
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        yield await context.new_page()
+        await context.close()
+
+
 async def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def doc_shot(target: Page | Locator, name: str) -> None:
+    """A screenshot for docs/screenshots/ (committed: the README shows what the pictures look like)."""
+    DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await target.screenshot(path=str(DOC_SCREENSHOTS / f"{name}.png"))
 
 
 async def log_in(page: Page, dash: Dashboard) -> None:

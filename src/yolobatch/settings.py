@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         pattern="^[A-Z]{2}$",
         description="ISO country that phone numbers without a +code belong to (until organisations set one)",
     )
+    display_timezone: str = Field(
+        default="UTC",
+        min_length=1,
+        max_length=64,
+        description="IANA time zone the dashboard shows times in, named beside them (e.g. Pacific/Auckland)",
+    )
     render_pages: bool = Field(
         default=False,
         description="when a store page's HTML holds no menu, render it in headless Chromium and read it "
@@ -132,6 +138,18 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="open connections (and requests) before new requests get 503"
     )
 
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            problem = f"unknown time zone {value!r}: use an IANA name such as Pacific/Auckland"
+            raise ValueError(problem) from None
+        return value
+
     @field_validator("registration_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -151,3 +169,8 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'yolobatch.db').resolve()}"
+
+    @property
+    def account_interval(self) -> float:
+        """Seconds between two account creations on the platform, as the workers pace them."""
+        return 60 / self.accounts_per_minute * self.time_scale

@@ -30,6 +30,17 @@ class PlatformSettings(BaseModel):
 
 
 class PlatformView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "url": "https://platform.example/api",
+                "contract": "contract",
+                "service_key_set": True,
+                "own": True,
+            }
+        }
+    )
+
     url: str | None
     contract: str
     service_key_set: bool

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from yolobatch.api.routes import Actor, Ctx, Org
-from yolobatch.api.schemas import RevealedPassword, RevealRequest
+from yolobatch.api.schemas import BatchExport, RevealedPassword, RevealRequest
 from yolobatch.service import outputs
 from yolobatch.service.outputs import ExportFormat, OutputsNotFound, ReasonRequired
 
@@ -19,11 +19,12 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     200: {
         "description": "one row per restaurant: name, status, every output, errors and warnings",
+        "model": BatchExport,
         "content": {
             "text/csv": {
-                "example": "job_id,restaurant,status,platform_restaurant_id\n5b0c…,Jax,completed,RES4F2A9C"
+                "schema": {"type": "string"},
+                "example": "job_id,restaurant,status,platform_restaurant_id\n5b0c…,Jax,completed,RES4F2A9C",
             },
-            "application/json": {"example": {"batch_id": "…", "restaurants": [{"restaurant": "Jax"}]}},
         },
     },
     422: {"description": "unknown format, or include_passwords without a reason"},

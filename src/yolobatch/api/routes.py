@@ -19,17 +19,20 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from yolobatch.api.event_feed import FeedCursor
 from yolobatch.api.original_progress import SnapshotCache
 from yolobatch.api.schemas import (
+    INPUT_PROBLEMS,
     ActionResult,
     BatchCreated,
     BatchList,
+    BatchProgress,
+    BatchSummaryView,
     CompanyAnswer,
     ConfigEdits,
     ConfigRevision,
     CreateBatch,
     DuplicateRow,
-    Duplicates,
-    InputProblems,
+    DuplicatesProblem,
     JobDetail,
+    OriginalProgress,
     Reason,
 )
 from yolobatch.domain.batch_defaults import defaults_json, with_defaults
@@ -43,6 +46,7 @@ from yolobatch.domain.batch_input import (
 from yolobatch.domain.identities import DuplicateRestaurants
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
+from yolobatch.http.problems import ProblemItem, problem
 from yolobatch.http.security import current_actor, current_org
 from yolobatch.service import batches, configs, control
 from yolobatch.store.read_models import RegistrationProgress
@@ -54,12 +58,12 @@ Actor = Annotated[str, Depends(current_actor)]  # the audit log's name for the c
 Ctx = Annotated[AppContext, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    422: {"model": InputProblems, "description": "bad input; nothing was created"}
+    422: {"description": "bad input; nothing was created: `errors` lists every problem"}
 }
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     409: {
-        "model": Duplicates,
+        "model": DuplicatesProblem,
         "description": "restaurants already registered or in flight in another batch of the organisation "
         "(send force to create it anyway), or the Idempotency-Key was used for a different batch "
         "(`detail` only)",
@@ -71,9 +75,9 @@ MAX_EVENT_ID = 2**63 - 1
 PROGRESS_SNAPSHOTS = SnapshotCache()  # per API process
 
 
-def _problems(exc: BatchInputError) -> JSONResponse:
-    body = InputProblems(problems=exc.problems)
-    return JSONResponse(body.model_dump(), status_code=422)
+def _problems(exc: BatchInputError, instance: str) -> JSONResponse:
+    errors = [ProblemItem(detail=text) for text in exc.problems]
+    return problem(422, INPUT_PROBLEMS, instance=instance, errors=errors)
 
 
 async def _create(
@@ -85,6 +89,8 @@ async def _create(
     start: bool,
     idempotency_key: str | None,
     force: bool,
+    *,
+    instance: str,
 ) -> BatchCreated:
     try:
         created = await batches.create(
@@ -102,9 +108,8 @@ async def _create(
     except IdempotencyConflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
     except DuplicateRestaurants as exc:
-        duplicates = [DuplicateRow.model_validate(asdict(d)) for d in exc.duplicates]
-        body = Duplicates(detail=str(exc), duplicates=duplicates)
-        return JSONResponse(body.model_dump(), status_code=409)  # type: ignore[return-value]
+        duplicates = [DuplicateRow.model_validate(asdict(d)).model_dump() for d in exc.duplicates]
+        return problem(409, str(exc), instance=instance, extensions={"duplicates": duplicates})  # type: ignore[return-value]
     return BatchCreated(batch_id=created.batch_id, restaurants=created.restaurants, started=created.started)
 
 
@@ -122,8 +127,10 @@ async def create_batch(
         batch = await asyncio.to_thread(parse_batch, text)
         options = with_defaults(body.options.model_dump(), body.defaults)
     except BatchInputError as exc:
-        return _problems(exc)
-    return await _create(ctx, org, actor, batch, options, body.start, idempotency_key, body.force)
+        return _problems(exc, "/api/batches")
+    return await _create(
+        ctx, org, actor, batch, options, body.start, idempotency_key, body.force, instance="/api/batches"
+    )
 
 
 @router.post("/batches/upload", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -158,8 +165,10 @@ async def upload_batch(
         options = {"yolo": yolo, "auto_select": True, "menu_policy": menu_policy}
         options = with_defaults(options, defaults_json(defaults))
     except BatchInputError as exc:
-        return _problems(exc)
-    return await _create(ctx, org, actor, batch, options, start, idempotency_key, force)
+        return _problems(exc, "/api/batches/upload")
+    return await _create(
+        ctx, org, actor, batch, options, start, idempotency_key, force, instance="/api/batches/upload"
+    )
 
 
 @router.get("/batches", response_model=BatchList)
@@ -176,10 +185,11 @@ async def list_batches(
     items, total = await asyncio.to_thread(
         ctx.store.list_batches, org, status=status_filter, limit=limit, offset=offset
     )
-    return BatchList(items=[asdict(item) for item in items], total=total, limit=limit, offset=offset)
+    views = [BatchSummaryView.model_validate(asdict(item)) for item in items]
+    return BatchList(items=views, total=total, limit=limit, offset=offset)
 
 
-@router.get("/batches/{batch_id}")
+@router.get("/batches/{batch_id}", response_model=BatchProgress)
 async def get_batch(
     batch_id: str,
     org: Org,
@@ -233,7 +243,11 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
     return await control.bulk_approve(ctx.client, ctx.store, batch_id, actor=actor)
 
 
-@router.get("/registration-batches/{batch_id}/progress", response_model=None)
+@router.get(
+    "/registration-batches/{batch_id}/progress",
+    response_model=None,  # answered pre-encoded (`api/original_progress.py`); the schema is declared below
+    responses={200: {"model": OriginalProgress, "description": "the original's shape"}},
+)
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> Response:
     """Progress in the original system's shape, every field with the original's name and meaning
     (`status`, `progress_percent`, `current_step`, `step_requiring_action`, `restaurants_summary`,
@@ -374,7 +388,22 @@ async def cancel(job_id: str, body: Reason, org: Org, actor: Actor, ctx: Ctx) ->
 events = APIRouter(prefix="/api", tags=["events"])
 
 
-@events.get("/events", response_class=StreamingResponse)
+EVENT_EXAMPLE = (
+    'id: 42\nevent: progress\ndata: {"id": 42, "kind": "sub_step", "batch_id": "0b8a…", "job_id": "5b0c…", '
+    '"sub_step": "menuImport", "actor": "engine", "message": "menuImport completed"}\n\n'
+)
+
+
+@events.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "an endless event stream; each event's data is one JSON object",
+            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": EVENT_EXAMPLE}},
+        }
+    },
+)
 async def event_stream(
     request: Request,
     org: Org,

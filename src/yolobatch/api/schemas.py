@@ -9,6 +9,7 @@ from pydantic.json_schema import JsonDict
 
 from yolobatch.domain.batch_input import unstorable_path
 from yolobatch.domain.company import RegistrySource
+from yolobatch.http.problems import Problem
 
 EXAMPLE_RESTAURANT: JsonDict = {
     "name": "Jax Burger Shack",
@@ -85,20 +86,40 @@ class DuplicateRow(BaseModel):
     status: str = Field(description="the other restaurant's status (completed: registered)")
 
 
-class Duplicates(BaseModel):
-    detail: str = Field(description="every duplicate named; nothing was created")
-    duplicates: list[DuplicateRow]
+class DuplicatesProblem(Problem):
+    """A 409 problem: restaurants already in another batch (each named), or, with no `duplicates`, an
+    Idempotency-Key already used for a different batch."""
+
+    duplicates: list[DuplicateRow] | None = Field(default=None, description="every duplicate named")
 
 
-class InputProblems(BaseModel):
-    detail: str = "the batch has problems; nothing was created"
-    problems: list[str] = Field(
-        examples=[["restaurant 2 (Pizza Palace): config.account.email: value is not valid"]]
-    )
+INPUT_PROBLEMS = "the batch has problems; nothing was created"  # the problem's detail; `errors` lists them
 
 
 class BatchList(BaseModel):
-    items: list[dict[str, Any]]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "items": [
+                    {
+                        "batch_id": "0b8a3c1e-…",
+                        "name": "Week 48",
+                        "status": "running",
+                        "total": 2,
+                        "counts": {"running": 1, "completed": 1},
+                        "options": {"yolo": False},
+                        "created_at": "2026-11-30T09:00:00+00:00",
+                        "started_at": "2026-11-30T09:00:02+00:00",
+                    }
+                ],
+                "total": 1,
+                "limit": 50,
+                "offset": 0,
+            }
+        }
+    )
+
+    items: list[BatchSummaryView]
     total: int
     limit: int
     offset: int
@@ -187,7 +208,18 @@ class JobDetail(BaseModel):
     """One restaurant: steps, calls with redacted requests/responses, candidates, config (masked), audit,
     and its `outputs`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "job_id": "5b0c…",
+                "batch_id": "0b8a3c1e-…",
+                "restaurant_name": "Jax Burger Shack",
+                "status": "completed",
+                "outputs": EXAMPLE_OUTPUTS,
+            }
+        },
+    )
 
     job_id: str
     batch_id: str
@@ -210,3 +242,101 @@ class RevealedPassword(BaseModel):
     job_id: str
     email: str | None
     password: str
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"status": "ok"}})
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"status": "ready", "database": "ok", "temporal": "ok"}}
+    )
+
+    status: Literal["ready"]
+    database: str = Field(description="ok")
+    temporal: str = Field(description="ok")
+
+
+class BatchSummaryView(BaseModel):
+    """One batch in a list: its derived status and its restaurants counted by status."""
+
+    batch_id: str
+    name: str
+    status: str = Field(description="draft, running, action_required, completed, failed, cancelled, ...")
+    total: int = Field(description="restaurants")
+    counts: dict[str, int] = Field(description="restaurants by status")
+    options: dict[str, Any]
+    created_at: str | None
+    started_at: str | None
+
+
+EXAMPLE_BATCH: dict[str, Any] = {
+    "batch_id": "0b8a3c1e-…",
+    "name": "Week 48",
+    "status": "running",
+    "total": 2,
+    "counts": {"running": 1, "completed": 1},
+    "state_counts": {"failed": 0, "waiting": 0, "running": 1, "done": 1},
+    "with_warnings": 0,
+    "created_at": "2026-11-30T09:00:00+00:00",
+    "started_at": "2026-11-30T09:00:02+00:00",
+    "page": {"state": None, "offset": 0, "limit": 100, "matching": 2},
+    "jobs": [{"job_id": "5b0c…", "restaurant_name": "Jax Burger Shack", "status": "completed"}],
+}
+
+
+class BatchProgress(BaseModel):
+    """A batch's counts (all restaurants) and one page of its restaurants with their steps and calls."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": EXAMPLE_BATCH})
+
+    batch_id: str
+    name: str
+    status: str
+    total: int
+    counts: dict[str, int]
+    state_counts: dict[str, int] = Field(description="restaurants by state: failed, waiting, running, done")
+    with_warnings: int = Field(description="restaurants completed with a platform warning")
+    created_at: str | None
+    started_at: str | None
+    page: dict[str, Any] = Field(description="state, offset, limit, and how many restaurants match")
+    jobs: list[dict[str, Any]] = Field(description="this page's restaurants: steps 1-5 and the 12 calls")
+
+
+class OriginalProgress(BaseModel):
+    """Progress in the original system's shape (reference §6.2), plus yolobatch's additive fields."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "success": True,
+                "batch": {"id": "0b8a3c1e-…", "name": "Week 48", "status": "running"},
+                "restaurants": [{"job_id": "5b0c…", "name": "Jax Burger Shack", "status": "running"}],
+            }
+        },
+    )
+
+    success: bool
+    batch: dict[str, Any]
+    restaurants: list[dict[str, Any]]
+
+
+class BatchExport(BaseModel):
+    """The JSON export: one record per restaurant (the CSV's columns)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "batch_id": "0b8a3c1e-…",
+                "restaurants": [{"restaurant": "Jax Burger Shack", "status": "completed", **EXAMPLE_OUTPUTS}],
+            }
+        },
+    )
+
+    batch_id: str
+    restaurants: list[dict[str, Any]]

@@ -10,7 +10,7 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from yolobatch.http.context import AppContext, context
 from yolobatch.http.security import current_org
@@ -22,6 +22,18 @@ Ctx = Annotated[AppContext, Depends(context)]
 
 
 class TokenView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "7c1d…",
+                "name": "ops laptop",
+                "created_at": "2026-11-30T09:00:00+00:00",
+                "last_used_at": "2026-11-30T10:12:31+00:00",
+                "revoked_at": None,
+            }
+        }
+    )
+
     id: str
     name: str
     created_at: str | None

@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from yolobatch.cli.common import DEFAULT_ORG, DataDir, _engine_call, _open_store, _settings, console
+from yolobatch.cli.common import (
+    DEFAULT_ORG,
+    AsJson,
+    DataDir,
+    _engine_call,
+    _open_store,
+    _settings,
+    console,
+)
 from yolobatch.terminal import safe
 
 token_app = typer.Typer(help="API tokens of organisations.")
@@ -32,7 +40,7 @@ def token_create(
 @token_app.command("list")
 def token_list(
     org: Annotated[str, typer.Option(help="Organisation id")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """The organisation's tokens (id, name, dates); never their values, which are not stored."""
@@ -111,7 +119,7 @@ def rotate_secrets(data_dir: DataDir = None) -> None:
 def reconcile(
     batch: Annotated[str | None, typer.Option(help="Only this batch (default: every started batch)")] = None,
     check: Annotated[bool, typer.Option("--check", help="Report the drift; change nothing")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
 ) -> None:
     """Compare the database with the engine's truth and repair what differs (needs a running worker:

@@ -1,21 +1,58 @@
-"""What every command shares: the Typer app, the console, settings and the store of a data dir."""
+"""What every command shares: the Typer app, the console, settings and the store of a data dir.
+
+`yolobatch --help` and the quick commands must start in well under a second, so nothing here (nor at the
+top of any command module) imports the engine, the web stack, the store or extraction: each command
+imports what it needs inside its function (tests/test_cli_startup.py checks it).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 
-from yolobatch.settings import Settings
 from yolobatch.terminal import safe
 
-app = typer.Typer(
-    help="Durable batch onboarding of restaurants onto the ordering platform.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from yolobatch.settings import Settings
+
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class Cli(typer.Typer):
+    """The Typer app, with Ctrl-C ending every command the same way: one line on stderr, no traceback,
+    exit 130. (Typer alone exits 130 silently, or 1 with "Aborted!" when Ctrl-C hits a prompt.)"""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except KeyboardInterrupt:
+            console.print("Interrupted.")
+            raise SystemExit(INTERRUPTED) from None
+        except SystemExit as exc:
+            if not _interrupted(exc):
+                raise
+            if exc.code == INTERRUPTED:  # else a prompt already said "Aborted!"
+                console.print("Interrupted.")
+            raise SystemExit(INTERRUPTED) from None
+
+
+app = Cli(help="Durable batch onboarding of restaurants onto the ordering platform.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
 DEFAULT_ORG = "default"
 SYMBOLS = {
@@ -32,8 +69,18 @@ SYMBOLS = {
 WARNING_SYMBOL = "[bold yellow]⚠[/]"  # completed, with the platform's `success: false` kept as a warning
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", envvar="YOLOBATCH_DATA_DIR", help="default ./.yolobatch")
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="YOLOBATCH_DATA_DIR",
+        help="Where the database and keys live (default ./.yolobatch)",
+    ),
 ]
+# Fixed vocabularies spelled here rather than imported from the domain (which loads pydantic): a test checks
+# they equal the domain's, so that `--help` lists the choices without importing anything heavy.
+Registry = Literal["nzbn", "companies_house"]
+Contract = Literal["contract", "original"]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 TimeScale = Annotated[
     float | None,
     typer.Option(help="Scale call timeouts, backoff and the account rate (and sandbox latency), e.g. 0.05"),
@@ -68,8 +115,8 @@ def _process(
 
 
 def _open_store(settings: Settings):
-    from yolobatch.engine.runtime import open_store
     from yolobatch.store.crypto import SecretKeyMissing
+    from yolobatch.store.opening import open_store
 
     try:
         return open_store(settings)
@@ -79,6 +126,8 @@ def _open_store(settings: Settings):
 
 
 def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    from yolobatch.settings import Settings
+
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir

@@ -14,17 +14,18 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import httpx
 import typer
 from rich.console import Console
 
-from yolobatch.domain.extraction import ExtractionResult
-from yolobatch.settings import Settings
 from yolobatch.terminal import safe
 
 if TYPE_CHECKING:
+    import httpx
+
+    from yolobatch.domain.extraction import ExtractionResult
     from yolobatch.integrations.extraction import UrlGuard
     from yolobatch.integrations.extraction.render import RenderOptions
+    from yolobatch.settings import Settings
 
 EXIT_MENU, EXIT_NO_MENU, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -45,6 +46,8 @@ def extract(
 ) -> None:
     """Print what step 1 would extract from a store page: menu, option groups, branding, contact, hours,
     warnings and the strategy that matched. Exit 0 menu found, 1 no menu, 2 bad input."""
+    from yolobatch.settings import Settings
+
     try:
         settings = Settings()
     except ValueError as exc:
@@ -61,6 +64,8 @@ def extract(
 
 
 async def _extract(target: str, canonical: str | None, settings: Settings) -> ExtractionResult:
+    import httpx
+
     from yolobatch.integrations.extraction import ExtractionError, UrlGuard, extract_store
     from yolobatch.integrations.extraction.render import render_options
 

@@ -7,9 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from yolobatch.cli.common import DEFAULT_ORG, DataDir, _open_store, _settings
-from yolobatch.domain.org_platform import BadPlatform
-from yolobatch.store.repository import NotFound
+from yolobatch.cli.common import DEFAULT_ORG, Contract, DataDir, _open_store, _settings
 from yolobatch.terminal import safe
 
 org_app = typer.Typer(help="Organisations' own settings.", no_args_is_help=True)
@@ -24,12 +22,15 @@ def org_platform(
         typer.Option(envvar="YOLOBATCH_PLATFORM_KEY", help="Its service key (asked for when not given)"),
     ] = None,
     contract: Annotated[
-        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service)")
+        Contract, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service)")
     ] = "contract",
     data_dir: DataDir = None,
 ) -> None:
     """Show, or with --url set, the registration platform of one organisation (the key is stored
     encrypted and never shown). Organisations without one use YOLOBATCH_REGISTRATION_API_URL."""
+    from yolobatch.domain.org_platform import BadPlatform
+    from yolobatch.store.repository import NotFound
+
     settings = _settings(data_dir)
     store = _open_store(settings)
     if url is None:
@@ -64,6 +65,7 @@ def org_defaults(
     from pydantic import ValidationError
 
     from yolobatch.domain.org_defaults import OrgDefaults
+    from yolobatch.store.repository import NotFound
 
     store = _open_store(_settings(data_dir))
     if org == DEFAULT_ORG:  # the CLI's own organisation exists from its first use on

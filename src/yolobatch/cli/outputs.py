@@ -7,13 +7,11 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from yolobatch.cli.common import DataDir, _open_store, _settings, console
-from yolobatch.service import outputs
-from yolobatch.store.repository import NotFound
 from yolobatch.terminal import safe, visible_lines
 
 Actor = Annotated[str | None, typer.Option(help="Who asks, for the audit log (default cli:<your user name>)")]
@@ -30,7 +28,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def export(
     batch_id: Annotated[str, typer.Argument(help="Batch id, as `yolobatch status` shows")],
-    format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",  # noqa: A002
+    format: Annotated[Literal["csv", "json"], typer.Option("--format", help="File format")] = "csv",  # noqa: A002
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here (default: stdout)")
     ] = None,
@@ -43,6 +41,9 @@ def export(
 ) -> None:
     """Export a batch's outputs: one row per restaurant with its status, platform restaurant id, demo
     store, Stripe link, account and onboarding user, errors and warnings."""
+    from yolobatch.service import outputs
+    from yolobatch.store.repository import NotFound
+
     store = _open_store(_settings(data_dir))
     try:
         org = store.batch(batch_id).org_id
@@ -77,6 +78,9 @@ def reveal_password(
     data_dir: DataDir = None,
 ) -> None:
     """Print one restaurant's generated owner password; the read is audited with who and why."""
+    from yolobatch.service import outputs
+    from yolobatch.store.repository import NotFound
+
     store = _open_store(_settings(data_dir))
     try:
         org = store.job(job).org_id

@@ -7,22 +7,24 @@ import contextlib
 import signal
 import time
 from dataclasses import asdict
-from typing import Any
 
 from rich.live import Live
 from rich.table import Table
 
 from yolobatch.cli.common import SYMBOLS, WARNING_SYMBOL, console
+from yolobatch.cli.document import remaining_pace
 from yolobatch.cli.prompts import _ask, _questions
 from yolobatch.cli.serve import _sandbox_summary
+from yolobatch.domain.pace import duration
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
 from yolobatch.domain.steps import PIPELINE_STEPS, Step
 from yolobatch.terminal import safe
 
 
-async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
-    """Refresh the live view until every restaurant is done or waiting; with `client`, ask the person."""
+async def _watch(store, batch_id: str, *, quiet: bool, settings, client=None) -> tuple[dict, bool]:
+    """Refresh the live view until every restaurant is done or waiting (with `client`, ask the person),
+    or until Ctrl-C; answers the last progress and whether it was interrupted."""
     started = time.monotonic()
     asked: set[tuple[str, str, str | None]] = set()
     stop = asyncio.Event()
@@ -35,7 +37,8 @@ async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
                 # The CLI shows (and with --json prints) the API's JSON shape of the progress.
                 progress = asdict(await asyncio.to_thread(store.batch_progress, batch_id))
                 if live is not None:
-                    live.update(_table(progress, time.monotonic() - started))
+                    pace = remaining_pace(progress, settings)
+                    live.update(_table(progress, time.monotonic() - started, pace=pace))
                 jobs = progress["jobs"]
                 questions = [q for q in _questions(progress) if q not in asked] if client else []
                 if questions:
@@ -48,12 +51,9 @@ async def _watch(store, batch_id: str, *, quiet: bool, client=None) -> dict:
                         live.start()
                     continue
                 if jobs and all(job["status"] in QUIESCENT_JOB_STATUSES for job in jobs):
-                    return progress
+                    return progress, False
                 if stop.is_set():
-                    console.print(
-                        "[yellow]Interrupted: the batch stays durable; `yolobatch up` resumes it.[/]"
-                    )
-                    return progress
+                    return progress, True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
     finally:
@@ -66,28 +66,12 @@ def _null():
     yield None
 
 
-def _summary(progress: dict, elapsed: float) -> dict[str, Any]:
-    return {
-        "batch_id": progress["batch_id"],
-        "name": progress["name"],
-        "status": progress["status"],
-        "counts": progress["counts"],
-        "elapsed_seconds": round(elapsed, 2),
-        "restaurants": [
-            {
-                "name": job["restaurant_name"],
-                "job_id": job["job_id"],
-                "status": job["status"],
-                "error": job["error"],
-                "sub_steps": job["sub_steps"],
-            }
-            for job in progress["jobs"]
-        ],
-    }
-
-
-def _table(progress: dict, elapsed: float | None = None) -> Table:
-    """One line per restaurant: steps 1-5, the 12 registration calls, status (fits 80 columns)."""
+def _table(
+    progress: dict, elapsed: float | None = None, *, pace: dict | None = None, job_ids: bool = False
+) -> Table:
+    """One line per restaurant: steps 1-5, the 12 registration calls, status (fits 80 columns), and with
+    `job_ids` the job id the step commands take. The ETA never promises less than `pace`'s lower bound
+    (account gate, platform cap)."""
     done = sum(
         1
         for job in progress["jobs"]
@@ -99,8 +83,12 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
     caption = f"{counts} · {done}/{total} registration calls settled"
     if progress.get("with_warnings"):  # completed, but the platform answered `success: false` somewhere
         caption += f" · {progress['with_warnings']} with warnings (⚠)"
-    if elapsed and done:
-        caption += f" · {elapsed:.0f} s elapsed, ETA {elapsed * (total - done) / done:.0f} s"
+    floor = (pace or {}).get("lower_bound_seconds") or 0.0
+    if elapsed and (done or floor) and done < total:
+        linear = elapsed * (total - done) / done if done else 0.0
+        caption += f" · {elapsed:.0f} s elapsed\nETA {duration(max(linear, floor))}"
+        if floor > linear and pace and pace.get("limit"):
+            caption += f", no less: the {pace['limit']} sets the pace"
     caption += "\nregistration: " + " ".join(spec.short for spec in PLAN) + "\n"
     table = Table(
         title=f"{progress['name']} — {progress['status']}",
@@ -115,6 +103,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
         table.add_column("steps 1-5", no_wrap=True)
     table.add_column("registration", no_wrap=True)
     table.add_column("status", no_wrap=True)
+    if job_ids:
+        table.add_column("job id", no_wrap=True, min_width=36)
     for job in progress["jobs"]:
         calls = "".join(_call_symbol(job["sub_steps"].get(s.key.value, {})) for s in PLAN)
         cells = [calls]
@@ -124,7 +114,8 @@ def _table(progress: dict, elapsed: float | None = None) -> Table:
                 0,
                 "".join(SYMBOLS.get(steps.get(str(s.number), {}).get("status"), " ") for s in PIPELINE_STEPS),
             )
-        table.add_row(safe(job["restaurant_name"]), *cells, job["status"])
+        ids = [job["job_id"]] if job_ids else []
+        table.add_row(safe(job["restaurant_name"]), *cells, job["status"], *ids)
     return table
 
 

@@ -7,7 +7,7 @@ import contextlib
 import secrets
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
@@ -21,9 +21,10 @@ from yolobatch.cli.common import (
     _settings,
     console,
 )
-from yolobatch.engine.devserver import free_port
-from yolobatch.settings import Settings
 from yolobatch.terminal import safe
+
+if TYPE_CHECKING:
+    from yolobatch.settings import Settings
 
 
 def sandbox_settings(url: str) -> dict[str, Any]:
@@ -95,6 +96,7 @@ DASHBOARD_PORT_FILE = "dashboard-port"
 def _dashboard_port(data_dir: Path) -> int:
     """The data dir's dashboard port: 8000 at first start if free, else a free one; the same ever after
     (so bookmarks and login links keep working, and two installations on one host never collide)."""
+    from yolobatch.engine.devserver import free_port
     from yolobatch.engine.embedded import port_answers
 
     path = data_dir / DASHBOARD_PORT_FILE

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from yolobatch.cli.common import console
-from yolobatch.domain.org_platform import BadPlatform, contract_named
-from yolobatch.settings import Settings
+from yolobatch.cli.common import Contract
 
 
 def bench(
     scenario: Annotated[
-        str | None,
+        Literal["small", "medium", "capped"] | None,
         typer.Option(
             help="small (10 restaurants, cap 8), medium (50, cap 20) or capped (50, cap 8, an account every "
             "20 s); default all"
@@ -30,10 +28,7 @@ def bench(
     phase-barrier schedule (needs nothing running; takes a few minutes)."""
     from yolobatch.devtools import bench as harness
 
-    if scenario is not None and scenario not in harness.SCENARIOS:
-        console.print(f"[red]Unknown scenario {scenario!r}: choose {', '.join(harness.SCENARIOS)}.[/]")
-        raise typer.Exit(2)
-    names = [scenario] if scenario else list(harness.SCENARIOS)
+    names: list[str] = [scenario] if scenario else list(harness.SCENARIOS)
     results = asyncio.run(harness.run(names, time_scale))
     print(harness.table(results), flush=True)
     if as_json:
@@ -41,24 +36,32 @@ def bench(
 
 
 def sandbox_command(
-    port: Annotated[int, typer.Option()] = 8765,
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     time_scale: Annotated[
         float,
         typer.Option(envvar="YOLOBATCH_TIME_SCALE", help="Multiplies the platform's real latencies"),
     ] = 1.0,
-    seed: Annotated[int, typer.Option()] = 0,
-    fault_rate_5xx: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
-    fault_rate_429: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
-    fault_rate_timeout: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the faults' and latencies' randomness")] = 0,
+    fault_rate_5xx: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of calls answered with a 5xx")
+    ] = 0.0,
+    fault_rate_429: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of calls answered 429 Too Many Requests")
+    ] = 0.0,
+    fault_rate_timeout: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of calls that hang past their timeout")
+    ] = 0.0,
     jitter: Annotated[float, typer.Option(min=0, max=1, help="± fraction of each latency (0: exact)")] = 0.2,
     contract: Annotated[
-        str, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service's)")
+        Contract, typer.Option(help="contract (yolobatch's, idempotent) or original (the original service's)")
     ] = "contract",
 ) -> None:
     """Serve the emulated platform API (registration endpoints, faults, /_sandbox/state)."""
     from yolobatch.devtools.sandbox.server import serve
     from yolobatch.devtools.sandbox.settings import SandboxSettings
+    from yolobatch.domain.org_platform import BadPlatform, contract_named
+    from yolobatch.settings import Settings
 
     try:
         contract_name = contract_named(contract)

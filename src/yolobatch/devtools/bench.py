@@ -48,6 +48,7 @@ from yolobatch.devtools.sandbox.catalog import (
     TAGGED_ITEM_SECONDS,
 )
 from yolobatch.devtools.sandbox.menu_model import preset_for
+from yolobatch.domain import pace
 from yolobatch.domain.batch_input import BatchInput, RestaurantInput, parse_batch
 from yolobatch.domain.plan import PLAN, SPECS, CallClass, SubStep
 from yolobatch.domain.statuses import QUIESCENT_JOB_STATUSES
@@ -126,17 +127,8 @@ def durations_for(restaurant: RestaurantInput, async_upload_threshold: int = 10)
 # Lower bound.
 
 
-def _longest_from(key: SubStep, total: dict[SubStep, float], memo: dict[SubStep, float]) -> float:
-    """Longest chain of durations from the start of `key` to the end of the graph."""
-    if key not in memo:
-        children = [spec.key for spec in PLAN if key in spec.needs]
-        memo[key] = total[key] + max((_longest_from(c, total, memo) for c in children), default=0.0)
-    return memo[key]
-
-
 def critical_path(d: Durations) -> float:
-    memo: dict[SubStep, float] = {}
-    return max(_longest_from(spec.key, d.total, memo) for spec in PLAN)
+    return pace.longest_path(d.total)
 
 
 def lower_bound(durations: list[Durations], cap: int, account_interval: float) -> dict[str, float]:
@@ -147,16 +139,20 @@ def lower_bound(durations: list[Durations], cap: int, account_interval: float) -
     work = sum(
         sec for d in durations for key, sec in d.call.items() if SPECS[key].call_class == CallClass.PLATFORM
     )
-    tails = []
-    for d in durations:
-        memo: dict[SubStep, float] = {}
-        tails.append(_longest_from(S.CLOUDWAITRESS_ACCOUNT, d.total, memo))  # account + longest tail
-    chain = (n - 1) * account_interval + min(tails)
+    tails = [pace.longest_path(d.total, S.CLOUDWAITRESS_ACCOUNT) for d in durations]  # account + its tail
+    bound = pace.lower_bound(
+        critical_path=path,
+        platform_work=work,
+        cap=cap,
+        accounts=n,
+        account_interval=account_interval,
+        account_tail=min(tails),
+    )
     return {
-        "critical_path": path,
-        "work_over_cap": work / cap,
-        "account_chain": chain,
-        "lower_bound": max(path, work / cap, chain),
+        "critical_path": bound.critical_path,
+        "work_over_cap": bound.work_over_cap,
+        "account_chain": bound.account_chain,
+        "lower_bound": bound.seconds,
     }
 
 

@@ -18,6 +18,7 @@ from yolobatch.domain.org_platform import OrgPlatform
 from yolobatch.domain.plan import SPECS, CallClass, SubStep
 from yolobatch.domain.redaction import redact
 from yolobatch.domain.statuses import SubStepStatus
+from yolobatch.engine.attempts import AttemptEvent, AttemptLog
 from yolobatch.engine.contracts import (
     CallInput,
     CallOutput,
@@ -152,12 +153,15 @@ class RegistrationActivities:
         # Stable across automatic retries and crashes; a person's explicit retry bumps the generation.
         idempotency_key = f"{inp.job_id}/{key.value}/{inp.generation}"
         poll_interval = max(0.05, inp.backoff_seconds / 2)
+        sends = AttemptLog(self._store, registration, inp.job_id, key.value, inp.generation)
 
         async def wait_turn() -> None:
             if SPECS[key].call_class == CallClass.ACCOUNTS:
-                await self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval)
+                await sends.at_gate(self._wait_for_turn(CallClass.ACCOUNTS, self._account_interval))
+            sends.sending()
 
         async def failed_round(round_: int, failure: CallFailed) -> None:
+            await sends.failed(failure)
             await running.written()
             await note(
                 error=f"attempt {info.attempt}.{round_}: {failure.message}",
@@ -185,13 +189,17 @@ class RegistrationActivities:
                 await running.written()
                 raise logged(error, **log_context) from None
             if guarded.result is not None:
+                sent = sends.ended("ok", status_code=guarded.result.status_code)
                 result, context = guarded.result, context_from_response(key, guarded.result.body)
             else:
+                sent = sends.ended("ok", message=VERIFIED_WARNING, verified=True)
                 result = CallResult(status_code=200, body={}, warning=VERIFIED_WARNING)
                 context = await self._recovered_context(port, key, registration, log_context)
             unwritten = await running.settle()
             started = {"request": redacted, "started_at": started_at} if unwritten else {}
-            await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result, started)
+            await asyncio.to_thread(
+                self._record_success, registration, inp, info.attempt, result, started, sends, sent
+            )
             return CallOutput(context=context, warning=result.warning, replayed=False)
 
         await wait_turn()
@@ -201,9 +209,12 @@ class RegistrationActivities:
             await failed_round(1, failure)
             refusal = as_application_error(failure, inp.backoff_seconds, info.attempt)
             raise logged(refusal, **log_context) from None
+        sent = sends.ended("ok", status_code=result.status_code)
         unwritten = await running.settle()
         started = {"request": redacted, "started_at": started_at} if unwritten else {}
-        await asyncio.to_thread(self._record_success, registration, inp, info.attempt, result, started)
+        await asyncio.to_thread(
+            self._record_success, registration, inp, info.attempt, result, started, sends, sent
+        )
         return CallOutput(
             context=context_from_response(key, result.body), warning=result.warning, replayed=result.replayed
         )
@@ -246,10 +257,12 @@ class RegistrationActivities:
         attempt: int,
         result: CallResult,
         started: dict[str, Any],
+        sends: AttemptLog,
+        sent: AttemptEvent,
     ) -> None:
         """The sub-step is completed: the workflow takes this result as it is (so it need not record it
         itself, which would hold back the calls that were waiting for this one). `started`: the request and
-        start time, when no `running` note wrote them."""
+        start time, when no `running` note wrote them; `sent`: the send that succeeded, for the timeline."""
         key = inp.sub_step
         with self._store.transaction():
             self._store.record_sub_step(
@@ -275,6 +288,7 @@ class RegistrationActivities:
                 sub_step=key,
                 dedupe_key=f"{inp.job_id}/{key}/{inp.generation}/completed",
             )
+            sends.write(sent)
 
     async def _wait_for_turn(self, call_class: str, interval: float) -> None:
         # The task queue's server-side rate limit admits short bursts; the platform's rule (the original's:

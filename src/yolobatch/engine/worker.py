@@ -52,7 +52,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
             http,
             settings.registration_api_url,
             settings.registration_service_key.get_secret_value(),
-            account_interval=60 / settings.accounts_per_minute * settings.time_scale,
+            account_interval=settings.account_interval,
             contract=settings.registration_contract,
         )
         records = StoreActivities(store)

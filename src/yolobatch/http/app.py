@@ -7,8 +7,6 @@ import asyncio
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,9 +20,12 @@ from yolobatch.api.org_platform import org_platform
 from yolobatch.api.outputs import router as outputs_router
 from yolobatch.api.reruns import router as reruns_router
 from yolobatch.api.routes import events, jobs, router
+from yolobatch.api.schemas import Health, Readiness
 from yolobatch.api.tokens import tokens
+from yolobatch.http import problems
 from yolobatch.http.context import AppContext
 from yolobatch.http.headers import SecurityHeaders
+from yolobatch.http.openapi import documented
 from yolobatch.service.control import DecisionRejected
 from yolobatch.store.repository import NotFound
 
@@ -69,33 +70,20 @@ def create_app(ctx: AppContext) -> FastAPI:
     else:
         app.include_router(dashboard)
         app.include_router(dashboard_actions)
+    documented(app)
     return app
 
 
-def _printable(value: Any) -> Any:
-    """`value` with every string made encodable: a 422 echoes the input, and a lone surrogate in it
-    would turn the answer itself into a 500."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_printable(k): _printable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_printable(v) for v in value]
-    return value
-
-
 def _errors(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, status_code=422)
+    problems.install(app)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        return problems.problem(404, str(exc), instance=request.url.path)
 
     @app.exception_handler(DecisionRejected)
     async def rejected(request: Request, exc: DecisionRejected) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return problems.problem(409, str(exc), instance=request.url.path)
 
     @app.exception_handler(RPCError)
     async def engine_unavailable(request: Request, exc: RPCError) -> JSONResponse:
@@ -103,9 +91,10 @@ def _errors(app: FastAPI) -> None:
         # later, so say so rather than answer 500. Any other RPC error is a bug and stays a 500.
         if exc.status not in ENGINE_UNAVAILABLE:
             raise exc
-        return JSONResponse(
-            {"detail": f"the engine (Temporal) is not reachable, try again shortly: {exc.message}"},
-            status_code=503,
+        return problems.problem(
+            503,
+            f"the engine (Temporal) is not reachable, try again shortly: {exc.message}",
+            instance=request.url.path,
             headers={"Retry-After": "10"},
         )
 
@@ -129,7 +118,7 @@ class BodySizeLimit:
         too_large = HTTPException(413, detail=f"request body over {self.max_bytes} bytes")
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
-            response = JSONResponse({"detail": too_large.detail}, status_code=413)
+            response = problems.problem(413, too_large.detail, instance=scope.get("path"))
             await response(scope, receive, send)
             return
         received = 0
@@ -147,13 +136,18 @@ class BodySizeLimit:
 
 
 def _operations(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["operations"])
-    async def health() -> dict[str, str]:
+    @app.get("/healthz", tags=["operations"], response_model=Health)
+    async def health() -> Health:
         """The process is up."""
-        return {"status": "ok"}
+        return Health(status="ok")
 
-    @app.get("/readyz", tags=["operations"])
-    async def ready(request: Request) -> JSONResponse:
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=Readiness,
+        responses={503: {"description": "not ready: the problem names each check's error"}},
+    )
+    async def ready(request: Request) -> Any:
         """The database and the Temporal server answer."""
         ctx: AppContext = request.app.state.context
         checks: dict[str, str] = {}
@@ -167,10 +161,10 @@ def _operations(app: FastAPI) -> None:
             checks["temporal"] = "ok"
         except Exception as exc:
             checks["temporal"] = f"error: {type(exc).__name__}"
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
-        )
+        if all(v == "ok" for v in checks.values()):
+            return Readiness(status="ready", **checks)
+        failed = ", ".join(f"{name} {result}" for name, result in checks.items() if result != "ok")
+        return problems.problem(503, f"not ready: {failed}", instance=request.url.path, extensions=checks)
 
 
 def _ping_database(ctx: AppContext) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from yolobatch.http.context import AppContext, context
 from yolobatch.http.ratelimit import AuthFailureLimit
@@ -24,6 +26,13 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CLAIMED_PREFIX = 8  # characters of an invalid token that key its failure count ("yb_" and 5 more)
+# Declares the bearer scheme in the OpenAPI schema (Swagger's "Authorize"); the header is checked below,
+# so that a dashboard session may stand in for it.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API token: `yolobatch token create --org <org>`; everything is scoped to its org.",
+)
 
 
 def client_address(request: Request) -> str:
@@ -113,7 +122,11 @@ async def check_csrf(request: Request, secret: str, field: str = CSRF_FIELD) -> 
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing or invalid CSRF token")
 
 
-async def current_org(request: Request, ctx: AppContext = Depends(context)) -> str:
+async def current_org(
+    request: Request,
+    ctx: AppContext = Depends(context),
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> str:
     """The caller's organisation; 401 without a valid token or session, 403 for a session request that is
     cross-site or lacks the CSRF token."""
     token = bearer_token(request)

@@ -247,13 +247,21 @@ class Batches(Progress):  # audited writes go through Progress.add_event
             return batch
 
     def list_batches(
-        self, org_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        org_id: str,
+        *,
+        status: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[list[BatchSummary], int]:
-        """The organisation's batches, newest first, with counts of their restaurants by status."""
+        """The organisation's batches, newest first, with counts of their restaurants by status; with
+        `search`, only those whose name contains it (any case)."""
+        query = select(Batch).where(Batch.org_id == org_id)
+        if search:
+            query = query.where(func.lower(Batch.name).contains(search.lower(), autoescape=True))
         with self.session() as s:
-            batches = list(
-                s.scalars(select(Batch).where(Batch.org_id == org_id).order_by(Batch.created_at.desc()))
-            )
+            batches = list(s.scalars(query.order_by(Batch.created_at.desc())))
             counts: dict[str, Counter] = {b.id: Counter() for b in batches}
             rows = s.execute(
                 select(Job.batch_id, Job.status, func.count())
@@ -261,7 +269,8 @@ class Batches(Progress):  # audited writes go through Progress.add_event
                 .group_by(Job.batch_id, Job.status)
             )
             for batch_id, job_status, n in rows:
-                counts[batch_id][job_status] = n
+                if batch_id in counts:  # a batch the search left out
+                    counts[batch_id][job_status] = n
         items = []
         for batch in batches:
             total = sum(counts[batch.id].values())

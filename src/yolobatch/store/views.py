@@ -318,6 +318,23 @@ class Views(Configs, PipelineData, OperatorOutputs, Reruns):  # a job's detail r
                 .where(Job.batch_id == batch_id, SubStepRow.status.in_(SETTLED_SQL))
             ).one()
 
+    def open_calls(self, batch_id: str) -> tuple[int, dict[str, int]]:
+        """(restaurants not finished, how many of them have each registration call still to do): what the
+        pace of the rest of the batch is computed from (`yolobatch.domain.pace.remaining_from_counts`)."""
+        open_job = and_(Job.batch_id == batch_id, Job.status.not_in(sorted(TERMINAL_JOB_STATUSES)))
+        with self.session() as s:
+            jobs = s.scalar(select(func.count()).select_from(Job).where(open_job)) or 0
+            settled = dict(
+                s.execute(
+                    select(SubStepRow.key, func.count())
+                    .join(Job, Job.id == SubStepRow.job_id)
+                    .where(open_job, SubStepRow.status.in_(SETTLED_SQL))
+                    .group_by(SubStepRow.key)
+                ).all()
+            )
+        # A restaurant still in steps 1-5 has no call rows yet: every call is still to do.
+        return jobs, {spec.key.value: jobs - settled.get(spec.key.value, 0) for spec in PLAN}
+
     def job_status_counts(self, batch_id: str) -> dict[str, int]:
         """How many of the batch's restaurants are in each status (one indexed GROUP BY)."""
         with self.session() as s:

@@ -1,7 +1,9 @@
 """The config review form, generated from `RegistrationConfig` so a new field appears without template work.
 
 Each field is named `section.camelField` (the store's `edit_config` pointer). Secrets are never sent to the
-browser: their inputs start empty and an empty submission keeps the stored value.
+browser: their inputs start empty and an empty submission keeps the stored value. Colours are colour
+pickers and opening hours a week grid (issue 17: no hex text, no raw JSON); both round-trip to the same
+config data, so an untouched form changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pydantic.alias_generators import to_camel
 from yolobatch.domain.config import RegistrationConfig
 
 SECTIONS = ("account", "restaurant", "menu", "website", "payment", "onboarding")
-Kind = Literal["checkbox", "select", "password", "list", "json", "email", "text"]
+Kind = Literal["checkbox", "select", "password", "list", "json", "email", "text", "colour", "hours"]
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+NO_COLOUR = ":none"  # suffix of the checkbox that leaves a colour unset (a colour input always has one)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Field:
     kind: Kind
     optional: bool
     choices: tuple[str, ...] = ()
+    default: Any = None  # what a config without this field means (derived configs leave defaults out)
 
     @property
     def name(self) -> str:
@@ -40,6 +45,14 @@ class FormField:
 
     field: Field
     value: Any
+
+    @property
+    def week(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Opening hours as the week grid shows them: each day's intervals, then one empty to add."""
+        intervals: dict[str, list[tuple[str, str]]] = {day: [] for day in DAYS}
+        for entry in _sorted_hours(self.value or []):
+            intervals[entry["day"]].append((entry["open"], entry["close"]))
+        return [(day, [*intervals[day], ("", "")]) for day in DAYS]
 
     @property
     def text(self) -> str:
@@ -86,7 +99,13 @@ def fields_of(section: str) -> list[Field]:
     for name, info in model.model_fields.items():
         annotation, optional = _unwrap(info.annotation)
         kind, choices = _kind(annotation)
-        found.append(Field(section, to_camel(name), _label(name), kind, optional, choices))
+        key = to_camel(name)
+        if kind == "text" and key.endswith("Color"):
+            kind = "colour"
+        elif kind == "json" and key == "openingHours":
+            kind = "hours"
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        found.append(Field(section, key, _label(name), kind, optional, choices, default))
     return found
 
 
@@ -96,7 +115,7 @@ FIELDS: dict[str, list[Field]] = {section: fields_of(section) for section in SEC
 def form_sections(public: dict[str, Any]) -> list[tuple[str, list[FormField]]]:
     """Every section's fields with the stored (masked) values."""
     return [
-        (section, [FormField(f, (public.get(section) or {}).get(f.key)) for f in FIELDS[section]])
+        (section, [FormField(f, (public.get(section) or {}).get(f.key, f.default)) for f in FIELDS[section]])
         for section in SECTIONS
     ]
 
@@ -118,6 +137,28 @@ def _parse(field: Field, raw: list[str]) -> Any:
     return value
 
 
+def _sorted_hours(hours: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Opening hours in week order, each day's intervals by opening time: the grid's order."""
+    known = [h for h in hours if h.get("day") in DAYS]
+    return sorted(known, key=lambda h: (DAYS.index(h["day"]), h.get("open", "")))
+
+
+def _hours_from_grid(name: str, form: dict[str, list[str]]) -> list[dict[str, str]]:
+    """The week grid's inputs (`<name>.<Day>.<n>.open` / `.close`) as the config's list of intervals."""
+    hours = []
+    for day in DAYS:
+        slot = 0
+        while f"{name}.{day}.{slot}.open" in form:
+            opens = (form[f"{name}.{day}.{slot}.open"] or [""])[-1].strip()
+            closes = (form.get(f"{name}.{day}.{slot}.close") or [""])[-1].strip()
+            if bool(opens) != bool(closes):
+                raise ValueError(f"{day}: give both the opening and the closing time, or neither")
+            if opens:
+                hours.append({"day": day, "open": opens, "close": closes})
+            slot += 1
+    return hours
+
+
 def changes_from_form(form: dict[str, list[str]], public: dict[str, Any]) -> dict[str, Any]:
     """Only what the reviewer changed, so an untouched masked secret is never written back as stars."""
     changes: dict[str, Any] = {}
@@ -125,9 +166,23 @@ def changes_from_form(form: dict[str, list[str]], public: dict[str, Any]) -> dic
         for field in FIELDS[section]:
             if field.name not in form:
                 continue
+            values = public.get(section) or {}
+            stored = values.get(field.key, field.default)
+            if field.kind == "hours":
+                value = _hours_from_grid(field.name, form)
+                if value != _sorted_hours(stored or []):
+                    changes[field.name] = value
+                continue
+            if field.kind == "colour" and f"{field.name}{NO_COLOUR}" in form:
+                if stored is not None:
+                    changes[field.name] = None
+                continue
             value = _parse(field, form[field.name])
             if field.kind == "password" and not value:
                 continue
-            if value != (public.get(section) or {}).get(field.key):
+            # A colour input answers in lower case: "#1A2B3C" shown and sent back is no change.
+            if field.kind == "colour" and str(value).lower() == str(stored).lower():
+                continue
+            if value != stored:
                 changes[field.name] = value
     return changes

@@ -89,6 +89,10 @@ def _render(request: Request, template: str, status_code: int = 200, **values: A
     values.setdefault("org_id", getattr(request.state, "org_id", ""))
     values.setdefault("notice", request.query_params.get("notice", ""))
     values.setdefault("problem", request.query_params.get("problem", ""))
+    # Times on every page read as the organisation's clock, with the zone named beside them.
+    zone, zone_name = views.display_zone(context(request).settings)
+    values.setdefault("zone_name", zone_name)
+    values.setdefault("clock", lambda iso, date=False: views.local_time(iso, zone, date=date))
     return templates.TemplateResponse(request, template, values, status_code=status_code)
 
 
@@ -215,10 +219,13 @@ async def logout(request: Request, org: Org, ctx: Ctx) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def batch_list(request: Request, org: PageOrg, ctx: Ctx) -> Response:
-    items, total = await asyncio.to_thread(ctx.store.list_batches, org, limit=200)
+async def batch_list(
+    request: Request, org: PageOrg, ctx: Ctx, q: Annotated[str, Query(max_length=200)] = "", status: str = ""
+) -> Response:
+    """The organisation's batches, newest first; `q` searches names, `status` keeps one status."""
+    found = await asyncio.to_thread(views.batch_list, ctx.store, org, q, status)
     waiting = len(await asyncio.to_thread(inbox.waiting, ctx.store, org))
-    return _render(request, "batches.html", batches=items, total=total, inbox_count=waiting)
+    return _render(request, "batches.html", **found, inbox_count=waiting)
 
 
 @router.get("/batches/new", response_class=HTMLResponse)
@@ -320,7 +327,8 @@ async def batch_page(
         values = await _grid_values(ctx, batch_id, org, state, page)
     except NotFound:
         return _render(request, "not_found.html", 404, what="batch")
-    return _render(request, "batch.html", sse_events=SSE_EVENTS, **values)
+    pace = await asyncio.to_thread(views.pace_of, ctx.store, ctx.settings, batch_id)
+    return _render(request, "batch.html", sse_events=SSE_EVENTS, pace=pace, **values)
 
 
 @router.get("/batches/{batch_id}/grid", response_class=HTMLResponse)
@@ -361,11 +369,17 @@ async def batch_action(
 
 
 async def _drawer(request: Request, ctx: AppContext, job_id: str, org: str, **extra: Any) -> Response:
+    return _render(request, "_drawer.html", **await _job_values(ctx, job_id, org), **extra)
+
+
+async def _job_values(ctx: AppContext, job_id: str, org: str) -> dict[str, Any]:
+    """A restaurant's detail, timeline and workflow link: the drawer, or its page (picture_routes.py)."""
     values = await asyncio.to_thread(views.drawer, ctx.store, job_id, org)
+    drawn = await asyncio.to_thread(views.timeline, ctx.store, job_id, org, ctx.settings)
     temporal_url = workflow_url(
         ctx.settings.temporal_ui_url, ctx.client.namespace, onboarding_workflow_id(job_id)
     )
-    return _render(request, "_drawer.html", **values, temporal_url=temporal_url, **extra)
+    return {**values, **drawn, "temporal_url": temporal_url}
 
 
 @router.get("/jobs/{job_id}/drawer", response_class=HTMLResponse)
@@ -463,6 +477,7 @@ async def inbox_page(
     request: Request, org: PageOrg, ctx: Ctx, kind: str | None = None, batch: str | None = None
 ) -> Response:
     waiting = await asyncio.to_thread(inbox.inbox, ctx.store, org, kind or None, batch or None)
+    previews = await asyncio.to_thread(views.config_previews, ctx.store, waiting.items)
     return _render(
         request,
         "inbox.html",
@@ -473,6 +488,7 @@ async def inbox_page(
         kind=kind or "",
         batch=batch or "",
         form_sections=config_form.form_sections,
+        previews=previews,
     )
 
 
@@ -553,3 +569,8 @@ async def review_config(request: Request, job_id: str, org: Org, actor: Actor, c
     except (DecisionRejected, NotFound) as exc:
         return _back("/inbox", problem=str(exc))
     return _back("/inbox", notice=saved)
+
+
+# Issue 17's pictures and dashboard basics live beside this module, on the same router (imported last:
+# it uses this module's helpers).
+from yolobatch.web import picture_routes  # noqa: E402, F401
