@@ -143,7 +143,7 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
         for method in getattr(route, "methods", ())
         if "{batch_id}" in route.path or "{job_id}" in route.path
     ]
-    assert len(scoped) == 13  # every such route; a new one joins this test automatically
+    assert len(scoped) == 14  # every such route; a new one joins this test automatically
     async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": intruder}) as http:
         form = {
             "csrf_token": csrf_token(intruder),

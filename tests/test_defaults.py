@@ -32,7 +32,9 @@ async def test_batch_and_org_defaults_reach_each_plain_rows_config(api, world): 
         ):
             body = {**demo_pipeline_batch(1, world.url), "defaults": bad}
             refused = await http.post("/api/batches", json=body)
-            assert refused.status_code == 422 and says in " ".join(refused.json()["problems"]), refused.text
+            assert refused.status_code == 422 and says in " ".join(
+                e["detail"] for e in refused.json()["errors"]
+            ), refused.text
         assert (await http.get("/api/batches")).json()["total"] == 0
 
         # The organisation reads phone numbers as Australian ones; the other organisation is untouched.

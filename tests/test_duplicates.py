@@ -82,7 +82,9 @@ async def test_a_restaurant_in_another_batch_is_refused_naming_it_unless_forced(
         "/api/batches", json={"name": "Week 49", "restaurants": [rows[2], again]}, headers=a
     )
     assert second.status_code == 409, second.text
+    assert second.headers["content-type"] == "application/problem+json"  # one error shape (RFC 9457)
     body = second.json()
+    assert body["status"] == 409 and body["instance"] == "/api/batches"
     (duplicate,) = body["duplicates"]
     assert duplicate == {
         "row": 2,

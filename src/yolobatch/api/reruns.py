@@ -62,7 +62,24 @@ async def rerun_call(job_id: str, body: RerunRequest, org: Org, actor: Actor, ct
     return RerunAccepted(**asdict(started))
 
 
-@router.get("/{job_id}/reruns", response_model=list[RerunView], responses={404: RESPONSES[404]})
+EXAMPLE_RERUNS = [
+    {
+        "rerun_id": "3f1c…",
+        "sub_step": "websiteConfig",
+        "with_dependents": False,
+        "sub_steps": ["websiteConfig"],
+        "actor": "token:ops",
+        "reason": "brand colours fixed",
+        "requested_at": "2026-11-30T09:12:00+00:00",
+    }
+]
+
+
+@router.get(
+    "/{job_id}/reruns",
+    response_model=list[RerunView],
+    responses={200: {"content": {"application/json": {"example": EXAMPLE_RERUNS}}}, 404: RESPONSES[404]},
+)
 async def list_reruns(job_id: str, org: Org, ctx: Ctx) -> Any:
     """The re-runs asked for this restaurant, oldest first: what ran again, who asked, why and when."""
     await asyncio.to_thread(ctx.store.job, job_id, org)

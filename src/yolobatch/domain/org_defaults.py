@@ -17,7 +17,18 @@ def _zones() -> frozenset[str]:
 
 
 class OrgDefaults(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "example": {
+                "country": "NZ",
+                "currency": "NZD",
+                "locale": "en-NZ",
+                "time_zone": "Pacific/Auckland",
+            }
+        },
+    )
 
     country: str | None = Field(default=None, description="ISO 3166 code, e.g. NZ", examples=["NZ"])
     currency: str | None = Field(default=None, description="ISO 4217 code, e.g. NZD", examples=["NZD"])
