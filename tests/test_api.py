@@ -9,6 +9,7 @@ import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -87,7 +88,10 @@ BODIES = {
     "/reveal-password": {"reason": "owner locked out"},
     "/batches": {"restaurants": [{"name": "A", "storeUrl": "https://a.example"}]},
     "/org/platform": {"url": "https://platform.example", "key": "k", "contract": "original"},
+    "/rerun": {"sub_step": "websiteConfig", "reason": "colours fixed"},
 }
+# Routes that take a form (a file upload beside it), with valid fields.
+FORMS = {"/menu": {"action": "continue"}}
 
 
 def body_for(path: str) -> dict:
@@ -99,7 +103,7 @@ async def test_every_route_needs_a_valid_token(api):
     base, _, _, _ = api
     async with httpx.AsyncClient(base_url=base) as http:
         routes = api_routes((await http.get("/openapi.json")).json())
-        assert len(routes) == 24  # every API route; a new one joins this test automatically
+        assert len(routes) == 29  # every API route; a new one joins this test automatically
         for index, (method, path) in enumerate(routes):
             concrete = path.replace("{step}", "servicesConfig").replace("{action}", "retry")
             concrete = concrete.replace("{token_id}", "x")
@@ -120,11 +124,13 @@ async def test_no_route_reaches_another_organisations_batch_or_restaurant(api, w
         job_id = store.batch_progress(batch_id).jobs[0].job_id
         routes = api_routes((await http.get("/openapi.json")).json())
         scoped = [(m, p) for m, p in routes if "{batch_id}" in p or "{job_id}" in p]
-        assert len(scoped) == 16
+        assert len(scoped) == 19
         for method, path in scoped:
             concrete = path.replace("{step}", "servicesConfig").replace("{action}", "retry")
             concrete = concrete.replace("{batch_id}", batch_id).replace("{job_id}", job_id)
-            response = await http.request(method, concrete, headers=b, json=body_for(path))
+            form = next((f for suffix, f in FORMS.items() if path.endswith(suffix)), None)
+            sent = {"data": form} if form else {"json": body_for(path)}
+            response = await http.request(method, concrete, headers=b, **sent)
             assert response.status_code == 404, (method, path, response.status_code, response.text)
         # ...and the batch is untouched: still a draft of organisation A.
         assert (await http.get(f"/api/batches/{batch_id}", headers=a)).json()["status"] == "draft"
@@ -524,6 +530,42 @@ async def test_config_fields_are_checked_frozen_once_approved_and_revised_on_pur
     assert [(d.field, d.read_model) for d in report.drift] == [("config approval", "config not approved")]
 
 
+# GET /:id/progress in the original (reference §6.2): these fields, these types, always all present.
+ORIGINAL_PROGRESS_FIELDS = {
+    "success": bool,
+    "status": str,
+    "progress_percent": int,
+    "current_step": int,
+    "step_requiring_action": (int, type(None)),
+    "restaurants_summary": dict,
+    "last_updated": str,
+}
+# The original's batch statuses (reference §2.1): what its pollers (§6.4) switch on.
+ORIGINAL_BATCH_STATUSES = {"pending", "in_progress", "action_required", "completed", "failed", "cancelled"}
+
+
+def _assert_original_progress(
+    body: dict, *, status: str, percent: int, current_step: int, step_requiring_action, summary: dict
+) -> None:
+    """The original's /progress fields, one by one, with the original's meanings; yolobatch's own
+    fields (batch, percentage, restaurants) are only ever added beside them."""
+    for field, kind in ORIGINAL_PROGRESS_FIELDS.items():
+        assert isinstance(body[field], kind) and not (kind is int and isinstance(body[field], bool)), field
+    assert body["success"] is True
+    assert body["status"] == status and status in ORIGINAL_BATCH_STATUSES
+    summary_body = body["restaurants_summary"]
+    assert summary_body == summary
+    # The original's formulas: in_progress = total - completed - failed; percent = round(done / total).
+    total, done, failed = summary["total"], summary["completed"], summary["failed"]
+    assert summary_body["in_progress"] == total - done - failed
+    assert body["progress_percent"] == percent == int(100 * (done + failed) / total + 0.5)
+    assert body["current_step"] == current_step and 1 <= current_step <= 6
+    assert body["step_requiring_action"] == step_requiring_action
+    updated = datetime.fromisoformat(body["last_updated"])
+    assert updated.tzinfo is not None and updated <= datetime.now(UTC)
+    assert set(body) - set(ORIGINAL_PROGRESS_FIELDS) == {"batch", "percentage", "restaurants"}
+
+
 def _set_pipeline_job(store, job_id: str, *, steps: dict[int, str], calls: str, status: str) -> None:
     for step, step_status in steps.items():
         store.record_step(job_id, step, "running")
@@ -558,6 +600,14 @@ async def test_progress_tells_waiting_from_failed_names_the_waiting_step_and_end
     url = f"/api/registration-batches/{batch_id}/progress"
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         progress = (await http.get(url, headers=a)).json()
+        _assert_original_progress(
+            progress,
+            status="action_required",
+            percent=50,  # (1 completed + 1 finished unregistered) of 4, as the original rounds it
+            current_step=3,  # the slowest unfinished restaurant (Waiting) is at step 3
+            step_requiring_action=3,
+            summary={"total": 4, "completed": 1, "failed": 1, "in_progress": 2},
+        )
         assert progress["batch"]["failed_restaurants"] == 1
         assert progress["batch"]["waiting_restaurants"] == 1
         assert progress["batch"]["restaurants_with_warnings"] == 1
@@ -579,6 +629,26 @@ async def test_progress_tells_waiting_from_failed_names_the_waiting_step_and_end
         for job_id in (waiting, failed):
             _set_pipeline_job(store, job_id, steps=all_done, calls="completed", status="completed")
         finished = (await http.get(url, headers=a)).json()
+        draft_id = store.create_batch("org-a", "not started", restaurants[:3])
+        draft = (await http.get(f"/api/registration-batches/{draft_id}/progress", headers=a)).json()
+    _assert_original_progress(
+        finished,
+        status="completed",
+        percent=100,
+        current_step=6,
+        step_requiring_action=None,
+        summary={"total": 4, "completed": 3, "failed": 1, "in_progress": 0},
+    )
+    updated = [datetime.fromisoformat(body["last_updated"]) for body in (progress, finished)]
+    assert updated == sorted(updated)
+    _assert_original_progress(
+        draft,
+        status="pending",
+        percent=0,
+        current_step=draft["restaurants"][0]["current_step"],
+        step_requiring_action=None,
+        summary={"total": 3, "completed": 0, "failed": 0, "in_progress": 3},
+    )
     assert finished["percentage"] == 100.0
     assert finished["batch"]["status"] == "completed_with_cancellations"
     assert finished["step_requiring_action"] is None

@@ -27,6 +27,7 @@ from yolobatch.cli import sandbox_settings
 from yolobatch.http.security import csrf_token
 from yolobatch.store.access import Access
 from yolobatch.web import views
+from yolobatch.web.actions import router as web_actions
 from yolobatch.web.routes import router as web_router
 
 LIVE = 120_000  # ms: the whole pipeline runs at test speed, but a person's page must keep up with it
@@ -138,11 +139,11 @@ async def test_no_dashboard_route_reaches_another_organisations_batch_or_restaur
     intruder = open_session(dash.store, dash.store.create_token("other-org", "intruder"))
     scoped = [
         (method, route.path)
-        for route in web_router.routes
+        for route in [*web_router.routes, *web_actions.routes]
         for method in getattr(route, "methods", ())
         if "{batch_id}" in route.path or "{job_id}" in route.path
     ]
-    assert len(scoped) == 12  # every such route; a new one joins this test automatically
+    assert len(scoped) == 14  # every such route; a new one joins this test automatically
     async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": intruder}) as http:
         form = {
             "csrf_token": csrf_token(intruder),

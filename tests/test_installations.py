@@ -75,8 +75,9 @@ def test_two_installations_on_one_host_both_finish_with_no_port_options(tmp_path
     assert len(ports) == 4 and 7233 not in ports, records
     assert records[0]["namespace"] != records[1]["namespace"]
 
-    # A later start reuses what the data dir recorded; the Web UI can be turned off.
-    code, out, err = finish(start(dirs[0], *RUN, YOLOBATCH_TEMPORAL_UI="false"))
+    # A later start reuses what the data dir recorded; the Web UI can be turned off. (The same file again
+    # in this data dir names restaurants already registered: --force says that is meant.)
+    code, out, err = finish(start(dirs[0], *RUN, "--force", YOLOBATCH_TEMPORAL_UI="false"))
     assert code == 0, err[-3000:]
     assert json.loads((dirs[0] / RECORD_FILE).read_text()) == records[0]
     assert "Temporal UI at" in results[0][2] and "Temporal UI at" not in err

@@ -123,7 +123,9 @@ async def test_an_invalid_config_waits_until_a_person_fixes_it(client, world, st
             row["storeUrl"] = f"{world.url}/stores/_no-menu"
 
     batch = pipeline_batch(world, count=3, mutate=no_email)
-    batch_id = store.create_batch("test-org", batch.name, batch.restaurants, options={"yolo": True})
+    # The page without a menu goes on without one (the batch's policy): this test is about step 5.
+    options = {"yolo": True, "menu_policy": "continue"}
+    batch_id = store.create_batch("test-org", batch.name, batch.restaurants, options=options)
     jobs = [j.job_id for j in store.batch_progress(batch_id).jobs]
     async with worker(client, store, settings):
         await launch(client, store, settings, batch_id)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
+from datetime import datetime
 
 from tests.conftest import batch_of
 from yolobatch.api.original_progress import SnapshotCache, original_shape
+from yolobatch.domain.original_progress import ORIGINAL_FIELDS
 from yolobatch.store.tables import Event
 
 
@@ -30,6 +32,10 @@ async def test_a_large_batch_is_served_from_a_snapshot_rebuilt_in_the_background
     key = ("store", "org-a", batch_id)
     body = await large.get(key, read)
     assert json.loads(body) == original_shape(store.registration_progress(batch_id, "org-a"))
+    # The snapshot is the original's whole answer (#17), its fields first and in its order.
+    snapshot = json.loads(body)
+    assert list(snapshot)[: len(ORIGINAL_FIELDS)] == list(ORIGINAL_FIELDS)
+    assert snapshot["restaurants_summary"] == {"total": 3, "completed": 0, "failed": 0, "in_progress": 3}
     store.record_job(first, "completed")
     assert completed(await large.get(key, read)) == 0 and reads == 1  # young snapshot: no read
     await asyncio.sleep(0.25)
@@ -39,6 +45,10 @@ async def test_a_large_batch_is_served_from_a_snapshot_rebuilt_in_the_background
         if completed(await large.get(key, read)) == 1:
             break
     assert completed(await large.get(key, read)) == 1 and reads == 2
+    rebuilt = json.loads(await large.get(key, read))
+    assert rebuilt["restaurants_summary"]["completed"] == 1
+    # The rebuild saw the restaurant's change.
+    assert datetime.fromisoformat(rebuilt["last_updated"]) > datetime.fromisoformat(snapshot["last_updated"])
 
     small = SnapshotCache(max_age=60, cached_from=4)  # below the threshold: always read fresh
     assert completed(await small.get(key, read)) == 1

@@ -96,3 +96,60 @@ async def test_pipeline_histories_replay(dev_server, world, store, tmp_path):
     for item in (history, WorkflowHistory.from_json("pipeline", recorded.read_text())):
         result = await replayer.replay_workflow(item, raise_on_replay_failure=True)
         assert result.replay_failure is None
+
+
+async def test_menu_gate_and_rerun_histories_replay(dev_server, world, store, tmp_path):
+    """#17's workflow paths: the menu gate's wait and answer (`answer_menu`), and a re-run of a finished
+    restaurant's call (`SubStepRerun`), fresh and recorded."""
+    import json
+
+    from tests.engine_helpers import ORG
+    from yolobatch.cli import sandbox_settings
+    from yolobatch.devtools.demo import demo_pipeline_batch
+    from yolobatch.domain.batch_input import parse_batch
+    from yolobatch.engine.contracts import rerun_workflow_id
+    from yolobatch.service.menu_gate import answer_menu
+    from yolobatch.service.rerun import rerun
+
+    client = await Client.connect(dev_server.address)
+    settings = settings_for(store, world, tmp_path, **sandbox_settings(world.url))
+    data = demo_pipeline_batch(2, world.url)
+    data["restaurants"] = data["restaurants"][1:]  # Pizza Palace CBD, its page without a menu
+    data["restaurants"][0]["storeUrl"] = f"{world.url}/stores/_no-menu?for=pizza"
+    batch = parse_batch(json.dumps(data))
+    store.ensure_org(ORG)
+    batch_id = store.create_batch(ORG, batch.name, batch.restaurants, options={"yolo": True})
+    (job_id,) = [job.job_id for job in store.job_summaries(batch_id)]
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        await wait_until(store, batch_id, lambda p: p["jobs"][0]["steps"]["1"]["status"] == "action_required")
+        await answer_menu(client, store, job_id, "continue", actor="replay")
+        await wait_until(store, batch_id, lambda p: p["jobs"][0]["status"] == "completed")
+        started = await rerun(
+            client,
+            store,
+            settings,
+            job_id,
+            "websiteConfig",
+            with_dependents=False,
+            reason="replay",
+            actor="replay",
+        )
+        rerun_handle = client.get_workflow_handle(rerun_workflow_id(started.rerun_id))
+        assert await rerun_handle.result() == "completed"
+
+    fresh = {
+        "menu-gate-continue": await client.get_workflow_handle(
+            onboarding_workflow_id(job_id)
+        ).fetch_history(),
+        "rerun-website-config": await rerun_handle.fetch_history(),
+    }
+    if os.environ.get("YOLOBATCH_RECORD_HISTORIES"):
+        for name, history in fresh.items():
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+    replayer = Replayer(workflows=WORKFLOWS)
+    for name, history in fresh.items():
+        recorded = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+        for item in (history, recorded):
+            result = await replayer.replay_workflow(item, raise_on_replay_failure=True)
+            assert result.replay_failure is None

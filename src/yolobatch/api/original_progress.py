@@ -1,4 +1,5 @@
-"""The original system's `/progress` answer, and the snapshot that keeps a large batch's one cheap.
+"""The original system's `/progress` answer (its fields: domain/original_progress.py), and the snapshot
+that keeps a large batch's one cheap.
 
 The original's shape lists every restaurant, so its cost grows with the batch: 10 000 restaurants took
 ~280 ms to read and ~1.3 MB to encode (benchmarks/README.md). Clients poll it every few seconds, so for a
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from yolobatch.domain.original_progress import original_progress, with_extras
 from yolobatch.domain.statuses import batch_status
 from yolobatch.store.read_models import RegistrationProgress
 
@@ -28,28 +30,28 @@ MAX_SNAPSHOTS = 32  # batches kept per process (least recently used dropped)
 
 
 def original_shape(progress: RegistrationProgress) -> dict[str, Any]:
-    """Status, percentage, the step requiring action and one entry per restaurant, as the original."""
+    """The original's fields, each with its name and meaning (domain/original_progress.py), plus
+    yolobatch's own figures under `batch`, `percentage` and `restaurants`."""
     restaurants = progress.jobs
     total = len(restaurants)
     counts = Counter(j.status for j in restaurants)
     states = Counter(j.state for j in restaurants)
-    steps_waiting = sorted({j.step_requiring_action for j in restaurants if j.step_requiring_action})
-    return {
-        "success": True,
+    status = batch_status(counts, started=progress.started, total=total)
+    extras = {
         "batch": {
             "id": progress.batch_id,
             "name": progress.name,
-            "status": batch_status(counts, started=progress.started, total=total),
+            "status": status,  # yolobatch's vocabulary (the top-level `status` is the original's)
             "total_restaurants": total,
             "completed_restaurants": counts.get("completed", 0),
             # A step or call failed and waits for a retry, skip or mark done.
             "failed_restaurants": states.get("failed", 0),
-            # Waiting for a person's choice (company, config review): not a failure.
+            # Waiting for a person's choice (menu, company, config review): not a failure.
             "waiting_restaurants": states.get("waiting", 0),
             "restaurants_with_warnings": sum(1 for j in restaurants if j.warnings),
         },
+        # Finer than `progress_percent`: settled steps and calls too, not only finished restaurants.
         "percentage": round(100 * sum(j.done for j in restaurants) / max(1, total), 1),
-        "step_requiring_action": steps_waiting[0] if steps_waiting else None,
         "restaurants": [
             {
                 "job_id": j.job_id,
@@ -64,6 +66,7 @@ def original_shape(progress: RegistrationProgress) -> dict[str, Any]:
             for j in restaurants
         ],
     }
+    return with_extras(original_progress(status, restaurants, progress.last_updated), extras)
 
 
 def encoded(progress: RegistrationProgress) -> bytes:

@@ -29,10 +29,13 @@ from yolobatch.api.schemas import (
     ConfigEdits,
     ConfigRevision,
     CreateBatch,
+    DuplicateRow,
+    DuplicatesProblem,
     JobDetail,
     OriginalProgress,
     Reason,
 )
+from yolobatch.domain.batch_defaults import defaults_json, with_defaults
 from yolobatch.domain.batch_input import (
     MAX_UPLOAD_BYTES,
     BatchInput,
@@ -40,6 +43,7 @@ from yolobatch.domain.batch_input import (
     parse_batch,
     parse_upload,
 )
+from yolobatch.domain.identities import DuplicateRestaurants
 from yolobatch.engine.contracts import Approval, CompanyChoice
 from yolobatch.http.context import AppContext, context
 from yolobatch.http.problems import ProblemItem, problem
@@ -58,7 +62,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
-    409: {"description": "the Idempotency-Key was already used for a different batch"},
+    409: {
+        "model": DuplicatesProblem,
+        "description": "restaurants already registered or in flight in another batch of the organisation "
+        "(send force to create it anyway), or the Idempotency-Key was used for a different batch "
+        "(`detail` only)",
+    },
 }
 # Paging and event ids bound what reaches SQL: a larger integer is an overflow error in the database driver.
 MAX_OFFSET = 2**31 - 1
@@ -79,6 +88,9 @@ async def _create(
     options: dict[str, Any],
     start: bool,
     idempotency_key: str | None,
+    force: bool,
+    *,
+    instance: str,
 ) -> BatchCreated:
     try:
         created = await batches.create(
@@ -91,9 +103,13 @@ async def _create(
             options=options,
             start_now=start,
             idempotency_key=idempotency_key,
+            force=force,
         )
     except IdempotencyConflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
+    except DuplicateRestaurants as exc:
+        duplicates = [DuplicateRow.model_validate(asdict(d)).model_dump() for d in exc.duplicates]
+        return problem(409, str(exc), instance=instance, extensions={"duplicates": duplicates})  # type: ignore[return-value]
     return BatchCreated(batch_id=created.batch_id, restaurants=created.restaurants, started=created.started)
 
 
@@ -109,9 +125,12 @@ async def create_batch(
         # Off the event loop: validating thousands of rows takes a while, and every other request waits
         # for the loop.
         batch = await asyncio.to_thread(parse_batch, text)
+        options = with_defaults(body.options.model_dump(), body.defaults)
     except BatchInputError as exc:
         return _problems(exc, "/api/batches")
-    return await _create(ctx, org, actor, batch, body.options.model_dump(), body.start, idempotency_key)
+    return await _create(
+        ctx, org, actor, batch, options, body.start, idempotency_key, body.force, instance="/api/batches"
+    )
 
 
 @router.post("/batches/upload", status_code=201, response_model=BatchCreated, responses=CREATE_RESPONSES)
@@ -123,6 +142,15 @@ async def upload_batch(
     name: Annotated[str | None, Form(max_length=200)] = None,
     yolo: Annotated[bool, Form()] = False,
     start: Annotated[bool, Form()] = False,
+    force: Annotated[
+        bool, Form(description="create it even when restaurants are already in another batch")
+    ] = False,
+    menu_policy: Annotated[
+        Literal["wait", "continue"], Form(description="when extraction finds no menu: wait, or continue")
+    ] = "wait",
+    defaults: Annotated[
+        str, Form(max_length=20_000, description='JSON {"section.field": value} for every plain row')
+    ] = "",
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Create a batch from an uploaded CSV or JSON file; every bad row is reported, nothing is created.
@@ -134,10 +162,13 @@ async def upload_batch(
     try:
         title = name or filename.rsplit(".", 1)[0]
         batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
+        options = {"yolo": yolo, "auto_select": True, "menu_policy": menu_policy}
+        options = with_defaults(options, defaults_json(defaults))
     except BatchInputError as exc:
         return _problems(exc, "/api/batches/upload")
-    options = {"yolo": yolo, "auto_select": True}
-    return await _create(ctx, org, actor, batch, options, start, idempotency_key)
+    return await _create(
+        ctx, org, actor, batch, options, start, idempotency_key, force, instance="/api/batches/upload"
+    )
 
 
 @router.get("/batches", response_model=BatchList)
@@ -218,8 +249,11 @@ async def approve_all(batch_id: str, org: Org, actor: Actor, ctx: Ctx) -> dict[s
     responses={200: {"model": OriginalProgress, "description": "the original's shape"}},
 )
 async def original_progress(batch_id: str, org: Org, ctx: Ctx) -> Response:
-    """Progress in the original system's shape (status, percentage, step requiring action, per restaurant).
-    For a batch of 1 000 restaurants or more it may be up to 5 seconds old (`api/original_progress.py`)."""
+    """Progress in the original system's shape, every field with the original's name and meaning
+    (`status`, `progress_percent`, `current_step`, `step_requiring_action`, `restaurants_summary`,
+    `last_updated`: see domain/original_progress.py), plus yolobatch's own figures under `batch`,
+    `percentage` and `restaurants`. For a batch of 1 000 restaurants or more it may be up to 5 seconds old
+    (`api/original_progress.py`)."""
 
     async def read() -> RegistrationProgress:
         return await asyncio.to_thread(ctx.store.registration_progress, batch_id, org)

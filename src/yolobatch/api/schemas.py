@@ -9,6 +9,7 @@ from pydantic.json_schema import JsonDict
 
 from yolobatch.domain.batch_input import unstorable_path
 from yolobatch.domain.company import RegistrySource
+from yolobatch.http.problems import Problem
 
 EXAMPLE_RESTAURANT: JsonDict = {
     "name": "Jax Burger Shack",
@@ -37,6 +38,11 @@ class BatchOptions(BaseModel):
     )
     auto_select: bool = Field(default=True, description="take a clear registry match without asking")
     registry: RegistrySource = "nzbn"
+    menu_policy: Literal["wait", "continue"] = Field(
+        default="wait",
+        description="when extraction finds no menu: wait for a person (upload one, retry with a render, "
+        "or continue without), or continue without a menu",
+    )
 
 
 class CreateBatch(BaseModel):
@@ -50,12 +56,41 @@ class CreateBatch(BaseModel):
     )
     options: BatchOptions = Field(default_factory=BatchOptions)
     start: bool = Field(default=False, description="start right away")
+    defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="settings for every plain row, `section.field` -> value: services (stepsEnabled.*), "
+        "payment, onboarding flags, theme overrides (website.*); they win over what step 5 derives",
+        examples=[{"payment.includeStripeLink": True, "website.theme": "light"}],
+    )
+    force: bool = Field(
+        default=False,
+        description="create it even when restaurants are already registered or in flight in another batch",
+    )
 
 
 class BatchCreated(BaseModel):
     batch_id: str
     restaurants: int
     started: bool
+
+
+class DuplicateRow(BaseModel):
+    row: int = Field(description="1-based row of the upload")
+    name: str
+    kind: Literal["store_url", "company_number", "account_email"]
+    value: str = Field(description="the normalised key both rows share")
+    batch_id: str
+    batch_name: str
+    job_id: str
+    restaurant_name: str
+    status: str = Field(description="the other restaurant's status (completed: registered)")
+
+
+class DuplicatesProblem(Problem):
+    """A 409 problem: restaurants already in another batch (each named), or, with no `duplicates`, an
+    Idempotency-Key already used for a different batch."""
+
+    duplicates: list[DuplicateRow] | None = Field(default=None, description="every duplicate named")
 
 
 INPUT_PROBLEMS = "the batch has problems; nothing was created"  # the problem's detail; `errors` lists them

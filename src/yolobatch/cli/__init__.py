@@ -1,6 +1,6 @@
 """The `yolobatch` command line: this module wires the commands, in the order `--help` lists them;
-each job lives in its own module (batch, serve, admin, tools, extract, platform, outputs; render and
-prompts for the terminal)."""
+each job lives in its own module (batch, serve, admin, tools, extract, platform, outputs, rerun, menu;
+render and prompts for the terminal)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import sys
 from yolobatch.cli import admin, batch, outputs, serve, tools
 from yolobatch.cli.common import app
 from yolobatch.cli.extract import extract as extract_command
+from yolobatch.cli.menu import menu
 from yolobatch.cli.org import org_app
 from yolobatch.cli.platform import app as platform_app
+from yolobatch.cli.rerun import rerun
 from yolobatch.cli.serve import _api_server, _dashboard_port, api_app, sandbox_settings
 
 app.command()(batch.run)
@@ -29,6 +31,8 @@ app.command(name="sandbox")(tools.sandbox_command)
 app.command()(batch.batches)
 app.command()(batch.status)
 app.add_typer(batch.step_app, name="step")
+app.command()(rerun)
+app.command()(menu)
 app.command()(batch.cancel)
 # Its own module (step 1's preview); registered here so that `yolobatch extract` exists.
 app.command(name="extract")(extract_command)

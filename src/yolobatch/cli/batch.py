@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -36,6 +36,8 @@ from yolobatch.terminal import safe
 
 if TYPE_CHECKING:
     from yolobatch.settings import Settings
+
+MenuPolicy = Literal["wait", "continue"]
 
 
 def run(
@@ -58,15 +60,39 @@ def run(
     auto_select: Annotated[
         bool, typer.Option(help="Take a clear registry match without asking (score >= 90, 10 ahead)")
     ] = True,
+    menu_policy: Annotated[
+        MenuPolicy,
+        typer.Option(help="When extraction finds no menu: wait (for a person) or continue without one"),
+    ] = "wait",
+    default: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--default",
+            help="A setting for every plain row, section.field=value (repeatable), e.g. "
+            "payment.includeStripeLink=true, website.theme=light, stepsEnabled.servicesConfig=false",
+        ),
+    ] = None,
+    defaults_file: Annotated[
+        Path | None,
+        typer.Option("--defaults", help='A JSON file of such settings: {"website.theme": "light", ...}'),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Create it even when restaurants are already registered or in flight in another batch",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Create a batch from FILE (JSON or CSV), run it to the end (or until it needs a person) and report.
 
     Rows with a `storeUrl` run the whole pipeline (extraction, company, config, registration); rows with a
     `config` register directly. With --sandbox, `{sandbox}` in the file stands for the sandbox's address.
-    Says up front when a limit (the platform's account gate, the cap on calls in flight) sets the pace.
-    Exits 0 only if every restaurant completed, 1 if some wait for a person, 2 for bad input, 130 on
-    Ctrl-C (the batch stays durable: `yolobatch up` resumes it).
+    A restaurant already in another batch (same store URL, company number or account email) is refused
+    unless --force. Says up front when a limit (the platform's account gate, the cap on calls in flight)
+    sets the pace. Exits 0 only if every restaurant completed, 1 if some wait for a person, 2 for bad
+    input, 130 on Ctrl-C (the batch stays durable: `yolobatch up` resumes it).
     """
     from yolobatch.engine.devserver import free_port
 
@@ -74,9 +100,18 @@ def run(
     batch = _load_batch(file, f"http://127.0.0.1:{port}" if port else None)
     settings = _settings(data_dir, time_scale=time_scale)
     interactive = not (yolo or no_input or as_json) and sys.stdin.isatty()
-    options = {"yolo": yolo, "auto_select": auto_select, "registry": registry}
+    options = {"yolo": yolo, "auto_select": auto_select, "registry": registry, "menu_policy": menu_policy}
+    options = _with_batch_defaults(options, default or [], defaults_file)
     code = asyncio.run(
-        _run_batch(settings, batch, sandbox_port=port, as_json=as_json, options=options, ask=interactive)
+        _run_batch(
+            settings,
+            batch,
+            sandbox_port=port,
+            as_json=as_json,
+            options=options,
+            ask=interactive,
+            force=force,
+        )
     )
     raise typer.Exit(code)
 
@@ -99,9 +134,29 @@ def demo(
     batch = parse_batch(json.dumps(demo_pipeline_batch(restaurants, f"http://127.0.0.1:{port}")))
     settings = _settings(data_dir, time_scale=time_scale, platform_concurrency=10)
     options = {"yolo": True, "auto_select": True, "registry": "nzbn"}
-    raise typer.Exit(
-        asyncio.run(_run_batch(settings, batch, sandbox_port=port, as_json=False, options=options, ask=False))
-    )
+    # The demo's restaurants are the same every time: running it again in one data directory is expected.
+    run_demo = _run_batch(settings, batch, sandbox_port=port, as_json=False, options=options, force=True)
+    raise typer.Exit(asyncio.run(run_demo))
+
+
+def _with_batch_defaults(options: dict[str, Any], lines: list[str], file: Path | None) -> dict[str, Any]:
+    """The batch's options with its defaults (a file's, then each --default over them), or exit 2."""
+    from yolobatch.domain.batch_defaults import defaults_json, parse_assignments, with_defaults
+    from yolobatch.domain.batch_input import BatchInputError
+
+    try:
+        given = defaults_json(file.read_text(encoding="utf-8")) if file else {}
+        assigned, problems = parse_assignments(lines)
+        if problems:
+            raise BatchInputError(problems)
+        return with_defaults(options, {**given, **assigned})
+    except OSError as exc:
+        console.print(f"[red]Cannot read {file}:[/] {safe(str(exc.strerror or exc))}")
+    except BatchInputError as exc:
+        console.print("[red]The batch defaults have problems; nothing was created:[/]")
+        for problem in exc.problems:
+            console.print(f"  • {safe(problem)}")
+    raise typer.Exit(2)
 
 
 def _load_batch(file: Path, sandbox_url: str | None = None):
@@ -144,10 +199,12 @@ async def _run_batch(
     as_json: bool,
     options: dict[str, Any] | None = None,
     ask: bool = False,
+    force: bool = False,
 ) -> int:
     from yolobatch.cli.document import batch_document, remaining_pace
     from yolobatch.cli.render import _report, _watch
     from yolobatch.cli.serve import _sandbox_summary, sandbox_settings
+    from yolobatch.domain.identities import DuplicateRestaurants
     from yolobatch.engine.runtime import EngineUnavailable, temporal
     from yolobatch.engine.worker import running_worker
     from yolobatch.logs import LEVEL_ENV
@@ -181,7 +238,9 @@ async def _run_batch(
         try:
             async with temporal(settings, store) as engine, running_worker(engine.client, store, settings):
                 # Created once the engine is known to be ours: a refused start leaves nothing behind.
-                batch_id = store.create_batch(DEFAULT_ORG, batch.name, batch.restaurants, options=options)
+                batch_id = store.create_batch(
+                    DEFAULT_ORG, batch.name, batch.restaurants, options=options, refuse_duplicates=not force
+                )
                 console.print(f"Batch [bold]{batch_id}[/] created: {len(batch.restaurants)} restaurants")
                 if engine.ui_url:
                     console.print(f"Temporal UI at {engine.ui_url}/namespaces/{engine.namespace}/workflows")
@@ -196,6 +255,14 @@ async def _run_batch(
         except EngineUnavailable as exc:
             console.print(f"[red]{safe(str(exc))}[/]")
             return 1
+        except DuplicateRestaurants as exc:
+            console.print(
+                f"[red]{len(exc.duplicates)} restaurant(s) already in another batch; nothing was created:[/]"
+            )
+            for duplicate in exc.duplicates:
+                console.print(f"  • {safe(duplicate.describe())}")
+            console.print("Run again with --force to register them anyway.")
+            return 2
         if interrupted:
             console.print("Interrupted: the batch stays durable; `yolobatch up` resumes it.")
             return INTERRUPTED

@@ -69,6 +69,9 @@ class OnboardingInput:
     yolo: bool = False  # auto-approve valid configs; never wait for a company choice
     auto_select: bool = True  # take an unambiguous registry match without asking
     company_number: str | None = None  # given in the input: chosen when the search finds it
+    # When extraction finds no menu: "wait" for a person (upload one, retry with a render, or go on
+    # without), or "continue" without one (the batch's `menu_policy`).
+    menu_policy: str = "wait"
     # The installation's task queues (`Queues`); histories from before it was passed use the old names.
     queue_prefix: str = "yolobatch"
 
@@ -155,6 +158,7 @@ class LookupInput:
     number: str | None = None  # chosen company number
     details: dict[str, Any] | None = None  # manually entered company details
     actor: str = "system"
+    render: bool = False  # step 1: render the page in Chromium even if the deployment does not by default
 
 
 @dataclass
@@ -176,7 +180,42 @@ class CompanyChoice:
     reason: str = ""
 
 
+MENU_ACTIONS = ("uploaded", "retry_render", "continue")
+
+
+@dataclass
+class MenuAnswer:
+    """A person's answer when extraction found no menu: a menu file was `uploaded` (stored before this is
+    sent), `retry_render` extraction in a browser, or `continue` without a menu."""
+
+    action: str
+    actor: str = "unknown"
+    reason: str = ""
+
+
 @dataclass
 class Approval:
     actor: str = "unknown"
     reason: str = ""
+
+
+@dataclass
+class RerunInput:
+    """A person's re-run of completed (or skipped) registration calls of a finished restaurant: each runs
+    again as a new generation, so with a new idempotency key (the platform does it again)."""
+
+    job_id: str
+    org_id: str
+    batch_id: str
+    rerun_id: str  # the audit row (who, why, when) in `sub_step_reruns`
+    sub_steps: list[str]  # in plan order: the one asked for, then its dependents if asked
+    generations: dict[str, int]  # sub-step -> its new generation
+    context: dict[str, Any]  # non-secret results of the calls not re-run (ids the re-run calls need)
+    actor: str
+    reason: str
+    tuning: Tuning = field(default_factory=Tuning)
+    queue_prefix: str = "yolobatch"
+
+
+def rerun_workflow_id(rerun_id: str) -> str:
+    return f"rerun-{rerun_id}"

@@ -9,6 +9,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from yolobatch.domain.batch_defaults import apply_defaults
 from yolobatch.domain.company import CompanyDetails, SearchTerms, is_unambiguous, street_search_terms
 from yolobatch.domain.derive import derive_config, generate_password, validate_config
 from yolobatch.domain.extraction import ExtractionResult
@@ -59,7 +60,12 @@ class PipelineActivities:
                     max_bytes=self._settings.fetch_max_bytes,
                     # Per-item option requests (Uber Eats) keep to the lookup rate the task queue enforces.
                     item_rate=self._settings.lookups_per_second / self._settings.time_scale,
-                    render=render_options(self._settings),
+                    # A person asked for a render (the page builds its menu in the browser).
+                    render=render_options(
+                        self._settings.model_copy(update={"render_pages": True})
+                        if inp.render
+                        else self._settings
+                    ),
                 )
             )
         except ExtractionError as exc:
@@ -142,7 +148,8 @@ class PipelineActivities:
         """Derive the config once; a retry or replay finds it stored and does not regenerate the password."""
         existing = self._store.config_review(inp.job_id)
         if existing is None:
-            job, _ = self._store.job_facts(inp.job_id)
+            job, options = self._store.job_facts(inp.job_id)
+            org = self._store.org_defaults(job.org_id)
             raw = self._store.extraction(inp.job_id)
             extraction = ExtractionResult.model_validate({**raw, "menu": None}) if raw else None
             raw_company = self._store.company_details(inp.job_id)
@@ -155,8 +162,10 @@ class PipelineActivities:
                 company,
                 menu_ids[0] if menu_ids else None,
                 generate_password(),
-                country=self._settings.default_country,
+                country=org.country or self._settings.default_country,
             )
+            # The batch's defaults for its plain rows (set once at upload) win over what was derived.
+            wire = apply_defaults(wire, options.get("defaults"))
             self._store.save_config_draft(inp.job_id, wire, warnings)
         wire = self._store.config_wire(inp.job_id)
         _, errors = validate_config(wire)

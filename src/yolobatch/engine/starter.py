@@ -91,6 +91,7 @@ async def start_onboarding(
                 yolo=bool(options.get("yolo")),
                 auto_select=bool(options.get("auto_select", True)),
                 company_number=(job.input or {}).get("company_number"),
+                menu_policy=str(options.get("menu_policy") or "wait"),
                 queue_prefix=queues.prefix,
             ),
             id=onboarding_workflow_id(job_id),

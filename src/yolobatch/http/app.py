@@ -14,8 +14,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch import __version__
 from yolobatch.api.docs import add_docs
+from yolobatch.api.menu_gate import router as menu_router
+from yolobatch.api.org_defaults import router as org_defaults_router
 from yolobatch.api.org_platform import org_platform
 from yolobatch.api.outputs import router as outputs_router
+from yolobatch.api.reruns import router as reruns_router
 from yolobatch.api.routes import events, jobs, router
 from yolobatch.api.schemas import Health, Readiness
 from yolobatch.api.tokens import tokens
@@ -52,16 +55,21 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(tokens)
     app.include_router(org_platform)
     app.include_router(outputs_router)
+    app.include_router(reruns_router)
+    app.include_router(menu_router)
+    app.include_router(org_defaults_router)
     _errors(app)
     _operations(app)
     _limit_body_size(app)
     app.add_middleware(SecurityHeaders)
     try:
+        from yolobatch.web.actions import router as dashboard_actions
         from yolobatch.web.routes import router as dashboard
     except ImportError:  # the dashboard is optional for API-only deployments
         pass
     else:
         app.include_router(dashboard)
+        app.include_router(dashboard_actions)
     documented(app)
     return app
 

@@ -42,7 +42,10 @@ def add_problems(spec: dict[str, Any]) -> dict[str, Any]:
             for code in sorted(set(responses) | _errors_of(path, operation)):
                 if code.isdigit() and int(code) >= 400:
                     entry = responses.get(code) or {"description": HTTPStatus(int(code)).phrase}
-                    entry["content"] = {MEDIA_TYPE: {"schema": PROBLEM_REF}}
+                    # A route may declare a problem with extension members (e.g. a 409's `duplicates`).
+                    declared = entry.get("content", {}).get("application/json", {}).get("schema") or {}
+                    own = declared.get("$ref", "").rsplit("/", 1)[-1].endswith("Problem")
+                    entry["content"] = {MEDIA_TYPE: {"schema": declared if own else PROBLEM_REF}}
                     responses[code] = entry
     for name in FASTAPI_VALIDATION:
         schemas.pop(name, None)

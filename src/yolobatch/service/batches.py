@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +40,24 @@ async def create(
     options: dict[str, Any],
     start_now: bool,
     idempotency_key: str | None = None,
+    force: bool = False,
 ) -> Created:
     """Store a parsed batch and, when asked, start it. Raises `IdempotencyConflict` when the key
-    already named a different batch; a resend with the same key answers the batch it created."""
+    already named a different batch; a resend with the same key answers the batch it created.
+
+    Raises `DuplicateRestaurants` (nothing created) when a restaurant is already registered or in flight
+    in another batch of the organisation, unless `force`: registering it twice makes two accounts."""
     batch_id = await asyncio.to_thread(
-        store.create_batch, org, batch.name, batch.restaurants, actor, options, idempotency_key
+        functools.partial(
+            store.create_batch,
+            org,
+            batch.name,
+            batch.restaurants,
+            actor,
+            options,
+            idempotency_key,
+            refuse_duplicates=not force,
+        )
     )
     if start_now:  # again on a resend: starting is idempotent, and the first attempt may have failed
         await start(client, store, settings, batch_id, actor=actor)

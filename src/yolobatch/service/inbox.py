@@ -16,14 +16,20 @@ from yolobatch.store.repository import Store
 
 SUB_STEPS = [spec.key.value for spec in PLAN]
 _PLAN_ORDER = {key: index for index, key in enumerate(SUB_STEPS)}
-_CHOICES: dict[int | None, str] = {Step.COMPANY_SELECTION: "company", Step.CONFIG: "config"}
+# A step waiting for a person's choice (status action_required) -> the inbox card that asks for it. Step 1
+# waits when extraction found no menu (the menu gate): upload one, retry rendered, or continue without.
+_CHOICES: dict[int | None, str] = {
+    Step.EXTRACTION: "menu",
+    Step.COMPANY_SELECTION: "company",
+    Step.CONFIG: "config",
+}
 
 
 @dataclass
 class InboxItem:
     """One thing a person must answer for one restaurant."""
 
-    kind: str  # "company", "config", "failed_step", "failed_call", "outcome_unknown"
+    kind: str  # "company", "config", "menu", "failed_step", "failed_call", "outcome_unknown"
     batch_id: str
     batch_name: str
     job_id: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from yolobatch.domain.batch_input import RestaurantInput
 from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.identities import DuplicateRestaurants
 from yolobatch.domain.plan import PLAN
 from yolobatch.domain.redaction import MASK
 from yolobatch.domain.statuses import JobStatus, batch_status
@@ -24,6 +26,7 @@ from yolobatch.store.core import (
     _iso,
     rowcount,
 )
+from yolobatch.store.identities import find_duplicates, identity_rows
 from yolobatch.store.progress import Progress
 from yolobatch.store.read_models import BatchSummary
 from yolobatch.store.tables import (
@@ -36,6 +39,7 @@ from yolobatch.store.tables import (
     JobStep,
     MenuRow,
     RegistrationConfigRow,
+    RestaurantIdentity,
     SubStepRow,
     utcnow,
 )
@@ -50,20 +54,26 @@ class Batches(Progress):  # audited writes go through Progress.add_event
         actor: str = "cli",
         options: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        *,
+        refuse_duplicates: bool = False,
     ) -> str:
         """Create a batch and its jobs in one transaction: all of it, or nothing.
 
         With an `idempotency_key`, a create already made under that key answers that batch's id instead
         (a client resending after a timeout or a 503 gets no second batch); a different request under the
-        same key raises `IdempotencyConflict`."""
+        same key raises `IdempotencyConflict`. With `refuse_duplicates`, restaurants the organisation
+        already has registered or in flight in another batch raise `DuplicateRestaurants`."""
+        insert = functools.partial(
+            self._insert_batch, org_id, name, restaurants, actor, options, refuse_duplicates=refuse_duplicates
+        )
         if idempotency_key is None:
-            return self._insert_batch(org_id, name, restaurants, actor, options, None, None)
+            return insert(None, None)
         digest = _request_digest(name, restaurants, options)
         existing = self._batch_for_key(org_id, idempotency_key, digest)
         if existing is not None:
             return existing
         try:
-            return self._insert_batch(org_id, name, restaurants, actor, options, idempotency_key, digest)
+            return insert(idempotency_key, digest)
         except IntegrityError:
             # The same request sent twice at once: the other one created it (or this raises the conflict).
             existing = self._batch_for_key(org_id, idempotency_key, digest)
@@ -95,8 +105,11 @@ class Batches(Progress):  # audited writes go through Progress.add_event
         options: dict[str, Any] | None,
         idempotency_key: str | None,
         digest: str | None,
+        *,
+        refuse_duplicates: bool,
     ) -> str:
         batch_id = str(uuid.uuid4())
+        identities: list[dict[str, Any]] = []
         jobs: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
@@ -129,6 +142,7 @@ class Batches(Progress):  # audited writes go through Progress.add_event
                 {"job_id": job_id, "key": spec.key.value, "status": "pending", "updated_at": now}
                 for spec in PLAN
             )
+            identities += identity_rows(org_id, job_id, restaurant)
             if restaurant.config is not None:
                 configs.append(self._config_row(job_id, restaurant.config))
             if restaurant.menu is not None:
@@ -142,6 +156,8 @@ class Batches(Progress):  # audited writes go through Progress.add_event
                     }
                 )
         with self.transaction() as s:
+            if refuse_duplicates and (duplicates := find_duplicates(s, org_id, restaurants)):
+                raise DuplicateRestaurants(duplicates)
             s.add(
                 Batch(
                     id=batch_id,
@@ -153,7 +169,8 @@ class Batches(Progress):  # audited writes go through Progress.add_event
                 )
             )
             s.flush()
-            for table, rows in ((Job, jobs), (JobStep, steps), (SubStepRow, calls), (MenuRow, menus)):
+            inserts = ((Job, jobs), (JobStep, steps), (SubStepRow, calls), (MenuRow, menus))
+            for table, rows in (*inserts, (RestaurantIdentity, identities)):
                 if rows:
                     s.execute(core_insert(table), rows)
             s.add_all(configs)
@@ -283,8 +300,8 @@ class Batches(Progress):  # audited writes go through Progress.add_event
             job_ids = select(Job.id).where(Job.batch_id == batch_id).scalar_subquery()
             for table in (SubStepRow, JobStep, RegistrationConfigRow, MenuRow, Extraction):
                 s.execute(delete(table).where(table.job_id.in_(job_ids)))
-            for company_table in (CompanyCandidateRow, CompanyDetailsRow):
-                s.execute(delete(company_table).where(company_table.job_id.in_(job_ids)))
+            for job_table in (CompanyCandidateRow, CompanyDetailsRow, RestaurantIdentity):
+                s.execute(delete(job_table).where(job_table.job_id.in_(job_ids)))
             s.execute(delete(Job).where(Job.batch_id == batch_id))
             s.execute(delete(Batch).where(Batch.id == batch_id))
         self.add_event(org_id, None, None, "batch_deleted", f"Draft batch {batch.name} deleted", actor=actor)

@@ -27,6 +27,12 @@ class PipelineData(StoreCore):
             if menu is not None:
                 s.merge(MenuRow(job_id=job_id, id=menu.id, org_id=org_id, data=menu.model_dump(mode="json")))
 
+    def save_menu(self, job_id: str, org_id: str, menu: Menu) -> None:
+        """A menu a person uploaded when extraction found none: the one the config will import."""
+        with self.transaction() as s:
+            s.execute(delete(MenuRow).where(MenuRow.job_id == job_id))
+            s.add(MenuRow(job_id=job_id, id=menu.id, org_id=org_id, data=menu.model_dump(mode="json")))
+
     def extraction(self, job_id: str) -> dict[str, Any] | None:
         with self.session() as s:
             row = s.get(Extraction, job_id)

@@ -7,6 +7,7 @@ the API's JSON shape, in field order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -56,6 +57,7 @@ class RegistrationProgress:
     name: str
     started: bool
     jobs: list[JobProgress]
+    last_updated: datetime  # the latest change to the batch or any of its restaurants
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,19 @@ class EventView:
 
 
 @dataclass(frozen=True, slots=True)
+class RerunView:
+    """A person's re-run of a registration call (and maybe its dependents), as audited."""
+
+    rerun_id: str
+    sub_step: str
+    with_dependents: bool
+    sub_steps: list[str]  # what ran again, in plan order
+    actor: str
+    reason: str
+    requested_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class JobDetail:
     """Everything about one restaurant for people: steps, calls (redacted), choices, config, audit."""
 
@@ -198,3 +213,4 @@ class JobDetail:
     config: dict[str, Any] | None
     outputs: dict[str, Any]
     events: list[EventView]
+    reruns: list[RerunView]  # re-runs people asked for (who, why, when, what ran again), oldest first

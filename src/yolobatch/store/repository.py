@@ -19,6 +19,7 @@ from yolobatch.store.core import (
 )
 from yolobatch.store.drift import Drift
 from yolobatch.store.leases import Leases
+from yolobatch.store.org_defaults import OrgDefaultsStore
 from yolobatch.store.org_platforms import OrgPlatforms
 from yolobatch.store.pictures import Pictures
 from yolobatch.store.tokens import Tokens
@@ -39,5 +40,5 @@ __all__ = [
 ]
 
 
-class Store(Waiting, Tokens, Leases, Drift, OrgPlatforms, Pictures):
+class Store(Waiting, Tokens, Leases, Drift, OrgPlatforms, OrgDefaultsStore, Pictures):
     """Every concern of the store over one engine and secret box (sessions and transactions shared)."""

@@ -289,3 +289,48 @@ class JobOutputRow(Base):
     onboarding_user_email: Mapped[str | None] = mapped_column(String(320))
     logo_url: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RestaurantIdentity(Base):
+    """A restaurant's normalised store URL, company number or account email (domain/identities.py), so an
+    upload can find the same restaurant in another batch of the organisation with one indexed look-up."""
+
+    __tablename__ = "restaurant_identities"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    value: Mapped[str] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_restaurant_identities_org_kind_value", "org_id", "kind", "value"),)
+
+
+class SubStepRerunRow(Base):
+    """A person's re-run of registration calls (issue 17): who asked, why and when, and what ran again."""
+
+    __tablename__ = "sub_step_reruns"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    sub_step: Mapped[str] = mapped_column(String(40))  # the one asked for
+    with_dependents: Mapped[bool] = mapped_column(default=False)
+    sub_steps: Mapped[list[Any]]  # what runs again, in plan order
+    generations: Mapped[dict[str, Any]]  # sub-step -> the generation it runs as
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrgDefaultsRow(Base):
+    """An organisation's defaults (domain/org_defaults.py): country, currency, locale, time zone."""
+
+    __tablename__ = "org_defaults"
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

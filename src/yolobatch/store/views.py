@@ -23,6 +23,7 @@ from yolobatch.store.configs import Configs
 from yolobatch.store.core import (
     JOB_STATES,
     NotFound,
+    _aware,
     _chunks,
     _iso,
 )
@@ -42,6 +43,7 @@ from yolobatch.store.read_models import (
     StepDetail,
     StepProgress,
 )
+from yolobatch.store.reruns import Reruns
 from yolobatch.store.tables import (
     Batch,
     Event,
@@ -54,7 +56,7 @@ WARNING_COUNT_FROM = 1000  # restaurants
 WARNING_COUNT_MAX_AGE = 5.0  # seconds
 
 
-class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads every concern
+class Views(Configs, PipelineData, OperatorOutputs, Reruns):  # a job's detail reads every concern
     def batch_progress(
         self,
         batch_id: str,
@@ -215,6 +217,7 @@ class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads eve
                 EventView(e.id, e.kind, e.actor, e.message, e.sub_step, _iso(e.created_at))
                 for e in self.events(job_id=job_id)
             ],
+            reruns=self.reruns(job_id),
         )
 
     def job_summaries(self, batch_id: str) -> list[JobSummary]:
@@ -251,12 +254,22 @@ class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads eve
         in_batch = Job.batch_id == batch_id
         with self.snapshot() as s:
             batch = s.execute(
-                select(Batch.id, Batch.org_id, Batch.name, Batch.started_at).where(Batch.id == batch_id)
+                select(Batch.id, Batch.org_id, Batch.name, Batch.created_at, Batch.started_at).where(
+                    Batch.id == batch_id
+                )
             ).first()
             if batch is None or batch.org_id != org_id:
                 raise NotFound(f"batch {batch_id} not found")
             jobs = s.execute(
-                select(Job.id, Job.restaurant_name, Job.status, Job.current_step, Job.error, _job_state())
+                select(
+                    Job.id,
+                    Job.restaurant_name,
+                    Job.status,
+                    Job.current_step,
+                    Job.error,
+                    Job.updated_at,
+                    _job_state(),
+                )
                 .where(in_batch)
                 .order_by(Job.position)
             ).all()
@@ -276,6 +289,9 @@ class Views(Configs, PipelineData, OperatorOutputs):  # a job's detail reads eve
             batch_id=batch.id,
             name=batch.name,
             started=batch.started_at is not None,
+            last_updated=max(
+                (_aware(t) for t in (batch.created_at, batch.started_at, *(j.updated_at for j in jobs)) if t),
+            ),
             jobs=[
                 JobProgress(
                     job_id=job.id,

@@ -22,7 +22,7 @@ from yolobatch.store.tables import (
 )
 from yolobatch.store.views import Views
 
-# Pipeline steps a person answers: a choice (company, config) or a failure (retry or skip).
+# Pipeline steps a person answers: a choice (the menu gate, company, config) or a failure (retry or skip).
 _STEP_STATUSES = ("action_required", "failed")
 
 

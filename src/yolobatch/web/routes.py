@@ -22,7 +22,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
+from yolobatch.domain.batch_defaults import parse_assignments, with_defaults
 from yolobatch.domain.batch_input import MAX_UPLOAD_BYTES, BatchInputError, parse_upload
+from yolobatch.domain.identities import DuplicateRestaurants
 from yolobatch.engine.contracts import Approval, CompanyChoice, onboarding_workflow_id
 from yolobatch.engine.runtime import workflow_url
 from yolobatch.http.context import AppContext, context
@@ -249,6 +251,9 @@ async def create_batch(
     name: Annotated[str, Form(max_length=200)] = "",
     yolo: Annotated[bool, Form()] = False,
     start: Annotated[bool, Form()] = False,
+    force: Annotated[bool, Form()] = False,
+    menu_policy: Annotated[Literal["wait", "continue"], Form()] = "wait",
+    defaults: Annotated[str, Form(max_length=20_000)] = "",
     submission: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     raw = await file.read(MAX_UPLOAD_BYTES + 1)
@@ -257,9 +262,12 @@ async def create_batch(
         title = name.strip() or filename.rsplit(".", 1)[0]
         # Off the event loop, as in the API: a big file must not stall every other page and request.
         batch = await asyncio.to_thread(parse_upload, raw, filename, title, ctx.sandbox_url)
+        assigned, problems = parse_assignments(defaults.splitlines())
+        if problems:
+            raise BatchInputError(problems)
+        options = with_defaults({"yolo": yolo, "auto_select": True, "menu_policy": menu_policy}, assigned)
     except BatchInputError as exc:
         return _new_batch_form(request, 422, problems=exc.problems, name=name)
-    options = {"yolo": yolo, "auto_select": True}
     key = f"dashboard:{submission}" if submission else None
     try:
         created = await batches.create(
@@ -272,10 +280,15 @@ async def create_batch(
             options=options,
             start_now=start,
             idempotency_key=key,
+            force=force,
         )
     except IdempotencyConflict:
         problem = "This form was already sent with another file; it is shown afresh, upload again."
         return _new_batch_form(request, 409, problems=[problem], name=name)
+    except DuplicateRestaurants as exc:
+        problems = [d.describe() for d in exc.duplicates]
+        problems.append("Or tick 'Create it even if…' to register them anyway.")
+        return _new_batch_form(request, 409, problems=problems, name=name)
     notice = f"Created with {created.restaurants} restaurants" + (" and started" if start else "")
     return _back(f"/batches/{created.batch_id}", notice=notice)
 
@@ -455,6 +468,7 @@ KIND_TITLES = {
     "failed_step": "Failed step",
     "failed_call": "Failed registration call",
     "outcome_unknown": "Outcome unknown: check the platform's portal",
+    "menu": "No menu found",
 }
 
 

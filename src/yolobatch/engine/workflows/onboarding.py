@@ -11,42 +11,33 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from yolobatch.domain.plan import (
         PLAN,
-        CallClass,
         Outcome,
         SubStep,
         SubStepSpec,
-        priority_key,
         skip_reason,
     )
     from yolobatch.domain.statuses import WAITING_SUB_STEP_STATUSES, JobStatus, SubStepStatus
     from yolobatch.domain.steps import PIPELINE_STEPS, STEP_BY_KEY, Step
-    from yolobatch.engine.activities import RegistrationActivities
     from yolobatch.engine.contracts import (
         Approval,
-        CallInput,
         CallOutput,
         CompanyChoice,
         Decision,
+        MenuAnswer,
         OnboardingInput,
-        Queues,
     )
     from yolobatch.engine.guarded_call import OUTCOME_UNKNOWN
+    from yolobatch.engine.workflows.calls import error_message, error_type, execute_call
     from yolobatch.engine.workflows.pipeline import WAITING, Pipeline, StepState
     from yolobatch.engine.workflows.records import CallChanged, Event, JobChanged, Recorder, StepChanged
-    from yolobatch.integrations.registration.port import call_timeout
-ACCOUNT_TURN_ALLOWANCE = 3600.0  # seconds (unscaled) an account call may wait for its turn
-MIN_CALL_TIMEOUT = 3.0  # seconds: below this, scaled timeouts would fail on a busy machine
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 @dataclass
@@ -149,10 +140,10 @@ class RestaurantOnboarding:
                 # A guarded call whose effect nobody can tell waits for a person as `outcome_unknown`.
                 status = (
                     SubStepStatus.OUTCOME_UNKNOWN
-                    if _error_type(err) == OUTCOME_UNKNOWN
+                    if error_type(err) == OUTCOME_UNKNOWN
                     else SubStepStatus.FAILED
                 )
-                decided = await self._fail_and_wait(spec.key, _error_message(err), status)
+                decided = await self._fail_and_wait(spec.key, error_message(err), status)
                 if decided is not None:
                     return decided
                 continue
@@ -161,46 +152,9 @@ class RestaurantOnboarding:
             return Outcome(SubStepStatus.COMPLETED, output.context)
 
     async def _call(self, spec: SubStepSpec, generation: int, context: dict[str, Any]) -> CallOutput:
-        tuning = self._inp.tuning
-        # A margin over the service's own limit: it gives up (and answers) first, instead of a race that
-        # turns clean failures into ambiguous ones.
-        timeout = max(MIN_CALL_TIMEOUT, call_timeout(spec.key, tuning.time_scale))
-        backoff = max(0.05, 2.0 * tuning.time_scale)
-        # Polling an asynchronous image upload may outlast the call itself.
-        per_send = timeout * (4 if spec.key == SubStep.UPLOAD_IMAGES else 1) + 5
-        # On a platform that ignores idempotency keys, one attempt of the activity retries what failed
-        # before any effect itself (and verifies ambiguous answers), so it may send several times.
-        sends = max(1, tuning.retry_attempts)
-        schedule = per_send * sends + backoff * 2**sends
-        queues = Queues(self._inp.queue_prefix)
-        accounts = spec.call_class == CallClass.ACCOUNTS
-        queue = queues.accounts if accounts else queues.platform
-        if accounts:
-            # An account call may first wait its turn at the platform-wide rate gate (one per worker
-            # ahead of it); heartbeats, not this bound, detect a dead worker.
-            schedule += ACCOUNT_TURN_ALLOWANCE * tuning.time_scale
-        return await workflow.execute_activity_method(
-            RegistrationActivities.platform_call,
-            CallInput(
-                job_id=self._inp.job_id,
-                sub_step=spec.key.value,
-                generation=generation,
-                context=context,
-                timeout_seconds=timeout,
-                backoff_seconds=backoff,
-            ),
-            task_queue=queue,
-            activity_id=f"{spec.key.value}/{generation}",
-            start_to_close_timeout=timedelta(seconds=schedule),
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=max(0.05, 2.0 * tuning.time_scale)),
-                backoff_coefficient=2.0,
-                maximum_interval=timedelta(seconds=max(1.0, 60 * tuning.time_scale)),
-                maximum_attempts=tuning.retry_attempts,
-                non_retryable_error_types=["NonRetryable"],
-            ),
-            priority=Priority(priority_key=priority_key(spec.key), fairness_key=self._inp.batch_id),
+        inp = self._inp
+        return await execute_call(
+            spec, generation, context, inp.job_id, inp.batch_id, inp.tuning, inp.queue_prefix
         )
 
     async def _fail_and_wait(
@@ -321,6 +275,15 @@ class RestaurantOnboarding:
         self._pipeline.validate_choice(choice)
 
     @workflow.update
+    async def answer_menu(self, answer: MenuAnswer) -> str:
+        self._steps[Step.EXTRACTION].decision = ("menu", answer)
+        return f"{answer.action} accepted"
+
+    @answer_menu.validator
+    def _validate_answer_menu(self, answer: MenuAnswer) -> None:
+        self._pipeline.validate_menu_answer(answer)
+
+    @workflow.update
     async def approve_config(self, approval: Approval) -> str:
         self._steps[Step.CONFIG].decision = ("approve", approval)
         return "approval accepted"
@@ -347,19 +310,3 @@ class RestaurantOnboarding:
             if self._inp.pipeline
             else {},
         )
-
-
-def _error_type(err: ActivityError) -> str | None:
-    cause = err.cause
-    while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.__cause__  # what temporalio's `.cause` returns, on any exception
-    return cause.type if isinstance(cause, ApplicationError) else None
-
-
-def _error_message(err: ActivityError) -> str:
-    cause = err.cause
-    while cause is not None and cause.__cause__ is not None and not isinstance(cause, ApplicationError):
-        cause = cause.__cause__
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or err)

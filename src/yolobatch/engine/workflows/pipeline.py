@@ -21,10 +21,12 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from yolobatch.domain.steps import STEP_BY_KEY, STEP_KEYS, Step
     from yolobatch.engine.contracts import (
+        MENU_ACTIONS,
         Approval,
         CompanyChoice,
         Decision,
         LookupInput,
+        MenuAnswer,
         OnboardingInput,
         Queues,
         StepOutput,
@@ -33,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from yolobatch.engine.workflows.records import Audited, Event, Recorder, StepChanged
 
 CHOICES = ("choose", "retry_search", "manual", "no_company")
+NO_MENU = "No menu found: upload a menu file, retry extraction with a render, or continue without a menu"
 WAITING = ("failed", "action_required")
 
 
@@ -41,7 +44,8 @@ class StepState:
     status: str = "pending"
     reason: str | None = None
     error: str | None = None
-    decision: tuple[str, Any] | None = None  # ("retry"|"skip", Decision) | ("choice", ...) | ("approve", ...)
+    # ("retry"|"skip", Decision) | ("choice", ...) | ("approve", ...) | ("menu", MenuAnswer)
+    decision: tuple[str, Any] | None = None
     candidates: tuple[str, ...] = ()  # company numbers offered at step 3
 
 
@@ -76,6 +80,23 @@ class Pipeline:
 
     async def _step_1_extraction(self) -> None:
         output = await self._lookup(1, PipelineActivities.extract_store, LookupInput(self._inp.job_id))
+        # No menu found: registering without one is a store customers cannot order from, so a person
+        # decides (as the original blocked), unless the batch's policy says to go on.
+        while output is not None and not output.summary.get("items") and self._inp.menu_policy == "wait":
+            answer = await self._wait_for_menu(output.summary)
+            if answer.action == "retry_render":
+                output = await self._lookup(
+                    1, PipelineActivities.extract_store, LookupInput(self._inp.job_id, render=True)
+                )
+                continue
+            reason = (
+                f"Menu uploaded by {answer.actor}"
+                if answer.action == "uploaded"
+                else f"Continued without a menu by {answer.actor}"
+            )
+            summary = {**output.summary, "menu": answer.action}
+            await self._set_step(Step.EXTRACTION, "completed", reason=reason, result=summary)
+            return
         if output is not None:
             await self._set_step(Step.EXTRACTION, "completed", result=output.summary)
 
@@ -247,6 +268,17 @@ class Pipeline:
             )
         return choice
 
+    async def _wait_for_menu(self, summary: dict[str, Any]) -> MenuAnswer:
+        state = self._steps[Step.EXTRACTION]
+        reason = NO_MENU + (" (the page was rendered)" if summary.get("rendered") else "")
+        await self._set_step(Step.EXTRACTION, "action_required", reason=reason, result=summary)
+        await workflow.wait_condition(lambda: state.decision is not None)
+        assert state.decision is not None  # the condition just waited for
+        (_, answer), state.decision = state.decision, None
+        state.status = "pending"  # answered: a second answer must be refused until we ask again
+        await self._audit(Step.EXTRACTION, f"menu_{answer.action}", answer.actor, answer.reason)
+        return answer
+
     async def _wait_for_approval(self, reason: str) -> Approval:
         state = self._steps[Step.CONFIG]
         await self._set_step(Step.CONFIG, "action_required", reason=reason)
@@ -289,6 +321,15 @@ class Pipeline:
             raise ApplicationError("a new search needs at least a name", type="InvalidDecision")
         if choice.action == "manual" and not (choice.details or {}).get("contact_person", "").strip():
             raise ApplicationError("manual details need at least a contact_person", type="InvalidDecision")
+
+    def validate_menu_answer(self, answer: MenuAnswer) -> None:
+        state = self._steps[Step.EXTRACTION]
+        if state.status != "action_required" or state.decision is not None:
+            raise ApplicationError(
+                f"no menu decision is awaited (step 1 is {state.status})", type="InvalidDecision"
+            )
+        if answer.action not in MENU_ACTIONS:
+            raise ApplicationError(f"action must be one of {', '.join(MENU_ACTIONS)}", type="InvalidDecision")
 
     def validate_approval(self, approval: Approval) -> None:
         state = self._steps[Step.CONFIG]

@@ -1,0 +1,125 @@
+"""Run again: a person re-runs a completed (or skipped) registration call of a finished restaurant, with or
+without the calls that depend on it, after fixing what it sends (colours, the menu...). The one path the
+API, the dashboard and the CLI take. Each call runs as a new generation, so with a new idempotency key:
+the platform does it again, exactly once per call."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from yolobatch.domain.plan import PLAN, SubStep, all_dependents
+from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.engine.contracts import Queues, RerunInput, rerun_workflow_id
+from yolobatch.integrations.registration.payloads import context_from_response
+from yolobatch.service.control import DecisionRejected, tuning_for
+from yolobatch.settings import Settings
+from yolobatch.store.repository import Store
+from yolobatch.store.reruns import RerunRefused
+
+# A call that ran (or was skipped, or marked done) can run again. A failed call of a finished restaurant
+# exists only after a re-run failed: running it again is how that restaurant goes on.
+RERUNNABLE = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
+AFTER_FAILED_RERUN = (SubStepStatus.FAILED, SubStepStatus.OUTCOME_UNKNOWN)
+
+
+@dataclass(frozen=True)
+class RerunStarted:
+    rerun_id: str
+    sub_steps: list[str]  # what runs again, in plan order
+    generations: dict[str, int]
+
+
+async def rerun(
+    client: Client,
+    store: Store,
+    settings: Settings,
+    job_id: str,
+    sub_step: str,
+    *,
+    with_dependents: bool,
+    reason: str,
+    actor: str,
+    org: str | None = None,
+) -> RerunStarted:
+    """Re-run `sub_step` (and, with `with_dependents`, every completed call that depends on it). Raises
+    `DecisionRejected` with the reason when it cannot run again now, `NotFound` for an unknown job."""
+    if not reason.strip():
+        raise DecisionRejected("say why it runs again: a reason is required to re-run")
+    try:
+        key = SubStep(sub_step)
+    except ValueError:
+        known = ", ".join(spec.key.value for spec in PLAN)
+        raise DecisionRejected(f"unknown registration call {sub_step!r}; one of {known}") from None
+    job = await asyncio.to_thread(store.job, job_id, org)
+    rows = await asyncio.to_thread(store.sub_step_rows, job_id)
+    rerun_after_failure = job.status == JobStatus.ACTION_REQUIRED and await asyncio.to_thread(
+        store.has_reruns, job_id
+    )
+    if job.status != JobStatus.COMPLETED and not rerun_after_failure:
+        raise DecisionRejected(
+            f"the restaurant is {job.status}: only a finished restaurant's calls can be re-run "
+            "(a failed call of a running one is retried instead)"
+        )
+    allowed = RERUNNABLE + (AFTER_FAILED_RERUN if rerun_after_failure else ())
+    if rows[key.value].status not in allowed:
+        raise DecisionRejected(
+            f"{key} is {rows[key.value].status}: only a completed or skipped call can be re-run"
+        )
+    keys = [key]
+    if with_dependents:
+        # Dependents that ran (not those skipped by a rule or waiting): they used what `key` produced.
+        keys += [dep for dep in all_dependents(key) if rows[dep.value].status == SubStepStatus.COMPLETED]
+    generations = {k.value: rows[k.value].generation + 1 for k in keys}
+    # The ids the re-run calls need from the calls that are not re-run (restaurant id, code injection...).
+    context: dict[str, object] = {}
+    for spec in PLAN:
+        row = rows[spec.key.value]
+        if spec.key not in keys and row.status == SubStepStatus.COMPLETED and row.response:
+            context.update(context_from_response(spec.key, row.response))
+    try:
+        rerun_id = await asyncio.to_thread(
+            store.begin_rerun,
+            job_id,
+            sub_step=key.value,
+            with_dependents=with_dependents,
+            generations=generations,
+            actor=actor,
+            reason=reason.strip(),
+            allowed=(JobStatus.COMPLETED, JobStatus.ACTION_REQUIRED)
+            if rerun_after_failure
+            else (JobStatus.COMPLETED,),
+        )
+    except RerunRefused as exc:
+        raise DecisionRejected(str(exc)) from None
+    queues = Queues((await asyncio.to_thread(store.installation)).task_queue_prefix)
+    try:
+        await client.start_workflow(
+            "SubStepRerun",
+            RerunInput(
+                job_id=job_id,
+                org_id=job.org_id,
+                batch_id=job.batch_id,
+                rerun_id=rerun_id,
+                sub_steps=list(generations),
+                generations=generations,
+                context=context,
+                actor=actor,
+                reason=reason.strip(),
+                tuning=tuning_for(settings),
+                queue_prefix=queues.prefix,
+            ),
+            id=rerun_workflow_id(rerun_id),
+            task_queue=queues.workflows,
+            static_summary=f"re-run {', '.join(generations)} of {job.restaurant_name}"[:400],
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except RPCError:
+        # Nothing was sent: the restaurant is as it was, and the audit keeps the request that failed.
+        await asyncio.to_thread(store.abandon_rerun, job_id, job.status, job.error)
+        raise
+    return RerunStarted(rerun_id=rerun_id, sub_steps=list(generations), generations=generations)
