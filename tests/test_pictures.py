@@ -249,3 +249,19 @@ def test_times_read_in_the_display_zone_and_an_unknown_zone_is_refused_by_name()
     assert local_time("2026-07-01T00:30:00+00:00", zone, date=True) == "2026-07-01 12:30"  # NZST, +12
     with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
         Settings(display_timezone="Mars/Olympus")
+
+
+async def test_an_organisations_own_time_zone_wins_over_the_installations(dash):
+    """Item 9: times read in the organisation's zone (its defaults), named; the installation's otherwise."""
+    from yolobatch.domain.org_defaults import OrgDefaults
+
+    batch = batch_of(1)
+    dash.store.create_batch(ORG, "zones", batch.restaurants)
+    async with httpx.AsyncClient(base_url=dash.url, cookies={"yb_session": dash.session}) as http:
+        assert "Created (Pacific/Auckland)" in (await http.get("/")).text  # YOLOBATCH_DISPLAY_TIMEZONE
+        dash.store.set_org_defaults(ORG, OrgDefaults(time_zone="Asia/Tokyo"), actor="test")
+        page = (await http.get("/")).text
+        assert "Created (Asia/Tokyo)" in page and "Pacific/Auckland" not in page
+    bearer = {"Authorization": f"Bearer {dash.token}"}
+    async with httpx.AsyncClient(base_url=dash.url, headers=bearer) as http:
+        assert "Created (Asia/Tokyo)" in (await http.get("/")).text

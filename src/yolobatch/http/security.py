@@ -81,6 +81,7 @@ async def session_caller(request: Request, ctx: AppContext) -> Caller | None:
     if caller is not None:
         request.state.session_id = session_id
         request.state.org_name = caller.org_name
+        request.state.org_time_zone = caller.time_zone
     return caller
 
 

@@ -18,7 +18,14 @@ from sqlalchemy import delete, select, update
 
 from yolobatch.store.core import rowcount
 from yolobatch.store.repository import NotFound, Store
-from yolobatch.store.tables import ApiToken, DashboardSession, LoginCode, Organisation, utcnow
+from yolobatch.store.tables import (
+    ApiToken,
+    DashboardSession,
+    LoginCode,
+    Organisation,
+    OrgDefaultsRow,
+    utcnow,
+)
 
 LOGIN_CODE_TTL = timedelta(minutes=10)  # long enough to click a link from a terminal, no longer
 
@@ -31,6 +38,7 @@ class Caller:
     token_id: str
     token_name: str
     org_name: str = ""  # filled where a page shows it (sessions), not on every API call
+    time_zone: str | None = None  # the organisation's own (org defaults), where a page shows times
 
 
 def _digest(secret: str) -> str:
@@ -170,9 +178,10 @@ class Access:
         """The caller of a live session: unexpired, and its token not revoked. Read only."""
         with self.store.session() as s:
             row = s.execute(
-                select(ApiToken, Organisation.name)
+                select(ApiToken, Organisation.name, OrgDefaultsRow.time_zone)
                 .join(DashboardSession, DashboardSession.token_id == ApiToken.id)
                 .join(Organisation, Organisation.id == ApiToken.org_id)
+                .outerjoin(OrgDefaultsRow, OrgDefaultsRow.org_id == ApiToken.org_id)
                 .where(
                     DashboardSession.session_hash == _digest(session_id),
                     DashboardSession.expires_at > utcnow(),
@@ -181,8 +190,8 @@ class Access:
             ).first()
             if row is None:
                 return None
-            token, org_name = row
-            return Caller(token.org_id, token.id, token.name, org_name)
+            token, org_name, time_zone = row
+            return Caller(token.org_id, token.id, token.name, org_name, time_zone)
 
     def end_session(self, session_id: str) -> None:
         with self.store.transaction() as s:

@@ -19,7 +19,7 @@ from yolobatch.service import control
 from yolobatch.service.control import DecisionRejected
 from yolobatch.store.repository import NotFound
 from yolobatch.web import views
-from yolobatch.web.routes import Actor, Ctx, Org, PageOrg, _back, _job_values, _render, router
+from yolobatch.web.routes import Actor, Ctx, Org, PageOrg, _back, _job_values, _render, org_zone, router
 
 IMAGE_MAX_BYTES = 3_000_000  # a logo or cover shown at review; a bigger file is not worth the wait
 BULK_LIMIT = 500  # restaurants in one bulk answer: the inbox shows at most a few hundred
@@ -30,7 +30,7 @@ async def job_page(request: Request, job_id: str, org: PageOrg, ctx: Ctx) -> Res
     """A restaurant on a page of its own: the grid's links work without JavaScript (which opens the same
     content in the drawer instead)."""
     try:
-        values = await _job_values(ctx, job_id, org)
+        values = await _job_values(ctx, job_id, org, org_zone(request))
     except NotFound:
         return _render(request, "not_found.html", 404, what="restaurant")
     return _render(request, "job.html", **values)
@@ -39,7 +39,9 @@ async def job_page(request: Request, job_id: str, org: PageOrg, ctx: Ctx) -> Res
 @router.get("/batches/{batch_id}/pace", response_class=HTMLResponse)
 async def batch_pace(request: Request, batch_id: str, org: PageOrg, ctx: Ctx) -> Response:
     """The batch chart: loaded by the batch page, and again while the batch runs."""
-    chart = await asyncio.to_thread(views.pace_chart, ctx.store, batch_id, org, ctx.settings)
+    chart = await asyncio.to_thread(
+        views.pace_chart, ctx.store, batch_id, org, ctx.settings, org_zone(request)
+    )
     return _render(request, "_pace.html", batch_id=batch_id, **chart)
 
 

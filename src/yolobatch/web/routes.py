@@ -74,6 +74,8 @@ async def page_org(request: Request, ctx: Ctx) -> str:
         org = caller.org_id if caller else None
     if org is None:
         raise LoginRequired()
+    if token is not None:  # a session's caller carries its organisation's zone already
+        request.state.org_time_zone = (await asyncio.to_thread(ctx.store.org_defaults, org)).time_zone
     request.state.org_id = org
     return org
 
@@ -90,10 +92,15 @@ def _render(request: Request, template: str, status_code: int = 200, **values: A
     values.setdefault("notice", request.query_params.get("notice", ""))
     values.setdefault("problem", request.query_params.get("problem", ""))
     # Times on every page read as the organisation's clock, with the zone named beside them.
-    zone, zone_name = views.display_zone(context(request).settings)
+    zone, zone_name = views.display_zone(context(request).settings, org_zone(request))
     values.setdefault("zone_name", zone_name)
     values.setdefault("clock", lambda iso, date=False: views.local_time(iso, zone, date=date))
     return templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def org_zone(request: Request) -> str | None:
+    """The organisation's own time zone (its defaults), if it set one and the page knows its caller."""
+    return getattr(request.state, "org_time_zone", None)
 
 
 def _back(path: str, *, notice: str = "", problem: str = "") -> RedirectResponse:
@@ -369,13 +376,13 @@ async def batch_action(
 
 
 async def _drawer(request: Request, ctx: AppContext, job_id: str, org: str, **extra: Any) -> Response:
-    return _render(request, "_drawer.html", **await _job_values(ctx, job_id, org), **extra)
+    return _render(request, "_drawer.html", **await _job_values(ctx, job_id, org, org_zone(request)), **extra)
 
 
-async def _job_values(ctx: AppContext, job_id: str, org: str) -> dict[str, Any]:
+async def _job_values(ctx: AppContext, job_id: str, org: str, zone: str | None) -> dict[str, Any]:
     """A restaurant's detail, timeline and workflow link: the drawer, or its page (picture_routes.py)."""
     values = await asyncio.to_thread(views.drawer, ctx.store, job_id, org)
-    drawn = await asyncio.to_thread(views.timeline, ctx.store, job_id, org, ctx.settings)
+    drawn = await asyncio.to_thread(views.timeline, ctx.store, job_id, org, ctx.settings, zone)
     temporal_url = workflow_url(
         ctx.settings.temporal_ui_url, ctx.client.namespace, onboarding_workflow_id(job_id)
     )

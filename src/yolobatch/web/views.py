@@ -100,9 +100,11 @@ def pace_of(store: Store, settings: Settings, batch_id: str) -> dict[str, str | 
     }
 
 
-def display_zone(settings: Settings) -> tuple[tzinfo, str]:
-    """The organisation's time zone for every time a page shows, and its name to show beside them."""
-    return ZoneInfo(settings.display_timezone), settings.display_timezone
+def display_zone(settings: Settings, org_zone: str | None = None) -> tuple[tzinfo, str]:
+    """The time zone of every time a page shows, and its name to show beside them: the organisation's
+    own (`yolobatch org defaults --time-zone`), else the installation's (YOLOBATCH_DISPLAY_TIMEZONE)."""
+    name = org_zone or settings.display_timezone
+    return ZoneInfo(name), name
 
 
 def local_time(iso: str | None, zone: tzinfo, *, date: bool = False) -> str:
@@ -113,9 +115,11 @@ def local_time(iso: str | None, zone: tzinfo, *, date: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M" if date else "%H:%M:%S")
 
 
-def timeline(store: Store, job_id: str, org: str, settings: Settings) -> dict[str, Any]:
+def timeline(
+    store: Store, job_id: str, org: str, settings: Settings, org_zone: str | None = None
+) -> dict[str, Any]:
     """The drawer's timeline picture, its legend and its table alternative."""
-    zone, name = display_zone(settings)
+    zone, name = display_zone(settings, org_zone)
     drawn = store.job_timeline(job_id, org)
     return {
         "timeline_svg": pictures.timeline_svg(drawn, zone, name),
@@ -125,9 +129,11 @@ def timeline(store: Store, job_id: str, org: str, settings: Settings) -> dict[st
     }
 
 
-def pace_chart(store: Store, batch_id: str, org: str, settings: Settings) -> dict[str, Any]:
+def pace_chart(
+    store: Store, batch_id: str, org: str, settings: Settings, org_zone: str | None = None
+) -> dict[str, Any]:
     """The batch page's chart: completions against the lower-bound pace, calls in flight against the cap."""
-    zone, name = display_zone(settings)
+    zone, name = display_zone(settings, org_zone)
     measured = store.batch_pace(batch_id, org)
     interval = settings.account_interval
     cap = settings.platform_concurrency
