@@ -126,6 +126,23 @@ async def test_a_rerun_is_refused_without_a_reason_for_an_unknown_call_or_an_unf
     assert store.reruns(pending) == [] and store.job(pending).status == "pending"
 
 
+async def test_a_call_that_creates_or_that_its_rule_skips_is_not_run_again(finished, world):
+    """Review R2: a create call under a new key would make a second account or restaurant; a call its rule
+    skips now (disabled in a revised config) has nothing to send. Both refused, naming why; nothing sent."""
+    http, store, job_id = finished
+    url, before = f"/api/jobs/{job_id}/rerun", posted(world, job_id)
+    for key in ("cloudwaitressAccount", "restaurantRegistration", "createOnboardingUser"):
+        refused = await http.post(url, json={"sub_step": key, "reason": "again"})
+        assert refused.status_code == 409 and "second one" in refused.json()["detail"], refused.text
+    # The website is now done by hand: the revised config disables the call, so a re-run has nothing to do.
+    store.edit_config(job_id, {"stepsEnabled.websiteConfig": False}, "test")
+    rule = await http.post(url, json={"sub_step": "websiteConfig", "reason": "again"})
+    assert rule.status_code == 409, rule.text
+    assert "would be skipped now (Disabled in config)" in rule.json()["detail"]
+    assert store.reruns(job_id) == [] and store.job(job_id).status == "completed"
+    assert posted(world, job_id) == before
+
+
 async def test_the_cli_reruns_a_call_of_a_finished_restaurant_on_the_running_engine(tmp_path):
     """`yolobatch rerun` against `yolobatch up`, as an operator types it: one new call in the sandbox."""
     data_dir, port, log = tmp_path / "data", free_port(), tmp_path / "up.log"
@@ -220,3 +237,25 @@ async def test_the_drawer_runs_a_call_again_with_a_reason(dash, world):
     assert [c["idempotency_key"] for c in new] == [f"{job_id}/websiteConfig/1"]
     (audit,) = store.reruns(job_id)
     assert (audit.actor, audit.reason) == ("dashboard:dashboard-test", "logo replaced")
+
+
+def test_on_the_original_service_a_call_that_adds_rather_than_sets_is_not_run_again():
+    """The original service has no idempotency keys and adds a second payment method, option sets and tags
+    when sent again; the contract platform's calls set state, so a re-run after a fix is what it is for."""
+    from types import SimpleNamespace
+
+    from yolobatch.domain.plan import PLAN, SubStep
+    from yolobatch.service.rerun import _why_not
+
+    rows = {spec.key.value: SimpleNamespace(status="completed", response={}) for spec in PLAN}
+    config = demo_batch(1)["restaurants"][0]["config"]
+    payment = SubStep.PAYMENT_CONFIG
+    assert "a second payment method" in (_why_not(payment, rows, {payment}, config, "original") or "")
+    assert _why_not(payment, rows, {payment}, config, "contract") is None
+    website = SubStep.WEBSITE_CONFIG
+    assert _why_not(website, rows, {website}, config, "original") is None  # sets colours: run it again
+    rows["codeGeneration"] = SimpleNamespace(status="failed", response=None)
+    assert (
+        _why_not(website, rows, {website}, config, "contract")
+        == "websiteConfig needs codeGeneration, which is failed"
+    )

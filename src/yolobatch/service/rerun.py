@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from yolobatch.domain.plan import PLAN, SubStep, all_dependents
+from yolobatch.domain.plan import PLAN, SPECS, Outcome, SubStep, all_dependents, skip_reason
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
 from yolobatch.engine.contracts import Queues, RerunInput, rerun_workflow_id
 from yolobatch.integrations.registration.payloads import context_from_response
@@ -25,6 +26,60 @@ from yolobatch.store.reruns import RerunRefused
 # exists only after a re-run failed: running it again is how that restaurant goes on.
 RERUNNABLE = (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED)
 AFTER_FAILED_RERUN = (SubStepStatus.FAILED, SubStepStatus.OUTCOME_UNKNOWN)
+
+
+# Calls that create what the store is: run again under a new idempotency key, any platform would create a
+# second account, restaurant or user. Fixing one of them is done on the platform, not by a re-run.
+CREATES = {
+    SubStep.CLOUDWAITRESS_ACCOUNT: "the account",
+    SubStep.RESTAURANT_REGISTRATION: "the restaurant",
+    SubStep.CREATE_ONBOARDING_USER: "the onboarding user",
+}
+# The original service adds rather than replaces for these (integrations/registration/port.py): a second
+# Stripe method, a second copy of every option set and tag. Its other calls set state, so sending them
+# again after a fix is what a re-run is for.
+ADDS_ON_ORIGINAL = {
+    SubStep.PAYMENT_CONFIG: "a second payment method",
+    SubStep.OPTION_SETS: "a second copy of every option set",
+    SubStep.ITEM_TAGS: "a second copy of every tag",
+}
+
+
+def _contract_of(store: Store, org_id: str, settings: Settings) -> str:
+    own = store.org_platform(org_id)
+    return own.contract if own else settings.registration_contract
+
+
+def _why_not(
+    key: SubStep,
+    rows: dict[str, Any],
+    running_again: set[SubStep],
+    config: dict[str, Any],
+    contract: str,
+) -> str | None:
+    """Why `key` cannot run again now, or None. `running_again`: the calls of this re-run (they run first,
+    in plan order, so they count as completed for the calls that need them)."""
+    if key in CREATES:
+        return (
+            f"{key} creates {CREATES[key]}: run again it would create a second one (change it on the "
+            "platform itself)"
+        )
+    if contract == "original" and key in ADDS_ON_ORIGINAL:
+        return (
+            f"{key} cannot run again on this organisation's platform (the original service): it would add "
+            f"{ADDS_ON_ORIGINAL[key]}"
+        )
+    deps: dict[SubStep, Outcome] = {}
+    for need in SPECS[key].needs:
+        row = rows[need.value]
+        status = SubStepStatus.COMPLETED if need in running_again else row.status
+        if status not in (SubStepStatus.COMPLETED, SubStepStatus.SKIPPED):
+            return f"{key} needs {need}, which is {status}"
+        deps[need] = Outcome(status=status, result=row.response or {})
+    skipped = skip_reason(key, config, deps)
+    if skipped:
+        return f"{key} would be skipped now ({skipped}): nothing to run again"
+    return None
 
 
 @dataclass(frozen=True)
@@ -70,10 +125,21 @@ async def rerun(
         raise DecisionRejected(
             f"{key} is {rows[key.value].status}: only a completed or skipped call can be re-run"
         )
+    config = await asyncio.to_thread(store.public_config, job_id)
+    contract = await asyncio.to_thread(_contract_of, store, job.org_id, settings)
+    refusal = _why_not(key, rows, {key}, config, contract)
+    if refusal:
+        raise DecisionRejected(refusal)
     keys = [key]
     if with_dependents:
-        # Dependents that ran (not those skipped by a rule or waiting): they used what `key` produced.
-        keys += [dep for dep in all_dependents(key) if rows[dep.value].status == SubStepStatus.COMPLETED]
+        # Dependents that ran (not those skipped by a rule or waiting): they used what `key` produced. One
+        # that could not run again now (its rule says skip, or it would duplicate on this platform) keeps its
+        # result, and the answer says which ran.
+        for dep in all_dependents(key):
+            if rows[dep.value].status == SubStepStatus.COMPLETED and not _why_not(
+                dep, rows, {*keys, dep}, config, contract
+            ):
+                keys.append(dep)
     generations = {k.value: rows[k.value].generation + 1 for k in keys}
     # The ids the re-run calls need from the calls that are not re-run (restaurant id, code injection...).
     context: dict[str, object] = {}
