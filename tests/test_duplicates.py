@@ -166,3 +166,31 @@ def test_the_cli_refuses_a_duplicate_upload_and_force_runs_it(tmp_path: Path):
 
 def _menus(path: str) -> str:
     return (EXAMPLES / path).read_text(encoding="utf-8")
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("kind", database_urls())
+def test_concurrent_uploads_of_one_restaurant_create_one_batch(kind: str, tmp_path: Path) -> None:
+    """Eight uploads of the same restaurant at once (API processes share the database): the check and the
+    insert of each happen one organisation at a time, so exactly one is created and seven are refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from yolobatch.domain.identities import DuplicateRestaurants
+
+    store = make_store(kind, tmp_path, schema="yolobatch_duplicates_race")
+    store.ensure_org("race-org")
+    restaurant = RestaurantInput.model_validate(
+        {"name": "Jax Burger Shack", "storeUrl": "https://jax.example/stores/jax"}
+    )
+
+    def upload(n: int) -> str:
+        try:
+            store.create_batch("race-org", f"upload {n}", [restaurant], refuse_duplicates=True)
+            return "created"
+        except DuplicateRestaurants:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(upload, range(8)))
+    assert sorted(outcomes) == ["created"] + ["refused"] * 7
+    assert store.list_batches("race-org")[1] == 1

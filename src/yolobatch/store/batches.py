@@ -38,6 +38,7 @@ from yolobatch.store.tables import (
     Job,
     JobStep,
     MenuRow,
+    Organisation,
     RegistrationConfigRow,
     RestaurantIdentity,
     SubStepRow,
@@ -156,8 +157,12 @@ class Batches(Progress):  # audited writes go through Progress.add_event
                     }
                 )
         with self.transaction() as s:
-            if refuse_duplicates and (duplicates := find_duplicates(s, org_id, restaurants)):
-                raise DuplicateRestaurants(duplicates)
+            if refuse_duplicates:
+                # Two uploads of one organisation check and insert one after the other: under PostgreSQL's
+                # read committed both would pass the check before either inserted. (SQLite writes serially.)
+                s.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update())
+                if duplicates := find_duplicates(s, org_id, restaurants):
+                    raise DuplicateRestaurants(duplicates)
             s.add(
                 Batch(
                     id=batch_id,
