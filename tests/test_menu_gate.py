@@ -6,6 +6,7 @@ from. A person uploads a menu file, retries extraction rendered, or continues wi
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -139,3 +140,36 @@ async def test_the_inbox_shows_the_missing_menu_and_continues_without_it(dash, w
         progress = await wait_until(store, batch_id, all_settled, timeout=180)
     assert progress["status"] == "completed"
     assert step(progress, JAX, 1)["reason"] == "Continued without a menu by dashboard:dashboard-test"
+
+
+@pytest.mark.parametrize(
+    ("menu", "says"),
+    [
+        (b"{not json", "the menu file is not a menu"),
+        (json.dumps({"id": "m" * 65, "categories": []}).encode(), "id: String should have at most 64"),
+        (json.dumps({"categories": [{"name": "Mains", "items": []}]}).encode(), "has no items"),
+        (
+            json.dumps(
+                {
+                    "categories": [
+                        {
+                            "name": "Mains",
+                            "items": [
+                                {"name": "Burger", "price": 18.5, "image_url": "http://10.0.0.7/b.jpg"}
+                            ],
+                        }
+                    ]
+                }
+            ).encode(),
+            "10.0.0.7 is not a public address",
+        ),
+        (b"x" * 5_000_001, "larger than 5 MB"),
+    ],
+    ids=["not-json", "id-too-long", "no-items", "private-image", "too-large"],
+)
+def test_a_menu_file_that_cannot_be_used_is_refused_saying_why(menu: bytes, says: str) -> None:
+    from yolobatch.service.control import DecisionRejected
+    from yolobatch.service.menu_gate import parse_menu
+
+    with pytest.raises(DecisionRejected, match=re.escape(says)):
+        parse_menu(menu)

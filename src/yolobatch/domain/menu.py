@@ -51,7 +51,8 @@ class MenuCategory(_Model):
 
 
 class Menu(_Model):
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    # Stored as a 64-character key (store/tables.py MenuRow): a longer id is refused here, by name.
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1, max_length=64)
     currency: str = Field(default="NZD", pattern=r"^[A-Z]{3}$")
     categories: list[MenuCategory] = Field(default_factory=list)
     option_sets: list[OptionSet] = Field(default_factory=list)

@@ -9,6 +9,7 @@ import asyncio
 from pydantic import ValidationError
 from temporalio.client import Client
 
+from yolobatch.domain.image_urls import UnsafeImageUrl, check_image_url
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.steps import Step
 from yolobatch.engine.contracts import MENU_ACTIONS, MenuAnswer
@@ -32,6 +33,11 @@ def parse_menu(raw: bytes | str) -> Menu:
         raise DecisionRejected(f"the menu file is not a menu: {where}") from None
     if not menu.items():
         raise DecisionRejected("the menu file has no items")
+    for url in menu.image_urls():
+        try:
+            check_image_url(url)  # said now, not when the image upload call refuses it later
+        except UnsafeImageUrl as exc:
+            raise DecisionRejected(f"the menu file has an image the platform may not fetch: {exc}") from None
     return menu
 
 
