@@ -93,3 +93,38 @@ def test_the_cli_sets_org_defaults_and_refuses_bad_batch_defaults(tmp_path: Path
     )
     assert refused.returncode == 2
     assert "'account.password' cannot be a batch default" in " ".join(refused.stderr.split())
+
+
+def test_a_menu_whose_page_names_no_currency_takes_the_organisations() -> None:
+    """Org defaults' currency (item 4): "$12.50" on a page that names no country is the organisation's
+    dollar; a currency the page states still wins."""
+    from yolobatch.integrations.extraction.page import extract_from_html
+
+    def page(offer: str) -> str:
+        menu = {
+            "@context": "https://schema.org",
+            "@type": "Restaurant",
+            "name": "Jax Burger Shack",
+            "hasMenu": {
+                "@type": "Menu",
+                "hasMenuSection": [
+                    {
+                        "@type": "MenuSection",
+                        "name": "Burgers",
+                        "hasMenuItem": [
+                            {"@type": "MenuItem", "name": "Classic", "offers": json.loads(offer)}
+                        ],
+                    }
+                ],
+            },
+        }
+        return f'<html><script type="application/ld+json">{json.dumps(menu)}</script></html>'
+
+    bare = page('{"@type": "Offer", "price": "12.50"}')
+    _, as_given = extract_from_html("https://jax.example/menu", bare, currency="AUD")
+    assert as_given.menu is not None and as_given.menu.currency == "AUD"
+    _, unset = extract_from_html("https://jax.example/menu", bare)
+    assert unset.menu is not None and unset.menu.currency == "NZD"  # no organisation currency: NZD
+    stated = page('{"@type": "Offer", "price": "12.50", "priceCurrency": "GBP"}')
+    _, own = extract_from_html("https://jax.example/menu", stated, currency="AUD")
+    assert own.menu is not None and own.menu.currency == "GBP"

@@ -46,6 +46,7 @@ class PipelineActivities:
     @activity.defn(name="extract_store")
     async def extract_store(self, inp: LookupInput) -> StepOutput:
         job, _ = await asyncio.to_thread(self._store.job_facts, inp.job_id)
+        org = await asyncio.to_thread(self._store.org_defaults, job.org_id)
         url = (job.input or {}).get("store_url")
         if not url:
             error = ApplicationError("no store URL to extract from", type="NonRetryable", non_retryable=True)
@@ -66,6 +67,8 @@ class PipelineActivities:
                         if inp.render
                         else self._settings
                     ),
+                    # Prices shown as "$12" on a page that names no country: the organisation's currency.
+                    currency=org.currency,
                 )
             )
         except ExtractionError as exc:

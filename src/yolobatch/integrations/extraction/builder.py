@@ -62,8 +62,9 @@ class RawMenu:
         return sum(len(c.items) for c in self.categories)
 
 
-def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
-    """The normalised menu, or None (with a `no_menu` warning) when nothing item-like survived cleaning."""
+def build_menu(raw: RawMenu, currency: str | None = None) -> tuple[Menu | None, list[ExtractionWarning]]:
+    """The normalised menu, or None (with a `no_menu` warning) when nothing item-like survived cleaning.
+    `currency`: the one to assume when the page shows none (the organisation's), else NZD."""
     warnings: list[ExtractionWarning] = []
     option_sets: dict[str, OptionSet] = {}
     # A raw group shared by many items (platforms define groups once) is cleaned once.
@@ -97,8 +98,11 @@ def build_menu(raw: RawMenu) -> tuple[Menu | None, list[ExtractionWarning]]:
             )
         )
     warnings += _image_warnings(categories)
-    currency = (raw.currency or DEFAULT_CURRENCY).upper()
-    menu = Menu(currency=currency, categories=categories, option_sets=list(option_sets.values()))
+    menu = Menu(
+        currency=(raw.currency or currency or DEFAULT_CURRENCY).upper(),
+        categories=categories,
+        option_sets=list(option_sets.values()),
+    )
     return menu, warnings
 
 

@@ -25,11 +25,11 @@ DEFAULT_ITEM_BUDGET = 40
 DEFAULT_ITEM_RATE = 5.0
 
 
-def extract_from_html(url: str, html: str) -> tuple[Document, ExtractionResult]:
+def extract_from_html(url: str, html: str, currency: str | None = None) -> tuple[Document, ExtractionResult]:
     """Everything that needs no network: menu, hours, contact (branding colours need the logo; option
     groups a platform serves per item need their requests)."""
     doc, raw, source, warnings = _parse(url, html)
-    return doc, _result(doc, url, raw, source, warnings)
+    return doc, _result(doc, url, raw, source, warnings, currency)
 
 
 def _parse(url: str, html: str) -> tuple[Document, RawMenu | None, MenuSource, list[ExtractionWarning]]:
@@ -39,9 +39,14 @@ def _parse(url: str, html: str) -> tuple[Document, RawMenu | None, MenuSource, l
 
 
 def _result(
-    doc: Document, url: str, raw: RawMenu | None, source: MenuSource, warnings: list[ExtractionWarning]
+    doc: Document,
+    url: str,
+    raw: RawMenu | None,
+    source: MenuSource,
+    warnings: list[ExtractionWarning],
+    currency: str | None = None,
 ) -> ExtractionResult:
-    menu, menu_warnings = build_menu(raw) if raw is not None else (None, [])
+    menu, menu_warnings = build_menu(raw, currency) if raw is not None else (None, [])
     return ExtractionResult(
         url=url,
         final_url=url,
@@ -63,9 +68,11 @@ async def extract_store(
     item_budget: int = DEFAULT_ITEM_BUDGET,
     item_rate: float = DEFAULT_ITEM_RATE,
     render: RenderOptions | None = None,
+    currency: str | None = None,
 ) -> ExtractionResult:
     """Raises `ExtractionError` when the page cannot be had; anything missing inside it is a warning.
-    With `render`, a page whose static HTML holds no menu is rendered in headless Chromium and read again."""
+    With `render`, a page whose static HTML holds no menu is rendered in headless Chromium and read again.
+    `currency`: the menu's when neither its prices nor the page's address say one (the organisation's)."""
     page = await fetch_page(url, http=http, guard=guard, max_bytes=max_bytes, timeout=timeout)
     # Parsing a multi-megabyte page is CPU work; keep it off the event loop.
     doc, raw, source, warnings = await asyncio.to_thread(_parse, page.final_url, page.text)
@@ -73,9 +80,11 @@ async def extract_store(
         warnings += await fetch_item_options(
             raw, http=http, guard=guard, timeout=timeout, budget=item_budget, per_second=item_rate
         )
-    result = await asyncio.to_thread(_result, doc, page.final_url, raw, source, warnings)
+    result = await asyncio.to_thread(_result, doc, page.final_url, raw, source, warnings, currency)
     if result.menu is None and render is not None:
-        doc, result = await extract_rendered(page.final_url, doc, result, page.text, http, guard, render)
+        doc, result = await extract_rendered(
+            page.final_url, doc, result, page.text, http, guard, render, currency
+        )
     branding, branding_warnings = await extract_branding(doc, http=http, guard=guard, timeout=timeout)
     return result.model_copy(
         update={"url": url, "branding": branding, "warnings": result.warnings + branding_warnings}
@@ -90,6 +99,7 @@ async def extract_rendered(
     http: httpx.AsyncClient,
     guard: UrlGuard,
     options: RenderOptions,
+    currency: str | None = None,
 ) -> tuple[Document, ExtractionResult]:
     """The page (`html`, at `url`) read again after its scripts ran; the static reading stands when the
     render fails."""
@@ -98,7 +108,7 @@ async def extract_rendered(
     except RenderError as exc:
         warning = ExtractionWarning(code="render_failed", message=str(exc))
         return doc, static.model_copy(update={"warnings": [*static.warnings, warning]})
-    doc, result = await asyncio.to_thread(extract_from_html, url, rendered.html)
+    doc, result = await asyncio.to_thread(extract_from_html, url, rendered.html, currency)
     warnings = list(result.warnings)
     for code, urls, why in (
         ("render_blocked_requests", rendered.blocked, "refused by the URL guard"),
