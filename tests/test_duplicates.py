@@ -128,6 +128,13 @@ async def test_a_restaurant_in_another_batch_is_refused_naming_it_unless_forced(
     with store.transaction() as s:
         s.execute(update(Job).where(Job.org_id == "org-a").values(status="cancelled"))
     assert (await http.post("/api/batches", json={"restaurants": rows[:1]}, headers=a)).status_code == 201
+    # ...unless it was cancelled after the platform created its restaurant: a new upload would make a second.
+    with store.transaction() as s:
+        s.execute(update(Job).where(Job.org_id == "org-a").values(status="cancelled"))
+    store.record_sub_step(jobs[rows[0]["name"]], "restaurantRegistration", "completed", 0)
+    created = await http.post("/api/batches", json={"restaurants": rows[:1]}, headers=a)
+    assert created.status_code == 409, created.text
+    assert created.json()["duplicates"][0]["job_id"] == jobs[rows[0]["name"]]
 
 
 async def test_an_idempotent_resend_is_not_its_own_duplicate(api, world):
@@ -194,3 +201,28 @@ def test_concurrent_uploads_of_one_restaurant_create_one_batch(kind: str, tmp_pa
         outcomes = list(pool.map(upload, range(8)))
     assert sorted(outcomes) == ["created"] + ["refused"] * 7
     assert store.list_batches("race-org")[1] == 1
+
+
+def test_one_store_twice_in_one_upload_is_refused_naming_both_rows() -> None:
+    """Review D3: two spellings of one store page in one file would register it twice; the identical-row
+    check missed them. A chain's stores (one company, one owner's email) stay allowed in one upload."""
+    from yolobatch.domain.batch_input import BatchInputError, parse_batch
+
+    rows = [
+        {"name": "Jax Burger Shack", "storeUrl": "https://www.jax.example/stores/jax/"},
+        {"name": "Jax (again)", "storeUrl": "https://JAX.example/stores/jax"},
+    ]
+    with pytest.raises(BatchInputError) as refused:
+        parse_batch(json.dumps({"name": "w48", "restaurants": rows}))
+    assert refused.value.problems == [
+        "restaurant 2 (Jax (again)): storeUrl: the same store page as restaurant 1 (Jax Burger Shack)"
+    ]
+    chain = [
+        {
+            "name": f"Jax {city}",
+            "storeUrl": f"https://jax.example/stores/{city}",
+            "companyNumber": "9429041000038",
+        }
+        for city in ("auckland", "wellington")
+    ]
+    assert len(parse_batch(json.dumps({"name": "chain", "restaurants": chain})).restaurants) == 2

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, Validation
 from pydantic.alias_generators import to_camel
 
 from yolobatch.domain.config import RegistrationConfig
+from yolobatch.domain.identities import store_url_key
 from yolobatch.domain.menu import Menu
 from yolobatch.domain.tabular import (
     FileReadError,
@@ -300,6 +301,7 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
         problems.append(f"name: the batch name {bad_name}")
     restaurants: list[RestaurantInput] = []
     seen: dict[str, str] = {}
+    stores: dict[str, str] = {}  # a store page's key -> the first row that names it
     for label, row in labelled:
         title = f"{label} ({row['name']})" if isinstance(row, dict) and row.get("name") else label
         bad = unstorable_path(row)
@@ -324,6 +326,13 @@ def _validate(name: str, labelled: list[tuple[str, Any]]) -> BatchInput:
                 where = ".".join(str(part) for part in error["loc"]) or "row"
                 problems.append(f"{title}: {where}: {error['msg']}")
             continue
+        store = store_url_key(str(restaurant.store_url)) if restaurant.store_url else None
+        if store and store in stores:
+            # Spelled differently ("www.", a trailing slash, upper case), still one store: registered twice.
+            problems.append(f"{title}: storeUrl: the same store page as {stores[store]}")
+            continue
+        if store:
+            stores[store] = title
         if restaurant.config is None:
             restaurants.append(restaurant)
             continue

@@ -6,14 +6,26 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from yolobatch.domain.batch_input import RestaurantInput
 from yolobatch.domain.identities import Duplicate, IdentityKind, identity_keys
-from yolobatch.domain.statuses import JobStatus
-from yolobatch.store.tables import Batch, Job, RestaurantIdentity
+from yolobatch.domain.plan import SubStep
+from yolobatch.domain.statuses import JobStatus, SubStepStatus
+from yolobatch.store.tables import Batch, Job, RestaurantIdentity, SubStepRow
 
+# A cancelled restaurant is free to upload again unless the platform already has its account or restaurant:
+# registering it again would make a second one.
+_created_on_the_platform = (
+    select(SubStepRow.job_id)
+    .where(
+        SubStepRow.job_id == Job.id,
+        SubStepRow.key.in_([SubStep.CLOUDWAITRESS_ACCOUNT.value, SubStep.RESTAURANT_REGISTRATION.value]),
+        SubStepRow.status == SubStepStatus.COMPLETED.value,
+    )
+    .exists()
+)
 CHUNK = 400  # (kind, value) pairs per IN list: far below any driver's bound-parameter limit
 
 
@@ -26,7 +38,8 @@ def identity_rows(org_id: str, job_id: str, restaurant: RestaurantInput) -> list
 
 def find_duplicates(s: Session, org_id: str, restaurants: list[RestaurantInput]) -> list[Duplicate]:
     """Rows of the upload that name a restaurant of this organisation that is registered or in flight
-    (any status but cancelled), each row reported once, with the first key that matched."""
+    (any status but cancelled, or cancelled after its account or restaurant was created), each row
+    reported once, with the first key that matched."""
     wanted: dict[tuple[str, str], list[int]] = defaultdict(list)
     for row, restaurant in enumerate(restaurants):
         for kind, value in identity_keys(restaurant):
@@ -49,7 +62,7 @@ def find_duplicates(s: Session, org_id: str, restaurants: list[RestaurantInput])
             .where(
                 RestaurantIdentity.org_id == org_id,
                 tuple_(RestaurantIdentity.kind, RestaurantIdentity.value).in_(pairs[start : start + CHUNK]),
-                Job.status != JobStatus.CANCELLED.value,
+                or_(Job.status != JobStatus.CANCELLED.value, _created_on_the_platform),
             )
             .order_by(Batch.created_at, Job.position)
         ).all()
