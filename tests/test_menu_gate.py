@@ -5,6 +5,7 @@ from. A person uploads a menu file, retries extraction rendered, or continues wi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -59,9 +60,18 @@ async def test_no_menu_waits_for_a_person_who_uploads_one_or_continues_without(a
         assert bad.status_code == 409 and "not a menu" in bad.json()["detail"], bad.text
         assert store.menu_ids(jobs[JAX]) == []
 
-        menu = (EXAMPLES / "menus" / "jax-burger-shack.json").read_bytes()
-        uploaded = await http.post(url, data={"action": "uploaded"}, files={"file": ("jax.json", menu)})
-        assert uploaded.status_code == 200, uploaded.text
+        # Two people upload a file at the same moment: one answer is taken, and its file is the menu; the
+        # other is refused and its file changes nothing (it used to overwrite the stored menu first).
+        menu = json.loads((EXAMPLES / "menus" / "jax-burger-shack.json").read_bytes())
+        files = [json.dumps({**menu, "id": f"upload-{n}"}).encode() for n in (1, 2)]
+        answers = await asyncio.gather(
+            *(http.post(url, data={"action": "uploaded"}, files={"file": ("jax.json", f)}) for f in files)
+        )
+        codes = sorted(answer.status_code for answer in answers)
+        assert codes == [200, 409], [answer.text for answer in answers]
+        taken = next(n for n, answer in zip((1, 2), answers, strict=True) if answer.status_code == 200)
+        await wait_until(store, batch_id, lambda p: p["jobs"][JAX]["steps"]["1"]["status"] == "completed")
+        assert store.menu_ids(jobs[JAX]) == [f"upload-{taken}"]
         again = await http.post(url, data={"action": "continue"})
         assert again.status_code == 409  # answered: nothing waits any more
         skip = await http.post(f"/api/jobs/{jobs[PIZZA]}/menu", data={"action": "continue", "reason": "soon"})

@@ -159,6 +159,7 @@ class LookupInput:
     details: dict[str, Any] | None = None  # manually entered company details
     actor: str = "system"
     render: bool = False  # step 1: render the page in Chromium even if the deployment does not by default
+    upload_id: str | None = None  # step 1: a person's staged menu file to adopt
 
 
 @dataclass
@@ -185,12 +186,14 @@ MENU_ACTIONS = ("uploaded", "retry_render", "continue")
 
 @dataclass
 class MenuAnswer:
-    """A person's answer when extraction found no menu: a menu file was `uploaded` (stored before this is
-    sent), `retry_render` extraction in a browser, or `continue` without a menu."""
+    """A person's answer when extraction found no menu: a menu file was `uploaded` (staged as
+    `upload_id` before this is sent; the workflow adopts it once it accepts the answer), `retry_render`
+    extraction in a browser, or `continue` without a menu."""
 
     action: str
     actor: str = "unknown"
     reason: str = ""
+    upload_id: str | None = None
 
 
 @dataclass

@@ -146,6 +146,14 @@ class PipelineActivities:
         self._store.save_company_details(inp.job_id, record, manual=True)
         return StepOutput(summary={"manual": True})
 
+    @activity.defn(name="adopt_menu")
+    def adopt_menu(self, inp: LookupInput) -> StepOutput:
+        """The menu file a person uploaded becomes the job's menu (after the workflow accepted the answer;
+        a retry finds it adopted already)."""
+        assert inp.upload_id is not None, "adopt_menu needs the upload's id"
+        adopted = self._store.adopt_menu(inp.job_id, inp.upload_id)
+        return StepOutput(summary={"menu_ids": self._store.menu_ids(inp.job_id), "adopted": adopted})
+
     @activity.defn(name="prepare_config")
     def prepare_config(self, inp: LookupInput) -> StepOutput:
         """Derive the config once; a retry or replay finds it stored and does not regenerate the password."""

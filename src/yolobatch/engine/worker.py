@@ -114,6 +114,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
                 task_queue=queues.lookup,
                 activities=[
                     pipeline.extract_store,
+                    pipeline.adopt_menu,
                     pipeline.search_companies,
                     pipeline.company_details,
                     pipeline.save_manual_details,

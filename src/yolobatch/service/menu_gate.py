@@ -15,7 +15,7 @@ from yolobatch.domain.steps import Step
 from yolobatch.engine.contracts import MENU_ACTIONS, MenuAnswer
 from yolobatch.engine.workflows.onboarding import RestaurantOnboarding
 from yolobatch.service.control import DecisionRejected, _question_id, _update
-from yolobatch.store.repository import Store
+from yolobatch.store.repository import NotFound, Store
 
 MAX_MENU_BYTES = 5_000_000
 
@@ -52,8 +52,9 @@ async def answer_menu(
     menu_file: bytes | str | None = None,
     org: str | None = None,
 ) -> str:
-    """Answer a restaurant waiting for its menu. `uploaded` needs `menu_file`, stored before the
-    restaurant is told to go on (so its config imports it)."""
+    """Answer a restaurant waiting for its menu. `uploaded` needs `menu_file`: staged first, it becomes the
+    restaurant's menu only once the workflow accepts this answer (a refused answer, e.g. a second person's
+    at the same moment, leaves the menus as they were)."""
     if action not in MENU_ACTIONS:
         raise DecisionRejected(f"action must be one of {', '.join(MENU_ACTIONS)}")
     job = await asyncio.to_thread(store.job, job_id, org)
@@ -65,7 +66,17 @@ async def answer_menu(
         extraction = detail.steps.get(str(Step.EXTRACTION))
         if extraction is None or extraction.status != "action_required":
             raise DecisionRejected("no menu decision is awaited for this restaurant")
-        await asyncio.to_thread(store.save_menu, job_id, job.org_id, menu)
+        upload_id = await asyncio.to_thread(store.stage_menu, job_id, job.org_id, menu)
+        answer = MenuAnswer(action=action, actor=actor, reason=reason, upload_id=upload_id)
+        # The upload's own update id: two people's files are two answers, and the second is refused.
+        update_id = await _question_id(store, job_id, f"menu/{action}/{upload_id}")
+        try:
+            return await _update(client, job_id, RestaurantOnboarding.answer_menu, answer, update_id)
+        except (DecisionRejected, NotFound):
+            # Refused for certain: the file is dropped. (After an unclear failure it stays staged, unused,
+            # in case the workflow did accept it.)
+            await asyncio.to_thread(store.discard_menu_upload, upload_id)
+            raise
     answer = MenuAnswer(action=action, actor=actor, reason=reason)
     update_id = await _question_id(store, job_id, f"menu/{action}")
     return await _update(client, job_id, RestaurantOnboarding.answer_menu, answer, update_id)

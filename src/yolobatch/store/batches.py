@@ -38,6 +38,7 @@ from yolobatch.store.tables import (
     Job,
     JobStep,
     MenuRow,
+    MenuUpload,
     Organisation,
     RegistrationConfigRow,
     RestaurantIdentity,
@@ -303,7 +304,7 @@ class Batches(Progress):  # audited writes go through Progress.add_event
             raise ValueError("only a draft (never started) batch can be deleted; cancel a started one")
         with self.transaction() as s:
             job_ids = select(Job.id).where(Job.batch_id == batch_id).scalar_subquery()
-            for table in (SubStepRow, JobStep, RegistrationConfigRow, MenuRow, Extraction):
+            for table in (SubStepRow, JobStep, RegistrationConfigRow, MenuRow, MenuUpload, Extraction):
                 s.execute(delete(table).where(table.job_id.in_(job_ids)))
             for job_table in (CompanyCandidateRow, CompanyDetailsRow, RestaurantIdentity):
                 s.execute(delete(job_table).where(job_table.job_id.in_(job_ids)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,6 +16,7 @@ from yolobatch.store.tables import (
     CompanyDetailsRow,
     Extraction,
     MenuRow,
+    MenuUpload,
     utcnow,
 )
 
@@ -27,11 +29,28 @@ class PipelineData(StoreCore):
             if menu is not None:
                 s.merge(MenuRow(job_id=job_id, id=menu.id, org_id=org_id, data=menu.model_dump(mode="json")))
 
-    def save_menu(self, job_id: str, org_id: str, menu: Menu) -> None:
-        """A menu a person uploaded when extraction found none: the one the config will import."""
+    def stage_menu(self, job_id: str, org_id: str, menu: Menu) -> str:
+        """Keep a person's menu file apart (`adopt_menu` makes it the job's menu); answers its id."""
+        upload_id = str(uuid.uuid4())
         with self.transaction() as s:
+            s.add(MenuUpload(id=upload_id, job_id=job_id, org_id=org_id, data=menu.model_dump(mode="json")))
+        return upload_id
+
+    def adopt_menu(self, job_id: str, upload_id: str) -> bool:
+        """Make the staged upload the one menu the config will import; False when there is no such upload
+        (already adopted by an earlier attempt: then the job's menu is it)."""
+        with self.transaction() as s:
+            upload = s.get(MenuUpload, upload_id)
+            if upload is None or upload.job_id != job_id:
+                return False
             s.execute(delete(MenuRow).where(MenuRow.job_id == job_id))
-            s.add(MenuRow(job_id=job_id, id=menu.id, org_id=org_id, data=menu.model_dump(mode="json")))
+            s.add(MenuRow(job_id=job_id, id=upload.data["id"], org_id=upload.org_id, data=upload.data))
+            s.delete(upload)
+        return True
+
+    def discard_menu_upload(self, upload_id: str) -> None:
+        with self.transaction() as s:
+            s.execute(delete(MenuUpload).where(MenuUpload.id == upload_id))
 
     def extraction(self, job_id: str) -> dict[str, Any] | None:
         with self.session() as s:

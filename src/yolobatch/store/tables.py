@@ -180,6 +180,19 @@ class MenuRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class MenuUpload(Base):
+    """A menu file a person uploaded for a restaurant waiting for one; it becomes the job's menu only when
+    the restaurant's workflow accepts the answer (a refused or raced answer leaves the menus as they were)."""
+
+    __tablename__ = "menu_uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Extraction(Base):
     """Step 1's result for a job: branding, contact, hours and warnings (the menu goes to `menus`)."""
 

@@ -89,6 +89,12 @@ class Pipeline:
                     1, PipelineActivities.extract_store, LookupInput(self._inp.job_id, render=True)
                 )
                 continue
+            if answer.action == "uploaded":
+                await self._lookup(
+                    1,
+                    PipelineActivities.adopt_menu,
+                    LookupInput(self._inp.job_id, upload_id=answer.upload_id),
+                )
             reason = (
                 f"Menu uploaded by {answer.actor}"
                 if answer.action == "uploaded"
@@ -330,6 +336,8 @@ class Pipeline:
             )
         if answer.action not in MENU_ACTIONS:
             raise ApplicationError(f"action must be one of {', '.join(MENU_ACTIONS)}", type="InvalidDecision")
+        if (answer.action == "uploaded") != (answer.upload_id is not None):
+            raise ApplicationError("an uploaded menu comes with its upload's id", type="InvalidDecision")
 
     def validate_approval(self, approval: Approval) -> None:
         state = self._steps[Step.CONFIG]
