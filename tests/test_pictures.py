@@ -265,3 +265,21 @@ async def test_an_organisations_own_time_zone_wins_over_the_installations(dash):
     bearer = {"Authorization": f"Bearer {dash.token}"}
     async with httpx.AsyncClient(base_url=dash.url, headers=bearer) as http:
         assert "Created (Asia/Tokyo)" in (await http.get("/")).text
+
+
+def test_a_large_batchs_chart_is_drawn_at_most_once_per_interval(store, monkeypatch):
+    """The chart reads every call attempt of its batch; for a large batch (here: from 2 restaurants) it is
+    drawn once and served for PACE_MAX_AGE seconds, a small batch's on every request."""
+    from yolobatch.settings import Settings
+    from yolobatch.web import views
+
+    monkeypatch.setattr(views, "PACE_CACHED_FROM", 2)
+    store.ensure_org(ORG)
+    settings = Settings(display_timezone="UTC")
+    large = store.create_batch(ORG, "large", batch_of(2).restaurants)
+    small = store.create_batch(ORG, "small", batch_of(1).restaurants)
+    first = views.pace_chart(store, large, ORG, settings)
+    assert views.pace_chart(store, large, ORG, settings) is first  # served as drawn
+    assert views.pace_chart(store, small, ORG, settings) is not views.pace_chart(store, small, ORG, settings)
+    monkeypatch.setattr(views, "PACE_MAX_AGE", 0.0)
+    assert views.pace_chart(store, large, ORG, settings) is not first  # older than allowed: drawn again
