@@ -28,6 +28,7 @@ from tests.engine_helpers import (
     calls,
     completed_calls,
     create,
+    fault,
     launch,
     spawn_worker,
     state,
@@ -234,6 +235,34 @@ async def test_original_happy_batch_through_the_organisations_own_platform(dev_s
         ) == {endpoint: 4 for endpoint in SUB_STEP_OF}
         assert_no_duplicates(sandbox)
         assert blind_resends(log, Counter()) == []
+    finally:
+        sandbox.stop()
+
+
+async def test_a_code_generation_verified_by_a_read_keeps_the_id_the_read_gave_back(
+    dev_server, store, tmp_path
+):
+    """Its answer lost after the effect, code generation is verified through the code-injection read; the id
+    that read gave back is recorded as the call's result (a later re-run of websiteConfig needs it, as the
+    first run's did), not an empty answer."""
+    sandbox = original_sandbox(jitter=0)
+    try:
+        batch, ids = original_batch(sandbox, 1)
+        use_original(store, sandbox)
+        settings = dead_default(store, sandbox, tmp_path)
+        client = await Client.connect(dev_server.address)
+        batch_id, (job_id,) = create(store, batch)
+        (platform_id,) = ids
+        fault(sandbox, "generate-code-injections", "timeout", restaurant_id=platform_id)
+        async with worker(client, store, settings):
+            await launch(client, store, settings, batch_id)
+            progress = await wait_until(store, batch_id, all_completed, timeout=120)
+        assert progress["status"] == "completed"
+        verified = [e for e in store.events(job_id=job_id) if "verified after an ambiguous" in e.message]
+        assert [e.sub_step for e in verified] == ["codeGeneration"], verified
+        row = store.sub_step_rows(job_id)["codeGeneration"]
+        website = next(c for c in calls(sandbox) if c["endpoint"] == "configure-website")
+        assert row.response and row.response["codeInjectionId"] == website["payload"]["codeInjectionId"]
     finally:
         sandbox.stop()
 

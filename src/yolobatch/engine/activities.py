@@ -193,8 +193,10 @@ class RegistrationActivities:
                 result, context = guarded.result, context_from_response(key, guarded.result.body)
             else:
                 sent = sends.ended("ok", message=VERIFIED_WARNING, verified=True)
-                result = CallResult(status_code=200, body={}, warning=VERIFIED_WARNING)
                 context = await self._recovered_context(port, key, registration, log_context)
+                # What the platform's read gave back stands for the lost answer: recorded, a later re-run of a
+                # dependent (and the outputs) can use it, as this run's dependents do.
+                result = CallResult(status_code=200, body=context, warning=VERIFIED_WARNING)
             unwritten = await running.settle()
             started = {"request": redacted, "started_at": started_at} if unwritten else {}
             await asyncio.to_thread(
