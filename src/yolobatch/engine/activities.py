@@ -30,7 +30,13 @@ from yolobatch.integrations.registration.client import CallFailed, CallResult
 from yolobatch.integrations.registration.original_payloads import MissingPlatformId
 from yolobatch.integrations.registration.outputs import outputs_from_response
 from yolobatch.integrations.registration.payloads import SENDS_MENU, context_from_response
-from yolobatch.integrations.registration.port import ContractName, PlatformPort, call_timeout, make_adapter
+from yolobatch.integrations.registration.port import (
+    ContractName,
+    PlatformPort,
+    Verification,
+    call_timeout,
+    make_adapter,
+)
 from yolobatch.logs import get_logger, mark_logged
 from yolobatch.store.repository import Registration, Store
 from yolobatch.store.tables import utcnow
@@ -168,6 +174,13 @@ class RegistrationActivities:
                 response=failure.response if isinstance(failure.response, dict) else None,
             )
 
+        async def ask() -> Verification:
+            if (
+                inp.rerun
+            ):  # the read shows the first run's effect: this send's stays unknown (a person decides)
+                return "unknown"
+            return await port.verify(key, inp.job_id, registration.config)
+
         if not port.is_idempotent(key):
             policy = info.retry_policy
             try:
@@ -180,7 +193,7 @@ class RegistrationActivities:
                     max_rounds=policy.maximum_attempts if policy else 0,
                     backoff=inp.backoff_seconds,
                     poll_interval=poll_interval,
-                    ask=lambda: port.verify(key, inp.job_id, registration.config),
+                    ask=ask,
                     before_send=wait_turn,
                     on_failure=failed_round,
                     deadline=attempt_deadline(info),

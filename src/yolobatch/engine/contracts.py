@@ -84,6 +84,9 @@ class CallInput:
     context: dict[str, Any]  # non-secret results of dependencies (e.g. codeInjectionId)
     timeout_seconds: float
     backoff_seconds: float
+    # A completed call sent again (run again): the platform's state shows the earlier send's effect, so a
+    # read cannot tell whether this one took effect.
+    rerun: bool = False
 
 
 @dataclass

@@ -30,6 +30,7 @@ async def execute_call(
     batch_id: str,
     tuning: Tuning,
     queue_prefix: str,
+    rerun: bool = False,
 ) -> CallOutput:
     # A margin over the service's own limit: it gives up (and answers) first, instead of a race that
     # turns clean failures into ambiguous ones.
@@ -57,6 +58,7 @@ async def execute_call(
             context=context,
             timeout_seconds=timeout,
             backoff_seconds=backoff,
+            rerun=rerun,
         ),
         task_queue=queue,
         activity_id=f"{spec.key.value}/{generation}",
