@@ -378,3 +378,41 @@ async def test_original_without_platform_ids_fails_clearly_and_sends_nothing(dev
         assert [c for c in calls(sandbox) if c["method"] == "POST"] == []
     finally:
         sandbox.stop()
+
+
+async def test_a_rerun_whose_answer_is_lost_waits_for_a_person_not_a_read(dev_server, store, tmp_path):
+    """Review R3: run again on the original service, code generation's answer is lost after the effect.
+    The code-injection read shows content either way (the first run made it), so it cannot say this send
+    took effect: the call is left `outcome_unknown` for a person, never marked done by the read."""
+    from yolobatch.service.rerun import rerun
+
+    sandbox = original_sandbox(jitter=0)
+    try:
+        batch, ids = original_batch(sandbox, 1)
+        use_original(store, sandbox)
+        settings = dead_default(store, sandbox, tmp_path)
+        client = await Client.connect(dev_server.address)
+        batch_id, (job_id,) = create(store, batch)
+        (platform_id,) = ids
+        async with worker(client, store, settings):
+            await launch(client, store, settings, batch_id)
+            await wait_until(store, batch_id, all_completed, timeout=120)
+            fault(sandbox, "generate-code-injections", "timeout", restaurant_id=platform_id)
+            await rerun(
+                client,
+                store,
+                settings,
+                job_id,
+                "codeGeneration",
+                with_dependents=False,
+                reason="x",
+                actor="t",
+            )
+            await wait_until(
+                store, batch_id, lambda p: p["jobs"][0]["status"] == "action_required", timeout=120
+            )
+        row = store.sub_step_rows(job_id)["codeGeneration"]
+        assert (row.status, row.generation) == ("outcome_unknown", 1), (row.status, row.error)
+        assert not [e for e in store.events(job_id=job_id) if "verified after an ambiguous" in e.message]
+    finally:
+        sandbox.stop()

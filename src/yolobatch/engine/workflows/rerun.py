@@ -45,6 +45,7 @@ class SubStepRerun:
                     inp.batch_id,
                     inp.tuning,
                     inp.queue_prefix,
+                    rerun=True,
                 )
             except ActivityError as err:
                 error = error_message(err)
