@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.plan import PLAN, SubStep, all_dependents
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
@@ -118,8 +119,25 @@ async def rerun(
             static_summary=f"re-run {', '.join(generations)} of {job.restaurant_name}"[:400],
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    except RPCError:
-        # Nothing was sent: the restaurant is as it was, and the audit keeps the request that failed.
-        await asyncio.to_thread(store.abandon_rerun, job_id, job.status, job.error)
-        raise
+    except Exception:
+        # An error may come after the engine accepted the start (a deadline, the connection lost): then the
+        # re-run runs, and putting the restaurant back would hide it. Only a workflow that does not exist
+        # means nothing was sent; the audit keeps the request that failed.
+        if not await _rerun_workflow_exists(client, rerun_id):
+            await asyncio.to_thread(store.abandon_rerun, job_id, job.status, job.error, job.finished_at)
+            raise
     return RerunStarted(rerun_id=rerun_id, sub_steps=list(generations), generations=generations)
+
+
+DESCRIBE_TIMEOUT = timedelta(seconds=10)
+
+
+async def _rerun_workflow_exists(client: Client, rerun_id: str) -> bool:
+    """Whether the re-run's workflow was started. When the engine cannot say either (unreachable), it is
+    taken as started: the restaurant then shows running until the workflow or `yolobatch reconcile`
+    settles it, rather than finished while a call may be on its way."""
+    try:
+        await client.get_workflow_handle(rerun_workflow_id(rerun_id)).describe(rpc_timeout=DESCRIBE_TIMEOUT)
+    except Exception as err:
+        return not (isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND)
+    return True
