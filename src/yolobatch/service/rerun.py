@@ -123,8 +123,10 @@ async def rerun(
         # An error may come after the engine accepted the start (a deadline, the connection lost): then the
         # re-run runs, and putting the restaurant back would hide it. Only a workflow that does not exist
         # means nothing was sent; the audit keeps the request that failed.
-        if not await _rerun_workflow_exists(client, rerun_id):
+        started = await _rerun_started(client, rerun_id)
+        if started is False:
             await asyncio.to_thread(store.abandon_rerun, job_id, job.status, job.error, job.finished_at)
+        if not started:
             raise
     return RerunStarted(rerun_id=rerun_id, sub_steps=list(generations), generations=generations)
 
@@ -132,12 +134,14 @@ async def rerun(
 DESCRIBE_TIMEOUT = timedelta(seconds=10)
 
 
-async def _rerun_workflow_exists(client: Client, rerun_id: str) -> bool:
-    """Whether the re-run's workflow was started. When the engine cannot say either (unreachable), it is
-    taken as started: the restaurant then shows running until the workflow or `yolobatch reconcile`
-    settles it, rather than finished while a call may be on its way."""
+async def _rerun_started(client: Client, rerun_id: str) -> bool | None:
+    """Whether the re-run's workflow was started; None when the engine cannot say (unreachable): the
+    restaurant then stays running until the workflow or `yolobatch reconcile` settles it, rather than
+    showing finished while a call may be on its way."""
     try:
         await client.get_workflow_handle(rerun_workflow_id(rerun_id)).describe(rpc_timeout=DESCRIBE_TIMEOUT)
-    except Exception as err:
-        return not (isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND)
+    except RPCError as err:
+        return False if err.status == RPCStatusCode.NOT_FOUND else None
+    except Exception:
+        return None
     return True
