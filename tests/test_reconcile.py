@@ -21,6 +21,7 @@ from tests.engine_helpers import (
     worker,
 )
 from yolobatch.engine.reconcile import reconcile
+from yolobatch.store.reruns import RerunRefused
 from yolobatch.store.tables import Job, JobStep, SubStepRow
 
 pytestmark = pytest.mark.reliability
@@ -93,14 +94,19 @@ async def test_reconcile_finds_reports_and_repairs_drift(dev_server, world, stor
         assert store.job(done).status == "running"  # --check changes nothing
 
         code, output = await cli(dev_server, settings, "reconcile")
-        assert code == 0, output
-        assert "6 differences found, 6 rows repaired" in output, output
+        assert code == 1, output  # a difference remains
+        # All but the generation the database has ahead of the engine: lowering it could make a later
+        # re-run send a key already sent, so a person looks at that one.
+        assert "6 differences found, 5 rows repaired" in output, output
 
         assert store.job(done).status == "completed" and store.job(done).finished_at is not None
         assert store.sub_step(other, "menuImport").status == "completed"
         assert store.job(waiting).status == "action_required"
         assert store.job(waiting).error == "Waiting for a person: menuImport"
-        assert store.sub_step(waiting, "menuImport").generation == 0
+        assert store.sub_step(waiting, "menuImport").generation == 3
+        ahead = await reconcile(client, store, batch_id=batch_id, repair=False)
+        assert [(d.job_id, d.field) for d in ahead.drift] == [(waiting, "sub-step menuImport")]
+        corrupt(store, SubStepRow, menu_import(waiting), generation=0)  # the person's fix
         repaired = [e for e in store.events(job_id=done) if e.kind == "reconciled"]
         assert len(repaired) == 1 and repaired[0].actor == "reconcile"
         assert "status: running -> completed" in repaired[0].message
@@ -127,3 +133,48 @@ async def test_repair_never_overwrites_a_row_that_moved_meanwhile(store):
     assert store.sub_step(job_id, "menuImport").status == "running"
     corrupt(store, JobStep, [JobStep.job_id == job_id, JobStep.step == 6], status="running")
     assert not store.repair_step(job_id, 6, expected="pending", status="completed")
+
+
+def test_a_repair_never_lowers_a_generation(store):
+    """A generation ahead of the engine's (a re-run the engine's view missed, or a hand edit) is never
+    written back lower: the next re-run would reuse a key already sent, and the platform would answer from
+    the old result without doing anything."""
+    batch_id, (job_id,) = create(store, batch_of(1))
+    store.record_sub_step(job_id, "menuImport", "completed", 2)
+    assert not store.repair_sub_step(
+        job_id, "menuImport", expected=("completed", 2), values={"status": "completed", "generation": 1}
+    )
+    assert (store.sub_step(job_id, "menuImport").generation) == 2
+    assert store.repair_sub_step(
+        job_id, "menuImport", expected=("completed", 2), values={"status": "failed", "generation": 2}
+    )
+    assert store.sub_step(job_id, "menuImport").status == "failed"
+
+
+def test_a_rerun_is_refused_when_a_call_moved_on_since_it_was_read(store):
+    """Two re-runs (or a re-run and a repair) reading the same generation must not both send the next one:
+    `begin_rerun` checks each call is still at the generation before its new one."""
+    batch_id, (job_id,) = create(store, batch_of(1))
+    store.record_job(job_id, "completed")
+    store.record_sub_step(job_id, "websiteConfig", "completed", 1)  # re-run once meanwhile
+    with pytest.raises(RerunRefused, match="websiteConfig changed meanwhile"):
+        store.begin_rerun(
+            job_id,
+            sub_step="websiteConfig",
+            with_dependents=False,
+            generations={"websiteConfig": 1},
+            actor="test",
+            reason="colours",
+            allowed=("completed",),
+        )
+    assert store.job(job_id).status == "completed" and store.rerun_ids(job_id) == []
+    store.begin_rerun(
+        job_id,
+        sub_step="websiteConfig",
+        with_dependents=False,
+        generations={"websiteConfig": 2},
+        actor="test",
+        reason="colours",
+        allowed=("completed",),
+    )
+    assert store.job(job_id).status == "running" and len(store.rerun_ids(job_id)) == 1

@@ -8,14 +8,23 @@ import asyncio
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from playwright.async_api import expect
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
+from temporalio.service import RPCError, RPCStatusCode
 
 from tests.conftest import batch_of, database_urls, make_store, settings_for
-from tests.engine_helpers import all_settled, calls, create, launch, wait_until, worker
+from tests.engine_helpers import all_settled, calls, create, fault, launch, wait_until, worker
 from tests.test_api import serving
 from tests.test_installations import _wait_for, finish, start, user_env
 from tests.web_helpers import ORG as WEB_ORG
@@ -23,8 +32,13 @@ from tests.web_helpers import chromium, log_in, shot
 from tests.web_helpers import serving as web_serving
 from yolobatch.cli import sandbox_settings
 from yolobatch.devtools.demo import demo_batch
+from yolobatch.engine.contracts import rerun_workflow_id
 from yolobatch.engine.devserver import free_port
+from yolobatch.engine.reconcile import reconcile
 from yolobatch.http.context import AppContext
+from yolobatch.service.rerun import rerun
+from yolobatch.settings import Settings
+from yolobatch.store.repository import Store
 
 ORG = "test-org"
 
@@ -44,8 +58,18 @@ async def until_job(store, job_id: str, status: str, event: str, timeout: float 
         await asyncio.sleep(0.2)
 
 
+@dataclass
+class Finished:
+    http: httpx.AsyncClient
+    store: Store
+    job_id: str
+    batch_id: str
+    client: Client
+    settings: Settings
+
+
 @pytest.fixture(params=database_urls())
-async def finished(request, dev_server, world, tmp_path):
+async def registered(request, dev_server, world, tmp_path):
     """A restaurant registered end to end, and the API (over HTTP) with a worker running."""
     store = make_store(request.param, tmp_path, schema="yolobatch_rerun")
     client = await Client.connect(dev_server.address)
@@ -58,7 +82,12 @@ async def finished(request, dev_server, world, tmp_path):
         progress = await wait_until(store, batch_id, all_settled)
         assert progress["status"] == "completed", progress
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
-            yield http, store, job_id
+            yield Finished(http, store, job_id, batch_id, client, settings)
+
+
+@pytest.fixture
+def finished(registered):
+    return registered.http, registered.store, registered.job_id
 
 
 async def test_a_completed_call_runs_again_once_with_a_new_key_and_is_audited(finished, world):
@@ -108,6 +137,179 @@ async def test_with_dependents_every_completed_dependent_runs_again_once(finishe
     await until_job(store, job_id, "completed", "rerun_completed")
     new = posted(world, job_id)[len(before) :]
     assert sorted(c["idempotency_key"] for c in new) == sorted(f"{job_id}/{key}/1" for key in again)
+
+
+async def until_reruns_settled(store, job_id: str, status: str, count: int, timeout: float = 60) -> None:
+    """Wait until `count` re-runs of the job ended (completed, failed or cancelled) and it is `status`."""
+    ends = ("rerun_completed", "rerun_failed", "rerun_cancelled")
+    deadline = time.monotonic() + timeout
+    while True:
+        job = store.job(job_id)
+        ended = [e.kind for e in store.events(job_id=job_id) if e.kind in ends]
+        if job.status == status and len(ended) >= count:
+            return
+        assert time.monotonic() < deadline, (job.status, ended)
+        await asyncio.sleep(0.2)
+
+
+def website_keys(world, job_id: str) -> list[str]:
+    return [c["idempotency_key"] for c in posted(world, job_id) if "/websiteConfig/" in c["idempotency_key"]]
+
+
+async def run_again(http: httpx.AsyncClient, job_id: str, sub_step: str, **extra) -> dict:
+    answer = await http.post(
+        f"/api/jobs/{job_id}/rerun", json={"sub_step": sub_step, "reason": "fixed", **extra}
+    )
+    assert answer.status_code == 202, answer.text
+    return answer.json()
+
+
+async def test_reconcile_keeps_what_a_rerun_did_and_the_pace_keeps_the_first_completion(registered, world):
+    """Review R1/R7: after a re-run the closed onboarding workflow still says generation 0; the re-run's
+    workflow is the newer truth, so reconcile finds nothing to repair and the next re-run sends a new key.
+    The batch's pace still shows the restaurant completing when it first did."""
+    f = registered
+    first_completed = f.store.batch_pace(f.batch_id, ORG).completions
+    assert len(first_completed) == 1
+    assert (await run_again(f.http, f.job_id, "websiteConfig"))["generations"] == {"websiteConfig": 1}
+    await until_reruns_settled(f.store, f.job_id, "completed", 1)
+
+    report = await reconcile(f.client, f.store, batch_id=f.batch_id)
+    assert (report.drift, report.unreachable, report.repaired) == ([], {}, 0)
+    assert f.store.sub_step(f.job_id, "websiteConfig").generation == 1
+
+    assert (await run_again(f.http, f.job_id, "websiteConfig"))["generations"] == {"websiteConfig": 2}
+    await until_reruns_settled(f.store, f.job_id, "completed", 2)
+    keys = [
+        c["idempotency_key"] for c in posted(world, f.job_id) if "/websiteConfig/" in c["idempotency_key"]
+    ]
+    assert keys == [f"{f.job_id}/websiteConfig/{generation}" for generation in (0, 1, 2)]
+    assert not any(c.get("replayed") for c in calls(world, restaurant_id=f.job_id))  # each one really ran
+    assert f.store.batch_pace(f.batch_id, ORG).completions == first_completed
+
+
+async def test_a_running_rerun_is_left_alone_by_reconcile_and_cancelled_with_its_restaurant(
+    registered, world
+):
+    """Review R1/R5: while a re-run's call is in flight the restaurant is running (not the closed
+    onboarding's `completed`); cancelling the restaurant cancels the re-run, and its call shows cancelled."""
+    f = registered
+    fault(world, "configure-website", "timeout", restaurant_id=f.job_id)  # the answer never comes
+    await run_again(f.http, f.job_id, "websiteConfig")
+    deadline = time.monotonic() + 30
+    while f.store.sub_step(f.job_id, "websiteConfig").status != "running":
+        assert time.monotonic() < deadline, f.store.sub_step(f.job_id, "websiteConfig").status
+        await asyncio.sleep(0.1)
+
+    during = await reconcile(f.client, f.store, batch_id=f.batch_id, settle_seconds=0)
+    assert (during.drift, during.repaired) == ([], 0)
+    assert f.store.job(f.job_id).status == "running"
+
+    cancelled = await f.http.post(f"/api/jobs/{f.job_id}/cancel", json={"reason": "wrong restaurant"})
+    assert cancelled.status_code == 200, cancelled.text
+    await until_reruns_settled(f.store, f.job_id, "cancelled", 1)
+    website = f.store.sub_step(f.job_id, "websiteConfig")
+    assert (website.status, website.generation) == ("cancelled", 1)
+    (rerun_id,) = f.store.rerun_ids(f.job_id)
+    described = await f.client.get_workflow_handle(rerun_workflow_id(rerun_id)).describe()
+    assert described.status == WorkflowExecutionStatus.CANCELED
+    after = await reconcile(f.client, f.store, batch_id=f.batch_id)
+    assert (after.drift, after.unreachable) == ([], {})
+
+
+async def test_a_failed_rerun_leaves_the_calls_that_depend_on_it_pending_not_completed(registered, world):
+    """Review R5: menuImport fails on its re-run; its dependents were not sent again, so they must not keep
+    reading `completed` (their old run's result) as if re-run: they are pending at the new generation."""
+    f = registered
+    fault(world, "import-menu-direct", "success_false", restaurant_id=f.job_id)
+    again = (await run_again(f.http, f.job_id, "menuImport", with_dependents=True))["sub_steps"]
+    assert again == ["menuImport", "optionSets", "itemTags"], again
+    await until_reruns_settled(f.store, f.job_id, "action_required", 1)
+    rows = {key: f.store.sub_step(f.job_id, key) for key in again}
+    assert (rows["menuImport"].status, rows["menuImport"].generation) == ("failed", 1)
+    for key in ("optionSets", "itemTags"):
+        assert (rows[key].status, rows[key].generation) == ("pending", 1), key
+    sent = [c["idempotency_key"] for c in posted(world, f.job_id)]
+    assert not any(key.endswith(("/optionSets/1", "/itemTags/1")) for key in sent), sent
+    report = await reconcile(f.client, f.store, batch_id=f.batch_id)
+    assert (report.drift, report.unreachable) == ([], {})
+
+    # Run again alone, menuImport would leave its dependents pending under a completed restaurant: refused.
+    alone = await f.http.post(f"/api/jobs/{f.job_id}/rerun", json={"sub_step": "menuImport", "reason": "x"})
+    assert alone.status_code == 409 and "optionSets, itemTags did not run again" in alone.json()["detail"]
+    # With its dependents, the waiting ones go with it, each sent once under a fresh key.
+    again = (await run_again(f.http, f.job_id, "menuImport", with_dependents=True))["sub_steps"]
+    assert again == ["menuImport", "optionSets", "itemTags"], again
+    await until_reruns_settled(f.store, f.job_id, "completed", 2)
+    for key in again:
+        row = f.store.sub_step(f.job_id, key)
+        assert (row.status, row.generation) == ("completed", 2), key
+    sent = [c["idempotency_key"] for c in posted(world, f.job_id)]
+    assert [k for k in sent if k.endswith("/2")] == [f"{f.job_id}/{key}/2" for key in again], sent
+
+
+class LostAnswer(Interceptor):
+    """The engine's answer to a start is lost: before the request reaches it (`before`) or after it
+    accepted the start (`after`), as a deadline or a dropped connection does."""
+
+    def __init__(self, when: str) -> None:
+        self.when = when
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        when = self.when
+
+        class Outbound(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle:
+                if when == "after":
+                    await super().start_workflow(input)
+                raise RPCError("deadline exceeded", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+        return Outbound(next)
+
+
+async def test_an_ambiguous_start_keeps_the_rerun_and_a_refused_one_restores_the_restaurant(
+    registered, world, dev_server
+):
+    """Review R4: the re-run's start may fail after the engine accepted it; the restaurant must not go back
+    to completed while its re-run runs. A start that never reached the engine restores the restaurant as
+    it was, finished time included."""
+    f = registered
+    before = f.store.job(f.job_id)
+    accepted = await Client.connect(dev_server.address, interceptors=[LostAnswer("after")])
+    started = await rerun(
+        accepted,
+        f.store,
+        f.settings,
+        f.job_id,
+        "websiteConfig",
+        with_dependents=False,
+        reason="colours",
+        actor="test",
+    )
+    assert started.generations == {"websiteConfig": 1}
+    await until_reruns_settled(f.store, f.job_id, "completed", 1)
+    assert website_keys(world, f.job_id) == [f"{f.job_id}/websiteConfig/0", f"{f.job_id}/websiteConfig/1"]
+
+    finished_at = f.store.job(f.job_id).finished_at
+    assert finished_at is not None and finished_at != before.finished_at
+    lost = await Client.connect(dev_server.address, interceptors=[LostAnswer("before")])
+    with pytest.raises(RPCError):
+        await rerun(
+            lost,
+            f.store,
+            f.settings,
+            f.job_id,
+            "websiteConfig",
+            with_dependents=False,
+            reason="colours",
+            actor="test",
+        )
+    restored = f.store.job(f.job_id)
+    assert (restored.status, restored.finished_at) == ("completed", finished_at)
+    assert len(f.store.rerun_ids(f.job_id)) == 2  # the audit keeps the request that failed
+    # The abandoned re-run changed nothing: the completed one is the newest truth.
+    report = await reconcile(f.client, f.store, batch_id=f.batch_id)
+    assert (report.drift, report.unreachable) == ([], {})
 
 
 async def test_a_rerun_is_refused_without_a_reason_for_an_unknown_call_or_an_unfinished_restaurant(

@@ -14,15 +14,21 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.statuses import SETTLED_SUB_STEP_STATUSES, JobStatus, SubStepStatus
 from yolobatch.domain.steps import STEP_KEYS
-from yolobatch.engine.contracts import Tuning, onboarding_workflow_id, starter_workflow_id
+from yolobatch.engine.contracts import (
+    Tuning,
+    onboarding_workflow_id,
+    rerun_workflow_id,
+    starter_workflow_id,
+)
 from yolobatch.engine.starter import start_onboarding
 from yolobatch.engine.workflows.onboarding import Progress, RestaurantOnboarding
 from yolobatch.engine.workflows.pipeline import WAITING
+from yolobatch.engine.workflows.rerun import SubStepRerun
 from yolobatch.store.repository import JobSnapshot, Store
 
 # Seen at different moments by the workflow (which queues a call) and the read model (which records its
@@ -58,6 +64,7 @@ class _EngineView:
     running: bool
     progress: Progress | None  # None: the workflow does not exist
     starting: bool = False  # not yet, but the batch's starter is still at work: no drift
+    rerunning: bool = False  # a re-run's workflow is at work on it: no drift
 
 
 async def reconcile(
@@ -111,7 +118,8 @@ async def _compare(
     async with gate:
         try:
             view = await _engine_view(client, snapshot)
-        except (RPCError, RuntimeError) as exc:  # no worker answering, engine unreachable
+        # No worker answering, engine unreachable, or a workflow that cannot answer the query.
+        except (RPCError, RuntimeError, WorkflowQueryFailedError) as exc:
             report.unreachable[snapshot.job_id] = str(exc) or type(exc).__name__
             return _Comparison(snapshot, _EngineView(running=False, progress=None), [])
     return _Comparison(snapshot, view, _differences(snapshot, view))
@@ -132,17 +140,41 @@ async def _engine_view(client: Client, snapshot: JobSnapshot) -> _EngineView:
     progress = await handle.query(RestaurantOnboarding.progress, rpc_timeout=QUERY_TIMEOUT)
     if running and progress.job_status == JobStatus.PENDING:
         progress.job_status = JobStatus.RUNNING  # the workflow only tracks a change away from running
-    if description.status in (
-        WorkflowExecutionStatus.TERMINATED,
-        WorkflowExecutionStatus.FAILED,
-        WorkflowExecutionStatus.TIMED_OUT,
-    ):
-        # Stopped from outside (or crashed): nothing will happen any more, so it is cancelled.
-        progress.job_status = JobStatus.CANCELLED
-        for sub_step in progress.sub_steps.values():
-            if sub_step["status"] not in SETTLED_SUB_STEP_STATUSES:
-                sub_step["status"] = SubStepStatus.CANCELLED
+    if description.status in STOPPED:
+        _stopped(progress)
+    # Re-runs came after the onboarding closed: each one's calls and the job status it left are newer truth.
+    for rerun_id in snapshot.reruns:
+        rerun = client.get_workflow_handle(rerun_workflow_id(rerun_id))
+        try:
+            rerun_description = await rerun.describe(rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            continue  # its start was refused: it changed nothing
+        if rerun_description.status == WorkflowExecutionStatus.RUNNING:
+            # It writes the read model as it goes: nothing to compare until it settles.
+            return _EngineView(running=True, progress=progress, rerunning=True)
+        rerun_progress = await rerun.query(SubStepRerun.progress, rpc_timeout=QUERY_TIMEOUT)
+        if rerun_description.status in STOPPED:
+            _stopped(rerun_progress)
+        progress.sub_steps.update(rerun_progress.sub_steps)
+        progress.job_status = rerun_progress.job_status
     return _EngineView(running=running, progress=progress)
+
+
+STOPPED = (
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.TIMED_OUT,
+)
+
+
+def _stopped(progress: Progress) -> None:
+    """Stopped from outside (or crashed): nothing will happen any more, so it is cancelled."""
+    progress.job_status = JobStatus.CANCELLED
+    for sub_step in progress.sub_steps.values():
+        if sub_step["status"] not in SETTLED_SUB_STEP_STATUSES:
+            sub_step["status"] = SubStepStatus.CANCELLED
 
 
 async def _starter_running(client: Client, batch_id: str) -> bool:
@@ -163,7 +195,7 @@ def _same(read_model: str, engine: str) -> bool:
 
 def _differences(snapshot: JobSnapshot, view: _EngineView) -> list[Drift]:
     job_id = snapshot.job_id
-    if view.starting:
+    if view.starting or view.rerunning:
         return []
     if view.progress is None:
         return [Drift(job_id, "workflow", snapshot.status, MISSING)]

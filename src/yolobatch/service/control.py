@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -27,6 +27,7 @@ from yolobatch.engine.contracts import (
     StarterInput,
     Tuning,
     onboarding_workflow_id,
+    rerun_workflow_id,
     starter_workflow_id,
 )
 from yolobatch.engine.starter import BATCH_ID
@@ -208,11 +209,31 @@ async def cancel_batch(client: Client, store: Store, batch_id: str, *, actor: st
 async def cancel_job(client: Client, store: Store, job_id: str, *, actor: str, reason: str = "") -> None:
     """Cancel a restaurant's workflow: calls in flight are cancelled, nothing new starts (audit-logged)."""
     job = await asyncio.to_thread(store.job, job_id)
+    # A finished restaurant being re-run has its onboarding workflow closed: the re-run is what runs.
+    handle = await _running_rerun(client, store, job_id) or client.get_workflow_handle(
+        onboarding_workflow_id(job_id)
+    )
     try:
-        await client.get_workflow_handle(onboarding_workflow_id(job_id)).cancel()
+        await handle.cancel()
     except RPCError as err:
         raise _no_workflow(job_id, err) from None
     message = "Cancellation requested" + (f": {reason}" if reason else "")
     await asyncio.to_thread(
         store.add_event, job.org_id, job.batch_id, job_id, "cancel_requested", message, actor=actor
     )
+
+
+async def _running_rerun(client: Client, store: Store, job_id: str) -> WorkflowHandle[Any, Any] | None:
+    """The job's newest re-run's workflow if it is running (only the newest can be: a re-run starts only
+    once the restaurant settled)."""
+    rerun_ids = await asyncio.to_thread(store.rerun_ids, job_id)
+    if not rerun_ids:
+        return None
+    handle = client.get_workflow_handle(rerun_workflow_id(rerun_ids[-1]))
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None  # its start was refused: nothing runs
+        raise
+    return handle if description.status == WorkflowExecutionStatus.RUNNING else None

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from yolobatch.domain.plan import PLAN, SPECS, Outcome, SubStep, all_dependents, skip_reason
 from yolobatch.domain.statuses import JobStatus, SubStepStatus
@@ -131,12 +132,24 @@ async def rerun(
     if refusal:
         raise DecisionRejected(refusal)
     keys = [key]
+    # After a re-run failed, the calls that depend on the failed one were not sent: they wait (pending) for
+    # it to succeed, and run again with it.
+    left_waiting = [
+        dep
+        for dep in all_dependents(key)
+        if rerun_after_failure and rows[dep.value].status not in (*RERUNNABLE, SubStepStatus.CANCELLED)
+    ]
+    if left_waiting and not with_dependents:
+        names = ", ".join(dep.value for dep in left_waiting)
+        raise DecisionRejected(
+            f"{names} did not run again after {key} failed: re-run {key} with its dependents"
+        )
     if with_dependents:
         # Dependents that ran (not those skipped by a rule or waiting): they used what `key` produced. One
         # that could not run again now (its rule says skip, or it would duplicate on this platform) keeps its
         # result, and the answer says which ran.
         for dep in all_dependents(key):
-            if rows[dep.value].status == SubStepStatus.COMPLETED and not _why_not(
+            if (rows[dep.value].status == SubStepStatus.COMPLETED or dep in left_waiting) and not _why_not(
                 dep, rows, {*keys, dep}, config, contract
             ):
                 keys.append(dep)
@@ -184,8 +197,29 @@ async def rerun(
             static_summary=f"re-run {', '.join(generations)} of {job.restaurant_name}"[:400],
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    except RPCError:
-        # Nothing was sent: the restaurant is as it was, and the audit keeps the request that failed.
-        await asyncio.to_thread(store.abandon_rerun, job_id, job.status, job.error)
-        raise
+    except Exception:
+        # An error may come after the engine accepted the start (a deadline, the connection lost): then the
+        # re-run runs, and putting the restaurant back would hide it. Only a workflow that does not exist
+        # means nothing was sent; the audit keeps the request that failed.
+        started = await _rerun_started(client, rerun_id)
+        if started is False:
+            await asyncio.to_thread(store.abandon_rerun, job_id, job.status, job.error, job.finished_at)
+        if not started:
+            raise
     return RerunStarted(rerun_id=rerun_id, sub_steps=list(generations), generations=generations)
+
+
+DESCRIBE_TIMEOUT = timedelta(seconds=10)
+
+
+async def _rerun_started(client: Client, rerun_id: str) -> bool | None:
+    """Whether the re-run's workflow was started; None when the engine cannot say (unreachable): the
+    restaurant then stays running until the workflow or `yolobatch reconcile` settles it, rather than
+    showing finished while a call may be on its way."""
+    try:
+        await client.get_workflow_handle(rerun_workflow_id(rerun_id)).describe(rpc_timeout=DESCRIBE_TIMEOUT)
+    except RPCError as err:
+        return False if err.status == RPCStatusCode.NOT_FOUND else None
+    except Exception:
+        return None
+    return True

@@ -77,6 +77,7 @@ class JobSnapshot:
     steps: dict[int, str]  # step number -> status
     sub_steps: dict[str, tuple[str, int]]  # key -> (status, generation)
     config_approved: bool | None = None  # None: no config stored
+    reruns: tuple[str, ...] = ()  # the job's re-runs' ids, oldest first (newer truth than its onboarding)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from yolobatch.store.tables import (
     Job,
     JobStep,
     RegistrationConfigRow,
+    SubStepRerunRow,
     SubStepRow,
     utcnow,
 )
@@ -51,6 +52,7 @@ class Drift(StoreCore):
             steps: dict[str, dict[int, str]] = {job_id: {} for job_id in ids}
             calls: dict[str, dict[str, tuple[str, int]]] = {job_id: {} for job_id in ids}
             approved: dict[str, bool] = {}
+            reruns: dict[str, list[str]] = {job_id: [] for job_id in ids}
             for chunk in _chunks(ids, 500):
                 for job_id, approved_at in s.execute(
                     select(RegistrationConfigRow.job_id, RegistrationConfigRow.approved_at).where(
@@ -58,6 +60,12 @@ class Drift(StoreCore):
                     )
                 ):
                     approved[job_id] = approved_at is not None
+                for job_id, rerun_id in s.execute(
+                    select(SubStepRerunRow.job_id, SubStepRerunRow.id)
+                    .where(SubStepRerunRow.job_id.in_(chunk))
+                    .order_by(SubStepRerunRow.requested_at, SubStepRerunRow.id)
+                ):
+                    reruns[job_id].append(rerun_id)
                 for row in s.execute(
                     select(JobStep.job_id, JobStep.step, JobStep.status).where(JobStep.job_id.in_(chunk))
                 ):
@@ -77,6 +85,7 @@ class Drift(StoreCore):
                 steps[job.id],
                 calls[job.id],
                 config_approved=approved.get(job.id),
+                reruns=tuple(reruns[job.id]),
             )
             for job in jobs
         ]
@@ -108,8 +117,12 @@ class Drift(StoreCore):
         self, job_id: str, key: str, *, expected: tuple[str, int], values: dict[str, Any]
     ) -> bool:
         """Overwrite a sub-step if it still reads `expected` (status, generation): unlike
-        `record_sub_step`, it may move backwards, because the engine's word is final here."""
+        `record_sub_step`, its status may move backwards, because the engine's word is final here. Its
+        generation never does: a lower one would make the next re-run send a key already sent, which
+        the platform answers from its old result without doing anything."""
         status, generation = expected
+        if values.get("generation", generation) < generation:
+            return False
         with self.transaction() as s:
             result = s.execute(
                 update(SubStepRow)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 
 from yolobatch.domain.plan import PLAN, SPECS, CallClass, SubStep
 from yolobatch.domain.steps import STEP_BY_KEY, STEP_TITLES
@@ -21,6 +21,7 @@ from yolobatch.store.core import NotFound, StoreCore, _aware
 from yolobatch.store.tables import Batch, Event, Job, JobStep, MenuRow
 
 CALL_ATTEMPT = "call_attempt"
+JOB_COMPLETED = "job_completed"
 WAITS_FOR_PERSON = ("failed", "action_required", "outcome_unknown")
 # A person's answers that end a wait (`sub_step_retry`, `config_approve`, ...); an edit does not.
 DECISIONS = ("retry", "skip", "mark_done", "approve", "choose", "manual", "no_company", "retry_search")
@@ -177,12 +178,27 @@ class Pictures(StoreCore):
             jobs = s.execute(
                 select(Job.id, Job.status, Job.finished_at).where(Job.batch_id == batch_id)
             ).all()
+            # A re-run moves `finished_at` to its own end; the pace is about when each restaurant first
+            # completed (its onboarding's `job_completed`), not when a call of it was run again.
+            first_completed = {
+                job_id: at
+                for job_id, at in s.execute(
+                    select(Event.job_id, func.min(Event.created_at))
+                    .where(Event.batch_id == batch_id, Event.kind == JOB_COMPLETED)
+                    .group_by(Event.job_id)
+                )
+            }
             sends = s.execute(
                 select(Event.job_id, Event.sub_step, Event.data).where(
                     Event.batch_id == batch_id, Event.kind == CALL_ATTEMPT
                 )
             ).all()
-        completions = sorted(_aware(j.finished_at) for j in jobs if j.status == "completed" and j.finished_at)
+        done = {
+            j.id: _aware(first_completed.get(j.id) or j.finished_at)
+            for j in jobs
+            if j.status == "completed" and (j.finished_at or j.id in first_completed)
+        }
+        completions = sorted(done.values())
         changes: list[tuple[datetime, int]] = []
         account_sent: dict[str, datetime] = {}
         platform_seconds: dict[str, float] = {}
@@ -202,9 +218,7 @@ class Pictures(StoreCore):
             level += delta
             in_flight.append((moment, level))
         tails = [
-            (_aware(j.finished_at) - account_sent[j.id]).total_seconds()
-            for j in jobs
-            if j.status == "completed" and j.finished_at and j.id in account_sent
+            (done[job_id] - sent).total_seconds() for job_id, sent in account_sent.items() if job_id in done
         ]
         return BatchPace(
             started_at=started_at,

@@ -4,6 +4,7 @@ two people re-running the same restaurant at once cannot both start."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -14,7 +15,7 @@ from yolobatch.store.tables import Event, Job, SubStepRerunRow, SubStepRow, utcn
 
 
 class RerunRefused(ValueError):
-    """The restaurant cannot be re-run now (still running, or the call is not completed or skipped)."""
+    """The restaurant cannot be re-run now (still running, or a call moved on since it was read)."""
 
 
 class Reruns(StoreCore):
@@ -27,6 +28,17 @@ class Reruns(StoreCore):
             return (
                 s.scalar(select(SubStepRerunRow.id).where(SubStepRerunRow.job_id == job_id).limit(1))
                 is not None
+            )
+
+    def rerun_ids(self, job_id: str) -> list[str]:
+        """The job's re-runs, oldest first (each one's workflow is `rerun_workflow_id(id)`)."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(SubStepRerunRow.id)
+                    .where(SubStepRerunRow.job_id == job_id)
+                    .order_by(SubStepRerunRow.requested_at, SubStepRerunRow.id)
+                )
             )
 
     def begin_rerun(
@@ -56,6 +68,22 @@ class Reruns(StoreCore):
             )
             if not rowcount(moved):
                 raise RerunRefused(f"the restaurant is {job.status}: only a finished one can be re-run")
+            # Each call must still be at the generation before its new one: otherwise another re-run (or a
+            # repair) moved it since it was read, and the new generation could reuse a key already sent.
+            stored = {
+                key: generation
+                for key, generation in s.execute(
+                    select(SubStepRow.key, SubStepRow.generation).where(
+                        SubStepRow.job_id == job_id, SubStepRow.key.in_(list(generations))
+                    )
+                )
+            }
+            moved_on = [key for key, new in generations.items() if stored.get(key) != new - 1]
+            if moved_on:
+                raise RerunRefused(
+                    f"{', '.join(moved_on)} changed meanwhile (generation now "
+                    f"{', '.join(str(stored.get(key)) for key in moved_on)}): read it again and retry"
+                )
             keys = list(generations)
             s.add(
                 SubStepRerunRow(
@@ -87,11 +115,16 @@ class Reruns(StoreCore):
             )
         return rerun_id
 
-    def abandon_rerun(self, job_id: str, status: str, error: str | None) -> None:
-        """The engine refused the re-run's workflow: the restaurant goes back to how it was."""
+    def abandon_rerun(
+        self, job_id: str, status: str, error: str | None, finished_at: datetime | None
+    ) -> None:
+        """The engine never started the re-run's workflow: the restaurant goes back to how it was (its
+        finished time too, which `begin_rerun` cleared), if it still is as `begin_rerun` left it."""
         with self.transaction() as s:
             s.execute(
-                update(Job).where(Job.id == job_id).values(status=status, error=error, updated_at=utcnow())
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                .values(status=status, error=error, finished_at=finished_at, updated_at=utcnow())
             )
 
     def reruns(self, job_id: str) -> list[RerunView]:
