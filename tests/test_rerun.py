@@ -234,6 +234,9 @@ async def test_a_failed_rerun_leaves_the_calls_that_depend_on_it_pending_not_com
     report = await reconcile(f.client, f.store, batch_id=f.batch_id)
     assert (report.drift, report.unreachable) == ([], {})
 
+    # Its onboarding workflow has ended: a retry is refused saying what to do instead (was "no workflow").
+    retry = await f.http.post(f"/api/jobs/{f.job_id}/steps/menuImport/retry", json={"reason": "x"})
+    assert retry.status_code == 409 and "run it again" in retry.json()["detail"], retry.text
     # Run again alone, menuImport would leave its dependents pending under a completed restaurant: refused.
     alone = await f.http.post(f"/api/jobs/{f.job_id}/rerun", json={"sub_step": "menuImport", "reason": "x"})
     assert alone.status_code == 409 and "optionSets, itemTags did not run again" in alone.json()["detail"]

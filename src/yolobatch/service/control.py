@@ -109,6 +109,12 @@ async def decide(
     """Send a person's decision to the restaurant's workflow. `request_id` makes a resend harmless."""
     if problem := missing_reason(action, reason):
         raise DecisionRejected(problem)
+    if sub_step not in STEP_BY_KEY and await asyncio.to_thread(store.has_reruns, job_id):
+        # Its onboarding workflow has ended: a call that failed when run again is run again, with a reason.
+        raise DecisionRejected(
+            f"{sub_step} failed when run again: run it again (the restaurant's Run again, POST "
+            f"/api/jobs/{job_id}/rerun or `yolobatch rerun`) rather than {action.replace('_', ' ')}"
+        )
     if sub_step in STEP_BY_KEY:  # a pipeline step (extraction, companySearch, ...)
         update_id = await _question_id(store, job_id, f"{action}/{sub_step}")
     else:

@@ -23,6 +23,15 @@ class Reruns(StoreCore):
         with self.session() as s:
             return {row.key: row for row in s.scalars(select(SubStepRow).where(SubStepRow.job_id == job_id))}
 
+    def jobs_with_reruns(self, job_ids: list[str]) -> set[str]:
+        """Which of `job_ids` had a call run again (their onboarding workflow is closed: a call that failed
+        on a re-run is run again, not retried)."""
+        if not job_ids:
+            return set()
+        with self.session() as s:
+            query = select(SubStepRerunRow.job_id).where(SubStepRerunRow.job_id.in_(set(job_ids))).distinct()
+            return set(s.scalars(query))
+
     def has_reruns(self, job_id: str) -> bool:
         with self.session() as s:
             return (

@@ -485,10 +485,13 @@ async def inbox_page(
 ) -> Response:
     waiting = await asyncio.to_thread(inbox.inbox, ctx.store, org, kind or None, batch or None)
     previews = await asyncio.to_thread(views.config_previews, ctx.store, waiting.items)
+    calls = [item.job_id for item in waiting.items if item.kind in ("failed_call", "outcome_unknown")]
+    rerun_jobs = await asyncio.to_thread(ctx.store.jobs_with_reruns, calls)
     return _render(
         request,
         "inbox.html",
         items=waiting.items,
+        rerun_jobs=rerun_jobs,
         batches=waiting.batches,
         kinds={k: waiting.kinds[k] for k in KIND_TITLES},
         kind_titles=KIND_TITLES,
