@@ -119,10 +119,13 @@ def demo_pipeline_batch(count: int, sandbox_url: str) -> dict[str, Any]:
     for index in range(count):
         name, city, *_ = NAMES[index % len(NAMES)]
         slug = _slug(name)
-        label = name if index < len(NAMES) else f"{name} #{index // len(NAMES) + 1}"
+        branch = index // len(NAMES) + 1
+        label = name if branch == 1 else f"{name} #{branch}"
+        # A branch is a store of its own (one store page twice in a batch is refused as a duplicate); the
+        # sandbox serves every branch the chain's page.
         row: dict[str, Any] = {
             "name": label,
-            "storeUrl": f"{sandbox_url}/stores/{slug}",
+            "storeUrl": f"{sandbox_url}/stores/{slug}" + (f"?branch={branch}" if branch > 1 else ""),
             "city": city,
             "email": f"owner@{_slug(label)}.co.nz",
         }
