@@ -122,11 +122,18 @@ def _size_mb(*paths: Path) -> float:
 
 
 async def run_size(
-    restaurants: int, *, workers: int, cap: int, database_url: str | None, timeout: float
+    restaurants: int,
+    *,
+    workers: int,
+    cap: int,
+    database_url: str | None,
+    timeout: float,
+    active_restaurants: int | None = None,
 ) -> dict[str, Any]:
     from cryptography.fernet import Fernet
 
     from yolobatch.engine.devserver import free_port, start_dev_server
+    from yolobatch.settings import Settings
     from yolobatch.store.crypto import SecretBox
     from yolobatch.store.db import make_engine, migrate
     from yolobatch.store.repository import Store
@@ -152,6 +159,9 @@ async def run_size(
             "YOLOBATCH_ACCOUNTS_PER_MINUTE": "1000000",
             "YOLOBATCH_TIME_SCALE": "0.01",
         }
+        if active_restaurants:
+            env["YOLOBATCH_ACTIVE_RESTAURANTS"] = str(active_restaurants)
+        window = active_restaurants or Settings.model_fields["active_restaurants"].default
         # Zero-latency calls let the workers take every CPU they can get. Batch work yields to people
         # (nice 10, as we advise where workers share a host with the API); else the latencies measured
         # would be the scheduler's.
@@ -172,6 +182,7 @@ async def run_size(
             restaurants=restaurants,
             workers=workers,
             cap=cap,
+            active_restaurants=window,
             database="postgresql" if url.startswith("postgresql") else "sqlite",
             database_mb=_db_size_mb(store, root),
             temporal_db_mb=_size_mb(*(root / "temporal").glob("temporal.db*")),
@@ -277,7 +288,8 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = []
     for r in results:
         lines.append(
-            f"{r['restaurants']} restaurants, {r['workers']} worker(s), cap {r['cap']}, {r['database']}: "
+            f"{r['restaurants']} restaurants, {r['workers']} worker(s), cap {r['cap']}, "
+            f"{r.get('active_restaurants')} in progress at most, {r['database']}: "
             f"{r['wall_s']} s, {r['sub_steps_per_s']} sub-steps/s"
         )
         lines.append(
@@ -302,6 +314,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="`yolobatch worker` processes (1)")
     parser.add_argument("--cap", type=int, default=64, help="global platform-call cap (64)")
+    parser.add_argument(
+        "--active-restaurants",
+        type=int,
+        help="restaurants in progress at once (YOLOBATCH_ACTIVE_RESTAURANTS; default the installation's)",
+    )
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file per size)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per size (3600)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
@@ -316,6 +333,7 @@ def main(argv: list[str] | None = None) -> None:
                     cap=args.cap,
                     database_url=args.database_url,
                     timeout=args.timeout,
+                    active_restaurants=args.active_restaurants,
                 )
             )
         )

@@ -76,6 +76,47 @@ async def test_batch_registers_every_restaurant_once_in_dependency_order(db, cli
     assert Counter(e.kind for e in events)["job_completed"] == 5
 
 
+async def test_a_batch_larger_than_the_window_keeps_that_many_restaurants_in_progress(
+    client, world, store, tmp_path
+):
+    """Issue 18: a 10 000-restaurant batch must not start 10 000 workflows at once (each worker caches 1 000;
+    beyond that every workflow task replays its history). With a window of 3, 8 restaurants all complete,
+    never more than 3 at a time, and the window is used (not one at a time)."""
+    settings = settings_for(store, world, tmp_path, active_restaurants=3)
+    batch_id, job_ids = create(store, batch_of(8))
+    async with worker(client, store, settings):
+        await launch(client, store, settings, batch_id)
+        progress = await wait_until(store, batch_id, all_settled)
+
+    assert progress["status"] == "completed", progress
+    spans = [(store.job(job_id).started_at, store.job(job_id).finished_at) for job_id in job_ids]
+    assert all(start and end for start, end in spans), spans
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    in_progress = peak = 0
+    for _, change in edges:  # an end sorts before a start at the same instant
+        in_progress += change
+        peak = max(peak, in_progress)
+    assert peak == 3, spans
+    assert state(world)["duplicates"] == []
+
+
+def test_the_window_is_shared_evenly_by_batches_in_progress(store):
+    first, first_jobs = create(store, batch_of(6))
+    second, _ = create(store, batch_of(6))
+    store.mark_batch_started(first)
+    assert store.start_room(first, 4)[0] == 4
+    for job_id in first_jobs[:3]:
+        store.mark_step_6_started(job_id)
+    assert store.start_room(first, 4)[0] == 1
+    store.mark_batch_started(second)  # two batches now share the window: 2 each
+    assert store.start_room(first, 4)[0] == 0
+    assert store.start_room(second, 4)[0] == 1  # only 1 left in the window while the first holds 3
+    for job_id in first_jobs[:3]:
+        store.record_job(job_id, "action_required")  # waiting for a person: out of the window
+    assert store.start_room(first, 4)[0] == 2
+    assert store.start_room(second, 4)[0] == 2
+
+
 async def test_disabled_and_unmet_sub_steps_are_skipped_with_reasons(client, world, store, tmp_path):
     def no_menu_no_onboarding(restaurant):
         restaurant.pop("menu")

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     )
     accounts_per_minute: float = Field(default=1.0, gt=0, description="platform-wide account creations/min")
     platform_concurrency: int = Field(default=8, ge=1, description="global cap on in-flight platform calls")
+    active_restaurants: int = Field(
+        default=500,
+        ge=1,
+        description="restaurants in progress at once in the installation; the rest of a batch waits to start",
+    )
     lease_ttl_seconds: float = Field(
         default=15.0, ge=1, description="how long a dead worker's global-cap permits stay taken"
     )

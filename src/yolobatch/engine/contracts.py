@@ -150,6 +150,9 @@ class StartPage:
 class StartedPage:
     last_position: int
     started: int
+    # True when the batch has no job after `last_position`. None in histories written before the
+    # active-restaurant window, where a short page meant the end.
+    exhausted: bool | None = None
 
 
 @dataclass

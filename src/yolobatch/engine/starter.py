@@ -32,20 +32,31 @@ from yolobatch.store.repository import Store
 
 BATCH_ID = SearchAttributeKey.for_keyword("BatchId")
 STARTS_IN_FLIGHT = 16  # workflow starts of one page in flight at once (a page is up to 200 restaurants)
+ROOM_WAIT = 20.0  # seconds a page waits for room in the window before returning empty (then asked again)
+ROOM_POLL = 0.5  # seconds between looks at the window while it is full
 
 
 class StarterActivities:
-    def __init__(self, store: Store, client_factory: Callable[[], Awaitable[Client]]) -> None:
+    def __init__(
+        self, store: Store, client_factory: Callable[[], Awaitable[Client]], *, window: int = 500
+    ) -> None:
         self._store = store
         self._client_factory = client_factory
+        self._window = window
 
     @activity.defn(name="start_jobs_page")
     async def start_jobs_page(self, page: StartPage) -> StartedPage:
-        """Start the onboarding workflows of one page of a batch's jobs. Starting twice is harmless."""
+        """Start the onboarding workflows of the next jobs of a batch, as many as the window of restaurants
+        in progress has room for (waiting up to ROOM_WAIT for some). Starting twice is harmless.
+
+        Why a window: every running workflow lives in a worker's cache (1 000 by default); with more
+        progressing at once, each workflow task replays its whole history (the 10 000-restaurant run
+        went at 0.63 x the 1 000 rate). Restaurants waiting for a person do not count."""
+        room = await self._room(page.batch_id, page.limit)
+        if not room:
+            return StartedPage(last_position=page.after_position, started=0, exhausted=False)
         client = await self._client_factory()
-        jobs = await asyncio.to_thread(
-            self._store.job_ids_page, page.batch_id, page.after_position, page.limit
-        )
+        jobs = await asyncio.to_thread(self._store.job_ids_page, page.batch_id, page.after_position, room)
         batch_name = (await asyncio.to_thread(self._store.batch, page.batch_id)).name
         gate = asyncio.Semaphore(STARTS_IN_FLIGHT)
 
@@ -58,7 +69,20 @@ class StarterActivities:
 
         await asyncio.gather(*(start(job_id, org_id) for _, job_id, org_id in jobs))
         last = jobs[-1][0] if jobs else page.after_position
-        return StartedPage(last_position=last, started=len(jobs))
+        return StartedPage(last_position=last, started=len(jobs), exhausted=len(jobs) < room)
+
+    async def _room(self, batch_id: str, limit: int) -> int:
+        # Wait for a tenth of the batch's share of the window to free up rather than start restaurants one
+        # by one: each page costs the starter an activity and a workflow task, and restaurants may end at
+        # tens a second.
+        deadline = asyncio.get_running_loop().time() + ROOM_WAIT
+        while True:
+            room, share = await asyncio.to_thread(self._store.start_room, batch_id, self._window)
+            room = min(limit, room)
+            if room >= min(limit, max(1, share // 10)) or asyncio.get_running_loop().time() >= deadline:
+                return room
+            activity.heartbeat()
+            await asyncio.sleep(ROOM_POLL)
 
 
 async def start_onboarding(

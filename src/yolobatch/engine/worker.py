@@ -57,7 +57,7 @@ async def running_worker(client: Client, store: Store, settings: Settings) -> As
         )
         records = StoreActivities(store)
         pipeline = PipelineActivities(store, http, settings)
-        starter = StarterActivities(store, lambda: _same_client(client))
+        starter = StarterActivities(store, lambda: _same_client(client), window=settings.active_restaurants)
         leases = LeaseSlotSupplier(
             store, CallClass.PLATFORM, settings.platform_concurrency, ttl=settings.lease_ttl_seconds
         )

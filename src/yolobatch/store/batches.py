@@ -245,6 +245,27 @@ class Batches(Progress):  # audited writes go through Progress.add_event
             )
             return [(position, job_id, org_id) for position, job_id, org_id in rows]
 
+    def start_room(self, batch_id: str, window: int) -> tuple[int, int]:
+        """(room, share): how many more of this batch's restaurants may start now, keeping the
+        installation's restaurants in progress (`running`; not those waiting for a person) within `window`,
+        and this batch's share of the window. Batches with restaurants still to start or in progress share
+        it evenly, so a large batch does not hold back one started after it."""
+        live = (JobStatus.PENDING, JobStatus.RUNNING)
+        with self.session() as s:
+            running = s.scalar(select(func.count()).select_from(Job).where(Job.status == JobStatus.RUNNING))
+            mine = s.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.batch_id == batch_id, Job.status == JobStatus.RUNNING)
+            )
+            sharing = s.scalar(
+                select(func.count(func.distinct(Job.batch_id)))
+                .join(Batch, Batch.id == Job.batch_id)
+                .where(Job.status.in_(live), Batch.started_at.is_not(None))
+            )
+        share = max(1, window // max(1, sharing or 0))
+        return max(0, min(window - (running or 0), share - (mine or 0))), share
+
     def batch(self, batch_id: str, org_id: str | None = None) -> Batch:
         with self.session() as s:
             batch = s.get(Batch, batch_id)

@@ -116,7 +116,11 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_jobs_batch_status", "batch_id", "status"),)
+    # ix_jobs_status_batch: the starters count the restaurants in progress across batches (start_room).
+    __table_args__ = (
+        Index("ix_jobs_batch_status", "batch_id", "status"),
+        Index("ix_jobs_status_batch", "status", "batch_id"),
+    )
 
 
 class JobStep(Base):

@@ -2,7 +2,10 @@
 
 A batch is a database row, not a parent workflow (history and child limits). This small workflow pages
 through the batch's jobs; each page is an activity whose workflow starts are idempotent, so a crash in the
-middle of a page only repeats harmless starts. It continues-as-new to keep its history short.
+middle of a page only repeats harmless starts. A page is only as large as the installation's window of
+active restaurants has room for (the activity waits a while for room, then returns, possibly empty), so a
+10 000-restaurant batch does not start 10 000 workflows at once. It continues-as-new to keep its history
+short.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class BatchStarter:
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
             )
             started += page.started
-            if page.started < inp.page_size:
+            exhausted = page.started < inp.page_size if page.exhausted is None else page.exhausted
+            if exhausted:
                 return started
             after = page.last_position
         workflow.continue_as_new(
