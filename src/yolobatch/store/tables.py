@@ -117,9 +117,11 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
 
     # ix_jobs_status_batch: the starters count the restaurants in progress across batches (start_room).
+    # ix_jobs_batch_position: a page of a batch in input order (grid, starter) without sorting the batch.
     __table_args__ = (
         Index("ix_jobs_batch_status", "batch_id", "status"),
         Index("ix_jobs_status_batch", "status", "batch_id"),
+        Index("ix_jobs_batch_position", "batch_id", "position"),
     )
 
 

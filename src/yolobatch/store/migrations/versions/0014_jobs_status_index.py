@@ -1,4 +1,7 @@
-"""jobs by status: the batch starters count restaurants in progress across batches (issue 18)
+"""jobs by status, and by position within a batch (issue 18)
+
+The batch starters count restaurants in progress across batches; the grid and the starters read a page of
+a batch in input order, which sorted the whole batch for every page.
 
 Revision ID: 0014
 Revises: 0013
@@ -15,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_jobs_status_batch", "jobs", ["status", "batch_id"])
+    op.create_index("ix_jobs_batch_position", "jobs", ["batch_id", "position"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_batch_position", table_name="jobs")
     op.drop_index("ix_jobs_status_batch", table_name="jobs")
