@@ -91,6 +91,16 @@ def sub_step_is(job_index: int, key: str, status: str):
     return check
 
 
+def peak_overlap(spans: list[tuple[Any, Any]]) -> int:
+    """The most (start, end) intervals open at one instant; an end sorts before a start at the same one."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    open_now = peak = 0
+    for _, change in edges:
+        open_now += change
+        peak = max(peak, open_now)
+    return peak
+
+
 def calls(world, **filters: str) -> list[dict[str, Any]]:
     return httpx.get(f"{world.url}/_sandbox/calls", params=filters, timeout=10).json()
 

@@ -16,6 +16,7 @@ from tests.engine_helpers import (
     create,
     fault,
     launch,
+    peak_overlap,
     state,
     sub_step_is,
     wait_until,
@@ -91,12 +92,7 @@ async def test_a_batch_larger_than_the_window_keeps_that_many_restaurants_in_pro
     assert progress["status"] == "completed", progress
     spans = [(store.job(job_id).started_at, store.job(job_id).finished_at) for job_id in job_ids]
     assert all(start and end for start, end in spans), spans
-    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
-    in_progress = peak = 0
-    for _, change in edges:  # an end sorts before a start at the same instant
-        in_progress += change
-        peak = max(peak, in_progress)
-    assert peak == 3, spans
+    assert peak_overlap(spans) == 3, spans
     assert state(world)["duplicates"] == []
 
 

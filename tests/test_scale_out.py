@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import Client
 
 from tests.conftest import ENGINE_SCALE, POSTGRES_URL, batch_of, make_store, settings_for
-from tests.engine_helpers import ORG, calls, spawn_api, spawn_worker, state, stop, wait_ready
+from tests.engine_helpers import ORG, calls, peak_overlap, spawn_api, spawn_worker, state, stop, wait_ready
 from yolobatch.engine.contracts import Queues, onboarding_workflow_id
 from yolobatch.engine.devserver import free_port
 from yolobatch.engine.reconcile import reconcile
@@ -100,7 +100,9 @@ async def test_two_workers_and_two_apis_share_one_batch_within_the_platform_limi
     # of its own, paced instead), nor two accounts closer than the limit allows.
     log = calls(world)
     platform = [c for c in log if c["endpoint"] != "register-account"]
-    assert _peak_in_flight(platform) == CAP, "above the cap, or the cap never bound and proves nothing"
+    assert peak_overlap([(c["started_at"], c["finished_at"]) for c in platform]) == CAP, (
+        "above the cap, or the cap never bound and proves nothing"
+    )
     # Account calls are spaced at their start, and each worker runs one at a time.
     assert world_state["max_in_flight_by_endpoint"]["register-account"] <= 2
     assert world_state["max_in_flight"] <= CAP + 2
@@ -111,15 +113,6 @@ async def test_two_workers_and_two_apis_share_one_batch_within_the_platform_limi
 
     # Both API processes show the same batch: API detail and the dashboard's grid.
     assert views[0] == views[1]
-
-
-def _peak_in_flight(log: list[dict]) -> int:
-    edges = sorted([(c["started_at"], 1) for c in log] + [(c["finished_at"], -1) for c in log])
-    in_flight = peak = 0
-    for _, delta in edges:
-        in_flight += delta
-        peak = max(peak, in_flight)
-    return peak
 
 
 async def _until_completed(api: httpx.AsyncClient, batch_id: str, processes, logs: dict) -> dict:

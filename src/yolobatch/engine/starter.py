@@ -37,9 +37,7 @@ ROOM_POLL = 0.5  # seconds between looks at the window while it is full
 
 
 class StarterActivities:
-    def __init__(
-        self, store: Store, client_factory: Callable[[], Awaitable[Client]], *, window: int = 500
-    ) -> None:
+    def __init__(self, store: Store, client_factory: Callable[[], Awaitable[Client]], *, window: int) -> None:
         self._store = store
         self._client_factory = client_factory
         self._window = window
