@@ -49,7 +49,7 @@ from yolobatch.http.context import AppContext, context
 from yolobatch.http.problems import ProblemItem, problem
 from yolobatch.http.security import current_actor, current_org
 from yolobatch.service import batches, configs, control
-from yolobatch.store.read_models import RegistrationProgress
+from yolobatch.store.read_models import RegistrationProgress, plain
 from yolobatch.store.repository import ConfigFrozen, ConfigNotApproved, IdempotencyConflict
 
 router = APIRouter(prefix="/api", tags=["batches"])
@@ -203,10 +203,11 @@ async def get_batch(
 ) -> dict[str, Any]:
     """A batch's counts (all restaurants) and one page of its restaurants with their steps and
     registration calls. `page.matching` says how many restaurants the filter matches."""
-    progress = await asyncio.to_thread(
-        ctx.store.batch_progress, batch_id, org, state=state, offset=offset, limit=limit
-    )
-    return asdict(progress)
+
+    def read() -> dict[str, Any]:
+        return plain(ctx.store.batch_progress(batch_id, org, state=state, offset=offset, limit=limit))
+
+    return await asyncio.to_thread(read)
 
 
 @router.post("/batches/{batch_id}/start", response_model=ActionResult)
@@ -269,7 +270,7 @@ jobs = APIRouter(prefix="/api/jobs", tags=["restaurants"])
 async def get_job(job_id: str, org: Org, ctx: Ctx) -> dict[str, Any]:
     """One restaurant: steps, calls with redacted requests/responses, candidates, config (masked), audit,
     and `outputs` (platform restaurant id, demo store, Stripe link, logins; never the password)."""
-    return asdict(await asyncio.to_thread(ctx.store.job_detail, job_id, org))
+    return plain(await asyncio.to_thread(ctx.store.job_detail, job_id, org))
 
 
 @jobs.post("/{job_id}/company", response_model=ActionResult)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import secrets
 import signal
 from pathlib import Path
@@ -235,11 +236,20 @@ async def _serve(
         if metrics_url:
             _announce(f"Metrics (Prometheus) at {metrics_url}", metrics=metrics_url)
         _announce("Ctrl-C stops everything")
+        _freeze_start_up_heap()
         await stop.wait()
         _announce("Stopping: the API, then the worker (draining), then the engine")
         if server is not None and serving is not None:
             server.should_exit = True
             await serving
+
+
+def _freeze_start_up_heap() -> None:
+    """Keep what start-up built (modules, the app, the workers: ~180 000 objects) out of the garbage
+    collector's full passes: it lives as long as the process, and walking it again and again made the
+    render of a dashboard grid page at 10 000 restaurants take 88 ms at p95 against 12 ms at p50."""
+    gc.collect()
+    gc.freeze()
 
 
 def _announce(message: str, **fields: object) -> None:

@@ -6,7 +6,7 @@ Everything here is synchronous and reads the store; the routes call it through `
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,10 @@ def duration(started: str | None, finished: str | None) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
+def _fields(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
 def step6_summary(job: JobRow) -> tuple[int, int, int]:
     """(settled registration calls, 12, calls answered `success: false` and kept as warnings)."""
     subs = job.sub_steps.values()
@@ -45,7 +49,9 @@ def step6_summary(job: JobRow) -> tuple[int, int, int]:
 
 def grid(progress: BatchProgress) -> dict[str, Any]:
     """One page of the batch grid, how many rows each filter shows, and where the page sits."""
-    rows = [asdict(job) | {"calls": step6_summary(job)} for job in progress.jobs]
+    # Shallow: the template reads attributes, and a deep `asdict` of 100 restaurants' 1 800 step and call
+    # states was a quarter of the page's time at 10 000 restaurants.
+    rows = [{"calls": step6_summary(job), **_fields(job)} for job in progress.jobs]
     counts = {"all": progress.total, **progress.state_counts}
     page = progress.page
     size = page.limit or max(1, len(rows))
