@@ -99,8 +99,6 @@ class StoreCore:
         )
         self._local = threading.local()
         self._slot_rows: set[tuple[str, int]] = set()
-        # batch id -> (monotonic time, count) of restaurants with a warning, for large batches (views.py)
-        self._warning_counts: dict[str, tuple[float, int]] = {}
         # Hot-path UPDATEs never read the objects they change back through the same session, so the ORM's
         # in-session synchronisation (prominent in profiles of a busy worker) is skipped.
         self._fast = {"synchronize_session": False}
