@@ -4,8 +4,10 @@ Both run on the same Temporal dev server, one after the other, each with its wor
 
 * **bare**: a workflow with the same 12-call dependency graph (`domain/plan.py`) and no-op activities —
   no database, no leases, no sandbox, no read model; the floor Temporal itself costs on this machine.
-  Measured twice: activities on the workflow's own task queue (Temporal then starts them eagerly on the
-  same worker, skipping the server's matching), and on a task queue of their own, as yolobatch's are;
+  Measured three ways: activities on the workflow's own task queue (Temporal then starts them eagerly on
+  the same worker, skipping the server's matching), on a task queue of their own, as yolobatch's are, and
+  as local activities (run inside the workflow task: no matching, no activity events; the floor of a
+  design that gave up the platform queue's priority and fairness ordering);
 * **yolobatch**: `yolobatch worker` running ready-config restaurants (step 6) against a sandbox whose calls
   answer at once, started as a batch (`start_batch`), with a fresh SQLite store.
 
@@ -45,6 +47,7 @@ BARE_QUEUE = "bare-overhead"
 # yolobatch's calls run on their own task queues (the platform cap, the account gate), so Temporal cannot
 # hand them to the workflow's worker eagerly; the bare workflow is measured both ways.
 BARE_CALLS_QUEUE = "bare-overhead-calls"
+LOCAL = "local"  # the bare side's calls as local activities
 STARTS_IN_FLIGHT = 16  # as the yolobatch starter activity
 CALL_ACTIVITY = "platform_call"
 
@@ -65,6 +68,10 @@ class BareOnboarding:
         async def sub_step(key: SubStep, needs: tuple[SubStep, ...]) -> dict[str, Any]:
             for need in needs:
                 await tasks[need]
+            if calls_queue == LOCAL:
+                return await workflow.execute_local_activity(
+                    "noop", key.value, start_to_close_timeout=timedelta(seconds=60), activity_id=key.value
+                )
             return await workflow.execute_activity(
                 "noop",
                 key.value,
@@ -138,9 +145,11 @@ async def _histories(client: Client, workflow_ids: list[str], activity_type: str
     runs: list[float] = []  # started -> completed: how long a worker took over an activity
     sizes: list[int] = []
     events: list[int] = []
+    local_calls = 0  # local activities leave a marker each, and no activity events
     gate = asyncio.Semaphore(16)
 
     async def one(workflow_id: str) -> None:
+        nonlocal local_calls
         async with gate:
             history = await client.get_workflow_handle(workflow_id).fetch_history()
         scheduled: dict[int, float] = {}
@@ -148,7 +157,9 @@ async def _histories(client: Client, workflow_ids: list[str], activity_type: str
         sizes.append(sum(e.ByteSize() for e in history.events))
         events.append(len(history.events))
         for e in history.events:
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+                local_calls += 1
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 if e.activity_task_scheduled_event_attributes.activity_type.name == activity_type:
                     scheduled[e.event_id] = e.event_time.ToNanoseconds() / 1e9
             elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
@@ -167,7 +178,7 @@ async def _histories(client: Client, workflow_ids: list[str], activity_type: str
         "schedule_to_start_p95_ms": round(1000 * percentile(latencies, 0.95), 1),
         "start_to_close_p50_ms": round(1000 * percentile(runs, 0.5), 1),
         "start_to_close_p95_ms": round(1000 * percentile(runs, 0.95), 1),
-        "calls_measured": len(latencies),
+        "calls_measured": len(latencies) or local_calls,
         "history_kb_per_restaurant": round(sum(sizes) / len(sizes) / 1024, 1),
         "history_events_per_restaurant": round(sum(events) / len(events), 1),
     }
@@ -197,7 +208,7 @@ async def measure_bare(
     )
     with stopping([worker]):
         await _wait_for_poller(client, BARE_QUEUE)
-        if calls_queue:
+        if calls_queue and calls_queue != LOCAL:
             await _wait_for_poller(client, calls_queue, activity=True)
         for s in (worker, server):
             s.sample()
@@ -299,6 +310,7 @@ async def run(n: int, cap: int, timeout: float) -> dict[str, Any]:
             client = await Client.connect(dev.address)
             bare = await measure_bare(client, dev.address, server, n, root, None)
             bare_queue = await measure_bare(client, dev.address, server, n, root, BARE_CALLS_QUEUE)
+            bare_local = await measure_bare(client, dev.address, server, n, root, LOCAL)
             ours = await measure_yolobatch(client, dev.address, server, n, cap, root, timeout)
         finally:
             dev.stop()
@@ -308,6 +320,7 @@ async def run(n: int, cap: int, timeout: float) -> dict[str, Any]:
         "cap": cap,
         "bare": bare,
         "bare_own_queue": bare_queue,
+        "bare_local": bare_local,
         "yolobatch": ours,
         "yolobatch_cpu_ms_per_substep": ours["cpu_ms_per_substep"],
         "bare_cpu_ms_per_substep": bare["cpu_ms_per_substep"],
@@ -338,17 +351,17 @@ ROWS = [
 
 def table(result: dict[str, Any]) -> str:
     """bare: activities eagerly on the workflow's worker; bare, own queue: on a task queue of their own,
-    as yolobatch's calls are."""
-    sides = ["bare", "bare_own_queue", "yolobatch"]
+    as yolobatch's calls are; bare, local: as local activities."""
+    sides = ["bare", "bare_own_queue", "bare_local", "yolobatch"]
     width = max(len(label) for label, _, _ in ROWS)
     lines = [
         f"{result['restaurants']} restaurants, {result['sub_steps']} sub-steps, cap {result['cap']}",
-        f"{'':<{width}}  {'bare':>10}  {'bare, own':>10}  {'yolobatch':>10}  {'ratio':>6}",
-        f"{'':<{width}}  {'':>10}  {'queue':>10}  {'':>10}  {'to bare':>6}",
+        f"{'':<{width}}  {'bare':>10}  {'bare, own':>10}  {'bare,':>10}  {'yolobatch':>10}  {'ratio':>6}",
+        f"{'':<{width}}  {'':>10}  {'queue':>10}  {'local':>10}  {'':>10}  {'to bare':>6}",
     ]
     for label, key, fmt in ROWS:
         values = [result[side][key] for side in sides]
-        ratio = f"{values[2] / values[0]:.2f}" if values[0] else "-"
+        ratio = f"{values[-1] / values[0]:.2f}" if values[0] else "-"
         cells = "  ".join(f"{fmt.format(v):>10}" for v in values)
         lines.append(f"{label:<{width}}  {cells}  {ratio:>6}")
     return "\n".join(lines)
