@@ -256,3 +256,18 @@ def test_progress_agrees_with_itself_while_writers_change_it(db, tmp_path):
             stop.set()
         assert all(w.result() > 1 for w in writers)  # the writers really ran meanwhile
     assert checked > 5
+
+
+@pytest.mark.parametrize("db", database_urls())
+def test_a_late_start_holds_the_next_reserved_start_back(db, tmp_path):
+    """The platform counts from actual starts: a call that started 3 s after its reserved time makes the
+    next one, reserved a minute after that time, wait the 3 s too."""
+    store = make_store(db, tmp_path)
+    first = store.reserve_start("accounts", 60.0, 1000.0)
+    second = store.reserve_start("accounts", 60.0, 1000.0)
+    assert (first, second) == (1000.0, 1060.0)
+    assert store.confirm_start("accounts", 60.0, 1003.0) == 0.0  # late: a busy worker
+    assert store.confirm_start("accounts", 60.0, second) == pytest.approx(3.0)
+    assert store.confirm_start("accounts", 60.0, 1063.0) == 0.0
+    # Reserved from now on: behind the actual start, not the reserved one.
+    assert store.reserve_start("accounts", 60.0, 1063.0) == 1123.0

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from yolobatch.store.core import (
     LEASE_REQUEST_TTLS,
@@ -156,15 +157,40 @@ class Leases(StoreCore):
         The row is locked before the clock is read, so a writer that waited for the lock cannot reserve a
         time already in the past (its call would then start too close to the one reserved before it).
         """
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         gate = RateGate.call_class == call_class
         with self.transaction() as s:
-            # On SQLite this write takes the database's write lock; on PostgreSQL FOR UPDATE locks the row.
-            s.execute(insert(RateGate).values(call_class=call_class, next_at=0.0).on_conflict_do_nothing())
-            next_at = s.execute(select(RateGate.next_at).where(gate).with_for_update()).scalar_one()
+            self._lock_gate(s, call_class)
+            next_at = s.execute(select(RateGate.next_at).where(gate)).scalar_one()
             start = max(next_at, time.time() if now is None else now)
             s.execute(update(RateGate).where(gate).values(next_at=start + interval))
         return start
+
+    def confirm_start(self, call_class: str, interval: float, now: float | None = None) -> float:
+        """Record that a call of `call_class` starts now, and return 0.0 — unless the last one actually
+        started less than `interval` seconds ago: then record nothing and return the seconds still to wait.
+
+        A reserved time assumes the call before it started on time; one that started late (a busy worker)
+        would otherwise leave less than `interval` between the two starts the platform sees.
+        """
+        gate = RateGate.call_class == call_class
+        with self.transaction() as s:
+            self._lock_gate(s, call_class)
+            next_at, last = s.execute(select(RateGate.next_at, RateGate.last_start_at).where(gate)).one()
+            now = time.time() if now is None else now
+            if last is not None and now < last + interval:
+                return last + interval - now
+            # Reservations made from now on queue behind this start, not behind its reserved time.
+            s.execute(
+                update(RateGate).where(gate).values(last_start_at=now, next_at=max(next_at, now + interval))
+            )
+        return 0.0
+
+    def _lock_gate(self, s: Session, call_class: str) -> None:
+        """Create the gate's row if missing and lock it (on SQLite the insert takes the database's write
+        lock; on PostgreSQL FOR UPDATE locks the row) before the caller reads the clock."""
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        s.execute(insert(RateGate).values(call_class=call_class, next_at=0.0).on_conflict_do_nothing())
+        s.execute(select(RateGate.call_class).where(RateGate.call_class == call_class).with_for_update())
 
     def release_all_slots(self, call_class: str, holder: str) -> None:
         with self.transaction() as s:

@@ -297,6 +297,8 @@ class RateGate(Base):
 
     call_class: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)  # unix time before which no call of the class may start
+    # When the last call of the class actually started: the rule counts from starts, not reservations.
+    last_start_at: Mapped[float | None] = mapped_column(Float)
 
 
 class OrgPlatform(Base):
