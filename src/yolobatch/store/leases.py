@@ -157,12 +157,12 @@ class Leases(StoreCore):
         The row is locked before the clock is read, so a writer that waited for the lock cannot reserve a
         time already in the past (its call would then start too close to the one reserved before it).
         """
-        gate = RateGate.call_class == call_class
         with self.transaction() as s:
-            self._lock_gate(s, call_class)
-            next_at = s.execute(select(RateGate.next_at).where(gate)).scalar_one()
+            next_at, _ = self._locked_gate(s, call_class)
             start = max(next_at, time.time() if now is None else now)
-            s.execute(update(RateGate).where(gate).values(next_at=start + interval))
+            s.execute(
+                update(RateGate).where(RateGate.call_class == call_class).values(next_at=start + interval)
+            )
         return start
 
     def confirm_start(self, call_class: str, interval: float, now: float | None = None) -> float:
@@ -172,25 +172,31 @@ class Leases(StoreCore):
         A reserved time assumes the call before it started on time; one that started late (a busy worker)
         would otherwise leave less than `interval` between the two starts the platform sees.
         """
-        gate = RateGate.call_class == call_class
         with self.transaction() as s:
-            self._lock_gate(s, call_class)
-            next_at, last = s.execute(select(RateGate.next_at, RateGate.last_start_at).where(gate)).one()
+            next_at, last = self._locked_gate(s, call_class)
             now = time.time() if now is None else now
             if last is not None and now < last + interval:
                 return last + interval - now
             # Reservations made from now on queue behind this start, not behind its reserved time.
             s.execute(
-                update(RateGate).where(gate).values(last_start_at=now, next_at=max(next_at, now + interval))
+                update(RateGate)
+                .where(RateGate.call_class == call_class)
+                .values(last_start_at=now, next_at=max(next_at, now + interval))
             )
         return 0.0
 
-    def _lock_gate(self, s: Session, call_class: str) -> None:
-        """Create the gate's row if missing and lock it (on SQLite the insert takes the database's write
-        lock; on PostgreSQL FOR UPDATE locks the row) before the caller reads the clock."""
+    def _locked_gate(self, s: Session, call_class: str) -> tuple[float, float | None]:
+        """The gate's (next_at, last_start_at), its row created if missing and locked (on SQLite the insert
+        takes the database's write lock; on PostgreSQL FOR UPDATE locks the row) before the caller reads
+        the clock."""
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         s.execute(insert(RateGate).values(call_class=call_class, next_at=0.0).on_conflict_do_nothing())
-        s.execute(select(RateGate.call_class).where(RateGate.call_class == call_class).with_for_update())
+        next_at, last = s.execute(
+            select(RateGate.next_at, RateGate.last_start_at)
+            .where(RateGate.call_class == call_class)
+            .with_for_update()
+        ).one()
+        return next_at, last
 
     def release_all_slots(self, call_class: str, holder: str) -> None:
         with self.transaction() as s:
