@@ -216,6 +216,7 @@ async def _serve(
         if api is not None:
             server = _api_server(settings, store, client, api, sandbox_url)
             serving = asyncio.create_task(server.serve())
+            await _listening(server, serving)
             base = f"http://{api[0]}:{api[1]}"
             _announce(f"Dashboard and API at {base}/ (OpenAPI: {base}/docs)", api=base)
             if sandbox_url:
@@ -242,6 +243,16 @@ async def _serve(
         if server is not None and serving is not None:
             server.should_exit = True
             await serving
+
+
+async def _listening(server: Any, serving: asyncio.Task[None]) -> None:
+    """Until the API accepts connections: the status lines that follow tell people (and scripts waiting
+    for "Ctrl-C stops everything") an address they can use at once."""
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if serving.done():
+        await serving  # it could not start (uvicorn has said why, e.g. a port in use): stop with its error
+        raise typer.Exit(1)
 
 
 def _freeze_start_up_heap() -> None:
