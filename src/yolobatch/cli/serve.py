@@ -251,7 +251,7 @@ async def _listening(server: Any, serving: asyncio.Task[None]) -> None:
     while not server.started and not serving.done():
         await asyncio.sleep(0.05)
     if serving.done():
-        await serving  # it could not start (uvicorn has said why, e.g. a port in use): stop with its error
+        await serving  # it could not start (uvicorn has logged why): re-raise its error, else exit 1
         raise typer.Exit(1)
 
 
